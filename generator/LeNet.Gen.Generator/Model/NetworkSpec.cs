@@ -1,0 +1,43 @@
+namespace LeNet.Gen.Generator.Model;
+
+// The equatable spec model: what the user wrote, as plain values. Nothing here refers to a symbol, a syntax
+// node, a location or the compilation, so the incremental pipeline can cache it and compare it cheaply.
+
+/// <summary>A network as declared: the class it lives on, its input, its rounding mode and its layers in order.</summary>
+internal sealed record NetworkSpec(
+    TypeIdentity Type,
+    int Channels,
+    int Height,
+    int Width,
+    RoundingMode Rounding,
+    EquatableArray<LayerSpec> Layers);
+
+/// <summary>
+/// One layer attribute. <see cref="Index"/> is its position among the class's layer attributes (0-based, source order),
+/// which is how diagnostics find their way back to the attribute.
+/// </summary>
+internal abstract record LayerSpec(int Index);
+
+/// <summary><c>[Conv(filters, kernel, Stride, Padding, Activation)]</c>.</summary>
+internal sealed record ConvSpec(int Index, int Filters, int Kernel, int Stride, int Padding, ActivationKind Activation)
+    : LayerSpec(Index);
+
+/// <summary><c>[Pool(kind, size, Stride)]</c>; <see cref="Stride"/> is already defaulted to the window when not written.</summary>
+internal sealed record PoolSpec(int Index, PoolingKind Kind, int Size, int Stride) : LayerSpec(Index);
+
+/// <summary><c>[Dense(units, Activation, Inputs)]</c>; <see cref="Inputs"/> is null when not written.</summary>
+internal sealed record DenseSpec(int Index, int Units, ActivationKind Activation, int? Inputs) : LayerSpec(Index);
+
+/// <summary>
+/// Where the generated partial declaration goes: namespace, the containing types (outermost first) and the type itself,
+/// each as the text that follows its keyword (name plus type parameter list).
+/// </summary>
+internal sealed record TypeIdentity(
+    string? Namespace,
+    EquatableArray<ContainingType> ContainingTypes,
+    string Name,
+    string NameWithTypeParameters,
+    string HintName);
+
+/// <summary>A type that encloses the network class; <see cref="Keyword"/> is <c>class</c>, <c>struct</c>, <c>record</c>, …</summary>
+internal sealed record ContainingType(string Keyword, string NameWithTypeParameters);

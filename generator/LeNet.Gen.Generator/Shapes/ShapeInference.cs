@@ -1,0 +1,393 @@
+using System.Collections.Generic;
+using System.Globalization;
+using LeNet.Gen.Generator.Diagnostics;
+using LeNet.Gen.Generator.Model;
+
+namespace LeNet.Gen.Generator.Shapes;
+
+/// <summary>The outcome of shape inference: a plan when the spec has no errors, and every problem found (errors, warnings and notes).</summary>
+internal sealed record InferenceResult(NetworkPlan? Plan, EquatableArray<Problem> Problems);
+
+/// <summary>
+/// Works out every layer's output shape and parameter count from a <see cref="NetworkSpec"/>, and every problem with it.
+/// Pure: no Roslyn types, no state; the generator and the analyzer both call it.
+/// </summary>
+internal static class ShapeInference
+{
+    public static InferenceResult Infer(NetworkSpec spec)
+    {
+        var problems = new List<Problem>();
+        var layers = new List<LayerPlan>();
+        var input = CheckInput(spec, problems);
+        if (spec.Layers.Count == 0)
+        {
+            problems.Add(new Problem(Rules.NoLayers.Id, ProblemTarget.Network(), spec.Type.Name));
+            return new InferenceResult(null, problems.ToEquatableArray());
+        }
+
+        if (spec.Layers.Count > Limits.MaxLayers)
+        {
+            problems.Add(new Problem(
+                Rules.TooLarge.Id, ProblemTarget.Network(), spec.Type.Name,
+                Format("it has {0} layers, more than LeNet.Gen's limit of {1}", spec.Layers.Count, Limits.MaxLayers)));
+            return new InferenceResult(null, problems.ToEquatableArray());
+        }
+
+        var names = NamesOf(spec.Layers);
+        TensorShape? current = input;
+        string source = "the input";
+        long parameters = 0;
+        int lastIndex = spec.Layers.Count - 1;
+        for (int i = 0; i < spec.Layers.Count; i++)
+        {
+            var layer = spec.Layers[i];
+            string name = names[i];
+            bool valid = CheckValues(layer, name, problems);
+            if (layer is ConvSpec { Activation: ActivationKind.Softmax } or DenseSpec { Activation: ActivationKind.Softmax } && i != lastIndex)
+            {
+                problems.Add(new Problem(
+                    Rules.SoftmaxNotLast.Id, ProblemTarget.Layer(layer.Index, "Activation"), name, "the last layer is " + names[lastIndex]));
+            }
+
+            if (!valid || current is null)
+            {
+                current = null;
+                continue;
+            }
+
+            LayerPlan? plan = layer switch
+            {
+                ConvSpec conv => PlanConv(spec, conv, name, current, source, problems, parameters),
+                PoolSpec pool => PlanPool(spec, pool, name, current, source, problems),
+                DenseSpec dense => PlanDense(dense, name, current, source, problems, parameters),
+                _ => null,
+            };
+            if (plan is null)
+            {
+                current = null;
+                continue;
+            }
+
+            layers.Add(plan);
+            parameters += plan.ParameterCount;
+            current = plan.Output;
+            source = name;
+        }
+
+        if (current is null || HasErrors(problems))
+        {
+            return new InferenceResult(null, problems.ToEquatableArray());
+        }
+
+        var last = layers[layers.Count - 1];
+        if (last.Activation != ActivationKind.Softmax)
+        {
+            problems.Add(new Problem(
+                Rules.TrainNotGenerated.Id, ProblemTarget.Layer(last.Spec.Index, "Activation"), spec.Type.Name, last.Name, last.Activation.ToString()));
+        }
+
+        var result = new NetworkPlan(spec, input!, layers.ToEquatableArray(), (int)parameters);
+        return new InferenceResult(result, problems.ToEquatableArray());
+    }
+
+    private static bool HasErrors(List<Problem> problems)
+    {
+        foreach (var p in problems)
+        {
+            if (Rules.IsError(p.RuleId))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static TensorShape? CheckInput(NetworkSpec spec, List<Problem> problems)
+    {
+        bool valid = AtLeast(1, spec.Channels, "input", "channels", ProblemTarget.Network("channels"), problems)
+            & AtLeast(1, spec.Height, "input", "height", ProblemTarget.Network("height"), problems)
+            & AtLeast(1, spec.Width, "input", "width", ProblemTarget.Network("width"), problems);
+        if (!valid)
+        {
+            return null;
+        }
+
+        long length = (long)spec.Channels * spec.Height * spec.Width;
+        if (length > Limits.MaxTensorLength)
+        {
+            problems.Add(new Problem(
+                Rules.TooLarge.Id, ProblemTarget.Network(), "input",
+                Format("{0} × {1} × {2} = {3} values exceeds LeNet.Gen's limit of {4} values per tensor", spec.Channels, spec.Height, spec.Width, length, Limits.MaxTensorLength)));
+            return null;
+        }
+
+        return new TensorShape(spec.Channels, spec.Height, spec.Width, IsSpatial: true);
+    }
+
+    private static bool CheckValues(LayerSpec layer, string name, List<Problem> problems)
+    {
+        ProblemTarget At(string argument) => ProblemTarget.Layer(layer.Index, argument);
+        switch (layer)
+        {
+            case ConvSpec c:
+                return AtLeast(1, c.Filters, name, "filters", At("filters"), problems)
+                    & Window(c.Kernel, name, "kernel", At("kernel"), problems)
+                    & AtLeast(1, c.Stride, name, "Stride", At("Stride"), problems)
+                    & AtLeast(0, c.Padding, name, "Padding", At("Padding"), problems)
+                    & KnownActivation(c.Activation, name, At("Activation"), problems);
+            case PoolSpec p:
+                return Window(p.Size, name, "size", At("size"), problems)
+                    & AtLeast(1, p.Stride, name, "Stride", At("Stride"), problems)
+                    & KnownPool(p.Kind, name, At("kind"), problems);
+            case DenseSpec d:
+                return AtLeast(1, d.Units, name, "units", At("units"), problems)
+                    & (d.Inputs is not int inputs || AtLeast(1, inputs, name, "Inputs", At("Inputs"), problems))
+                    & KnownActivation(d.Activation, name, At("Activation"), problems);
+            default:
+                return false;
+        }
+    }
+
+    private static bool AtLeast(int minimum, int value, string layer, string what, ProblemTarget target, List<Problem> problems)
+    {
+        if (value >= minimum)
+        {
+            return true;
+        }
+
+        problems.Add(new Problem(Rules.InvalidValue.Id, target, layer, what, Format("at least {0}", minimum), Format("{0}", value)));
+        return false;
+    }
+
+    private static bool Window(int value, string layer, string what, ProblemTarget target, List<Problem> problems)
+    {
+        if (!AtLeast(1, value, layer, what, target, problems))
+        {
+            return false;
+        }
+
+        if (value <= Limits.MaxWindow)
+        {
+            return true;
+        }
+
+        problems.Add(new Problem(
+            Rules.TooLarge.Id, target, layer,
+            Format("a {0}×{0} window is larger than LeNet.Gen's limit of {1}×{1} (windows are unrolled in the generated code)", value, Limits.MaxWindow)));
+        return false;
+    }
+
+    private static bool KnownActivation(ActivationKind value, string layer, ProblemTarget target, List<Problem> problems)
+    {
+        if (value is >= ActivationKind.None and <= ActivationKind.Softmax)
+        {
+            return true;
+        }
+
+        problems.Add(new Problem(Rules.InvalidValue.Id, target, layer, "Activation", "one of None, ReLU, Tanh, Sigmoid, Softmax", Format("{0}", (int)value)));
+        return false;
+    }
+
+    private static bool KnownPool(PoolingKind value, string layer, ProblemTarget target, List<Problem> problems)
+    {
+        if (value is PoolingKind.Max or PoolingKind.Average)
+        {
+            return true;
+        }
+
+        problems.Add(new Problem(Rules.InvalidValue.Id, target, layer, "kind", "PoolKind.Max or PoolKind.Average", Format("{0}", (int)value)));
+        return false;
+    }
+
+    private static LayerPlan? PlanConv(NetworkSpec spec, ConvSpec conv, string name, TensorShape input, string source, List<Problem> problems, long parametersSoFar)
+    {
+        var output = PlanWindow(spec, conv.Index, name, input, source, conv.Kernel, conv.Stride, conv.Padding, conv.Filters, isConv: true, problems);
+        if (output is null)
+        {
+            return null;
+        }
+
+        long weights = Multiply(Multiply(conv.Filters, input.Channels), (long)conv.Kernel * conv.Kernel);
+        if (!CheckParameters(name, conv.Index, weights, conv.Filters, parametersSoFar, Format("{0} × {1} × {2} × {2} + {0}", conv.Filters, input.Channels, conv.Kernel), problems))
+        {
+            return null;
+        }
+
+        int offset = (int)parametersSoFar;
+        return new LayerPlan(conv, name, input, output, offset, (int)weights, offset + (int)weights, conv.Filters);
+    }
+
+    private static LayerPlan? PlanPool(NetworkSpec spec, PoolSpec pool, string name, TensorShape input, string source, List<Problem> problems)
+    {
+        var output = PlanWindow(spec, pool.Index, name, input, source, pool.Size, pool.Stride, padding: 0, input.Channels, isConv: false, problems);
+        return output is null ? null : new LayerPlan(pool, name, input, output, 0, 0, 0, 0);
+    }
+
+    private static LayerPlan? PlanDense(DenseSpec dense, string name, TensorShape input, string source, List<Problem> problems, long parametersSoFar)
+    {
+        if (dense.Inputs is int declared && declared != input.Length)
+        {
+            problems.Add(new Problem(
+                Rules.DenseInputsMismatch.Id, ProblemTarget.Layer(dense.Index, "Inputs"), name,
+                Format("{0}", declared), Format("{0}", input.Length), Format("{0} from {1}", input.ExplainLength(), source)));
+        }
+
+        long weights = Multiply(dense.Units, input.Length);
+        if (!CheckParameters(name, dense.Index, weights, dense.Units, parametersSoFar, Format("{0} × {1} + {0}", dense.Units, input.Length), problems)
+            || !CheckTensor(name, dense.Index, dense.Units, Format("{0}", dense.Units), problems))
+        {
+            return null;
+        }
+
+        int offset = (int)parametersSoFar;
+        return new LayerPlan(dense, name, input, TensorShape.Flat(dense.Units), offset, (int)weights, offset + (int)weights, dense.Units);
+    }
+
+    /// <summary>The output shape of a convolution or pooling layer, or null after reporting why there is none.</summary>
+    private static TensorShape? PlanWindow(
+        NetworkSpec spec, int index, string name, TensorShape input, string source, int window, int stride, int padding, int channels, bool isConv, List<Problem> problems)
+    {
+        var target = ProblemTarget.Layer(index);
+        if (!input.IsSpatial)
+        {
+            problems.Add(new Problem(Rules.SpatialLayerAfterDense.Id, target, name, source, Format("{0}", input.Length)));
+            return null;
+        }
+
+        var height = ShapeFormula.Output(input.Height, window, stride, padding, spec.Rounding);
+        var width = ShapeFormula.Output(input.Width, window, stride, padding, spec.Rounding);
+        bool square = input.Height == input.Width;
+        bool ok = CheckAxis(spec, name, target, height, square ? null : "height", isConv, problems);
+        if (!square)
+        {
+            ok &= CheckAxis(spec, name, target, width, "width", isConv, problems);
+        }
+
+        if (!ok)
+        {
+            return null;
+        }
+
+        if (stride > window)
+        {
+            problems.Add(new Problem(
+                Rules.StrideSkipsInput.Id, ProblemTarget.Layer(index, "Stride"), name, Format("{0}", stride), Format("{0}", window), Format("{0}", stride - window)));
+        }
+
+        if (spec.Rounding == RoundingMode.Floor && (height.Unread > 0 || width.Unread > 0))
+        {
+            string unread = height.Unread == width.Unread
+                ? Format("{0} rows and columns", height.Unread)
+                : Format("{0} rows and {1} columns", height.Unread, width.Unread);
+            problems.Add(new Problem(Rules.FloorDropsInput.Id, target, name, unread, Padded(input, padding)));
+        }
+
+        long length = Multiply(Multiply(channels, height.Size), width.Size);
+        string product = Format("{0} × {1} × {2}", channels, height.Size, width.Size);
+        return CheckTensor(name, index, length, product, problems)
+            ? new TensorShape(channels, (int)height.Size, (int)width.Size, IsSpatial: true)
+            : null;
+    }
+
+    private static string Padded(TensorShape input, int padding) => padding == 0
+        ? Format("{0}×{1}", input.Height, input.Width)
+        : Format("padded {0}×{1}", input.Height + (2L * padding), input.Width + (2L * padding));
+
+    private static bool CheckAxis(NetworkSpec spec, string name, ProblemTarget target, AxisSize axis, string? axisName, bool isConv, List<Problem> problems)
+    {
+        string suffix = axisName is null ? string.Empty : " (" + axisName + ")";
+        if (!axis.Fits)
+        {
+            string padded = axisName is null
+                ? Format("{0}×{0}", axis.Input + (2L * axis.Padding))
+                : Format("{0} {1}", axis.Input + (2L * axis.Padding), axisName);
+            string why = Format(
+                "the {0}×{0} window is larger than the padded input, {1} ({2}); use a smaller window{3} or a larger input",
+                axis.Window, padded, ShapeFormula.ExplainPaddedInput(axis), isConv ? ", more padding" : string.Empty);
+            problems.Add(new Problem(Rules.NonPositiveOutputSize.Id, target, name, ShapeFormula.Explain(axis) + suffix, why));
+            return false;
+        }
+
+        if (axis.IsWhole || spec.Rounding != RoundingMode.Exact)
+        {
+            return true;
+        }
+
+        problems.Add(new Problem(Rules.NonWholeOutputSize.Id, target, name, ShapeFormula.Explain(axis) + suffix, Suggest(axis, isConv)));
+        return false;
+    }
+
+    /// <summary>How to make a non-whole output whole: a stride, a padding (for convolutions) or a rounding mode.</summary>
+    private static string Suggest(AxisSize axis, bool isConv)
+    {
+        var (below, above) = ShapeFormula.WholeStrides(axis);
+        string strides = above is int a
+            ? Format("Stride = {0} (→ {1}) or Stride = {2} (→ {3})", below, (axis.Span / below) + 1, a, (axis.Span / a) + 1)
+            : Format("Stride = {0} (→ {1})", below, (axis.Span / below) + 1);
+        var fixes = new List<string> { strides };
+        if (isConv && ShapeFormula.WholePadding(axis) is int padding)
+        {
+            long size = ((axis.Input + (2L * padding) - axis.Window) / axis.Stride) + 1;
+            fixes.Add(Format("Padding = {0} (→ {1})", padding, size));
+        }
+
+        return Format(
+            "{0} would make it whole, or set Rounding = ShapeRounding.Floor (→ {1}) or ShapeRounding.Ceiling (→ {2}) on [Network]",
+            string.Join(", ", fixes), axis.Floor, axis.Ceiling);
+    }
+
+    private static bool CheckParameters(string name, int index, long weights, int biases, long parametersSoFar, string product, List<Problem> problems)
+    {
+        long count = weights + biases;
+        long total = parametersSoFar + count;
+        if (total <= Limits.MaxParameterCount)
+        {
+            return true;
+        }
+
+        string message = count > Limits.MaxParameterCount
+            ? Format("{0} = {1} parameters exceeds LeNet.Gen's limit of {2}{3}", product, count, Limits.MaxParameterCount, OverflowNote(count))
+            : Format("the network reaches {0} parameters here ({1} = {2} in this layer), more than LeNet.Gen's limit of {3}", total, product, count, Limits.MaxParameterCount);
+        problems.Add(new Problem(Rules.TooLarge.Id, ProblemTarget.Layer(index), name, message));
+        return false;
+    }
+
+    private static bool CheckTensor(string name, int index, long length, string product, List<Problem> problems)
+    {
+        if (length <= Limits.MaxTensorLength)
+        {
+            return true;
+        }
+
+        problems.Add(new Problem(
+            Rules.TooLarge.Id, ProblemTarget.Layer(index), name,
+            Format("its output has {0} = {1} values, more than LeNet.Gen's limit of {2} values per tensor{3}", product, length, Limits.MaxTensorLength, OverflowNote(length))));
+        return false;
+    }
+
+    private static string OverflowNote(long value) => value > int.MaxValue ? Format(" (and more than int.MaxValue, {0})", int.MaxValue) : string.Empty;
+
+    /// <summary>Saturating multiplication: large enough to compare against the limits, and never wraps.</summary>
+    private static long Multiply(long a, long b) => a != 0 && b > long.MaxValue / a ? long.MaxValue : a * b;
+
+    /// <summary>conv1, pool1, conv2, …, fc1: numbered within each kind, like the equivalent PyTorch model's modules.</summary>
+    private static string[] NamesOf(EquatableArray<LayerSpec> layers)
+    {
+        var names = new string[layers.Count];
+        int convs = 0, pools = 0, dense = 0;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            names[i] = layers[i] switch
+            {
+                ConvSpec => "conv" + (++convs).ToString(CultureInfo.InvariantCulture),
+                PoolSpec => "pool" + (++pools).ToString(CultureInfo.InvariantCulture),
+                _ => "fc" + (++dense).ToString(CultureInfo.InvariantCulture),
+            };
+        }
+
+        return names;
+    }
+
+    private static string Format(string format, params object[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
+}

@@ -1,0 +1,4 @@
+using System;
+using LeNet.Mnist;
+
+Console.WriteLine(LeNet5.Summary);
