@@ -22,8 +22,11 @@ internal abstract record LayerSpec(int Index);
 internal sealed record ConvSpec(int Index, int Filters, int Kernel, int Stride, int Padding, ActivationKind Activation)
     : LayerSpec(Index);
 
-/// <summary><c>[Pool(kind, size, Stride)]</c>; <see cref="Stride"/> is already defaulted to the window when not written.</summary>
-internal sealed record PoolSpec(int Index, PoolingKind Kind, int Size, int Stride) : LayerSpec(Index);
+/// <summary><c>[Pool(kind, size, Stride)]</c>; <see cref="StrideArgument"/> is null when not written, and the stride is then the window.</summary>
+internal sealed record PoolSpec(int Index, PoolingKind Kind, int Size, int? StrideArgument) : LayerSpec(Index)
+{
+    public int Stride => StrideArgument ?? Size;
+}
 
 /// <summary><c>[Dense(units, Activation, Inputs)]</c>; <see cref="Inputs"/> is null when not written.</summary>
 internal sealed record DenseSpec(int Index, int Units, ActivationKind Activation, int? Inputs) : LayerSpec(Index);

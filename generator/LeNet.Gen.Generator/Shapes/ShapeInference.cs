@@ -138,7 +138,7 @@ internal static class ShapeInference
                     & KnownActivation(c.Activation, name, At("Activation"), problems);
             case PoolSpec p:
                 return Window(p.Size, name, "size", At("size"), problems)
-                    & AtLeast(1, p.Stride, name, "Stride", At("Stride"), problems)
+                    & (p.StrideArgument is not int stride || AtLeast(1, stride, name, "Stride", At("Stride"), problems))
                     & KnownPool(p.Kind, name, At("kind"), problems);
             case DenseSpec d:
                 return AtLeast(1, d.Units, name, "units", At("units"), problems)

@@ -110,8 +110,7 @@ internal static class SpecReader
                     Padding: Named(attribute, "Padding") ?? 0,
                     Activation: (ActivationKind)(Named(attribute, "Activation") ?? 0));
             case AttributeNames.Pool:
-                int size = Positional(attribute, 1);
-                return new PoolSpec(index, (PoolingKind)Positional(attribute, 0), size, Stride: Named(attribute, "Stride") ?? size);
+                return new PoolSpec(index, (PoolingKind)Positional(attribute, 0), Positional(attribute, 1), StrideArgument: Named(attribute, "Stride"));
             default:
                 return new DenseSpec(
                     index,
