@@ -55,9 +55,11 @@ internal static class NetworkEmitter
 
         w.Line("/// </code>");
         w.Line("/// </summary>");
-        using (w.Block("partial class " + type.NameWithTypeParameters))
+        string interfaces = plan.CanTrain ? "global::LeNet.Gen.ITrainableNetwork" : "global::LeNet.Gen.INetwork";
+        using (w.Block("partial class " + type.NameWithTypeParameters + " : " + interfaces))
         {
             EmitConstants(w, plan, summary);
+            MembersEmitter.Emit(w, plan);
         }
 
         for (int i = scopes.Count - 1; i >= 0; i--)

@@ -1,0 +1,81 @@
+using System.Globalization;
+using LeNet.Gen.Generator.Model;
+using LeNet.Gen.Generator.Shapes;
+
+namespace LeNet.Gen.Generator.Emit;
+
+/// <summary>
+/// Names and shape facts about one layer as the generated code sees it: its methods, its buffers and where its
+/// input comes from. One home for these names, so the forward pass, the backward pass and the buffers agree.
+/// </summary>
+internal sealed class LayerCode
+{
+    public LayerCode(NetworkPlan plan, int position)
+    {
+        Plan = plan;
+        Layer = plan.Layers[position];
+        Position = position;
+        IsFirst = position == 0;
+        IsLast = position == plan.Layers.Count - 1;
+        Pascal = char.ToUpperInvariant(Layer.Name[0]) + Layer.Name.Substring(1);
+        if (Layer.Spec is ConvSpec conv)
+        {
+            // The window reads a zero-padded copy of the input when the layer has padding, or when Ceiling rounding
+            // places a last window that hangs over the bottom or right edge.
+            PaddedHeight = System.Math.Max(Layer.Input.Height + (2 * conv.Padding), ((Layer.Output.Height - 1) * conv.Stride) + conv.Kernel);
+            PaddedWidth = System.Math.Max(Layer.Input.Width + (2 * conv.Padding), ((Layer.Output.Width - 1) * conv.Stride) + conv.Kernel);
+            IsPadded = PaddedHeight != Layer.Input.Height || PaddedWidth != Layer.Input.Width;
+        }
+    }
+
+    public NetworkPlan Plan { get; }
+
+    public LayerPlan Layer { get; }
+
+    public int Position { get; }
+
+    public bool IsFirst { get; }
+
+    public bool IsLast { get; }
+
+    /// <summary>The layer name in PascalCase, e.g. <c>Conv1</c>, for method and buffer names.</summary>
+    public string Pascal { get; }
+
+    /// <summary>True when the last layer applies softmax: its forward pass writes logits and the loss supplies their gradient.</summary>
+    public bool IsSoftmaxHead => IsLast && Layer.Activation == ActivationKind.Softmax;
+
+    /// <summary>The activation the layer's own method applies (softmax is applied separately, after the logits).</summary>
+    public ActivationKind FusedActivation => IsSoftmaxHead ? ActivationKind.None : Layer.Activation;
+
+    public bool IsPadded { get; }
+
+    public int PaddedHeight { get; }
+
+    public int PaddedWidth { get; }
+
+    public string Forward => Pascal + "Forward";
+
+    public string Backward => Pascal + "Backward";
+
+    /// <summary>The buffer holding the layer's output (after its activation).</summary>
+    public string Output => Pascal + "Output";
+
+    /// <summary>The buffer the layer's method writes: the logits for a softmax head, otherwise its output.</summary>
+    public string Written => IsSoftmaxHead ? "Logits" : Output;
+
+    /// <summary>The gradient of the loss with respect to <see cref="Written"/>.</summary>
+    public string WrittenGradient => IsSoftmaxHead ? "LogitsGradient" : Output + "Gradient";
+
+    public string PaddedInput => Pascal + "PaddedInput";
+
+    public string PaddedInputGradient => Pascal + "PaddedInputGradient";
+
+    public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A float literal that round-trips exactly, e.g. <c>0.25f</c>.</summary>
+    public static string Float(float value)
+    {
+        string text = value.ToString("R", CultureInfo.InvariantCulture);
+        return (text.Contains(".") || text.Contains("E") ? text : text + ".0") + "f";
+    }
+}

@@ -1,0 +1,485 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using LeNet.Gen.Generator.Model;
+using LeNet.Gen.Generator.Shapes;
+using static LeNet.Gen.Generator.Emit.LayerCode;
+
+namespace LeNet.Gen.Generator.Emit;
+
+/// <summary>
+/// Writes the public surface of a generated network (tensors, constructor, <c>Predict</c>, <c>Train</c>, gradients,
+/// loss) and the plumbing that chains the layer methods: the buffers, the forward pass, the backward pass.
+/// </summary>
+internal static class MembersEmitter
+{
+    private const string Span = "global::System.Span<float>";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Check = "global::LeNet.Gen.Runtime.Check";
+
+    public static void Emit(SourceWriter w, NetworkPlan plan)
+    {
+        var layers = Enumerable.Range(0, plan.Layers.Count).Select(i => new LayerCode(plan, i)).ToArray();
+        string name = plan.Spec.Type.Name;
+        string gc = NetworkEmitter.GeneratedCode;
+
+        w.Line();
+        EmitTensors(w, plan, gc);
+        EmitStorageAndConstructor(w, plan, layers, name, gc);
+        EmitPredict(w, plan, name, gc);
+        if (plan.CanTrain)
+        {
+            EmitTraining(w, plan, name, gc);
+        }
+
+        EmitInterfaceMembers(w, plan, gc);
+        EmitForward(w, plan, layers);
+        if (plan.CanTrain)
+        {
+            EmitBackward(w, plan, layers);
+            EmitLoss(w, plan);
+        }
+
+        EmitSoftmax(w, plan);
+        foreach (var layer in layers)
+        {
+            LayerEmitter.Emit(w, layer, plan.CanTrain);
+        }
+
+        EmitWorkspace(w, plan, layers);
+    }
+
+    private static void EmitTensors(SourceWriter w, NetworkPlan plan, string gc)
+    {
+        w.Line("/// <summary>");
+        w.Line("/// The named tensors inside <see cref=\"Parameters\"/>, in order, with the names and shapes of the equivalent PyTorch");
+        w.Line("/// model's <c>state_dict</c>: for each convolution k <c>conv{k}.weight</c> [out, in, kh, kw] and <c>conv{k}.bias</c>,");
+        w.Line("/// for each dense layer k <c>fc{k}.weight</c> [out, in] and <c>fc{k}.bias</c>.");
+        w.Line("/// </summary>");
+        w.Line(gc);
+        w.Line("public static global::System.Collections.Generic.IReadOnlyList<global::LeNet.Gen.TensorInfo> Tensors { get; } = global::System.Array.AsReadOnly(new global::LeNet.Gen.TensorInfo[]");
+        w.Line("{");
+        w.Indent();
+        foreach (var layer in plan.Layers.Where(l => l.ParameterCount > 0))
+        {
+            string shape = layer.Spec switch
+            {
+                ConvSpec c => $"{c.Filters}, {layer.Input.Channels}, {c.Kernel}, {c.Kernel}",
+                _ => $"{layer.Output.Length}, {layer.Input.Length}",
+            };
+            w.Line($"new global::LeNet.Gen.TensorInfo(\"{layer.Name}.weight\", {Int(layer.WeightOffset)}, {shape}),");
+            w.Line($"new global::LeNet.Gen.TensorInfo(\"{layer.Name}.bias\", {Int(layer.BiasOffset)}, {Int(layer.BiasCount)}),");
+        }
+
+        w.Outdent();
+        w.Line("});");
+        w.Line();
+    }
+
+    private static void EmitStorageAndConstructor(SourceWriter w, NetworkPlan plan, LayerCode[] layers, string name, string gc)
+    {
+        w.Line("private readonly float[] _parameters = new float[ParameterCount];");
+        if (plan.CanTrain)
+        {
+            w.Line("private readonly float[] _gradients = new float[ParameterCount];");
+            w.Line("private Workspace? _trainingWorkspace;");
+        }
+
+        w.Line();
+        w.Line("// Predict may run on several threads at once: each thread gets its own buffers, created on its first call.");
+        w.Line("[global::System.ThreadStatic]");
+        w.Line("private static Workspace? t_inferenceWorkspace;");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Creates the network with weights and biases drawn from <paramref name=\"seed\"/>: each uniform in ±1/√fan_in,");
+        w.Line("/// as PyTorch initialises <c>Conv2d</c> and <c>Linear</c>. The same seed always gives the same parameters.");
+        w.Line("/// </summary>");
+        w.Line("/// <param name=\"seed\">Seed of the deterministic random generator.</param>");
+        w.Line(gc);
+        using (w.Block($"public {name}(int seed)"))
+        {
+            w.Line("var random = new global::LeNet.Gen.NetworkRandom(seed);");
+            foreach (var layer in plan.Layers.Where(l => l.ParameterCount > 0))
+            {
+                int fanIn = layer.WeightCount / layer.BiasCount;
+                string bound = Float((float)(1.0 / Math.Sqrt(fanIn)));
+                w.Line($"random.FillUniform(global::System.MemoryExtensions.AsSpan(_parameters, {Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), {bound}); // {layer.Name}.weight, 1/√{fanIn}");
+                w.Line($"random.FillUniform(global::System.MemoryExtensions.AsSpan(_parameters, {Int(layer.BiasOffset)}, {Int(layer.BiasCount)}), {bound}); // {layer.Name}.bias");
+            }
+        }
+
+        w.Line();
+        w.Line("/// <summary>All weights and biases, contiguous, laid out as <see cref=\"Tensors\"/> lists them. Writable: load or edit weights here.</summary>");
+        w.Line(gc);
+        w.Line($"public {Span} Parameters => _parameters;");
+        w.Line();
+    }
+
+    private static void EmitPredict(SourceWriter w, NetworkPlan plan, string name, string gc)
+    {
+        string shape = plan.Input.ToString();
+        w.Line("/// <summary>Runs the network on one input and returns the index of its largest output (the first, on a tie): the predicted class.</summary>");
+        w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape} (channels × height × width), row-major.</param>");
+        w.Line("/// <remarks>Safe to call from several threads at once, as long as no thread is training or changing <see cref=\"Parameters\"/>. Allocates nothing after each thread's first call.</remarks>");
+        w.Line("/// <exception cref=\"global::System.ArgumentException\"><paramref name=\"input\"/> does not hold <see cref=\"InputLength\"/> values.</exception>");
+        w.Line(gc);
+        using (w.Block($"public int Predict({ReadOnlySpan} input)"))
+        {
+            w.Line($"{Check}.Length(input.Length, InputLength, \"{shape}\", \"{name}\", nameof(input));");
+            w.Line($"var workspace = t_inferenceWorkspace ??= {NewInferenceWorkspace(plan)};");
+            w.Line("Forward(_parameters, input, workspace);");
+            w.Line($"{ReadOnlySpan} output = workspace.{new LayerCode(plan, plan.Layers.Count - 1).Output};");
+            w.Line("int best = 0;");
+            using (w.Block("for (int k = 1; k < OutputLength; k++)"))
+            {
+                w.Line("if (output[k] > output[best]) best = k;");
+            }
+
+            w.Line("return best;");
+        }
+
+        w.Line();
+        w.Line($"/// <summary>Runs the network on one input and writes its <see cref=\"OutputLength\"/> outputs{(plan.CanTrain ? " (the class probabilities)" : string.Empty)}.</summary>");
+        w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape} (channels × height × width), row-major.</param>");
+        w.Line("/// <param name=\"output\">Receives <see cref=\"OutputLength\"/> values.</param>");
+        w.Line("/// <remarks>Safe to call from several threads at once, as long as no thread is training or changing <see cref=\"Parameters\"/>.</remarks>");
+        w.Line("/// <exception cref=\"global::System.ArgumentException\">A span does not have the length the network needs.</exception>");
+        w.Line(gc);
+        using (w.Block($"public void Predict({ReadOnlySpan} input, {Span} output)"))
+        {
+            w.Line($"{Check}.Length(input.Length, InputLength, \"{shape}\", \"{name}\", nameof(input));");
+            w.Line($"{Check}.Length(output.Length, OutputLength, \"{plan.Output}\", \"{name}\", nameof(output));");
+            w.Line($"var workspace = t_inferenceWorkspace ??= {NewInferenceWorkspace(plan)};");
+            w.Line("Forward(_parameters, input, workspace);");
+            w.Line($"global::System.MemoryExtensions.AsSpan(workspace.{new LayerCode(plan, plan.Layers.Count - 1).Output}).CopyTo(output);");
+        }
+
+        w.Line();
+    }
+
+    private static string NewInferenceWorkspace(NetworkPlan plan) => plan.CanTrain ? "new Workspace(training: false)" : "new Workspace()";
+
+    private static void EmitTraining(SourceWriter w, NetworkPlan plan, string name, string gc)
+    {
+        string shape = plan.Input.ToString();
+        const string NotThreadSafe = "/// <remarks>Not thread-safe: do not call it on one instance from several threads at once, nor while another thread calls <c>Predict</c>.</remarks>";
+        w.Line("/// <summary>One plain SGD step on one example's cross-entropy loss: every parameter moves by −<paramref name=\"learningRate\"/> × its gradient.</summary>");
+        w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape}, row-major.</param>");
+        w.Line("/// <param name=\"label\">The correct class, in [0, <see cref=\"OutputLength\"/>).</param>");
+        w.Line("/// <param name=\"learningRate\">Step size; finite and positive.</param>");
+        w.Line("/// <returns>The loss before the step.</returns>");
+        w.Line(NotThreadSafe);
+        w.Line("/// <exception cref=\"global::System.ArgumentException\">A wrong span length, a label outside [0, OutputLength) or a learning rate that is not finite and positive.</exception>");
+        w.Line("/// <exception cref=\"global::System.ArithmeticException\">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>");
+        w.Line(gc);
+        using (w.Block($"public float Train({ReadOnlySpan} input, int label, float learningRate)"))
+        {
+            w.Line($"{Check}.Length(input.Length, InputLength, \"{shape}\", \"{name}\", nameof(input));");
+            w.Line("return Train(input, global::System.MemoryMarshal.CreateReadOnlySpan(ref label, 1), learningRate);".Replace("global::System.MemoryMarshal", "global::System.Runtime.InteropServices.MemoryMarshal"));
+        }
+
+        w.Line();
+        w.Line("/// <summary>One plain SGD step on the batch-mean cross-entropy: every parameter moves by −<paramref name=\"learningRate\"/> × its gradient.</summary>");
+        w.Line($"/// <param name=\"inputs\">The batch: labels.Length × <see cref=\"InputLength\"/> values, each input {shape}, row-major, one after another.</param>");
+        w.Line("/// <param name=\"labels\">The correct class of each input, in [0, <see cref=\"OutputLength\"/>).</param>");
+        w.Line("/// <param name=\"learningRate\">Step size; finite and positive.</param>");
+        w.Line("/// <returns>The mean loss before the step.</returns>");
+        w.Line(NotThreadSafe);
+        w.Line("/// <exception cref=\"global::System.ArgumentException\">An empty batch, mismatched sizes, a label outside [0, OutputLength) or a learning rate that is not finite and positive.</exception>");
+        w.Line("/// <exception cref=\"global::System.ArithmeticException\">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>");
+        w.Line(gc);
+        using (w.Block($"public float Train({ReadOnlySpan} inputs, global::System.ReadOnlySpan<int> labels, float learningRate)"))
+        {
+            w.Line($"{Check}.LearningRate(learningRate, nameof(learningRate));");
+            w.Line("float loss = ComputeGradients(inputs, labels, _gradients);");
+            w.Line($"{Check}.Finite(loss, _gradients, \"{name}\");");
+            w.Line("float[] parameters = _parameters, gradients = _gradients;");
+            using (w.Block("for (int k = 0; k < parameters.Length; k++)"))
+            {
+                w.Line("parameters[k] -= learningRate * gradients[k];");
+            }
+
+            w.Line("return loss;");
+        }
+
+        w.Line();
+        w.Line("/// <summary>One step of <paramref name=\"optimizer\"/> (momentum SGD, Adam, …) on the batch-mean cross-entropy.</summary>");
+        w.Line($"/// <param name=\"inputs\">The batch: labels.Length × <see cref=\"InputLength\"/> values, each input {shape}, row-major, one after another.</param>");
+        w.Line("/// <param name=\"labels\">The correct class of each input, in [0, <see cref=\"OutputLength\"/>).</param>");
+        w.Line("/// <param name=\"optimizer\">How to turn the gradients into an update; it keeps its own state between steps.</param>");
+        w.Line("/// <returns>The mean loss before the step.</returns>");
+        w.Line(NotThreadSafe);
+        w.Line("/// <exception cref=\"global::System.ArgumentException\">An empty batch, mismatched sizes or a label outside [0, OutputLength).</exception>");
+        w.Line("/// <exception cref=\"global::System.ArithmeticException\">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>");
+        w.Line(gc);
+        using (w.Block($"public float Train({ReadOnlySpan} inputs, global::System.ReadOnlySpan<int> labels, global::LeNet.Gen.Optimizer optimizer)"))
+        {
+            w.Line($"{Check}.NotNull(optimizer, nameof(optimizer));");
+            w.Line("float loss = ComputeGradients(inputs, labels, _gradients);");
+            w.Line($"{Check}.Finite(loss, _gradients, \"{name}\");");
+            w.Line("optimizer.Step(_parameters, _gradients);");
+            w.Line("return loss;");
+        }
+
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Computes the gradient of the batch-mean cross-entropy with respect to every parameter (laid out as <see cref=\"Parameters\"/>),");
+        w.Line("/// without changing the parameters, and returns the mean loss.");
+        w.Line("/// </summary>");
+        w.Line($"/// <param name=\"inputs\">The batch: labels.Length × <see cref=\"InputLength\"/> values.</param>");
+        w.Line("/// <param name=\"labels\">The correct class of each input.</param>");
+        w.Line("/// <param name=\"gradients\">Receives <see cref=\"ParameterCount\"/> values.</param>");
+        w.Line(NotThreadSafe);
+        w.Line(gc);
+        using (w.Block($"public float ComputeGradients({ReadOnlySpan} inputs, global::System.ReadOnlySpan<int> labels, {Span} gradients)"))
+        {
+            w.Line($"{Check}.Batch(inputs.Length, labels.Length, InputLength, \"{name}\", nameof(inputs), nameof(labels));");
+            w.Line($"{Check}.Labels(labels, OutputLength, nameof(labels));");
+            w.Line($"{Check}.Length(gradients.Length, ParameterCount, \"the parameter count\", \"{name}\", nameof(gradients));");
+            w.Line("var workspace = _trainingWorkspace ??= new Workspace(training: true);");
+            w.Line("gradients.Clear();");
+            w.Line("float scale = 1f / labels.Length;");
+            w.Line("float total = 0f;");
+            using (w.Block("for (int n = 0; n < labels.Length; n++)"))
+            {
+                w.Line("total += Accumulate(inputs.Slice(n * InputLength, InputLength), labels[n], scale, workspace, gradients);");
+            }
+
+            w.Line("return total * scale;");
+        }
+
+        w.Line();
+        w.Line("/// <summary>The cross-entropy loss −log p[label] of one example, without training.</summary>");
+        w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape}, row-major.</param>");
+        w.Line("/// <param name=\"label\">The correct class, in [0, <see cref=\"OutputLength\"/>).</param>");
+        w.Line(gc);
+        using (w.Block($"public float Loss({ReadOnlySpan} input, int label)"))
+        {
+            w.Line($"{Check}.Length(input.Length, InputLength, \"{shape}\", \"{name}\", nameof(input));");
+            w.Line($"{Check}.Label(label, OutputLength, nameof(label));");
+            w.Line("var workspace = t_inferenceWorkspace ??= new Workspace(training: false);");
+            w.Line("Forward(_parameters, input, workspace);");
+            w.Line("return CrossEntropy(workspace.Logits, label);");
+        }
+
+        w.Line();
+        w.Line("// One example: forward, loss, and the backward pass adding scale × its gradient to gradients. Returns its loss.");
+        using (w.Block($"private float Accumulate({ReadOnlySpan} input, int label, float scale, Workspace workspace, {Span} gradients)"))
+        {
+            var last = new LayerCode(plan, plan.Layers.Count - 1);
+            w.Line("Forward(_parameters, input, workspace);");
+            w.Line("float loss = CrossEntropy(workspace.Logits, label);");
+            w.Line("// d loss / d logits = probabilities − one-hot(label), scaled for the batch mean.");
+            w.Line($"{ReadOnlySpan} probabilities = workspace.{last.Output};");
+            w.Line($"{Span} logitsGradient = workspace.LogitsGradient;");
+            using (w.Block("for (int k = 0; k < OutputLength; k++)"))
+            {
+                w.Line("logitsGradient[k] = (probabilities[k] - (k == label ? 1f : 0f)) * scale;");
+            }
+
+            w.Line("Backward(_parameters, input, workspace, gradients);");
+            w.Line("return loss;");
+        }
+
+        w.Line();
+    }
+
+    private static void EmitInterfaceMembers(SourceWriter w, NetworkPlan plan, string gc)
+    {
+        w.Line(gc);
+        w.Line("int global::LeNet.Gen.INetwork.InputLength => InputLength;");
+        w.Line();
+        w.Line(gc);
+        w.Line("int global::LeNet.Gen.INetwork.OutputLength => OutputLength;");
+        w.Line();
+        w.Line(gc);
+        w.Line("int global::LeNet.Gen.INetwork.ParameterCount => ParameterCount;");
+        w.Line();
+        w.Line(gc);
+        w.Line("global::System.Collections.Generic.IReadOnlyList<global::LeNet.Gen.TensorInfo> global::LeNet.Gen.INetwork.Tensors => Tensors;");
+        w.Line();
+    }
+
+    private static void EmitForward(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
+    {
+        w.Line("// The forward pass: each layer reads the previous layer's output buffer and writes its own.");
+        using (w.Block($"private static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace)"))
+        {
+            string previous = "input";
+            foreach (var code in layers)
+            {
+                var layer = code.Layer;
+                string source = previous;
+                if (code.IsPadded)
+                {
+                    w.Line($"{code.Pascal}Pad({previous}, workspace.{code.PaddedInput});");
+                    source = "workspace." + code.PaddedInput;
+                }
+
+                w.Line(layer.ParameterCount > 0
+                    ? $"{code.Forward}({source}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), parameters.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)}), workspace.{code.Written});"
+                    : $"{code.Forward}({source}, workspace.{code.Written});");
+                previous = "workspace." + code.Output;
+            }
+
+            if (plan.CanTrain)
+            {
+                w.Line($"Softmax(workspace.Logits, workspace.{layers[layers.Length - 1].Output});");
+            }
+        }
+
+        w.Line();
+    }
+
+    private static void EmitBackward(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
+    {
+        w.Line("// The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input");
+        w.Line("// and adds the gradients of its weights and biases. workspace.LogitsGradient holds the loss gradient on entry.");
+        using (w.Block($"private static void Backward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {Span} gradients)"))
+        {
+            for (int i = layers.Length - 1; i >= 0; i--)
+            {
+                var code = layers[i];
+                var layer = code.Layer;
+                if (code.IsFirst && layer.ParameterCount == 0)
+                {
+                    break; // a first layer without parameters has nothing to learn and no earlier layer to pass a gradient to
+                }
+
+                string layerInput = code.IsFirst ? "input" : "workspace." + layers[i - 1].Output;
+                string windowInput = code.IsPadded ? "workspace." + code.PaddedInput : layerInput;
+                string inputGradient = code.IsFirst ? string.Empty
+                    : code.IsPadded ? $"workspace.{code.PaddedInputGradient}, " : $"workspace.{layers[i - 1].WrittenGradient}, ";
+                if (layer.ParameterCount > 0)
+                {
+                    w.Line($"{code.Backward}({windowInput}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient}" +
+                        $"gradients.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), gradients.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)}));");
+                }
+                else
+                {
+                    w.Line($"{code.Backward}({layerInput}, workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient.TrimEnd(',', ' ')});");
+                }
+
+                if (code.IsPadded && !code.IsFirst)
+                {
+                    w.Line($"{code.Pascal}Unpad(workspace.{code.PaddedInputGradient}, workspace.{layers[i - 1].WrittenGradient});");
+                }
+            }
+        }
+
+        w.Line();
+    }
+
+    private static void EmitLoss(SourceWriter w, NetworkPlan plan)
+    {
+        w.Line("// Cross-entropy from the logits, computed stably: −log softmax(z)[label] = log Σ exp(z − max) − (z[label] − max).");
+        using (w.Block($"private static float CrossEntropy({ReadOnlySpan} logits, int label)"))
+        {
+            w.Line("float max = logits[0];");
+            using (w.Block("for (int k = 1; k < OutputLength; k++)"))
+            {
+                w.Line("max = global::System.MathF.Max(max, logits[k]);");
+            }
+
+            w.Line("float sum = 0f;");
+            using (w.Block("for (int k = 0; k < OutputLength; k++)"))
+            {
+                w.Line("sum += global::System.MathF.Exp(logits[k] - max);");
+            }
+
+            w.Line("return global::System.MathF.Log(sum) - (logits[label] - max);");
+        }
+
+        w.Line();
+    }
+
+    private static void EmitSoftmax(SourceWriter w, NetworkPlan plan)
+    {
+        if (!plan.CanTrain)
+        {
+            return;
+        }
+
+        w.Line("// softmax(z)[k] = exp(z[k] − max) / Σ exp(z − max): subtracting the largest logit keeps exp from overflowing.");
+        using (w.Block($"private static void Softmax({ReadOnlySpan} logits, {Span} probabilities)"))
+        {
+            w.Line("float max = logits[0];");
+            using (w.Block("for (int k = 1; k < OutputLength; k++)"))
+            {
+                w.Line("max = global::System.MathF.Max(max, logits[k]);");
+            }
+
+            w.Line("float sum = 0f;");
+            using (w.Block("for (int k = 0; k < OutputLength; k++)"))
+            {
+                w.Line("probabilities[k] = global::System.MathF.Exp(logits[k] - max);");
+                w.Line("sum += probabilities[k];");
+            }
+
+            w.Line("float scale = 1f / sum;");
+            using (w.Block("for (int k = 0; k < OutputLength; k++)"))
+            {
+                w.Line("probabilities[k] *= scale;");
+            }
+        }
+
+        w.Line();
+    }
+
+    private static void EmitWorkspace(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
+    {
+        w.Line("// Every intermediate value of one forward (and, for training, backward) pass, allocated once and reused.");
+        using (w.Block("private sealed class Workspace"))
+        {
+            foreach (var code in layers)
+            {
+                string comment = $" // {code.Layer.Name}: {code.Layer.Output}";
+                if (code.IsPadded)
+                {
+                    long padded = (long)code.Layer.Input.Channels * code.PaddedHeight * code.PaddedWidth;
+                    w.Line($"public readonly float[] {code.PaddedInput} = new float[{Int(padded)}]; // {code.Layer.Name} input, padded: {code.Layer.Input.Channels}×{code.PaddedHeight}×{code.PaddedWidth}");
+                    if (plan.CanTrain && !code.IsFirst)
+                    {
+                        w.Line($"public readonly float[] {code.PaddedInputGradient};");
+                    }
+                }
+
+                if (code.IsSoftmaxHead)
+                {
+                    w.Line($"public readonly float[] Logits = new float[{Int(code.Layer.Output.Length)}]; // {code.Layer.Name} before softmax");
+                    w.Line($"public readonly float[] LogitsGradient;");
+                    w.Line($"public readonly float[] {code.Output} = new float[{Int(code.Layer.Output.Length)}]; // probabilities");
+                }
+                else
+                {
+                    w.Line($"public readonly float[] {code.Output} = new float[{Int(code.Layer.Output.Length)}];{comment}");
+                    if (plan.CanTrain)
+                    {
+                        w.Line($"public readonly float[] {code.WrittenGradient};");
+                    }
+                }
+            }
+
+            if (!plan.CanTrain)
+            {
+                return;
+            }
+
+            w.Line();
+            w.Line("// Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.");
+            using (w.Block("public Workspace(bool training)"))
+            {
+                foreach (var code in layers)
+                {
+                    if (code.IsPadded && !code.IsFirst)
+                    {
+                        long padded = (long)code.Layer.Input.Channels * code.PaddedHeight * code.PaddedWidth;
+                        w.Line($"{code.PaddedInputGradient} = training ? new float[{Int(padded)}] : global::System.Array.Empty<float>();");
+                    }
+
+                    w.Line($"{code.WrittenGradient} = training ? new float[{Int(code.Layer.Output.Length)}] : global::System.Array.Empty<float>();");
+                }
+            }
+        }
+    }
+}

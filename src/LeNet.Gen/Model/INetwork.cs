@@ -1,0 +1,57 @@
+using System;
+using System.Collections.Generic;
+
+namespace LeNet.Gen;
+
+/// <summary>
+/// What every generated network offers, so that helpers (evaluation, weight files, training loops) can work with any of them.
+/// The generated class also has these members as constants and methods of its own.
+/// </summary>
+public interface INetwork
+{
+    /// <summary>Values in one input (channels × height × width).</summary>
+    int InputLength { get; }
+
+    /// <summary>Values in one output.</summary>
+    int OutputLength { get; }
+
+    /// <summary>Number of weights and biases.</summary>
+    int ParameterCount { get; }
+
+    /// <summary>All weights and biases, contiguous, in the layout of <see cref="Tensors"/>.</summary>
+    Span<float> Parameters { get; }
+
+    /// <summary>The named tensors inside <see cref="Parameters"/>, in order.</summary>
+    IReadOnlyList<TensorInfo> Tensors { get; }
+
+    /// <summary>Runs the network on one input and returns the index of the largest output (the predicted class).</summary>
+    /// <param name="input"><see cref="InputLength"/> values, channels × height × width, row-major.</param>
+    int Predict(ReadOnlySpan<float> input);
+
+    /// <summary>Runs the network on one input and writes its <see cref="OutputLength"/> outputs.</summary>
+    /// <param name="input"><see cref="InputLength"/> values, channels × height × width, row-major.</param>
+    /// <param name="output">Receives <see cref="OutputLength"/> values.</param>
+    void Predict(ReadOnlySpan<float> input, Span<float> output);
+}
+
+/// <summary>A network with a softmax head, which can be trained on labelled examples by minimising cross-entropy.</summary>
+public interface ITrainableNetwork : INetwork
+{
+    /// <summary>One plain SGD step on one example; returns its cross-entropy loss before the step.</summary>
+    float Train(ReadOnlySpan<float> input, int label, float learningRate);
+
+    /// <summary>One plain SGD step on the batch-mean cross-entropy; returns the mean loss before the step.</summary>
+    float Train(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, float learningRate);
+
+    /// <summary>One step of <paramref name="optimizer"/> on the batch-mean cross-entropy; returns the mean loss before the step.</summary>
+    float Train(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Optimizer optimizer);
+
+    /// <summary>
+    /// Computes the gradient of the batch-mean cross-entropy with respect to every parameter, without changing the
+    /// parameters; returns the mean loss.
+    /// </summary>
+    float ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> gradients);
+
+    /// <summary>The cross-entropy loss of one example, without training.</summary>
+    float Loss(ReadOnlySpan<float> input, int label);
+}

@@ -1,0 +1,120 @@
+using System;
+using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+
+namespace LeNet.Gen.Runtime;
+
+/// <summary>
+/// Argument checks shared by the generated networks, so that every network reports a bad argument the same way:
+/// an exception that names the parameter, the expected value and the actual one. Not meant to be called directly.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class Check
+{
+    /// <summary>Throws unless <paramref name="actual"/> equals <paramref name="expected"/>, the length of one input or output.</summary>
+    public static void Length(int actual, int expected, string shape, string network, string parameterName)
+    {
+        if (actual != expected)
+        {
+            ThrowLength(actual, expected, shape, network, parameterName);
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="inputsLength"/> holds a whole, non-empty batch matching <paramref name="labelCount"/> labels.</summary>
+    public static void Batch(int inputsLength, int labelCount, int inputLength, string network, string inputsName, string labelsName)
+    {
+        if (labelCount == 0)
+        {
+            throw new ArgumentException($"The batch is empty: {labelsName} has no labels.", labelsName);
+        }
+
+        if ((long)labelCount * inputLength != inputsLength)
+        {
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"{labelsName} has {labelCount} labels, so {inputsName} must hold {labelCount} × {inputLength} = {(long)labelCount * inputLength} values for {network}, but it has {inputsLength}") +
+                (inputsLength % inputLength == 0 ? string.Create(CultureInfo.InvariantCulture, $" ({inputsLength / inputLength} inputs).") : "."),
+                inputsName);
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="label"/> is a class index in [0, <paramref name="classes"/>).</summary>
+    public static void Label(int label, int classes, string parameterName, int index = -1)
+    {
+        if ((uint)label >= (uint)classes)
+        {
+            string where = index >= 0 ? string.Create(CultureInfo.InvariantCulture, $"{parameterName}[{index}]") : parameterName;
+            throw new ArgumentOutOfRangeException(parameterName, label, string.Create(CultureInfo.InvariantCulture, $"{where} is {label}, but labels must be in [0, {classes})."));
+        }
+    }
+
+    /// <summary>Throws unless every label is in [0, <paramref name="classes"/>).</summary>
+    public static void Labels(ReadOnlySpan<int> labels, int classes, string parameterName)
+    {
+        for (int i = 0; i < labels.Length; i++)
+        {
+            Label(labels[i], classes, parameterName, i);
+        }
+    }
+
+    /// <summary>Throws unless the learning rate is finite and positive.</summary>
+    public static void LearningRate(float learningRate, string parameterName)
+    {
+        if (!float.IsFinite(learningRate) || learningRate <= 0f)
+        {
+            throw new ArgumentOutOfRangeException(parameterName, learningRate, string.Create(CultureInfo.InvariantCulture, $"The learning rate must be finite and positive, but it is {learningRate}."));
+        }
+    }
+
+    /// <summary>Throws <see cref="ArgumentNullException"/> for a null reference argument.</summary>
+    public static void NotNull([NotNull] object? value, string parameterName) => ArgumentNullException.ThrowIfNull(value, parameterName);
+
+    /// <summary>
+    /// Throws <see cref="ArithmeticException"/> when a training step produced a non-finite loss or gradient, which
+    /// would otherwise poison every parameter. Called before the parameters change, so they stay as they were.
+    /// </summary>
+    public static void Finite(float loss, ReadOnlySpan<float> gradients, string network)
+    {
+        if (!float.IsFinite(loss))
+        {
+            throw new ArithmeticException(string.Create(CultureInfo.InvariantCulture, $"{network}: the loss is {loss}; the parameters were left unchanged. Check the inputs for NaN or infinity, or lower the learning rate."));
+        }
+
+        int bad = FirstNonFinite(gradients);
+        if (bad >= 0)
+        {
+            throw new ArithmeticException(string.Create(CultureInfo.InvariantCulture, $"{network}: gradient {bad} is {gradients[bad]}; the parameters were left unchanged. Check the inputs for NaN or infinity, or lower the learning rate."));
+        }
+    }
+
+    /// <summary>The index of the first NaN or infinite value, or −1.</summary>
+    public static int FirstNonFinite(ReadOnlySpan<float> values)
+    {
+        // x − x is 0 for every finite x and NaN for NaN and ±infinity, so one pass over the sums finds both.
+        float accumulated = 0f;
+        for (int i = 0; i < values.Length; i++)
+        {
+            accumulated += values[i] - values[i];
+        }
+
+        if (accumulated == 0f)
+        {
+            return -1;
+        }
+
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    [DoesNotReturn]
+    private static void ThrowLength(int actual, int expected, string shape, string network, string parameterName) =>
+        throw new ArgumentException(
+            string.Create(CultureInfo.InvariantCulture, $"{parameterName} has {actual} values, but {network} needs {expected} ({shape})."), parameterName);
+}

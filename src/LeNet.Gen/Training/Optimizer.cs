@@ -1,0 +1,236 @@
+using System;
+using System.Globalization;
+
+namespace LeNet.Gen;
+
+/// <summary>
+/// Turns gradients into a parameter update. Pass one to a generated network's <c>Train(inputs, labels, optimizer)</c>.
+/// Optimizers with state (momentum, Adam's moments) allocate it on their first step and keep it for one parameter vector;
+/// use a new optimizer (or <see cref="Reset"/>) for another network.
+/// </summary>
+public abstract class Optimizer
+{
+    private float _learningRate;
+    private float _weightDecay;
+
+    /// <summary>Creates an optimizer.</summary>
+    /// <param name="learningRate">Step size; finite and positive.</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient as <c>weightDecay × parameter</c>; finite and not negative.</param>
+    protected Optimizer(float learningRate, float weightDecay)
+    {
+        LearningRate = learningRate;
+        WeightDecay = weightDecay;
+    }
+
+    /// <summary>Step size; finite and positive. May be changed between steps, for a learning-rate schedule.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not finite, or not positive.</exception>
+    public float LearningRate
+    {
+        get => _learningRate;
+        set
+        {
+            if (!float.IsFinite(value) || value <= 0f)
+            {
+                throw new ArgumentOutOfRangeException(nameof(LearningRate), value, string.Create(CultureInfo.InvariantCulture, $"The learning rate must be finite and positive, but it is {value}."));
+            }
+
+            _learningRate = value;
+        }
+    }
+
+    /// <summary>L2 penalty coefficient (PyTorch's <c>weight_decay</c>): adds <c>WeightDecay × parameter</c> to each gradient.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative or not finite.</exception>
+    public float WeightDecay
+    {
+        get => _weightDecay;
+        set
+        {
+            if (!float.IsFinite(value) || value < 0f)
+            {
+                throw new ArgumentOutOfRangeException(nameof(WeightDecay), value, string.Create(CultureInfo.InvariantCulture, $"The weight decay must be finite and not negative, but it is {value}."));
+            }
+
+            _weightDecay = value;
+        }
+    }
+
+    /// <summary>Number of steps taken since creation or <see cref="Reset"/>.</summary>
+    public long Steps { get; private set; }
+
+    /// <summary>Updates <paramref name="parameters"/> from <paramref name="gradients"/> of the loss.</summary>
+    /// <exception cref="ArgumentException">The spans differ in length, or differ from the length of the first step.</exception>
+    public void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        if (parameters.Length != gradients.Length)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"gradients has {gradients.Length} values, but parameters has {parameters.Length}."), nameof(gradients));
+        }
+
+        Steps++;
+        Update(parameters, gradients);
+    }
+
+    /// <summary>Forgets all state (momentum, moments, step count).</summary>
+    public virtual void Reset() => Steps = 0;
+
+    /// <summary>Applies one update; <see cref="Steps"/> already counts it.</summary>
+    protected abstract void Update(Span<float> parameters, ReadOnlySpan<float> gradients);
+
+    /// <summary>Returns the state buffer for <paramref name="length"/> parameters, allocating it on the first step.</summary>
+    protected static float[] State(ref float[]? buffer, int length)
+    {
+        if (buffer is null)
+        {
+            buffer = new float[length];
+        }
+        else if (buffer.Length != length)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"This optimizer holds state for {buffer.Length} parameters, but was given {length}; use one optimizer per network, or call Reset()."), "parameters");
+        }
+
+        return buffer;
+    }
+}
+
+/// <summary>Plain stochastic gradient descent: <c>p ← p − lr · (g + wd · p)</c>.</summary>
+public sealed class Sgd(float learningRate, float weightDecay = 0f) : Optimizer(learningRate, weightDecay)
+{
+    /// <inheritdoc/>
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        float lr = LearningRate, wd = WeightDecay;
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            parameters[i] -= lr * (gradients[i] + (wd * parameters[i]));
+        }
+    }
+}
+
+/// <summary>
+/// SGD with momentum, as PyTorch defines it: <c>v ← μ·v + (g + wd·p)</c>, then <c>p ← p − lr·v</c>
+/// (or, with <see cref="Nesterov"/>, <c>p ← p − lr·(g + wd·p + μ·v)</c>).
+/// </summary>
+public sealed class MomentumSgd : Optimizer
+{
+    private float[]? _velocity;
+
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="learningRate">Step size; finite and positive.</param>
+    /// <param name="momentum">Momentum μ in [0, 1).</param>
+    /// <param name="weightDecay">L2 penalty coefficient.</param>
+    /// <param name="nesterov">Use Nesterov momentum.</param>
+    public MomentumSgd(float learningRate, float momentum = 0.9f, float weightDecay = 0f, bool nesterov = false)
+        : base(learningRate, weightDecay)
+    {
+        if (!(momentum >= 0f && momentum < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, string.Create(CultureInfo.InvariantCulture, $"Momentum must be in [0, 1), but it is {momentum}."));
+        }
+
+        Momentum = momentum;
+        Nesterov = nesterov;
+    }
+
+    /// <summary>Momentum μ.</summary>
+    public float Momentum { get; }
+
+    /// <summary>Whether the update uses Nesterov momentum.</summary>
+    public bool Nesterov { get; }
+
+    /// <inheritdoc/>
+    public override void Reset()
+    {
+        base.Reset();
+        _velocity = null;
+    }
+
+    /// <inheritdoc/>
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        var velocity = State(ref _velocity, parameters.Length);
+        float lr = LearningRate, wd = WeightDecay, mu = Momentum;
+        bool first = Steps == 1;
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            float g = gradients[i] + (wd * parameters[i]);
+            float v = first ? g : (mu * velocity[i]) + g; // PyTorch starts the buffer at the first gradient
+            velocity[i] = v;
+            parameters[i] -= lr * (Nesterov ? g + (mu * v) : v);
+        }
+    }
+}
+
+/// <summary>
+/// Adam (Kingma and Ba, 2015) with PyTorch's defaults and bias correction; <see cref="Optimizer.WeightDecay"/> is added to
+/// the gradient, as in PyTorch's <c>Adam(weight_decay=…)</c>.
+/// </summary>
+public sealed class Adam : Optimizer
+{
+    private float[]? _m;
+    private float[]? _v;
+
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="learningRate">Step size; 0.001 is the usual default.</param>
+    /// <param name="beta1">Decay of the first moment, in [0, 1).</param>
+    /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
+    /// <param name="epsilon">Added to the denominator; positive.</param>
+    /// <param name="weightDecay">L2 penalty coefficient.</param>
+    public Adam(float learningRate = 0.001f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0f)
+        : base(learningRate, weightDecay)
+    {
+        if (!(beta1 >= 0f && beta1 < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta1), beta1, string.Create(CultureInfo.InvariantCulture, $"beta1 must be in [0, 1), but it is {beta1}."));
+        }
+
+        if (!(beta2 >= 0f && beta2 < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta2), beta2, string.Create(CultureInfo.InvariantCulture, $"beta2 must be in [0, 1), but it is {beta2}."));
+        }
+
+        if (!(epsilon > 0f) || !float.IsFinite(epsilon))
+        {
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, string.Create(CultureInfo.InvariantCulture, $"epsilon must be finite and positive, but it is {epsilon}."));
+        }
+
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = epsilon;
+    }
+
+    /// <summary>Decay of the first moment.</summary>
+    public float Beta1 { get; }
+
+    /// <summary>Decay of the second moment.</summary>
+    public float Beta2 { get; }
+
+    /// <summary>Added to the denominator for stability.</summary>
+    public float Epsilon { get; }
+
+    /// <inheritdoc/>
+    public override void Reset()
+    {
+        base.Reset();
+        _m = null;
+        _v = null;
+    }
+
+    /// <inheritdoc/>
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        var m = State(ref _m, parameters.Length);
+        var v = State(ref _v, parameters.Length);
+        float b1 = Beta1, b2 = Beta2, wd = WeightDecay;
+        float correction1 = 1f - MathF.Pow(b1, Steps);
+        float correction2 = 1f - MathF.Pow(b2, Steps);
+        float stepSize = LearningRate / correction1;
+        float sqrtCorrection2 = MathF.Sqrt(correction2);
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            float g = gradients[i] + (wd * parameters[i]);
+            m[i] = (b1 * m[i]) + ((1f - b1) * g);
+            v[i] = (b2 * v[i]) + ((1f - b2) * g * g);
+            parameters[i] -= stepSize * m[i] / ((MathF.Sqrt(v[i]) / sqrtCorrection2) + Epsilon);
+        }
+    }
+}

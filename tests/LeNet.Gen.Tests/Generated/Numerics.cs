@@ -1,0 +1,61 @@
+using System;
+using LeNet.Gen.Tests.Reference;
+
+namespace LeNet.Gen.Tests.Generated;
+
+/// <summary>Random inputs and conversions shared by the tests that compare generated code with the reference.</summary>
+internal static class Numerics
+{
+    public static float[] RandomInputs(int count, int length, int seed)
+    {
+        var random = new Random(seed);
+        var values = new float[count * length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = (float)random.NextDouble();
+        }
+
+        return values;
+    }
+
+    public static int[] RandomLabels(int count, int classes, int seed)
+    {
+        var random = new Random(seed);
+        var labels = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            labels[i] = random.Next(classes);
+        }
+
+        return labels;
+    }
+
+    public static double[] ToDouble(ReadOnlySpan<float> values)
+    {
+        var result = new double[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            result[i] = values[i];
+        }
+
+        return result;
+    }
+
+    /// <summary>Largest |a − b| / |b| over the elements (b the reference).</summary>
+    public static double MaxRelativeError(ReadOnlySpan<float> actual, ReadOnlySpan<double> expected)
+    {
+        double worst = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            worst = Math.Max(worst, Math.Abs(actual[i] - expected[i]) / Math.Abs(expected[i]));
+        }
+
+        return worst;
+    }
+
+    /// <summary>A copy of the generated network's parameters in double, for the reference.</summary>
+    public static double[] Parameters(INetwork network) => ToDouble(network.Parameters);
+
+    public static double[] ReferenceForward(ReferenceNetwork reference, INetwork network, ReadOnlySpan<float> input) =>
+        reference.Forward(Parameters(network), ToDouble(input));
+}

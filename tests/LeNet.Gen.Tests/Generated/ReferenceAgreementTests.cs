@@ -1,0 +1,243 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using LeNet.Gen.Tests.Reference;
+using Xunit;
+using Xunit.Abstractions;
+using static LeNet.Gen.Tests.Generated.Numerics;
+
+namespace LeNet.Gen.Tests.Generated;
+
+/// <summary>
+/// The generated float32 code against the independent double-precision reference, for every test architecture:
+/// layout, forward pass, gradients (against central finite differences) and one SGD step.
+/// </summary>
+public class ReferenceAgreementTests(ITestOutputHelper output)
+{
+    public static IEnumerable<object[]> Cases => NetworkCase.All.Select(c => new object[] { c });
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Parameter_layout_matches_the_reference_state_dict(NetworkCase @case)
+    {
+        var network = @case.Create(1);
+
+        Assert.Equal(@case.Reference.InputLength, network.InputLength);
+        Assert.Equal(@case.Reference.OutputLength, network.OutputLength);
+        Assert.Equal(@case.Reference.ParameterCount, network.ParameterCount);
+        Assert.Equal(network.ParameterCount, network.Parameters.Length);
+        Assert.Equal(
+            @case.Reference.Tensors.Select(t => $"{t.Name} {t.Offset} [{string.Join(",", t.Shape)}]"),
+            network.Tensors.Select(t => $"{t.Name} {t.Offset} {t.ShapeText}"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Forward_pass_agrees_with_the_reference_to_1e_5(NetworkCase @case)
+    {
+        var network = @case.Create(7);
+        var inputs = RandomInputs(5, network.InputLength, seed: 11);
+        var probabilities = new float[network.OutputLength];
+        double worst = 0;
+        for (int n = 0; n < 5; n++)
+        {
+            var input = inputs.AsSpan(n * network.InputLength, network.InputLength);
+            network.Predict(input, probabilities);
+            var expected = ReferenceForward(@case.Reference, network, input);
+
+            worst = Math.Max(worst, MaxRelativeError(probabilities, expected));
+            Assert.Equal(Array.IndexOf(expected, expected.Max()), network.Predict(input));
+        }
+
+        output.WriteLine($"{@case.Name}: worst relative error of the outputs {worst:E2}");
+        Assert.True(worst < 1e-5, $"worst relative error {worst:E2}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Forward_pass_agrees_on_large_random_weights_too(NetworkCase @case)
+    {
+        // Weights in ±1, up to ten times the initialisation, push activations into saturation and probabilities towards 0
+        // and 1. The logits are then sums of hundreds of terms of size ~1 whose float32 rounding (~1e-7 each) reaches
+        // ~1e-5 in the logits, so this stress test allows a relative 1e-4; the 1e-5 bar holds at normal weights (above).
+        var network = @case.Create(3);
+        var random = new Random(5);
+        foreach (ref float p in network.Parameters)
+        {
+            p = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        var input = RandomInputs(1, network.InputLength, seed: 12);
+        var probabilities = new float[network.OutputLength];
+        network.Predict(input, probabilities);
+        var expected = ReferenceForward(@case.Reference, network, input);
+
+        for (int k = 0; k < expected.Length; k++)
+        {
+            // Relative to the probability, with an absolute floor for probabilities that underflow in float (below 1e-30).
+            Assert.True(Math.Abs(probabilities[k] - expected[k]) <= (1e-4 * expected[k]) + 1e-30, $"output {k}: {probabilities[k]} vs {expected[k]}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Gradients_agree_with_finite_differences_of_the_reference(NetworkCase @case)
+    {
+        var network = @case.Create(21);
+        const int batch = 3;
+        var inputs = RandomInputs(batch, network.InputLength, seed: 31);
+        var labels = RandomLabels(batch, network.OutputLength, seed: 41);
+        var gradients = new float[network.ParameterCount];
+
+        float loss = network.ComputeGradients(inputs, labels, gradients);
+
+        var parameters = Parameters(network);
+        var reference = @case.Reference;
+        var doubleInputs = ToDouble(inputs);
+        Assert.Equal(reference.MeanLoss(parameters, doubleInputs, labels), loss, 1e-5);
+
+        // Central differences of the reference's loss for a sample of every tensor (all of a small tensor, 40 entries of a
+        // large one): each costs two reference forward passes over the batch, which for LeNet-5's 61,706 parameters would take minutes.
+        var indices = SampleIndices(network, perTensor: 40, seed: 51);
+        var differences = new double[indices.Length];
+        const double h = 1e-5;
+        for (int n = 0; n < indices.Length; n++)
+        {
+            int k = indices[n];
+            double saved = parameters[k];
+            parameters[k] = saved + h;
+            double plus = reference.MeanLoss(parameters, doubleInputs, labels);
+            parameters[k] = saved - h;
+            double minus = reference.MeanLoss(parameters, doubleInputs, labels);
+            parameters[k] = saved;
+            differences[n] = (plus - minus) / (2 * h);
+        }
+
+        double scale = differences.Max(Math.Abs);
+
+        // Degenerate entries: float32 gradients carry an absolute rounding error of about 1e-7 × the size of the terms
+        // summed into them, so an entry smaller than 1e-4 of the largest gradient has no meaningful relative error. Those
+        // are checked against an absolute bound instead; every other entry must agree to a relative 1e-3.
+        int checkedRelative = 0, kinks = 0;
+        double worstRelative = 0;
+        for (int n = 0; n < indices.Length; n++)
+        {
+            int k = indices[n];
+            double size = Math.Max(Math.Abs(gradients[k]), Math.Abs(differences[n]));
+            if (size < 1e-4 * scale)
+            {
+                Assert.True(Math.Abs(gradients[k] - differences[n]) <= 1e-5 * scale, $"{Name(network, k)}: {gradients[k]} vs {differences[n]} (absolute)");
+                continue;
+            }
+
+            double relative = Math.Abs(gradients[k] - differences[n]) / size;
+            if (relative >= 1e-3 && IsKink(reference, parameters, doubleInputs, labels, k, h, gradients[k]))
+            {
+                kinks++;
+                continue;
+            }
+
+            worstRelative = Math.Max(worstRelative, relative);
+            checkedRelative++;
+            Assert.True(relative < 1e-3, $"{Name(network, k)}: generated {gradients[k]:E6}, finite differences {differences[n]:E6}, relative error {relative:E2}");
+        }
+
+        output.WriteLine($"{@case.Name}: {checkedRelative} of {indices.Length} sampled gradients checked relatively, worst {worstRelative:E2}; {kinks} at a kink");
+        Assert.True(kinks <= indices.Length / 50, $"{kinks} of {indices.Length} entries sit at a kink: too many to be chance");
+        Assert.True(checkedRelative > indices.Length / 4, $"only {checkedRelative} of {indices.Length} gradients were large enough to check relatively");
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void One_Train_step_equals_the_reference_SGD_step(NetworkCase @case)
+    {
+        var network = @case.Create(5);
+        const int batch = 4;
+        const float learningRate = 0.1f;
+        var inputs = RandomInputs(batch, network.InputLength, seed: 6);
+        var labels = RandomLabels(batch, network.OutputLength, seed: 8);
+        var before = Parameters(network);
+        var gradient = @case.Reference.Gradient(before, ToDouble(inputs), labels);
+        double expectedLoss = @case.Reference.MeanLoss(before, ToDouble(inputs), labels);
+
+        float loss = network.Train(inputs, labels, learningRate);
+
+        Assert.Equal(expectedLoss, loss, 1e-5);
+        var after = network.Parameters;
+        for (int k = 0; k < after.Length; k++)
+        {
+            double expected = before[k] - (learningRate * gradient[k]);
+            double tolerance = (2e-7 * Math.Abs(before[k])) + (1e-4 * Math.Abs(learningRate * gradient[k])) + 1e-9;
+            Assert.True(Math.Abs(after[k] - expected) <= tolerance, $"{Name(network, k)}: {after[k]} vs {expected}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Max_pool_ties_and_relu_at_zero_follow_the_reference_rules(NetworkCase @case)
+    {
+        // A constant input makes many windows tie and, with zero biases, puts ReLU inputs at exactly 0 in places:
+        // finite differences are undefined there, so the generated gradient must match the reference's analytic one,
+        // which sends a tied maximum's gradient to its first element and takes ReLU'(0) = 0.
+        var network = @case.Create(9);
+        foreach (var tensor in network.Tensors.Where(t => t.Name.EndsWith(".bias", StringComparison.Ordinal)))
+        {
+            network.Parameters.Slice(tensor.Offset, tensor.Length).Clear();
+        }
+
+        var inputs = new float[2 * network.InputLength];
+        inputs.AsSpan(network.InputLength).Fill(0.5f);
+        int[] labels = { 0, 1 };
+        var gradients = new float[network.ParameterCount];
+        network.ComputeGradients(inputs, labels, gradients);
+        var expected = @case.Reference.Gradient(Parameters(network), ToDouble(inputs), labels);
+
+        double scale = expected.Max(Math.Abs);
+        for (int k = 0; k < gradients.Length; k++)
+        {
+            Assert.True(Math.Abs(gradients[k] - expected[k]) <= (1e-4 * Math.Abs(expected[k])) + (1e-6 * scale), $"{Name(network, k)}: {gradients[k]} vs {expected[k]}");
+        }
+    }
+
+    /// <summary>
+    /// A central difference is meaningless where the loss has a kink within ±h of the point (a ReLU input or a max-pool
+    /// winner changing sides). Such a point shows one-sided differences that disagree; the analytic gradient is then the
+    /// derivative on the smooth side, so it must match one of them.
+    /// </summary>
+    private static bool IsKink(ReferenceNetwork reference, double[] parameters, double[] inputs, int[] labels, int k, double h, double generated)
+    {
+        double saved = parameters[k];
+        double center = reference.MeanLoss(parameters, inputs, labels);
+        parameters[k] = saved + h;
+        double right = (reference.MeanLoss(parameters, inputs, labels) - center) / h;
+        parameters[k] = saved - h;
+        double left = (center - reference.MeanLoss(parameters, inputs, labels)) / h;
+        parameters[k] = saved;
+
+        static double Relative(double a, double b) => Math.Abs(a - b) / Math.Max(Math.Max(Math.Abs(a), Math.Abs(b)), 1e-12);
+        bool sidesDisagree = Relative(left, right) > 1e-2;
+        bool matchesOneSide = Math.Min(Relative(generated, left), Relative(generated, right)) < 1e-2;
+        return sidesDisagree && matchesOneSide;
+    }
+
+    /// <summary>Every index of a tensor with at most <paramref name="perTensor"/> values, else that many chosen at random.</summary>
+    private static int[] SampleIndices(INetwork network, int perTensor, int seed)
+    {
+        var random = new Random(seed);
+        var indices = new List<int>();
+        foreach (var tensor in network.Tensors)
+        {
+            indices.AddRange(tensor.Length <= perTensor
+                ? Enumerable.Range(tensor.Offset, tensor.Length)
+                : Enumerable.Range(0, perTensor).Select(_ => tensor.Offset + random.Next(tensor.Length)).Distinct());
+        }
+
+        return indices.ToArray();
+    }
+
+    private static string Name(INetwork network, int index)
+    {
+        var tensor = network.Tensors.Last(t => t.Offset <= index);
+        return $"{tensor.Name}[{index - tensor.Offset}]";
+    }
+}

@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Generic;
+using LeNet.Gen.Tests.Reference;
+
+namespace LeNet.Gen.Tests.Generated;
+
+// The architectures the generated code is tested on, each declared with the attributes (as a user would) and described
+// again, independently, for the double-precision reference.
+
+/// <summary>LeNet-5 as specified: ReLU, average pooling, softmax head.</summary>
+[Network(1, 32, 32)]
+[Conv(6, 5, Activation = Activation.ReLU)]
+[Pool(PoolKind.Average, 2, Stride = 2)]
+[Conv(16, 5, Activation = Activation.ReLU)]
+[Pool(PoolKind.Average, 2, Stride = 2)]
+[Dense(120, Activation = Activation.ReLU)]
+[Dense(84, Activation = Activation.ReLU)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class LeNet5 { }
+
+/// <summary>LeNet-5 with max pooling and tanh, as in the original paper's spirit.</summary>
+[Network(1, 32, 32)]
+[Conv(6, 5, Activation = Activation.Tanh)]
+[Pool(PoolKind.Max, 2)]
+[Conv(16, 5, Activation = Activation.Tanh)]
+[Pool(PoolKind.Max, 2)]
+[Dense(120, Activation = Activation.Tanh)]
+[Dense(84, Activation = Activation.Tanh)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class LeNet5MaxTanh { }
+
+/// <summary>Padding and a stride-2 convolution: 1×16×16 → 4×16×16 → 6×8×8 → 6×4×4 → 10.</summary>
+[Network(1, 16, 16)]
+[Conv(4, 3, Padding = 1, Activation = Activation.ReLU)]
+[Conv(6, 4, Stride = 2, Padding = 1, Activation = Activation.Sigmoid)]
+[Pool(PoolKind.Max, 2)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class PaddedStrided { }
+
+/// <summary>A 3-channel 32×32 input (CIFAR-sized).</summary>
+[Network(3, 32, 32)]
+[Conv(6, 5, Activation = Activation.ReLU)]
+[Pool(PoolKind.Max, 2)]
+[Conv(16, 5, Activation = Activation.ReLU)]
+[Pool(PoolKind.Average, 2)]
+[Dense(32, Activation = Activation.ReLU)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class Rgb32 { }
+
+/// <summary>No convolution at all: the input is flattened straight into dense layers.</summary>
+[Network(1, 8, 8)]
+[Dense(16, Activation = Activation.Tanh)]
+[Dense(12, Activation = Activation.Sigmoid)]
+[Dense(5, Activation = Activation.Softmax)]
+public partial class DenseOnly { }
+
+/// <summary>Ceiling rounding: a convolution whose last window reads past the edge, then clipped average-pool windows.</summary>
+[Network(1, 15, 15, Rounding = ShapeRounding.Ceiling)]
+[Conv(3, 4, Stride = 2, Activation = Activation.Tanh)]
+[Pool(PoolKind.Average, 2)]
+[Dense(4, Activation = Activation.Softmax)]
+public partial class CeilingAverage { }
+
+/// <summary>Ceiling rounding with a max pool as the first layer (clipped windows, no backward through it).</summary>
+[Network(2, 9, 9, Rounding = ShapeRounding.Ceiling)]
+[Pool(PoolKind.Max, 2)]
+[Conv(3, 3, Padding = 1, Activation = Activation.ReLU)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class CeilingMaxFirst { }
+
+/// <summary>No softmax head: Predict only (LNG0201 is expected and silenced in the project file).</summary>
+[Network(1, 4, 4)]
+[Dense(3, Activation = Activation.Sigmoid)]
+public partial class Regressor { }
+
+/// <summary>A generated network paired with its independent reference description.</summary>
+public sealed record NetworkCase(string Name, Func<int, ITrainableNetwork> Create, ReferenceNetwork Reference)
+{
+    public override string ToString() => Name;
+
+    public static IReadOnlyList<NetworkCase> All { get; } = new[]
+    {
+        new NetworkCase(nameof(LeNet5), seed => new LeNet5(seed), new ReferenceNetwork(1, 32, 32, new RefLayer[]
+        {
+            new RefConv(6, 5, Activation: RefActivation.ReLU), new RefPoolLayer(RefPool.Average, 2, 2),
+            new RefConv(16, 5, Activation: RefActivation.ReLU), new RefPoolLayer(RefPool.Average, 2, 2),
+            new RefDense(120, RefActivation.ReLU), new RefDense(84, RefActivation.ReLU), new RefDense(10, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(LeNet5MaxTanh), seed => new LeNet5MaxTanh(seed), new ReferenceNetwork(1, 32, 32, new RefLayer[]
+        {
+            new RefConv(6, 5, Activation: RefActivation.Tanh), new RefPoolLayer(RefPool.Max, 2, 2),
+            new RefConv(16, 5, Activation: RefActivation.Tanh), new RefPoolLayer(RefPool.Max, 2, 2),
+            new RefDense(120, RefActivation.Tanh), new RefDense(84, RefActivation.Tanh), new RefDense(10, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(PaddedStrided), seed => new PaddedStrided(seed), new ReferenceNetwork(1, 16, 16, new RefLayer[]
+        {
+            new RefConv(4, 3, Padding: 1, Activation: RefActivation.ReLU), new RefConv(6, 4, Stride: 2, Padding: 1, Activation: RefActivation.Sigmoid),
+            new RefPoolLayer(RefPool.Max, 2, 2), new RefDense(10, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(Rgb32), seed => new Rgb32(seed), new ReferenceNetwork(3, 32, 32, new RefLayer[]
+        {
+            new RefConv(6, 5, Activation: RefActivation.ReLU), new RefPoolLayer(RefPool.Max, 2, 2),
+            new RefConv(16, 5, Activation: RefActivation.ReLU), new RefPoolLayer(RefPool.Average, 2, 2),
+            new RefDense(32, RefActivation.ReLU), new RefDense(10, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(DenseOnly), seed => new DenseOnly(seed), new ReferenceNetwork(1, 8, 8, new RefLayer[]
+        {
+            new RefDense(16, RefActivation.Tanh), new RefDense(12, RefActivation.Sigmoid), new RefDense(5, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(CeilingAverage), seed => new CeilingAverage(seed), new ReferenceNetwork(1, 15, 15, new RefLayer[]
+        {
+            new RefConv(3, 4, Stride: 2, Activation: RefActivation.Tanh), new RefPoolLayer(RefPool.Average, 2, 2), new RefDense(4, RefActivation.Softmax),
+        }, RefRounding.Ceiling)),
+        new NetworkCase(nameof(CeilingMaxFirst), seed => new CeilingMaxFirst(seed), new ReferenceNetwork(2, 9, 9, new RefLayer[]
+        {
+            new RefPoolLayer(RefPool.Max, 2, 2), new RefConv(3, 3, Padding: 1, Activation: RefActivation.ReLU), new RefDense(3, RefActivation.Softmax),
+        }, RefRounding.Ceiling)),
+    };
+}
