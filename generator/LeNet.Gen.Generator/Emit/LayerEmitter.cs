@@ -102,7 +102,7 @@ internal static class LayerEmitter
             ForEachChannel(w, channels, () =>
             {
                 w.Line($"{ReadOnlySpan} w = weight.Slice({Flat("f", channels, "c")} * {k * k}, {k * k});");
-                w.Line($"{ReadOnlySpan} i = input.Slice({WindowStart(channels > 1, h, wd, s)});");
+                w.Line($"{ReadOnlySpan} i = input.Slice({WindowStart(channels > 1, h, wd, s, output)});");
                 for (int row = 0; row < k; row++)
                 {
                     w.Line("sum += " + string.Join(" + ", Enumerable.Range(0, k).Select(col => $"(w[{(row * k) + col}] * i[{(row * wd) + col}])")) + ";");
@@ -140,7 +140,7 @@ internal static class LayerEmitter
                 w.Line("biasGradient[f] += d;");
                 ForEachChannel(w, channels, () =>
                 {
-                    w.Line($"{ReadOnlySpan} i = input.Slice({WindowStart(channels > 1, h, wd, s)});");
+                    w.Line($"{ReadOnlySpan} i = input.Slice({WindowStart(channels > 1, h, wd, s, output)});");
                     w.Line($"{Span} dw = weightGradient.Slice({Flat("f", channels, "c")} * {k * k}, {k * k});");
                     for (int row = 0; row < k; row++)
                     {
@@ -150,7 +150,7 @@ internal static class LayerEmitter
                     if (inputGradient)
                     {
                         w.Line($"{ReadOnlySpan} w = weight.Slice({Flat("f", channels, "c")} * {k * k}, {k * k});");
-                        w.Line($"{Span} di = inputGradient.Slice({WindowStart(channels > 1, h, wd, s)});");
+                        w.Line($"{Span} di = inputGradient.Slice({WindowStart(channels > 1, h, wd, s, output)});");
                         for (int row = 0; row < k; row++)
                         {
                             w.Line(string.Join(" ", Enumerable.Range(0, k).Select(col => $"di[{(row * wd) + col}] += d * w[{(row * k) + col}];")));
@@ -178,8 +178,12 @@ internal static class LayerEmitter
         }
     }
 
-    /// <summary>Offset of a window's top-left value: <c>c·H·W + y·S·W + x·S</c> with the products folded into literals.</summary>
-    private static string WindowStart(bool hasChannel, int height, int width, int stride)
+    /// <summary>
+    /// Offset of a window's top-left value, <c>c·H·W + y·S·W + x·S</c>, with the products folded into literals. A loop
+    /// variable that only ever takes the value 0 (an output of height or width 1) is left out, which also keeps a huge
+    /// stride from producing a literal beyond <c>int</c>.
+    /// </summary>
+    private static string WindowStart(bool hasChannel, int height, int width, int stride, TensorShape output)
     {
         var terms = new List<string>();
         if (hasChannel)
@@ -187,9 +191,17 @@ internal static class LayerEmitter
             terms.Add($"(c * {Int((long)height * width)})");
         }
 
-        terms.Add($"(y * {Int((long)stride * width)})");
-        terms.Add(stride == 1 ? "x" : $"(x * {stride})");
-        return string.Join(" + ", terms);
+        if (output.Height > 1)
+        {
+            terms.Add($"(y * {Int((long)stride * width)})");
+        }
+
+        if (output.Width > 1)
+        {
+            terms.Add(stride == 1 ? "x" : $"(x * {stride})");
+        }
+
+        return terms.Count == 0 ? "0" : string.Join(" + ", terms);
     }
 
     /// <summary><c>(a * n) + b</c>, or just <c>a</c> and <c>b</c> folded when <paramref name="n"/> is 1.</summary>
@@ -221,7 +233,7 @@ internal static class LayerEmitter
         using (w.Block($"for (int x = 0; x < {output.Width}; x++)"))
         {
             string target = $"output[{Flat3("c", output.Height, "y", output.Width, "x")}]";
-            string start = $"(c * {Int((long)input.Height * input.Width)}) + (y * {Int((long)s * input.Width)}) + {(s == 1 ? "x" : $"(x * {s})")}";
+            string start = WindowStart(true, input.Height, input.Width, s, output);
             if (HasPartialWindows(code, pool))
             {
                 EmitClippedWindow(w, input, k, s);
@@ -289,7 +301,7 @@ internal static class LayerEmitter
             using (w.Block($"for (int x = 0; x < {output.Width}; x++)"))
             {
                 string at = $"{Flat3("c", output.Height, "y", output.Width, "x")}";
-                string start = $"(c * {Int((long)input.Height * input.Width)}) + (y * {Int((long)s * input.Width)}) + {(s == 1 ? "x" : $"(x * {s})")}";
+                string start = WindowStart(true, input.Height, input.Width, s, output);
                 if (HasPartialWindows(code, pool))
                 {
                     EmitClippedWindow(w, input, k, s);
