@@ -32,6 +32,7 @@ internal static class MembersEmitter
             EmitTraining(w, plan, name, gc);
         }
 
+        EmitWeightFiles(w, gc);
         EmitInterfaceMembers(w, plan, gc);
         EmitForward(w, plan, layers);
         if (plan.CanTrain)
@@ -281,6 +282,40 @@ internal static class MembersEmitter
             w.Line("return loss;");
         }
 
+        w.Line();
+    }
+
+    private static void EmitWeightFiles(SourceWriter w, string gc)
+    {
+        const string Files = "global::LeNet.Gen.IO.SafeTensors";
+        w.Line("/// <summary>");
+        w.Line("/// Writes the weights to a safetensors file (F32, little-endian) with the tensor names and shapes of <see cref=\"Tensors\"/>, which");
+        w.Line("/// PyTorch reads with <c>safetensors.torch.load_file</c>. The file is written to a temporary file and renamed over");
+        w.Line("/// <paramref name=\"path\"/>, so an interrupted save leaves the previous file intact.");
+        w.Line("/// </summary>");
+        w.Line("/// <param name=\"path\">The file to write.</param>");
+        w.Line(gc);
+        w.Line($"public void Save(string path) => {Files}.Save(path, _parameters, Tensors);");
+        w.Line();
+        w.Line("/// <summary>Writes the weights in the safetensors format to <paramref name=\"stream\"/>, at its position.</summary>");
+        w.Line("/// <param name=\"stream\">A writable stream.</param>");
+        w.Line(gc);
+        w.Line($"public void Save(global::System.IO.Stream stream) => {Files}.Save(stream, _parameters, Tensors);");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Reads weights from a safetensors file. Everything is checked before anything changes: every tensor of");
+        w.Line("/// <see cref=\"Tensors\"/> present with dtype F32 and the right shape, nothing else, offsets in range and not overlapping.");
+        w.Line("/// </summary>");
+        w.Line("/// <param name=\"path\">The file to read.</param>");
+        w.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The file is malformed or does not fit this network; the message names the problem and the weights are unchanged.</exception>");
+        w.Line(gc);
+        w.Line($"public void Load(string path) => {Files}.Load(path, Tensors, _parameters);");
+        w.Line();
+        w.Line("/// <summary>Reads weights in the safetensors format from <paramref name=\"stream\"/>; checks everything before anything changes.</summary>");
+        w.Line("/// <param name=\"stream\">A readable stream.</param>");
+        w.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The data is malformed or does not fit this network; the weights are unchanged.</exception>");
+        w.Line(gc);
+        w.Line($"public void Load(global::System.IO.Stream stream) => {Files}.Load(stream, Tensors, _parameters);");
         w.Line();
     }
 

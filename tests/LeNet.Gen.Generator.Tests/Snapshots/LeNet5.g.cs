@@ -258,6 +258,35 @@ namespace Demo
             return loss;
         }
 
+        /// <summary>
+        /// Writes the weights to a safetensors file (F32, little-endian) with the tensor names and shapes of <see cref="Tensors"/>, which
+        /// PyTorch reads with <c>safetensors.torch.load_file</c>. The file is written to a temporary file and renamed over
+        /// <paramref name="path"/>, so an interrupted save leaves the previous file intact.
+        /// </summary>
+        /// <param name="path">The file to write.</param>
+        [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+        public void Save(string path) => global::LeNet.Gen.IO.SafeTensors.Save(path, _parameters, Tensors);
+
+        /// <summary>Writes the weights in the safetensors format to <paramref name="stream"/>, at its position.</summary>
+        /// <param name="stream">A writable stream.</param>
+        [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+        public void Save(global::System.IO.Stream stream) => global::LeNet.Gen.IO.SafeTensors.Save(stream, _parameters, Tensors);
+
+        /// <summary>
+        /// Reads weights from a safetensors file. Everything is checked before anything changes: every tensor of
+        /// <see cref="Tensors"/> present with dtype F32 and the right shape, nothing else, offsets in range and not overlapping.
+        /// </summary>
+        /// <param name="path">The file to read.</param>
+        /// <exception cref="global::System.IO.InvalidDataException">The file is malformed or does not fit this network; the message names the problem and the weights are unchanged.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+        public void Load(string path) => global::LeNet.Gen.IO.SafeTensors.Load(path, Tensors, _parameters);
+
+        /// <summary>Reads weights in the safetensors format from <paramref name="stream"/>; checks everything before anything changes.</summary>
+        /// <param name="stream">A readable stream.</param>
+        /// <exception cref="global::System.IO.InvalidDataException">The data is malformed or does not fit this network; the weights are unchanged.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+        public void Load(global::System.IO.Stream stream) => global::LeNet.Gen.IO.SafeTensors.Load(stream, Tensors, _parameters);
+
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
         int global::LeNet.Gen.INetwork.InputLength => InputLength;
 
