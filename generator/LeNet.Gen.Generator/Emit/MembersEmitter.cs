@@ -84,6 +84,7 @@ internal static class MembersEmitter
         {
             w.Line("private readonly float[] _gradients = new float[ParameterCount];");
             w.Line("private Workspace? _trainingWorkspace;");
+            w.Line("private int _trainingThreads = 1;");
         }
 
         w.Line();
@@ -247,6 +248,19 @@ internal static class MembersEmitter
             }
 
             w.Line("return total * scale;");
+        }
+
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// How many threads a training step splits its batch over; 1 unless set. The parameters after training do not");
+        w.Line("/// depend on it: the batch is cut into fixed chunks whose gradients are added in a fixed order.");
+        w.Line("/// </summary>");
+        w.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The value is below 1.</exception>");
+        w.Line(gc);
+        using (w.Block("public int TrainingThreads"))
+        {
+            w.Line("get => _trainingThreads;");
+            w.Line("set => _trainingThreads = global::LeNet.Gen.Runtime.Check.Threads(value, nameof(TrainingThreads));");
         }
 
         w.Line();

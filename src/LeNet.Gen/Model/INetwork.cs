@@ -54,4 +54,11 @@ public interface ITrainableNetwork : INetwork
 
     /// <summary>The cross-entropy loss of one example, without training.</summary>
     float Loss(ReadOnlySpan<float> input, int label);
+
+    /// <summary>
+    /// How many threads a training step splits its batch over (1 unless set). The result does not depend on it: the
+    /// batch is cut into fixed chunks whose gradients are added in a fixed order, so any thread count gives
+    /// bit-identical parameters.
+    /// </summary>
+    int TrainingThreads { get; set; }
 }

@@ -66,6 +66,11 @@ public static class Check
         }
     }
 
+    /// <summary>Returns <paramref name="threads"/> if it is at least 1, else throws.</summary>
+    public static int Threads(int threads, string parameterName) => threads >= 1
+        ? threads
+        : throw new ArgumentOutOfRangeException(parameterName, threads, string.Create(CultureInfo.InvariantCulture, $"The thread count must be at least 1, but it is {threads}."));
+
     /// <summary>Throws <see cref="ArgumentNullException"/> for a null reference argument.</summary>
     public static void NotNull([NotNull] object? value, string parameterName) => ArgumentNullException.ThrowIfNull(value, parameterName);
 

@@ -37,6 +37,9 @@ public sealed record TrainingOptions
     /// <summary>How the learning rate changes; <see cref="LearningRateSchedule.Cosine"/> unless set.</summary>
     public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Cosine;
 
+    /// <summary>Threads each training step uses (see <see cref="ITrainableNetwork.TrainingThreads"/>); 1 unless set.</summary>
+    public int Threads { get; init; } = 1;
+
     /// <summary>Largest random shift, in pixels, applied to each training image in each direction (0 turns augmentation off).</summary>
     public int MaxShift { get; init; } = 2;
 
@@ -46,6 +49,7 @@ public sealed record TrainingOptions
         Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "at least 1");
         Require(float.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), LearningRate, "finite and positive");
         Require(MaxShift >= 0, nameof(MaxShift), MaxShift, "0 or more");
+        Require(Threads >= 1, nameof(Threads), Threads, "at least 1");
         ArgumentNullException.ThrowIfNull(Optimizer);
     }
 
@@ -111,6 +115,7 @@ public static class Trainer
         }
 
         var optimizer = options.Optimizer(options.LearningRate);
+        network.TrainingThreads = options.Threads;
         int length = network.InputLength;
         int batchSize = Math.Min(options.BatchSize, train.Count);
         int batches = (train.Count + batchSize - 1) / batchSize;

@@ -72,6 +72,7 @@ namespace Demo
         private readonly float[] _parameters = new float[ParameterCount];
         private readonly float[] _gradients = new float[ParameterCount];
         private Workspace? _trainingWorkspace;
+        private int _trainingThreads = 1;
 
         // Predict may run on several threads at once: each thread gets its own buffers, created on its first call.
         [global::System.ThreadStatic]
@@ -210,6 +211,18 @@ namespace Demo
                 total += Accumulate(inputs.Slice(n * InputLength, InputLength), labels[n], scale, workspace, gradients);
             }
             return total * scale;
+        }
+
+        /// <summary>
+        /// How many threads a training step splits its batch over; 1 unless set. The parameters after training do not
+        /// depend on it: the batch is cut into fixed chunks whose gradients are added in a fixed order.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentOutOfRangeException">The value is below 1.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+        public int TrainingThreads
+        {
+            get => _trainingThreads;
+            set => _trainingThreads = global::LeNet.Gen.Runtime.Check.Threads(value, nameof(TrainingThreads));
         }
 
         /// <summary>The cross-entropy loss −log p[label] of one example, without training.</summary>
