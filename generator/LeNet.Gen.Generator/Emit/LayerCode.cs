@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Linq;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
 
@@ -25,8 +26,44 @@ internal sealed class LayerCode
             PaddedHeight = System.Math.Max(Layer.Input.Height + (2 * conv.Padding), ((Layer.Output.Height - 1) * conv.Stride) + conv.Kernel);
             PaddedWidth = System.Math.Max(Layer.Input.Width + (2 * conv.Padding), ((Layer.Output.Width - 1) * conv.Stride) + conv.Kernel);
             IsPadded = PaddedHeight != Layer.Input.Height || PaddedWidth != Layer.Input.Width;
+            if (conv.Stride == 1)
+            {
+                var (h, w) = IsPadded ? (PaddedHeight, PaddedWidth) : (Layer.Input.Height, Layer.Input.Width);
+                var forward = new WideConv(Layer.Input.Channels, h, w, conv.Kernel, conv.Filters, Layer.Output.Height, Layer.Output.Width);
+                if (VectorIsa.All.All(forward.Fits))
+                {
+                    ForwardWide = forward;
+                    InputGradientWide = new WideConv(conv.Filters, h + conv.Kernel - 1, w + conv.Kernel - 1, conv.Kernel, Layer.Input.Channels, h, w);
+                }
+            }
         }
     }
+
+    /// <summary>The forward convolution as computed by the vector code, or null when the layer only has scalar code (strides above 1, tiny outputs).</summary>
+    public WideConv? ForwardWide { get; }
+
+    /// <summary>The input gradient as a convolution of the padded output gradient, for the vector code.</summary>
+    public WideConv? InputGradientWide { get; }
+
+    public bool IsVectorized => ForwardWide is not null;
+
+    /// <summary>Values the buffer the window reads from must hold, so vector loads past the last row stay inside it.</summary>
+    public int SourceLength => ForwardWide is null ? 0 : VectorIsa.All.Max(isa => ForwardWide.SourceLength(isa));
+
+    /// <summary>A first vectorised layer reads a copy of the caller's input, which has room for the vector loads past its end.</summary>
+    public bool CopiesInput => IsFirst && IsVectorized && !IsPadded;
+
+    public string InputCopy => Pascal + "Input";
+
+    public string Wide => Pascal + "Wide";
+
+    public string WideGradient => Pascal + "WideGradient";
+
+    public string PaddedGradient => Pascal + "PaddedGradient";
+
+    public string RotatedWeights => Pascal + "RotatedWeights";
+
+    public string WideInputGradient => Pascal + "WideInputGradient";
 
     public NetworkPlan Plan { get; }
 

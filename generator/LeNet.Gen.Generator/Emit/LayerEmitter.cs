@@ -15,6 +15,7 @@ internal static class LayerEmitter
     private const string Span = "global::System.Span<float>";
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
     private const string MathF = "global::System.MathF";
+    private const string Simd = "global::LeNet.Gen.Runtime.Simd";
 
     public static void Emit(SourceWriter w, LayerCode code, bool training)
     {
@@ -93,7 +94,60 @@ internal static class LayerEmitter
         var (h, wd) = WindowSource(code);
         w.Line("// " + code.Layer.Describe());
         w.Line($"// out[f, y, x] = {Activate(code.FusedActivation, "bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, " + Times("y", s) + " + i, " + Times("x", s) + " + j]")}" + (code.IsPadded ? ", in = the padded input" : string.Empty));
-        using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {Span} output)"))
+        string scratch = code.IsVectorized ? ", Workspace workspace" : string.Empty;
+        using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {Span} output{scratch})"))
+        {
+            if (code.IsVectorized)
+            {
+                EmitForwardDispatch(w, code);
+            }
+
+            EmitConvForwardLoops(w, code, conv, channels, k, s, h, wd, output);
+        }
+
+        w.Line();
+        if (code.IsVectorized)
+        {
+            VectorEmitter.EmitConvKernels(w, code, code.Plan.CanTrain);
+        }
+    }
+
+    private static void EmitForwardDispatch(SourceWriter w, LayerCode code)
+    {
+        var conv = code.ForwardWide!;
+        foreach (var isa in VectorIsa.All)
+        {
+            using (w.Block($"if ({isa.Condition})"))
+            {
+                w.Line($"{code.Pascal}ForwardWide{isa.Name}(input, weight, bias, workspace.{code.Wide});");
+                w.Line($"{Simd}.Compact(workspace.{code.Wide}, {conv.Tile(isa).Plane}, {conv.SourceWidth}, {conv.OutChannels}, {conv.OutHeight}, {conv.OutWidth}, output);");
+                EmitElementwiseActivation(w, code);
+                w.Line("return;");
+            }
+
+            w.Line();
+        }
+
+        w.Line("// Without vector support: the definition, one output at a time.");
+    }
+
+    /// <summary>Tanh and sigmoid are applied after compaction (ReLU is applied in the vector code itself).</summary>
+    private static void EmitElementwiseActivation(SourceWriter w, LayerCode code)
+    {
+        string length = Int(code.Layer.Output.Length);
+        switch (code.FusedActivation)
+        {
+            case ActivationKind.Tanh:
+                w.Line($"{Simd}.Tanh(output.Slice(0, {length}));");
+                break;
+            case ActivationKind.Sigmoid:
+                w.Line($"{Simd}.Sigmoid(output.Slice(0, {length}));");
+                break;
+        }
+    }
+
+    private static void EmitConvForwardLoops(SourceWriter w, LayerCode code, ConvSpec conv, int channels, int k, int s, int h, int wd, TensorShape output)
+    {
         using (w.Block($"for (int f = 0; f < {output.Channels}; f++)"))
         using (w.Block($"for (int y = 0; y < {output.Height}; y++)"))
         using (w.Block($"for (int x = 0; x < {output.Width}; x++)"))
@@ -110,8 +164,6 @@ internal static class LayerEmitter
             });
             w.Line($"output[{Flat3("f", output.Height, "y", output.Width, "x")}] = {Activate(code.FusedActivation, "sum")};");
         }
-
-        w.Line();
     }
 
     private static void EmitConvBackward(SourceWriter w, LayerCode code, ConvSpec conv)
@@ -123,10 +175,16 @@ internal static class LayerEmitter
         w.Line($"// {code.Layer.Name} backward: dweight[f, c, i, j] += d[f, y, x] · in[c, {Times("y", s)} + i, {Times("x", s)} + j]; dbias[f] += d[f, y, x]" +
             (inputGradient ? $"; din[c, {Times("y", s)} + i, {Times("x", s)} + j] += d[f, y, x] · weight[f, c, i, j]" : " (the first layer needs no input gradient)"));
         string parameters = $"{ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} output, {Span} outputGradient, " +
-            (inputGradient ? $"{Span} inputGradient, " : string.Empty) + $"{Span} weightGradient, {Span} biasGradient";
+            (inputGradient ? $"{Span} inputGradient, " : string.Empty) + $"{Span} weightGradient, {Span} biasGradient" +
+            (code.IsVectorized ? ", Workspace workspace" : string.Empty);
         using (w.Block($"private static void {code.Backward}({parameters})"))
         {
             EmitActivationBackward(w, code);
+            if (code.IsVectorized)
+            {
+                EmitBackwardDispatch(w, code);
+            }
+
             if (inputGradient)
             {
                 w.Line("inputGradient.Clear();");
@@ -161,6 +219,39 @@ internal static class LayerEmitter
         }
 
         w.Line();
+    }
+
+    private static void EmitBackwardDispatch(SourceWriter w, LayerCode code)
+    {
+        var forward = code.ForwardWide!;
+        var backward = code.InputGradientWide!;
+        int k = forward.Kernel, plane = forward.OutHeight * forward.OutWidth;
+        foreach (var isa in VectorIsa.All)
+        {
+            using (w.Block($"if ({isa.Condition})"))
+            {
+                using (w.Block($"for (int f = 0; f < {forward.OutChannels}; f++)"))
+                {
+                    w.Line($"biasGradient[f] += {Simd}.Sum(outputGradient.Slice(f * {plane}, {plane}));");
+                }
+
+                w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{code.WideGradient}, {forward.Tile(isa).Plane}, {forward.SourceWidth}, 0, 0);");
+                w.Line($"{code.Pascal}WeightGradient{isa.Name}(input, workspace.{code.WideGradient}, weightGradient);");
+                if (!code.IsFirst)
+                {
+                    w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{code.PaddedGradient}, {backward.SourcePlane}, {backward.SourceWidth}, {k - 1}, {k - 1});");
+                    w.Line($"{code.Pascal}RotateWeights(weight, workspace.{code.RotatedWeights});");
+                    w.Line($"{code.Pascal}InputGradientWide{isa.Name}(workspace.{code.PaddedGradient}, workspace.{code.RotatedWeights}, workspace.{code.WideInputGradient});");
+                    w.Line($"{Simd}.Compact(workspace.{code.WideInputGradient}, {backward.Tile(isa).Plane}, {backward.SourceWidth}, {backward.OutChannels}, {backward.OutHeight}, {backward.OutWidth}, inputGradient);");
+                }
+
+                w.Line("return;");
+            }
+
+            w.Line();
+        }
+
+        w.Line("// Without vector support: the definition, one output at a time.");
     }
 
     /// <summary>Writes the body once per input channel: inside a loop over <c>c</c>, or directly (with <c>c</c> = 0 folded away) for one channel.</summary>
@@ -374,13 +465,7 @@ internal static class LayerEmitter
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {Span} output)"))
         using (w.Block($"for (int o = 0; o < {units}; o++)"))
         {
-            w.Line($"{ReadOnlySpan} w = weight.Slice(o * {inputs}, {inputs});");
-            w.Line("float sum = bias[o];");
-            using (w.Block($"for (int i = 0; i < {inputs}; i++)"))
-            {
-                w.Line("sum += w[i] * input[i];");
-            }
-
+            w.Line($"float sum = bias[o] + {Simd}.Dot(weight.Slice(o * {inputs}, {inputs}), input.Slice(0, {inputs}));");
             w.Line($"output[o] = {Activate(code.FusedActivation, "sum")};");
         }
 
@@ -406,19 +491,10 @@ internal static class LayerEmitter
             {
                 w.Line("float d = outputGradient[o];");
                 w.Line("biasGradient[o] += d;");
-                w.Line($"{Span} dw = weightGradient.Slice(o * {inputs}, {inputs});");
+                w.Line($"{Simd}.MultiplyAdd(input.Slice(0, {inputs}), d, weightGradient.Slice(o * {inputs}, {inputs})); // dweight[o, i] += d · in[i]");
                 if (inputGradient)
                 {
-                    w.Line($"{ReadOnlySpan} w = weight.Slice(o * {inputs}, {inputs});");
-                }
-
-                using (w.Block($"for (int i = 0; i < {inputs}; i++)"))
-                {
-                    w.Line("dw[i] += d * input[i];");
-                    if (inputGradient)
-                    {
-                        w.Line("inputGradient[i] += d * w[i];");
-                    }
+                    w.Line($"{Simd}.MultiplyAdd(weight.Slice(o * {inputs}, {inputs}), d, inputGradient); // din[i] += d · weight[o, i]");
                 }
             }
         }
@@ -444,32 +520,17 @@ internal static class LayerEmitter
     /// </summary>
     private static void EmitActivationBackward(SourceWriter w, LayerCode code)
     {
-        int length = code.Layer.Output.Length;
+        string length = Int(code.Layer.Output.Length);
         switch (code.FusedActivation)
         {
             case ActivationKind.ReLU:
-                w.Line("// ReLU: the gradient passes only where the output is positive.");
-                using (w.Block($"for (int k = 0; k < {length}; k++)"))
-                {
-                    w.Line("if (!(output[k] > 0f)) outputGradient[k] = 0f;");
-                }
-
+                w.Line($"{Simd}.ReluBackward(output.Slice(0, {length}), outputGradient); // ReLU′ = 1 where the output is positive, else 0");
                 break;
             case ActivationKind.Tanh:
-                w.Line("// tanh′ = 1 − y².");
-                using (w.Block($"for (int k = 0; k < {length}; k++)"))
-                {
-                    w.Line("outputGradient[k] *= 1f - (output[k] * output[k]);");
-                }
-
+                w.Line($"{Simd}.TanhBackward(output.Slice(0, {length}), outputGradient); // tanh′ = 1 − y²");
                 break;
             case ActivationKind.Sigmoid:
-                w.Line("// sigmoid′ = y · (1 − y).");
-                using (w.Block($"for (int k = 0; k < {length}; k++)"))
-                {
-                    w.Line("outputGradient[k] *= output[k] * (1f - output[k]);");
-                }
-
+                w.Line($"{Simd}.SigmoidBackward(output.Slice(0, {length}), outputGradient); // sigmoid′ = y · (1 − y)");
                 break;
         }
     }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using LeNet.Gen.Generator.Model;
@@ -359,14 +360,21 @@ internal static class MembersEmitter
             {
                 var layer = code.Layer;
                 string source = previous;
+                if (code.CopiesInput)
+                {
+                    w.Line($"input.CopyTo(workspace.{code.InputCopy}); // the vector code reads a little past the last row");
+                    source = "workspace." + code.InputCopy;
+                }
+
                 if (code.IsPadded)
                 {
                     w.Line($"{code.Pascal}Pad({previous}, workspace.{code.PaddedInput});");
                     source = "workspace." + code.PaddedInput;
                 }
 
+                string scratch = code.IsVectorized ? ", workspace" : string.Empty;
                 w.Line(layer.ParameterCount > 0
-                    ? $"{code.Forward}({source}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), parameters.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)}), workspace.{code.Written});"
+                    ? $"{code.Forward}({source}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), parameters.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)}), workspace.{code.Written}{scratch});"
                     : $"{code.Forward}({source}, workspace.{code.Written});");
                 previous = "workspace." + code.Output;
             }
@@ -396,13 +404,14 @@ internal static class MembersEmitter
                 }
 
                 string layerInput = code.IsFirst ? "input" : "workspace." + layers[i - 1].Output;
-                string windowInput = code.IsPadded ? "workspace." + code.PaddedInput : layerInput;
+                string windowInput = code.IsPadded ? "workspace." + code.PaddedInput : code.CopiesInput ? "workspace." + code.InputCopy : layerInput;
+                string scratch = code.IsVectorized ? ", workspace" : string.Empty;
                 string inputGradient = code.IsFirst ? string.Empty
                     : code.IsPadded ? $"workspace.{code.PaddedInputGradient}, " : $"workspace.{layers[i - 1].WrittenGradient}, ";
                 if (layer.ParameterCount > 0)
                 {
                     w.Line($"{code.Backward}({windowInput}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient}" +
-                        $"gradients.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), gradients.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)}));");
+                        $"gradients.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), gradients.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)}){scratch});");
                 }
                 else
                 {
@@ -477,58 +486,95 @@ internal static class MembersEmitter
 
     private static void EmitWorkspace(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
+        bool training = plan.CanTrain;
+        var gradients = new List<(string Name, long Length)>();
         w.Line("// Every intermediate value of one forward (and, for training, backward) pass, allocated once and reused.");
+        w.Line("// Buffers a vectorised convolution reads are a little longer than their tensor: its last vector loads run past the last row.");
         using (w.Block("private sealed class Workspace"))
         {
-            foreach (var code in layers)
+            for (int i = 0; i < layers.Length; i++)
             {
-                string comment = $" // {code.Layer.Name}: {code.Layer.Output}";
+                var code = layers[i];
+                var next = i + 1 < layers.Length ? layers[i + 1] : null;
+                var input = code.Layer.Input;
+                if (code.CopiesInput)
+                {
+                    Buffer(w, code.InputCopy, code.SourceLength, $"{code.Layer.Name} input: {input}");
+                }
+
                 if (code.IsPadded)
                 {
-                    long padded = (long)code.Layer.Input.Channels * code.PaddedHeight * code.PaddedWidth;
-                    w.Line($"public readonly float[] {code.PaddedInput} = new float[{Int(padded)}]; // {code.Layer.Name} input, padded: {code.Layer.Input.Channels}×{code.PaddedHeight}×{code.PaddedWidth}");
-                    if (plan.CanTrain && !code.IsFirst)
+                    long padded = (long)input.Channels * code.PaddedHeight * code.PaddedWidth;
+                    Buffer(w, code.PaddedInput, Math.Max(padded, code.SourceLength), $"{code.Layer.Name} input, padded: {input.Channels}×{code.PaddedHeight}×{code.PaddedWidth}");
+                    if (training && !code.IsFirst)
                     {
-                        w.Line($"public readonly float[] {code.PaddedInputGradient};");
+                        gradients.Add((code.PaddedInputGradient, padded));
                     }
                 }
 
                 if (code.IsSoftmaxHead)
                 {
-                    w.Line($"public readonly float[] Logits = new float[{Int(code.Layer.Output.Length)}]; // {code.Layer.Name} before softmax");
-                    w.Line($"public readonly float[] LogitsGradient;");
-                    w.Line($"public readonly float[] {code.Output} = new float[{Int(code.Layer.Output.Length)}]; // probabilities");
+                    Buffer(w, "Logits", code.Layer.Output.Length, $"{code.Layer.Name} before softmax");
+                    Buffer(w, code.Output, code.Layer.Output.Length, "probabilities");
+                    gradients.Add(("LogitsGradient", code.Layer.Output.Length));
                 }
                 else
                 {
-                    w.Line($"public readonly float[] {code.Output} = new float[{Int(code.Layer.Output.Length)}];{comment}");
-                    if (plan.CanTrain)
+                    long length = code.Layer.Output.Length;
+                    if (next is { IsVectorized: true, IsPadded: false, CopiesInput: false })
                     {
-                        w.Line($"public readonly float[] {code.WrittenGradient};");
+                        length = Math.Max(length, next.SourceLength);
+                    }
+
+                    Buffer(w, code.Output, length, $"{code.Layer.Name}: {code.Layer.Output}");
+                    if (training)
+                    {
+                        gradients.Add((code.WrittenGradient, code.Layer.Output.Length));
+                    }
+                }
+
+                if (code.IsVectorized)
+                {
+                    var forward = code.ForwardWide!;
+                    long wide = VectorIsa.All.Max(isa => (long)forward.Tile(isa).Plane * forward.OutChannels);
+                    Buffer(w, code.Wide, wide, $"{code.Layer.Name} output on wide rows");
+                    if (training)
+                    {
+                        gradients.Add((code.WideGradient, wide));
+                        if (!code.IsFirst)
+                        {
+                            var backward = code.InputGradientWide!;
+                            gradients.Add((code.PaddedGradient, Math.Max((long)backward.InChannels * backward.SourcePlane, VectorIsa.All.Max(isa => backward.SourceLength(isa)))));
+                            gradients.Add((code.RotatedWeights, (long)code.Layer.WeightCount));
+                            gradients.Add((code.WideInputGradient, VectorIsa.All.Max(isa => (long)backward.Tile(isa).Plane * backward.OutChannels)));
+                        }
                     }
                 }
             }
 
-            if (!plan.CanTrain)
+            if (!training)
             {
                 return;
+            }
+
+            w.Line();
+            foreach (var (name, _) in gradients)
+            {
+                w.Line($"public readonly float[] {name};");
             }
 
             w.Line();
             w.Line("// Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.");
             using (w.Block("public Workspace(bool training)"))
             {
-                foreach (var code in layers)
+                foreach (var (name, length) in gradients)
                 {
-                    if (code.IsPadded && !code.IsFirst)
-                    {
-                        long padded = (long)code.Layer.Input.Channels * code.PaddedHeight * code.PaddedWidth;
-                        w.Line($"{code.PaddedInputGradient} = training ? new float[{Int(padded)}] : global::System.Array.Empty<float>();");
-                    }
-
-                    w.Line($"{code.WrittenGradient} = training ? new float[{Int(code.Layer.Output.Length)}] : global::System.Array.Empty<float>();");
+                    w.Line($"{name} = training ? new float[{Int(length)}] : global::System.Array.Empty<float>();");
                 }
             }
         }
     }
+
+    private static void Buffer(SourceWriter w, string name, long length, string comment) =>
+        w.Line($"public readonly float[] {name} = new float[{Int(length)}]; // {comment}");
 }

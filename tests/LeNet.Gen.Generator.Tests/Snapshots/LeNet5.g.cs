@@ -315,9 +315,10 @@ namespace Demo
         // The forward pass: each layer reads the previous layer's output buffer and writes its own.
         private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
         {
-            Conv1Forward(input, parameters.Slice(0, 150), parameters.Slice(150, 6), workspace.Conv1Output);
+            input.CopyTo(workspace.Conv1Input); // the vector code reads a little past the last row
+            Conv1Forward(workspace.Conv1Input, parameters.Slice(0, 150), parameters.Slice(150, 6), workspace.Conv1Output, workspace);
             Pool1Forward(workspace.Conv1Output, workspace.Pool1Output);
-            Conv2Forward(workspace.Pool1Output, parameters.Slice(156, 2400), parameters.Slice(2556, 16), workspace.Conv2Output);
+            Conv2Forward(workspace.Pool1Output, parameters.Slice(156, 2400), parameters.Slice(2556, 16), workspace.Conv2Output, workspace);
             Pool2Forward(workspace.Conv2Output, workspace.Pool2Output);
             Fc1Forward(workspace.Pool2Output, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), workspace.Fc1Output);
             Fc2Forward(workspace.Fc1Output, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), workspace.Fc2Output);
@@ -333,9 +334,9 @@ namespace Demo
             Fc2Backward(workspace.Fc1Output, parameters.Slice(50692, 10080), workspace.Fc2Output, workspace.Fc2OutputGradient, workspace.Fc1OutputGradient, gradients.Slice(50692, 10080), gradients.Slice(60772, 84));
             Fc1Backward(workspace.Pool2Output, parameters.Slice(2572, 48000), workspace.Fc1Output, workspace.Fc1OutputGradient, workspace.Pool2OutputGradient, gradients.Slice(2572, 48000), gradients.Slice(50572, 120));
             Pool2Backward(workspace.Conv2Output, workspace.Pool2Output, workspace.Pool2OutputGradient, workspace.Conv2OutputGradient);
-            Conv2Backward(workspace.Pool1Output, parameters.Slice(156, 2400), workspace.Conv2Output, workspace.Conv2OutputGradient, workspace.Pool1OutputGradient, gradients.Slice(156, 2400), gradients.Slice(2556, 16));
+            Conv2Backward(workspace.Pool1Output, parameters.Slice(156, 2400), workspace.Conv2Output, workspace.Conv2OutputGradient, workspace.Pool1OutputGradient, gradients.Slice(156, 2400), gradients.Slice(2556, 16), workspace);
             Pool1Backward(workspace.Conv1Output, workspace.Pool1Output, workspace.Pool1OutputGradient, workspace.Conv1OutputGradient);
-            Conv1Backward(input, parameters.Slice(0, 150), workspace.Conv1Output, workspace.Conv1OutputGradient, gradients.Slice(0, 150), gradients.Slice(150, 6));
+            Conv1Backward(workspace.Conv1Input, parameters.Slice(0, 150), workspace.Conv1Output, workspace.Conv1OutputGradient, gradients.Slice(0, 150), gradients.Slice(150, 6), workspace);
         }
 
         // Cross-entropy from the logits, computed stably: −log softmax(z)[label] = log Σ exp(z − max) − (z[label] − max).
@@ -377,8 +378,23 @@ namespace Demo
 
         // conv1 5×5×6 s1 p0 ReLU: 1×32×32 → 6×28×28
         // out[f, y, x] = global::System.MathF.Max(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, y + i, x + j], 0f)
-        private static void Conv1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        private static void Conv1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
         {
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                Conv1ForwardWideVector512(input, weight, bias, workspace.Conv1Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 896, 32, 6, 28, 28, output);
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                Conv1ForwardWideVector256(input, weight, bias, workspace.Conv1Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 896, 32, 6, 28, 28, output);
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
             for (int f = 0; f < 6; f++)
             {
                 for (int y = 0; y < 28; y++)
@@ -399,14 +415,263 @@ namespace Demo
             }
         }
 
-        // conv1 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x] (the first layer needs no input gradient)
-        private static void Conv1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
+        // conv1 forward, AVX-512, 16 lanes: each filter's 28×28 outputs sit at y·32 + x of a
+        // 896-wide plane (892 positions used), computed 6 filters × 4 vectors at a time.
+        private static void Conv1ForwardWideVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> wide)
         {
-            // ReLU: the gradient passes only where the output is positive.
-            for (int k = 0; k < 4704; k++)
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
+            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            for (int f = 0; f < 6; f += 6)
             {
-                if (!(output[k] > 0f)) outputGradient[k] = 0f;
+                for (nuint p = 0; p < 896; p += 64)
+                {
+                    // s<b>_<q>: filter f + b, positions p + 16q … p + 16q + 15, starting from the bias
+                    var s0_0 = Splat(bias[f + 0]); var s0_1 = s0_0; var s0_2 = s0_0; var s0_3 = s0_0;
+                    var s1_0 = Splat(bias[f + 1]); var s1_1 = s1_0; var s1_2 = s1_0; var s1_3 = s1_0;
+                    var s2_0 = Splat(bias[f + 2]); var s2_1 = s2_0; var s2_2 = s2_0; var s2_3 = s2_0;
+                    var s3_0 = Splat(bias[f + 3]); var s3_1 = s3_0; var s3_2 = s3_0; var s3_3 = s3_0;
+                    var s4_0 = Splat(bias[f + 4]); var s4_1 = s4_0; var s4_2 = s4_0; var s4_3 = s4_0;
+                    var s5_0 = Splat(bias[f + 5]); var s5_1 = s5_0; var s5_2 = s5_0; var s5_3 = s5_0;
+                    for (int c = 0; c < 1; c++)
+                    {
+                        for (int i = 0; i < 5; i++)
+                        {
+                            ref float row = ref At(ref x, (c * 1024) + (i * 32)); // source row i of channel c, from p
+                            ref float t = ref At(ref w, (((f * 1) + c) * 25) + (i * 5)); // kernel row i of filter f, channel c
+                            // column 0
+                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 16); var a2 = Load(ref row, p + 32); var a3 = Load(ref row, p + 48);
+                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 25)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 50)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 75)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                            v = Splat(At(ref t, 100)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
+                            v = Splat(At(ref t, 125)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
+                            // column 1
+                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 17); a2 = Load(ref row, p + 33); a3 = Load(ref row, p + 49);
+                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 26)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 51)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 76)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                            v = Splat(At(ref t, 101)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
+                            v = Splat(At(ref t, 126)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
+                            // column 2
+                            a0 = Load(ref row, p + 2); a1 = Load(ref row, p + 18); a2 = Load(ref row, p + 34); a3 = Load(ref row, p + 50);
+                            v = Splat(At(ref t, 2)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 27)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 52)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 77)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                            v = Splat(At(ref t, 102)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
+                            v = Splat(At(ref t, 127)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
+                            // column 3
+                            a0 = Load(ref row, p + 3); a1 = Load(ref row, p + 19); a2 = Load(ref row, p + 35); a3 = Load(ref row, p + 51);
+                            v = Splat(At(ref t, 3)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 28)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 53)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 78)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                            v = Splat(At(ref t, 103)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
+                            v = Splat(At(ref t, 128)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
+                            // column 4
+                            a0 = Load(ref row, p + 4); a1 = Load(ref row, p + 20); a2 = Load(ref row, p + 36); a3 = Load(ref row, p + 52);
+                            v = Splat(At(ref t, 4)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 29)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 54)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 79)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                            v = Splat(At(ref t, 104)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
+                            v = Splat(At(ref t, 129)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
+                        }
+                    }
+                    Store(Relu(s0_0), ref o, (nuint)((f + 0) * 896) + p + 0); Store(Relu(s0_1), ref o, (nuint)((f + 0) * 896) + p + 16); Store(Relu(s0_2), ref o, (nuint)((f + 0) * 896) + p + 32); Store(Relu(s0_3), ref o, (nuint)((f + 0) * 896) + p + 48);
+                    Store(Relu(s1_0), ref o, (nuint)((f + 1) * 896) + p + 0); Store(Relu(s1_1), ref o, (nuint)((f + 1) * 896) + p + 16); Store(Relu(s1_2), ref o, (nuint)((f + 1) * 896) + p + 32); Store(Relu(s1_3), ref o, (nuint)((f + 1) * 896) + p + 48);
+                    Store(Relu(s2_0), ref o, (nuint)((f + 2) * 896) + p + 0); Store(Relu(s2_1), ref o, (nuint)((f + 2) * 896) + p + 16); Store(Relu(s2_2), ref o, (nuint)((f + 2) * 896) + p + 32); Store(Relu(s2_3), ref o, (nuint)((f + 2) * 896) + p + 48);
+                    Store(Relu(s3_0), ref o, (nuint)((f + 3) * 896) + p + 0); Store(Relu(s3_1), ref o, (nuint)((f + 3) * 896) + p + 16); Store(Relu(s3_2), ref o, (nuint)((f + 3) * 896) + p + 32); Store(Relu(s3_3), ref o, (nuint)((f + 3) * 896) + p + 48);
+                    Store(Relu(s4_0), ref o, (nuint)((f + 4) * 896) + p + 0); Store(Relu(s4_1), ref o, (nuint)((f + 4) * 896) + p + 16); Store(Relu(s4_2), ref o, (nuint)((f + 4) * 896) + p + 32); Store(Relu(s4_3), ref o, (nuint)((f + 4) * 896) + p + 48);
+                    Store(Relu(s5_0), ref o, (nuint)((f + 5) * 896) + p + 0); Store(Relu(s5_1), ref o, (nuint)((f + 5) * 896) + p + 16); Store(Relu(s5_2), ref o, (nuint)((f + 5) * 896) + p + 32); Store(Relu(s5_3), ref o, (nuint)((f + 5) * 896) + p + 48);
+                }
             }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector512<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(value, ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Relu(global::System.Runtime.Intrinsics.Vector512<float> value) => global::LeNet.Gen.Runtime.Simd.Relu(value);
+        }
+
+        // conv1 weight gradient, AVX-512, 16 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 32i + j] over the wide positions
+        // (d is zero at the positions that fall across a row end, so they add nothing).
+        private static void Conv1WeightGradientVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> wideGradient, global::System.Span<float> weightGradient)
+        {
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wideGradient);
+            for (int f = 0; f < 6; f++)
+            {
+                for (int c = 0; c < 1; c++)
+                {
+                    for (int i = 0; i < 5; i++)
+                    {
+                        ref float row = ref At(ref x, (c * 1024) + (i * 32));
+                        ref float g = ref At(ref d, f * 896);
+                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f); var t3 = Splat(0f); var t4 = Splat(0f);
+                        for (nuint p = 0; p < 896; p += 16)
+                        {
+                            var e = Load(ref g, p);
+                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2); t3 = Fma(e, Load(ref row, p + 3), t3); t4 = Fma(e, Load(ref row, p + 4), t4);
+                        }
+                        global::System.Span<float> dw = weightGradient.Slice((((f * 1) + c) * 25) + (i * 5), 5);
+                        dw[0] += global::System.Runtime.Intrinsics.Vector512.Sum(t0); dw[1] += global::System.Runtime.Intrinsics.Vector512.Sum(t1); dw[2] += global::System.Runtime.Intrinsics.Vector512.Sum(t2); dw[3] += global::System.Runtime.Intrinsics.Vector512.Sum(t3); dw[4] += global::System.Runtime.Intrinsics.Vector512.Sum(t4);
+                    }
+                }
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv1 forward, AVX2 with FMA, 8 lanes: each filter's 28×28 outputs sit at y·32 + x of a
+        // 896-wide plane (892 positions used), computed 6 filters × 2 vectors at a time.
+        private static void Conv1ForwardWideVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> wide)
+        {
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
+            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            for (int f = 0; f < 6; f += 6)
+            {
+                for (nuint p = 0; p < 896; p += 16)
+                {
+                    // s<b>_<q>: filter f + b, positions p + 8q … p + 8q + 7, starting from the bias
+                    var s0_0 = Splat(bias[f + 0]); var s0_1 = s0_0;
+                    var s1_0 = Splat(bias[f + 1]); var s1_1 = s1_0;
+                    var s2_0 = Splat(bias[f + 2]); var s2_1 = s2_0;
+                    var s3_0 = Splat(bias[f + 3]); var s3_1 = s3_0;
+                    var s4_0 = Splat(bias[f + 4]); var s4_1 = s4_0;
+                    var s5_0 = Splat(bias[f + 5]); var s5_1 = s5_0;
+                    for (int c = 0; c < 1; c++)
+                    {
+                        for (int i = 0; i < 5; i++)
+                        {
+                            ref float row = ref At(ref x, (c * 1024) + (i * 32)); // source row i of channel c, from p
+                            ref float t = ref At(ref w, (((f * 1) + c) * 25) + (i * 5)); // kernel row i of filter f, channel c
+                            // column 0
+                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 8);
+                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 25)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 50)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 75)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 100)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 125)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                            // column 1
+                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 9);
+                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 26)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 51)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 76)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 101)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 126)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                            // column 2
+                            a0 = Load(ref row, p + 2); a1 = Load(ref row, p + 10);
+                            v = Splat(At(ref t, 2)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 27)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 52)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 77)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 102)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 127)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                            // column 3
+                            a0 = Load(ref row, p + 3); a1 = Load(ref row, p + 11);
+                            v = Splat(At(ref t, 3)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 28)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 53)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 78)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 103)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 128)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                            // column 4
+                            a0 = Load(ref row, p + 4); a1 = Load(ref row, p + 12);
+                            v = Splat(At(ref t, 4)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 29)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 54)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 79)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 104)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 129)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                        }
+                    }
+                    Store(Relu(s0_0), ref o, (nuint)((f + 0) * 896) + p + 0); Store(Relu(s0_1), ref o, (nuint)((f + 0) * 896) + p + 8);
+                    Store(Relu(s1_0), ref o, (nuint)((f + 1) * 896) + p + 0); Store(Relu(s1_1), ref o, (nuint)((f + 1) * 896) + p + 8);
+                    Store(Relu(s2_0), ref o, (nuint)((f + 2) * 896) + p + 0); Store(Relu(s2_1), ref o, (nuint)((f + 2) * 896) + p + 8);
+                    Store(Relu(s3_0), ref o, (nuint)((f + 3) * 896) + p + 0); Store(Relu(s3_1), ref o, (nuint)((f + 3) * 896) + p + 8);
+                    Store(Relu(s4_0), ref o, (nuint)((f + 4) * 896) + p + 0); Store(Relu(s4_1), ref o, (nuint)((f + 4) * 896) + p + 8);
+                    Store(Relu(s5_0), ref o, (nuint)((f + 5) * 896) + p + 0); Store(Relu(s5_1), ref o, (nuint)((f + 5) * 896) + p + 8);
+                }
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector256<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(value, ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Relu(global::System.Runtime.Intrinsics.Vector256<float> value) => global::LeNet.Gen.Runtime.Simd.Relu(value);
+        }
+
+        // conv1 weight gradient, AVX2 with FMA, 8 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 32i + j] over the wide positions
+        // (d is zero at the positions that fall across a row end, so they add nothing).
+        private static void Conv1WeightGradientVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> wideGradient, global::System.Span<float> weightGradient)
+        {
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wideGradient);
+            for (int f = 0; f < 6; f++)
+            {
+                for (int c = 0; c < 1; c++)
+                {
+                    for (int i = 0; i < 5; i++)
+                    {
+                        ref float row = ref At(ref x, (c * 1024) + (i * 32));
+                        ref float g = ref At(ref d, f * 896);
+                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f); var t3 = Splat(0f); var t4 = Splat(0f);
+                        for (nuint p = 0; p < 896; p += 8)
+                        {
+                            var e = Load(ref g, p);
+                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2); t3 = Fma(e, Load(ref row, p + 3), t3); t4 = Fma(e, Load(ref row, p + 4), t4);
+                        }
+                        global::System.Span<float> dw = weightGradient.Slice((((f * 1) + c) * 25) + (i * 5), 5);
+                        dw[0] += global::System.Runtime.Intrinsics.Vector256.Sum(t0); dw[1] += global::System.Runtime.Intrinsics.Vector256.Sum(t1); dw[2] += global::System.Runtime.Intrinsics.Vector256.Sum(t2); dw[3] += global::System.Runtime.Intrinsics.Vector256.Sum(t3); dw[4] += global::System.Runtime.Intrinsics.Vector256.Sum(t4);
+                    }
+                }
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv1 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x] (the first layer needs no input gradient)
+        private static void Conv1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
+        {
+            global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 4704), outputGradient); // ReLU′ = 1 where the output is positive, else 0
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                for (int f = 0; f < 6; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 784, 784));
+                }
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 28, 28, workspace.Conv1WideGradient, 896, 32, 0, 0);
+                Conv1WeightGradientVector512(input, workspace.Conv1WideGradient, weightGradient);
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                for (int f = 0; f < 6; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 784, 784));
+                }
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 28, 28, workspace.Conv1WideGradient, 896, 32, 0, 0);
+                Conv1WeightGradientVector256(input, workspace.Conv1WideGradient, weightGradient);
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
             for (int f = 0; f < 6; f++)
             {
                 for (int y = 0; y < 28; y++)
@@ -468,8 +733,23 @@ namespace Demo
 
         // conv2 5×5×16 s1 p0 ReLU: 6×14×14 → 16×10×10
         // out[f, y, x] = global::System.MathF.Max(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, y + i, x + j], 0f)
-        private static void Conv2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        private static void Conv2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
         {
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                Conv2ForwardWideVector512(input, weight, bias, workspace.Conv2Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2Wide, 144, 14, 16, 10, 10, output);
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                Conv2ForwardWideVector256(input, weight, bias, workspace.Conv2Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2Wide, 144, 14, 16, 10, 10, output);
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
             for (int f = 0; f < 16; f++)
             {
                 for (int y = 0; y < 10; y++)
@@ -493,14 +773,450 @@ namespace Demo
             }
         }
 
-        // conv2 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x]; din[c, y + i, x + j] += d[f, y, x] · weight[f, c, i, j]
-        private static void Conv2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
+        // conv2 forward, AVX-512, 16 lanes: each filter's 10×10 outputs sit at y·14 + x of a
+        // 144-wide plane (136 positions used), computed 8 filters × 3 vectors at a time.
+        private static void Conv2ForwardWideVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> wide)
         {
-            // ReLU: the gradient passes only where the output is positive.
-            for (int k = 0; k < 1600; k++)
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
+            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            for (int f = 0; f < 16; f += 8)
             {
-                if (!(output[k] > 0f)) outputGradient[k] = 0f;
+                for (nuint p = 0; p < 144; p += 48)
+                {
+                    // s<b>_<q>: filter f + b, positions p + 16q … p + 16q + 15, starting from the bias
+                    var s0_0 = Splat(bias[f + 0]); var s0_1 = s0_0; var s0_2 = s0_0;
+                    var s1_0 = Splat(bias[f + 1]); var s1_1 = s1_0; var s1_2 = s1_0;
+                    var s2_0 = Splat(bias[f + 2]); var s2_1 = s2_0; var s2_2 = s2_0;
+                    var s3_0 = Splat(bias[f + 3]); var s3_1 = s3_0; var s3_2 = s3_0;
+                    var s4_0 = Splat(bias[f + 4]); var s4_1 = s4_0; var s4_2 = s4_0;
+                    var s5_0 = Splat(bias[f + 5]); var s5_1 = s5_0; var s5_2 = s5_0;
+                    var s6_0 = Splat(bias[f + 6]); var s6_1 = s6_0; var s6_2 = s6_0;
+                    var s7_0 = Splat(bias[f + 7]); var s7_1 = s7_0; var s7_2 = s7_0;
+                    for (int c = 0; c < 6; c++)
+                    {
+                        for (int i = 0; i < 5; i++)
+                        {
+                            ref float row = ref At(ref x, (c * 196) + (i * 14)); // source row i of channel c, from p
+                            ref float t = ref At(ref w, (((f * 6) + c) * 25) + (i * 5)); // kernel row i of filter f, channel c
+                            // column 0
+                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 16); var a2 = Load(ref row, p + 32);
+                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 150)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 300)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 450)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                            v = Splat(At(ref t, 600)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2);
+                            v = Splat(At(ref t, 750)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2);
+                            v = Splat(At(ref t, 900)); s6_0 = Fma(a0, v, s6_0); s6_1 = Fma(a1, v, s6_1); s6_2 = Fma(a2, v, s6_2);
+                            v = Splat(At(ref t, 1050)); s7_0 = Fma(a0, v, s7_0); s7_1 = Fma(a1, v, s7_1); s7_2 = Fma(a2, v, s7_2);
+                            // column 1
+                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 17); a2 = Load(ref row, p + 33);
+                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 151)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 301)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 451)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                            v = Splat(At(ref t, 601)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2);
+                            v = Splat(At(ref t, 751)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2);
+                            v = Splat(At(ref t, 901)); s6_0 = Fma(a0, v, s6_0); s6_1 = Fma(a1, v, s6_1); s6_2 = Fma(a2, v, s6_2);
+                            v = Splat(At(ref t, 1051)); s7_0 = Fma(a0, v, s7_0); s7_1 = Fma(a1, v, s7_1); s7_2 = Fma(a2, v, s7_2);
+                            // column 2
+                            a0 = Load(ref row, p + 2); a1 = Load(ref row, p + 18); a2 = Load(ref row, p + 34);
+                            v = Splat(At(ref t, 2)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 152)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 302)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 452)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                            v = Splat(At(ref t, 602)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2);
+                            v = Splat(At(ref t, 752)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2);
+                            v = Splat(At(ref t, 902)); s6_0 = Fma(a0, v, s6_0); s6_1 = Fma(a1, v, s6_1); s6_2 = Fma(a2, v, s6_2);
+                            v = Splat(At(ref t, 1052)); s7_0 = Fma(a0, v, s7_0); s7_1 = Fma(a1, v, s7_1); s7_2 = Fma(a2, v, s7_2);
+                            // column 3
+                            a0 = Load(ref row, p + 3); a1 = Load(ref row, p + 19); a2 = Load(ref row, p + 35);
+                            v = Splat(At(ref t, 3)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 153)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 303)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 453)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                            v = Splat(At(ref t, 603)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2);
+                            v = Splat(At(ref t, 753)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2);
+                            v = Splat(At(ref t, 903)); s6_0 = Fma(a0, v, s6_0); s6_1 = Fma(a1, v, s6_1); s6_2 = Fma(a2, v, s6_2);
+                            v = Splat(At(ref t, 1053)); s7_0 = Fma(a0, v, s7_0); s7_1 = Fma(a1, v, s7_1); s7_2 = Fma(a2, v, s7_2);
+                            // column 4
+                            a0 = Load(ref row, p + 4); a1 = Load(ref row, p + 20); a2 = Load(ref row, p + 36);
+                            v = Splat(At(ref t, 4)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 154)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 304)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 454)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                            v = Splat(At(ref t, 604)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2);
+                            v = Splat(At(ref t, 754)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2);
+                            v = Splat(At(ref t, 904)); s6_0 = Fma(a0, v, s6_0); s6_1 = Fma(a1, v, s6_1); s6_2 = Fma(a2, v, s6_2);
+                            v = Splat(At(ref t, 1054)); s7_0 = Fma(a0, v, s7_0); s7_1 = Fma(a1, v, s7_1); s7_2 = Fma(a2, v, s7_2);
+                        }
+                    }
+                    Store(Relu(s0_0), ref o, (nuint)((f + 0) * 144) + p + 0); Store(Relu(s0_1), ref o, (nuint)((f + 0) * 144) + p + 16); Store(Relu(s0_2), ref o, (nuint)((f + 0) * 144) + p + 32);
+                    Store(Relu(s1_0), ref o, (nuint)((f + 1) * 144) + p + 0); Store(Relu(s1_1), ref o, (nuint)((f + 1) * 144) + p + 16); Store(Relu(s1_2), ref o, (nuint)((f + 1) * 144) + p + 32);
+                    Store(Relu(s2_0), ref o, (nuint)((f + 2) * 144) + p + 0); Store(Relu(s2_1), ref o, (nuint)((f + 2) * 144) + p + 16); Store(Relu(s2_2), ref o, (nuint)((f + 2) * 144) + p + 32);
+                    Store(Relu(s3_0), ref o, (nuint)((f + 3) * 144) + p + 0); Store(Relu(s3_1), ref o, (nuint)((f + 3) * 144) + p + 16); Store(Relu(s3_2), ref o, (nuint)((f + 3) * 144) + p + 32);
+                    Store(Relu(s4_0), ref o, (nuint)((f + 4) * 144) + p + 0); Store(Relu(s4_1), ref o, (nuint)((f + 4) * 144) + p + 16); Store(Relu(s4_2), ref o, (nuint)((f + 4) * 144) + p + 32);
+                    Store(Relu(s5_0), ref o, (nuint)((f + 5) * 144) + p + 0); Store(Relu(s5_1), ref o, (nuint)((f + 5) * 144) + p + 16); Store(Relu(s5_2), ref o, (nuint)((f + 5) * 144) + p + 32);
+                    Store(Relu(s6_0), ref o, (nuint)((f + 6) * 144) + p + 0); Store(Relu(s6_1), ref o, (nuint)((f + 6) * 144) + p + 16); Store(Relu(s6_2), ref o, (nuint)((f + 6) * 144) + p + 32);
+                    Store(Relu(s7_0), ref o, (nuint)((f + 7) * 144) + p + 0); Store(Relu(s7_1), ref o, (nuint)((f + 7) * 144) + p + 16); Store(Relu(s7_2), ref o, (nuint)((f + 7) * 144) + p + 32);
+                }
             }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector512<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(value, ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Relu(global::System.Runtime.Intrinsics.Vector512<float> value) => global::LeNet.Gen.Runtime.Simd.Relu(value);
+        }
+
+        // conv2 weight gradient, AVX-512, 16 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 14i + j] over the wide positions
+        // (d is zero at the positions that fall across a row end, so they add nothing).
+        private static void Conv2WeightGradientVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> wideGradient, global::System.Span<float> weightGradient)
+        {
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wideGradient);
+            for (int f = 0; f < 16; f++)
+            {
+                for (int c = 0; c < 6; c++)
+                {
+                    for (int i = 0; i < 5; i++)
+                    {
+                        ref float row = ref At(ref x, (c * 196) + (i * 14));
+                        ref float g = ref At(ref d, f * 144);
+                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f); var t3 = Splat(0f); var t4 = Splat(0f);
+                        for (nuint p = 0; p < 144; p += 16)
+                        {
+                            var e = Load(ref g, p);
+                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2); t3 = Fma(e, Load(ref row, p + 3), t3); t4 = Fma(e, Load(ref row, p + 4), t4);
+                        }
+                        global::System.Span<float> dw = weightGradient.Slice((((f * 6) + c) * 25) + (i * 5), 5);
+                        dw[0] += global::System.Runtime.Intrinsics.Vector512.Sum(t0); dw[1] += global::System.Runtime.Intrinsics.Vector512.Sum(t1); dw[2] += global::System.Runtime.Intrinsics.Vector512.Sum(t2); dw[3] += global::System.Runtime.Intrinsics.Vector512.Sum(t3); dw[4] += global::System.Runtime.Intrinsics.Vector512.Sum(t4);
+                    }
+                }
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv2 input gradient, AVX-512, 16 lanes: din = the output gradient, padded by 4, convolved with the kernels
+        // turned by 180° (channels and filters swapped), on a 256-wide plane, 6 channels × 4 vectors at a time.
+        private static void Conv2InputGradientWideVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.Span<float> wide)
+        {
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
+            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            for (int f = 0; f < 6; f += 6)
+            {
+                for (nuint p = 0; p < 256; p += 64)
+                {
+                    // s<b>_<q>: filter f + b, positions p + 16q … p + 16q + 15
+                    var s0_0 = Splat(0f); var s0_1 = s0_0; var s0_2 = s0_0; var s0_3 = s0_0;
+                    var s1_0 = Splat(0f); var s1_1 = s1_0; var s1_2 = s1_0; var s1_3 = s1_0;
+                    var s2_0 = Splat(0f); var s2_1 = s2_0; var s2_2 = s2_0; var s2_3 = s2_0;
+                    var s3_0 = Splat(0f); var s3_1 = s3_0; var s3_2 = s3_0; var s3_3 = s3_0;
+                    var s4_0 = Splat(0f); var s4_1 = s4_0; var s4_2 = s4_0; var s4_3 = s4_0;
+                    var s5_0 = Splat(0f); var s5_1 = s5_0; var s5_2 = s5_0; var s5_3 = s5_0;
+                    for (int c = 0; c < 16; c++)
+                    {
+                        for (int i = 0; i < 5; i++)
+                        {
+                            ref float row = ref At(ref x, (c * 324) + (i * 18)); // source row i of channel c, from p
+                            ref float t = ref At(ref w, (((f * 16) + c) * 25) + (i * 5)); // kernel row i of filter f, channel c
+                            // column 0
+                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 16); var a2 = Load(ref row, p + 32); var a3 = Load(ref row, p + 48);
+                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 400)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 800)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 1200)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                            v = Splat(At(ref t, 1600)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
+                            v = Splat(At(ref t, 2000)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
+                            // column 1
+                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 17); a2 = Load(ref row, p + 33); a3 = Load(ref row, p + 49);
+                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 401)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 801)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 1201)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                            v = Splat(At(ref t, 1601)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
+                            v = Splat(At(ref t, 2001)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
+                            // column 2
+                            a0 = Load(ref row, p + 2); a1 = Load(ref row, p + 18); a2 = Load(ref row, p + 34); a3 = Load(ref row, p + 50);
+                            v = Splat(At(ref t, 2)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 402)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 802)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 1202)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                            v = Splat(At(ref t, 1602)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
+                            v = Splat(At(ref t, 2002)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
+                            // column 3
+                            a0 = Load(ref row, p + 3); a1 = Load(ref row, p + 19); a2 = Load(ref row, p + 35); a3 = Load(ref row, p + 51);
+                            v = Splat(At(ref t, 3)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 403)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 803)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 1203)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                            v = Splat(At(ref t, 1603)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
+                            v = Splat(At(ref t, 2003)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
+                            // column 4
+                            a0 = Load(ref row, p + 4); a1 = Load(ref row, p + 20); a2 = Load(ref row, p + 36); a3 = Load(ref row, p + 52);
+                            v = Splat(At(ref t, 4)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 404)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 804)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 1204)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                            v = Splat(At(ref t, 1604)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
+                            v = Splat(At(ref t, 2004)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
+                        }
+                    }
+                    Store(s0_0, ref o, (nuint)((f + 0) * 256) + p + 0); Store(s0_1, ref o, (nuint)((f + 0) * 256) + p + 16); Store(s0_2, ref o, (nuint)((f + 0) * 256) + p + 32); Store(s0_3, ref o, (nuint)((f + 0) * 256) + p + 48);
+                    Store(s1_0, ref o, (nuint)((f + 1) * 256) + p + 0); Store(s1_1, ref o, (nuint)((f + 1) * 256) + p + 16); Store(s1_2, ref o, (nuint)((f + 1) * 256) + p + 32); Store(s1_3, ref o, (nuint)((f + 1) * 256) + p + 48);
+                    Store(s2_0, ref o, (nuint)((f + 2) * 256) + p + 0); Store(s2_1, ref o, (nuint)((f + 2) * 256) + p + 16); Store(s2_2, ref o, (nuint)((f + 2) * 256) + p + 32); Store(s2_3, ref o, (nuint)((f + 2) * 256) + p + 48);
+                    Store(s3_0, ref o, (nuint)((f + 3) * 256) + p + 0); Store(s3_1, ref o, (nuint)((f + 3) * 256) + p + 16); Store(s3_2, ref o, (nuint)((f + 3) * 256) + p + 32); Store(s3_3, ref o, (nuint)((f + 3) * 256) + p + 48);
+                    Store(s4_0, ref o, (nuint)((f + 4) * 256) + p + 0); Store(s4_1, ref o, (nuint)((f + 4) * 256) + p + 16); Store(s4_2, ref o, (nuint)((f + 4) * 256) + p + 32); Store(s4_3, ref o, (nuint)((f + 4) * 256) + p + 48);
+                    Store(s5_0, ref o, (nuint)((f + 5) * 256) + p + 0); Store(s5_1, ref o, (nuint)((f + 5) * 256) + p + 16); Store(s5_2, ref o, (nuint)((f + 5) * 256) + p + 32); Store(s5_3, ref o, (nuint)((f + 5) * 256) + p + 48);
+                }
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector512<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(value, ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv2 forward, AVX2 with FMA, 8 lanes: each filter's 10×10 outputs sit at y·14 + x of a
+        // 144-wide plane (136 positions used), computed 4 filters × 3 vectors at a time.
+        private static void Conv2ForwardWideVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> wide)
+        {
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
+            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            for (int f = 0; f < 16; f += 4)
+            {
+                for (nuint p = 0; p < 144; p += 24)
+                {
+                    // s<b>_<q>: filter f + b, positions p + 8q … p + 8q + 7, starting from the bias
+                    var s0_0 = Splat(bias[f + 0]); var s0_1 = s0_0; var s0_2 = s0_0;
+                    var s1_0 = Splat(bias[f + 1]); var s1_1 = s1_0; var s1_2 = s1_0;
+                    var s2_0 = Splat(bias[f + 2]); var s2_1 = s2_0; var s2_2 = s2_0;
+                    var s3_0 = Splat(bias[f + 3]); var s3_1 = s3_0; var s3_2 = s3_0;
+                    for (int c = 0; c < 6; c++)
+                    {
+                        for (int i = 0; i < 5; i++)
+                        {
+                            ref float row = ref At(ref x, (c * 196) + (i * 14)); // source row i of channel c, from p
+                            ref float t = ref At(ref w, (((f * 6) + c) * 25) + (i * 5)); // kernel row i of filter f, channel c
+                            // column 0
+                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 8); var a2 = Load(ref row, p + 16);
+                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 150)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 300)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 450)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                            // column 1
+                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 9); a2 = Load(ref row, p + 17);
+                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 151)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 301)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 451)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                            // column 2
+                            a0 = Load(ref row, p + 2); a1 = Load(ref row, p + 10); a2 = Load(ref row, p + 18);
+                            v = Splat(At(ref t, 2)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 152)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 302)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 452)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                            // column 3
+                            a0 = Load(ref row, p + 3); a1 = Load(ref row, p + 11); a2 = Load(ref row, p + 19);
+                            v = Splat(At(ref t, 3)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 153)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 303)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 453)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                            // column 4
+                            a0 = Load(ref row, p + 4); a1 = Load(ref row, p + 12); a2 = Load(ref row, p + 20);
+                            v = Splat(At(ref t, 4)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 154)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 304)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 454)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                        }
+                    }
+                    Store(Relu(s0_0), ref o, (nuint)((f + 0) * 144) + p + 0); Store(Relu(s0_1), ref o, (nuint)((f + 0) * 144) + p + 8); Store(Relu(s0_2), ref o, (nuint)((f + 0) * 144) + p + 16);
+                    Store(Relu(s1_0), ref o, (nuint)((f + 1) * 144) + p + 0); Store(Relu(s1_1), ref o, (nuint)((f + 1) * 144) + p + 8); Store(Relu(s1_2), ref o, (nuint)((f + 1) * 144) + p + 16);
+                    Store(Relu(s2_0), ref o, (nuint)((f + 2) * 144) + p + 0); Store(Relu(s2_1), ref o, (nuint)((f + 2) * 144) + p + 8); Store(Relu(s2_2), ref o, (nuint)((f + 2) * 144) + p + 16);
+                    Store(Relu(s3_0), ref o, (nuint)((f + 3) * 144) + p + 0); Store(Relu(s3_1), ref o, (nuint)((f + 3) * 144) + p + 8); Store(Relu(s3_2), ref o, (nuint)((f + 3) * 144) + p + 16);
+                }
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector256<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(value, ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Relu(global::System.Runtime.Intrinsics.Vector256<float> value) => global::LeNet.Gen.Runtime.Simd.Relu(value);
+        }
+
+        // conv2 weight gradient, AVX2 with FMA, 8 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 14i + j] over the wide positions
+        // (d is zero at the positions that fall across a row end, so they add nothing).
+        private static void Conv2WeightGradientVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> wideGradient, global::System.Span<float> weightGradient)
+        {
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wideGradient);
+            for (int f = 0; f < 16; f++)
+            {
+                for (int c = 0; c < 6; c++)
+                {
+                    for (int i = 0; i < 5; i++)
+                    {
+                        ref float row = ref At(ref x, (c * 196) + (i * 14));
+                        ref float g = ref At(ref d, f * 144);
+                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f); var t3 = Splat(0f); var t4 = Splat(0f);
+                        for (nuint p = 0; p < 144; p += 8)
+                        {
+                            var e = Load(ref g, p);
+                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2); t3 = Fma(e, Load(ref row, p + 3), t3); t4 = Fma(e, Load(ref row, p + 4), t4);
+                        }
+                        global::System.Span<float> dw = weightGradient.Slice((((f * 6) + c) * 25) + (i * 5), 5);
+                        dw[0] += global::System.Runtime.Intrinsics.Vector256.Sum(t0); dw[1] += global::System.Runtime.Intrinsics.Vector256.Sum(t1); dw[2] += global::System.Runtime.Intrinsics.Vector256.Sum(t2); dw[3] += global::System.Runtime.Intrinsics.Vector256.Sum(t3); dw[4] += global::System.Runtime.Intrinsics.Vector256.Sum(t4);
+                    }
+                }
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv2 input gradient, AVX2 with FMA, 8 lanes: din = the output gradient, padded by 4, convolved with the kernels
+        // turned by 180° (channels and filters swapped), on a 256-wide plane, 6 channels × 2 vectors at a time.
+        private static void Conv2InputGradientWideVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.Span<float> wide)
+        {
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
+            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            for (int f = 0; f < 6; f += 6)
+            {
+                for (nuint p = 0; p < 256; p += 16)
+                {
+                    // s<b>_<q>: filter f + b, positions p + 8q … p + 8q + 7
+                    var s0_0 = Splat(0f); var s0_1 = s0_0;
+                    var s1_0 = Splat(0f); var s1_1 = s1_0;
+                    var s2_0 = Splat(0f); var s2_1 = s2_0;
+                    var s3_0 = Splat(0f); var s3_1 = s3_0;
+                    var s4_0 = Splat(0f); var s4_1 = s4_0;
+                    var s5_0 = Splat(0f); var s5_1 = s5_0;
+                    for (int c = 0; c < 16; c++)
+                    {
+                        for (int i = 0; i < 5; i++)
+                        {
+                            ref float row = ref At(ref x, (c * 324) + (i * 18)); // source row i of channel c, from p
+                            ref float t = ref At(ref w, (((f * 16) + c) * 25) + (i * 5)); // kernel row i of filter f, channel c
+                            // column 0
+                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 8);
+                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 400)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 800)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 1200)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 1600)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 2000)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                            // column 1
+                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 9);
+                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 401)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 801)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 1201)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 1601)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 2001)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                            // column 2
+                            a0 = Load(ref row, p + 2); a1 = Load(ref row, p + 10);
+                            v = Splat(At(ref t, 2)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 402)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 802)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 1202)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 1602)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 2002)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                            // column 3
+                            a0 = Load(ref row, p + 3); a1 = Load(ref row, p + 11);
+                            v = Splat(At(ref t, 3)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 403)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 803)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 1203)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 1603)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 2003)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                            // column 4
+                            a0 = Load(ref row, p + 4); a1 = Load(ref row, p + 12);
+                            v = Splat(At(ref t, 4)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 404)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 804)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 1204)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 1604)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 2004)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                        }
+                    }
+                    Store(s0_0, ref o, (nuint)((f + 0) * 256) + p + 0); Store(s0_1, ref o, (nuint)((f + 0) * 256) + p + 8);
+                    Store(s1_0, ref o, (nuint)((f + 1) * 256) + p + 0); Store(s1_1, ref o, (nuint)((f + 1) * 256) + p + 8);
+                    Store(s2_0, ref o, (nuint)((f + 2) * 256) + p + 0); Store(s2_1, ref o, (nuint)((f + 2) * 256) + p + 8);
+                    Store(s3_0, ref o, (nuint)((f + 3) * 256) + p + 0); Store(s3_1, ref o, (nuint)((f + 3) * 256) + p + 8);
+                    Store(s4_0, ref o, (nuint)((f + 4) * 256) + p + 0); Store(s4_1, ref o, (nuint)((f + 4) * 256) + p + 8);
+                    Store(s5_0, ref o, (nuint)((f + 5) * 256) + p + 0); Store(s5_1, ref o, (nuint)((f + 5) * 256) + p + 8);
+                }
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector256<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(value, ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv2: the kernels turned by 180° with filters and channels swapped, rotated[c, f, i, j] = weight[f, c, 4 − i, 4 − j].
+        private static void Conv2RotateWeights(global::System.ReadOnlySpan<float> weight, global::System.Span<float> rotated)
+        {
+            for (int f = 0; f < 16; f++)
+            {
+                for (int c = 0; c < 6; c++)
+                {
+                    for (int t = 0; t < 25; t++)
+                    {
+                        rotated[(((c * 16) + f) * 25) + (24 - t)] = weight[(((f * 6) + c) * 25) + t];
+                    }
+                }
+            }
+        }
+
+        // conv2 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x]; din[c, y + i, x + j] += d[f, y, x] · weight[f, c, i, j]
+        private static void Conv2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
+        {
+            global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 1600), outputGradient); // ReLU′ = 1 where the output is positive, else 0
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                for (int f = 0; f < 16; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 100, 100));
+                }
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2WideGradient, 144, 14, 0, 0);
+                Conv2WeightGradientVector512(input, workspace.Conv2WideGradient, weightGradient);
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
+                Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
+                Conv2InputGradientWideVector512(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 256, 18, 6, 14, 14, inputGradient);
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                for (int f = 0; f < 16; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 100, 100));
+                }
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2WideGradient, 144, 14, 0, 0);
+                Conv2WeightGradientVector256(input, workspace.Conv2WideGradient, weightGradient);
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
+                Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
+                Conv2InputGradientWideVector256(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 256, 18, 6, 14, 14, inputGradient);
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
             inputGradient.Clear();
             for (int f = 0; f < 16; f++)
             {
@@ -577,12 +1293,7 @@ namespace Demo
         {
             for (int o = 0; o < 120; o++)
             {
-                global::System.ReadOnlySpan<float> w = weight.Slice(o * 400, 400);
-                float sum = bias[o];
-                for (int i = 0; i < 400; i++)
-                {
-                    sum += w[i] * input[i];
-                }
+                float sum = bias[o] + global::LeNet.Gen.Runtime.Simd.Dot(weight.Slice(o * 400, 400), input.Slice(0, 400));
                 output[o] = global::System.MathF.Max(sum, 0f);
             }
         }
@@ -590,23 +1301,14 @@ namespace Demo
         // fc1 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
         private static void Fc1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
         {
-            // ReLU: the gradient passes only where the output is positive.
-            for (int k = 0; k < 120; k++)
-            {
-                if (!(output[k] > 0f)) outputGradient[k] = 0f;
-            }
+            global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 120), outputGradient); // ReLU′ = 1 where the output is positive, else 0
             inputGradient.Clear();
             for (int o = 0; o < 120; o++)
             {
                 float d = outputGradient[o];
                 biasGradient[o] += d;
-                global::System.Span<float> dw = weightGradient.Slice(o * 400, 400);
-                global::System.ReadOnlySpan<float> w = weight.Slice(o * 400, 400);
-                for (int i = 0; i < 400; i++)
-                {
-                    dw[i] += d * input[i];
-                    inputGradient[i] += d * w[i];
-                }
+                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 400), d, weightGradient.Slice(o * 400, 400)); // dweight[o, i] += d · in[i]
+                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(weight.Slice(o * 400, 400), d, inputGradient); // din[i] += d · weight[o, i]
             }
         }
 
@@ -616,12 +1318,7 @@ namespace Demo
         {
             for (int o = 0; o < 84; o++)
             {
-                global::System.ReadOnlySpan<float> w = weight.Slice(o * 120, 120);
-                float sum = bias[o];
-                for (int i = 0; i < 120; i++)
-                {
-                    sum += w[i] * input[i];
-                }
+                float sum = bias[o] + global::LeNet.Gen.Runtime.Simd.Dot(weight.Slice(o * 120, 120), input.Slice(0, 120));
                 output[o] = global::System.MathF.Max(sum, 0f);
             }
         }
@@ -629,23 +1326,14 @@ namespace Demo
         // fc2 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
         private static void Fc2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
         {
-            // ReLU: the gradient passes only where the output is positive.
-            for (int k = 0; k < 84; k++)
-            {
-                if (!(output[k] > 0f)) outputGradient[k] = 0f;
-            }
+            global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 84), outputGradient); // ReLU′ = 1 where the output is positive, else 0
             inputGradient.Clear();
             for (int o = 0; o < 84; o++)
             {
                 float d = outputGradient[o];
                 biasGradient[o] += d;
-                global::System.Span<float> dw = weightGradient.Slice(o * 120, 120);
-                global::System.ReadOnlySpan<float> w = weight.Slice(o * 120, 120);
-                for (int i = 0; i < 120; i++)
-                {
-                    dw[i] += d * input[i];
-                    inputGradient[i] += d * w[i];
-                }
+                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 120), d, weightGradient.Slice(o * 120, 120)); // dweight[o, i] += d · in[i]
+                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(weight.Slice(o * 120, 120), d, inputGradient); // din[i] += d · weight[o, i]
             }
         }
 
@@ -655,12 +1343,7 @@ namespace Demo
         {
             for (int o = 0; o < 10; o++)
             {
-                global::System.ReadOnlySpan<float> w = weight.Slice(o * 84, 84);
-                float sum = bias[o];
-                for (int i = 0; i < 84; i++)
-                {
-                    sum += w[i] * input[i];
-                }
+                float sum = bias[o] + global::LeNet.Gen.Runtime.Simd.Dot(weight.Slice(o * 84, 84), input.Slice(0, 84));
                 output[o] = sum;
             }
         }
@@ -673,41 +1356,51 @@ namespace Demo
             {
                 float d = outputGradient[o];
                 biasGradient[o] += d;
-                global::System.Span<float> dw = weightGradient.Slice(o * 84, 84);
-                global::System.ReadOnlySpan<float> w = weight.Slice(o * 84, 84);
-                for (int i = 0; i < 84; i++)
-                {
-                    dw[i] += d * input[i];
-                    inputGradient[i] += d * w[i];
-                }
+                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 84), d, weightGradient.Slice(o * 84, 84)); // dweight[o, i] += d · in[i]
+                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(weight.Slice(o * 84, 84), d, inputGradient); // din[i] += d · weight[o, i]
             }
         }
 
         // Every intermediate value of one forward (and, for training, backward) pass, allocated once and reused.
+        // Buffers a vectorised convolution reads are a little longer than their tensor: its last vector loads run past the last row.
         private sealed class Workspace
         {
+            public readonly float[] Conv1Input = new float[1028]; // conv1 input: 1×32×32
             public readonly float[] Conv1Output = new float[4704]; // conv1: 6×28×28
-            public readonly float[] Conv1OutputGradient;
-            public readonly float[] Pool1Output = new float[1176]; // pool1: 6×14×14
-            public readonly float[] Pool1OutputGradient;
+            public readonly float[] Conv1Wide = new float[5376]; // conv1 output on wide rows
+            public readonly float[] Pool1Output = new float[1184]; // pool1: 6×14×14
             public readonly float[] Conv2Output = new float[1600]; // conv2: 16×10×10
-            public readonly float[] Conv2OutputGradient;
+            public readonly float[] Conv2Wide = new float[2304]; // conv2 output on wide rows
             public readonly float[] Pool2Output = new float[400]; // pool2: 16×5×5
-            public readonly float[] Pool2OutputGradient;
             public readonly float[] Fc1Output = new float[120]; // fc1: 120
-            public readonly float[] Fc1OutputGradient;
             public readonly float[] Fc2Output = new float[84]; // fc2: 84
-            public readonly float[] Fc2OutputGradient;
             public readonly float[] Logits = new float[10]; // fc3 before softmax
-            public readonly float[] LogitsGradient;
             public readonly float[] Fc3Output = new float[10]; // probabilities
+
+            public readonly float[] Conv1OutputGradient;
+            public readonly float[] Conv1WideGradient;
+            public readonly float[] Pool1OutputGradient;
+            public readonly float[] Conv2OutputGradient;
+            public readonly float[] Conv2WideGradient;
+            public readonly float[] Conv2PaddedGradient;
+            public readonly float[] Conv2RotatedWeights;
+            public readonly float[] Conv2WideInputGradient;
+            public readonly float[] Pool2OutputGradient;
+            public readonly float[] Fc1OutputGradient;
+            public readonly float[] Fc2OutputGradient;
+            public readonly float[] LogitsGradient;
 
             // Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.
             public Workspace(bool training)
             {
                 Conv1OutputGradient = training ? new float[4704] : global::System.Array.Empty<float>();
+                Conv1WideGradient = training ? new float[5376] : global::System.Array.Empty<float>();
                 Pool1OutputGradient = training ? new float[1176] : global::System.Array.Empty<float>();
                 Conv2OutputGradient = training ? new float[1600] : global::System.Array.Empty<float>();
+                Conv2WideGradient = training ? new float[2304] : global::System.Array.Empty<float>();
+                Conv2PaddedGradient = training ? new float[5192] : global::System.Array.Empty<float>();
+                Conv2RotatedWeights = training ? new float[2400] : global::System.Array.Empty<float>();
+                Conv2WideInputGradient = training ? new float[1536] : global::System.Array.Empty<float>();
                 Pool2OutputGradient = training ? new float[400] : global::System.Array.Empty<float>();
                 Fc1OutputGradient = training ? new float[120] : global::System.Array.Empty<float>();
                 Fc2OutputGradient = training ? new float[84] : global::System.Array.Empty<float>();

@@ -299,7 +299,7 @@ namespace Demo
         private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
         {
             Conv1Pad(input, workspace.Conv1PaddedInput);
-            Conv1Forward(workspace.Conv1PaddedInput, parameters.Slice(0, 108), parameters.Slice(108, 4), workspace.Conv1Output);
+            Conv1Forward(workspace.Conv1PaddedInput, parameters.Slice(0, 108), parameters.Slice(108, 4), workspace.Conv1Output, workspace);
             Pool1Forward(workspace.Conv1Output, workspace.Pool1Output);
             Conv2Pad(workspace.Pool1Output, workspace.Conv2PaddedInput);
             Conv2Forward(workspace.Conv2PaddedInput, parameters.Slice(112, 216), parameters.Slice(328, 6), workspace.Conv2Output);
@@ -315,7 +315,7 @@ namespace Demo
             Conv2Backward(workspace.Conv2PaddedInput, parameters.Slice(112, 216), workspace.Conv2Output, workspace.Conv2OutputGradient, workspace.Conv2PaddedInputGradient, gradients.Slice(112, 216), gradients.Slice(328, 6));
             Conv2Unpad(workspace.Conv2PaddedInputGradient, workspace.Pool1OutputGradient);
             Pool1Backward(workspace.Conv1Output, workspace.Pool1Output, workspace.Pool1OutputGradient, workspace.Conv1OutputGradient);
-            Conv1Backward(workspace.Conv1PaddedInput, parameters.Slice(0, 108), workspace.Conv1Output, workspace.Conv1OutputGradient, gradients.Slice(0, 108), gradients.Slice(108, 4));
+            Conv1Backward(workspace.Conv1PaddedInput, parameters.Slice(0, 108), workspace.Conv1Output, workspace.Conv1OutputGradient, gradients.Slice(0, 108), gradients.Slice(108, 4), workspace);
         }
 
         // Cross-entropy from the logits, computed stably: −log softmax(z)[label] = log Σ exp(z − max) − (z[label] − max).
@@ -381,8 +381,25 @@ namespace Demo
 
         // conv1 3×3×4 s1 p1 Tanh: 3×15×15 → 4×15×15
         // out[f, y, x] = global::System.MathF.Tanh(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, y + i, x + j]), in = the padded input
-        private static void Conv1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        private static void Conv1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
         {
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                Conv1ForwardWideVector512(input, weight, bias, workspace.Conv1Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 256, 17, 4, 15, 15, output);
+                global::LeNet.Gen.Runtime.Simd.Tanh(output.Slice(0, 900));
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                Conv1ForwardWideVector256(input, weight, bias, workspace.Conv1Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 264, 17, 4, 15, 15, output);
+                global::LeNet.Gen.Runtime.Simd.Tanh(output.Slice(0, 900));
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
             for (int f = 0; f < 4; f++)
             {
                 for (int y = 0; y < 15; y++)
@@ -404,14 +421,209 @@ namespace Demo
             }
         }
 
-        // conv1 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x] (the first layer needs no input gradient)
-        private static void Conv1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
+        // conv1 forward, AVX-512, 16 lanes: each filter's 15×15 outputs sit at y·17 + x of a
+        // 256-wide plane (253 positions used), computed 4 filters × 4 vectors at a time.
+        private static void Conv1ForwardWideVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> wide)
         {
-            // tanh′ = 1 − y².
-            for (int k = 0; k < 900; k++)
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
+            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            for (int f = 0; f < 4; f += 4)
             {
-                outputGradient[k] *= 1f - (output[k] * output[k]);
+                for (nuint p = 0; p < 256; p += 64)
+                {
+                    // s<b>_<q>: filter f + b, positions p + 16q … p + 16q + 15, starting from the bias
+                    var s0_0 = Splat(bias[f + 0]); var s0_1 = s0_0; var s0_2 = s0_0; var s0_3 = s0_0;
+                    var s1_0 = Splat(bias[f + 1]); var s1_1 = s1_0; var s1_2 = s1_0; var s1_3 = s1_0;
+                    var s2_0 = Splat(bias[f + 2]); var s2_1 = s2_0; var s2_2 = s2_0; var s2_3 = s2_0;
+                    var s3_0 = Splat(bias[f + 3]); var s3_1 = s3_0; var s3_2 = s3_0; var s3_3 = s3_0;
+                    for (int c = 0; c < 3; c++)
+                    {
+                        for (int i = 0; i < 3; i++)
+                        {
+                            ref float row = ref At(ref x, (c * 289) + (i * 17)); // source row i of channel c, from p
+                            ref float t = ref At(ref w, (((f * 3) + c) * 9) + (i * 3)); // kernel row i of filter f, channel c
+                            // column 0
+                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 16); var a2 = Load(ref row, p + 32); var a3 = Load(ref row, p + 48);
+                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 27)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 54)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 81)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                            // column 1
+                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 17); a2 = Load(ref row, p + 33); a3 = Load(ref row, p + 49);
+                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 28)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 55)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 82)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                            // column 2
+                            a0 = Load(ref row, p + 2); a1 = Load(ref row, p + 18); a2 = Load(ref row, p + 34); a3 = Load(ref row, p + 50);
+                            v = Splat(At(ref t, 2)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
+                            v = Splat(At(ref t, 29)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
+                            v = Splat(At(ref t, 56)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
+                            v = Splat(At(ref t, 83)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
+                        }
+                    }
+                    Store(s0_0, ref o, (nuint)((f + 0) * 256) + p + 0); Store(s0_1, ref o, (nuint)((f + 0) * 256) + p + 16); Store(s0_2, ref o, (nuint)((f + 0) * 256) + p + 32); Store(s0_3, ref o, (nuint)((f + 0) * 256) + p + 48);
+                    Store(s1_0, ref o, (nuint)((f + 1) * 256) + p + 0); Store(s1_1, ref o, (nuint)((f + 1) * 256) + p + 16); Store(s1_2, ref o, (nuint)((f + 1) * 256) + p + 32); Store(s1_3, ref o, (nuint)((f + 1) * 256) + p + 48);
+                    Store(s2_0, ref o, (nuint)((f + 2) * 256) + p + 0); Store(s2_1, ref o, (nuint)((f + 2) * 256) + p + 16); Store(s2_2, ref o, (nuint)((f + 2) * 256) + p + 32); Store(s2_3, ref o, (nuint)((f + 2) * 256) + p + 48);
+                    Store(s3_0, ref o, (nuint)((f + 3) * 256) + p + 0); Store(s3_1, ref o, (nuint)((f + 3) * 256) + p + 16); Store(s3_2, ref o, (nuint)((f + 3) * 256) + p + 32); Store(s3_3, ref o, (nuint)((f + 3) * 256) + p + 48);
+                }
             }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector512<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(value, ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv1 weight gradient, AVX-512, 16 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 17i + j] over the wide positions
+        // (d is zero at the positions that fall across a row end, so they add nothing).
+        private static void Conv1WeightGradientVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> wideGradient, global::System.Span<float> weightGradient)
+        {
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wideGradient);
+            for (int f = 0; f < 4; f++)
+            {
+                for (int c = 0; c < 3; c++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ref float row = ref At(ref x, (c * 289) + (i * 17));
+                        ref float g = ref At(ref d, f * 256);
+                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f);
+                        for (nuint p = 0; p < 256; p += 16)
+                        {
+                            var e = Load(ref g, p);
+                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2);
+                        }
+                        global::System.Span<float> dw = weightGradient.Slice((((f * 3) + c) * 9) + (i * 3), 3);
+                        dw[0] += global::System.Runtime.Intrinsics.Vector512.Sum(t0); dw[1] += global::System.Runtime.Intrinsics.Vector512.Sum(t1); dw[2] += global::System.Runtime.Intrinsics.Vector512.Sum(t2);
+                    }
+                }
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv1 forward, AVX2 with FMA, 8 lanes: each filter's 15×15 outputs sit at y·17 + x of a
+        // 264-wide plane (253 positions used), computed 4 filters × 3 vectors at a time.
+        private static void Conv1ForwardWideVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> wide)
+        {
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
+            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            for (int f = 0; f < 4; f += 4)
+            {
+                for (nuint p = 0; p < 264; p += 24)
+                {
+                    // s<b>_<q>: filter f + b, positions p + 8q … p + 8q + 7, starting from the bias
+                    var s0_0 = Splat(bias[f + 0]); var s0_1 = s0_0; var s0_2 = s0_0;
+                    var s1_0 = Splat(bias[f + 1]); var s1_1 = s1_0; var s1_2 = s1_0;
+                    var s2_0 = Splat(bias[f + 2]); var s2_1 = s2_0; var s2_2 = s2_0;
+                    var s3_0 = Splat(bias[f + 3]); var s3_1 = s3_0; var s3_2 = s3_0;
+                    for (int c = 0; c < 3; c++)
+                    {
+                        for (int i = 0; i < 3; i++)
+                        {
+                            ref float row = ref At(ref x, (c * 289) + (i * 17)); // source row i of channel c, from p
+                            ref float t = ref At(ref w, (((f * 3) + c) * 9) + (i * 3)); // kernel row i of filter f, channel c
+                            // column 0
+                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 8); var a2 = Load(ref row, p + 16);
+                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 27)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 54)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 81)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                            // column 1
+                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 9); a2 = Load(ref row, p + 17);
+                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 28)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 55)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 82)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                            // column 2
+                            a0 = Load(ref row, p + 2); a1 = Load(ref row, p + 10); a2 = Load(ref row, p + 18);
+                            v = Splat(At(ref t, 2)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 29)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 56)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            v = Splat(At(ref t, 83)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2);
+                        }
+                    }
+                    Store(s0_0, ref o, (nuint)((f + 0) * 264) + p + 0); Store(s0_1, ref o, (nuint)((f + 0) * 264) + p + 8); Store(s0_2, ref o, (nuint)((f + 0) * 264) + p + 16);
+                    Store(s1_0, ref o, (nuint)((f + 1) * 264) + p + 0); Store(s1_1, ref o, (nuint)((f + 1) * 264) + p + 8); Store(s1_2, ref o, (nuint)((f + 1) * 264) + p + 16);
+                    Store(s2_0, ref o, (nuint)((f + 2) * 264) + p + 0); Store(s2_1, ref o, (nuint)((f + 2) * 264) + p + 8); Store(s2_2, ref o, (nuint)((f + 2) * 264) + p + 16);
+                    Store(s3_0, ref o, (nuint)((f + 3) * 264) + p + 0); Store(s3_1, ref o, (nuint)((f + 3) * 264) + p + 8); Store(s3_2, ref o, (nuint)((f + 3) * 264) + p + 16);
+                }
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector256<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(value, ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv1 weight gradient, AVX2 with FMA, 8 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 17i + j] over the wide positions
+        // (d is zero at the positions that fall across a row end, so they add nothing).
+        private static void Conv1WeightGradientVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> wideGradient, global::System.Span<float> weightGradient)
+        {
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wideGradient);
+            for (int f = 0; f < 4; f++)
+            {
+                for (int c = 0; c < 3; c++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ref float row = ref At(ref x, (c * 289) + (i * 17));
+                        ref float g = ref At(ref d, f * 264);
+                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f);
+                        for (nuint p = 0; p < 264; p += 8)
+                        {
+                            var e = Load(ref g, p);
+                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2);
+                        }
+                        global::System.Span<float> dw = weightGradient.Slice((((f * 3) + c) * 9) + (i * 3), 3);
+                        dw[0] += global::System.Runtime.Intrinsics.Vector256.Sum(t0); dw[1] += global::System.Runtime.Intrinsics.Vector256.Sum(t1); dw[2] += global::System.Runtime.Intrinsics.Vector256.Sum(t2);
+                    }
+                }
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv1 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x] (the first layer needs no input gradient)
+        private static void Conv1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
+        {
+            global::LeNet.Gen.Runtime.Simd.TanhBackward(output.Slice(0, 900), outputGradient); // tanh′ = 1 − y²
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                for (int f = 0; f < 4; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 225, 225));
+                }
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 4, 15, 15, workspace.Conv1WideGradient, 256, 17, 0, 0);
+                Conv1WeightGradientVector512(input, workspace.Conv1WideGradient, weightGradient);
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                for (int f = 0; f < 4; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 225, 225));
+                }
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 4, 15, 15, workspace.Conv1WideGradient, 264, 17, 0, 0);
+                Conv1WeightGradientVector256(input, workspace.Conv1WideGradient, weightGradient);
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
             for (int f = 0; f < 4; f++)
             {
                 for (int y = 0; y < 15; y++)
@@ -547,11 +759,7 @@ namespace Demo
         // conv2 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, 2y + i, 2x + j]; dbias[f] += d[f, y, x]; din[c, 2y + i, 2x + j] += d[f, y, x] · weight[f, c, i, j]
         private static void Conv2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
         {
-            // sigmoid′ = y · (1 − y).
-            for (int k = 0; k < 96; k++)
-            {
-                outputGradient[k] *= output[k] * (1f - output[k]);
-            }
+            global::LeNet.Gen.Runtime.Simd.SigmoidBackward(output.Slice(0, 96), outputGradient); // sigmoid′ = y · (1 − y)
             inputGradient.Clear();
             for (int f = 0; f < 6; f++)
             {
@@ -585,12 +793,7 @@ namespace Demo
         {
             for (int o = 0; o < 5; o++)
             {
-                global::System.ReadOnlySpan<float> w = weight.Slice(o * 96, 96);
-                float sum = bias[o];
-                for (int i = 0; i < 96; i++)
-                {
-                    sum += w[i] * input[i];
-                }
+                float sum = bias[o] + global::LeNet.Gen.Runtime.Simd.Dot(weight.Slice(o * 96, 96), input.Slice(0, 96));
                 output[o] = sum;
             }
         }
@@ -603,36 +806,36 @@ namespace Demo
             {
                 float d = outputGradient[o];
                 biasGradient[o] += d;
-                global::System.Span<float> dw = weightGradient.Slice(o * 96, 96);
-                global::System.ReadOnlySpan<float> w = weight.Slice(o * 96, 96);
-                for (int i = 0; i < 96; i++)
-                {
-                    dw[i] += d * input[i];
-                    inputGradient[i] += d * w[i];
-                }
+                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 96), d, weightGradient.Slice(o * 96, 96)); // dweight[o, i] += d · in[i]
+                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(weight.Slice(o * 96, 96), d, inputGradient); // din[i] += d · weight[o, i]
             }
         }
 
         // Every intermediate value of one forward (and, for training, backward) pass, allocated once and reused.
+        // Buffers a vectorised convolution reads are a little longer than their tensor: its last vector loads run past the last row.
         private sealed class Workspace
         {
-            public readonly float[] Conv1PaddedInput = new float[867]; // conv1 input, padded: 3×17×17
+            public readonly float[] Conv1PaddedInput = new float[878]; // conv1 input, padded: 3×17×17
             public readonly float[] Conv1Output = new float[900]; // conv1: 4×15×15
-            public readonly float[] Conv1OutputGradient;
+            public readonly float[] Conv1Wide = new float[1056]; // conv1 output on wide rows
             public readonly float[] Pool1Output = new float[256]; // pool1: 4×8×8
-            public readonly float[] Pool1OutputGradient;
             public readonly float[] Conv2PaddedInput = new float[324]; // conv2 input, padded: 4×9×9
-            public readonly float[] Conv2PaddedInputGradient;
             public readonly float[] Conv2Output = new float[96]; // conv2: 6×4×4
-            public readonly float[] Conv2OutputGradient;
             public readonly float[] Logits = new float[5]; // fc1 before softmax
-            public readonly float[] LogitsGradient;
             public readonly float[] Fc1Output = new float[5]; // probabilities
+
+            public readonly float[] Conv1OutputGradient;
+            public readonly float[] Conv1WideGradient;
+            public readonly float[] Pool1OutputGradient;
+            public readonly float[] Conv2PaddedInputGradient;
+            public readonly float[] Conv2OutputGradient;
+            public readonly float[] LogitsGradient;
 
             // Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.
             public Workspace(bool training)
             {
                 Conv1OutputGradient = training ? new float[900] : global::System.Array.Empty<float>();
+                Conv1WideGradient = training ? new float[1056] : global::System.Array.Empty<float>();
                 Pool1OutputGradient = training ? new float[256] : global::System.Array.Empty<float>();
                 Conv2PaddedInputGradient = training ? new float[324] : global::System.Array.Empty<float>();
                 Conv2OutputGradient = training ? new float[96] : global::System.Array.Empty<float>();

@@ -1,0 +1,176 @@
+using System.Collections.Generic;
+using System.Linq;
+using LeNet.Gen.Generator.Model;
+using static LeNet.Gen.Generator.Emit.LayerCode;
+
+namespace LeNet.Gen.Generator.Emit;
+
+/// <summary>
+/// Writes the vectorised kernels of a stride-1 convolution, once per vector width: the forward pass and the input
+/// gradient as <see cref="WideConv"/> convolutions (the input gradient is the convolution of the zero-padded output
+/// gradient with the kernels turned by 180°), and the weight gradient as dot products over the wide positions.
+/// The scalar methods stay the definition; these compute the same sums in a different order.
+/// </summary>
+internal static class VectorEmitter
+{
+    private const string Span = "global::System.Span<float>";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Unsafe = "global::System.Runtime.CompilerServices.Unsafe";
+    private const string Marshal = "global::System.Runtime.InteropServices.MemoryMarshal";
+    private const string Fma = "global::LeNet.Gen.Runtime.Simd.MultiplyAdd";
+
+    public static void EmitConvKernels(SourceWriter w, LayerCode code, bool training)
+    {
+        var forward = code.ForwardWide!;
+        foreach (var isa in VectorIsa.All)
+        {
+            var (filters, vectors, plane) = forward.Tile(isa);
+            w.Line($"// {code.Layer.Name} forward, {isa.Description}: each filter's {code.Layer.Output.Height}×{code.Layer.Output.Width} outputs sit at y·{forward.SourceWidth} + x of a");
+            w.Line($"// {plane}-wide plane ({forward.Positions} positions used), computed {filters} filters × {vectors} vectors at a time.");
+            EmitWideConv(w, $"{code.Pascal}ForwardWide{isa.Name}", forward, isa, withBias: true, relu: code.FusedActivation == ActivationKind.ReLU);
+            if (!training)
+            {
+                continue;
+            }
+
+            EmitWeightGradient(w, code, isa);
+            if (!code.IsFirst)
+            {
+                var backward = code.InputGradientWide!;
+                var tile = backward.Tile(isa);
+                w.Line($"// {code.Layer.Name} input gradient, {isa.Description}: din = the output gradient, padded by {backward.Kernel - 1}, convolved with the kernels");
+                w.Line($"// turned by 180° (channels and filters swapped), on a {tile.Plane}-wide plane, {tile.Filters} channels × {tile.Vectors} vectors at a time.");
+                EmitWideConv(w, $"{code.Pascal}InputGradientWide{isa.Name}", backward, isa, withBias: false, relu: false);
+            }
+        }
+
+        if (training && !code.IsFirst)
+        {
+            EmitRotateWeights(w, code);
+        }
+    }
+
+    /// <summary>The register-tiled convolution over wide positions; see <see cref="WideConv"/>.</summary>
+    private static void EmitWideConv(SourceWriter w, string name, WideConv conv, VectorIsa isa, bool withBias, bool relu)
+    {
+        var (filters, vectors, plane) = conv.Tile(isa);
+        int lanes = isa.Lanes, k = conv.Kernel, kk = k * k;
+        string parameters = $"{ReadOnlySpan} source, {ReadOnlySpan} weight, " + (withBias ? $"{ReadOnlySpan} bias, " : string.Empty) + $"{Span} wide";
+        using (w.Block($"private static void {name}({parameters})"))
+        {
+            w.Line($"ref float x = ref {Marshal}.GetReference(source);");
+            w.Line($"ref float w = ref {Marshal}.GetReference(weight);");
+            w.Line($"ref float o = ref {Marshal}.GetReference(wide);");
+            using (w.Block($"for (int f = 0; f < {conv.OutChannels}; f += {filters})"))
+            using (w.Block($"for (nuint p = 0; p < {plane}; p += {lanes * vectors})"))
+            {
+                w.Line($"// s<b>_<q>: filter f + b, positions p + {lanes}q … p + {lanes}q + {lanes - 1}" + (withBias ? ", starting from the bias" : string.Empty));
+                for (int b = 0; b < filters; b++)
+                {
+                    string start = withBias ? $"Splat(bias[f + {b}])" : "Splat(0f)";
+                    w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(q => q == 0 ? $"var s{b}_0 = {start};" : $"var s{b}_{q} = s{b}_0;")));
+                }
+
+                using (w.Block($"for (int c = 0; c < {conv.InChannels}; c++)"))
+                using (w.Block($"for (int i = 0; i < {k}; i++)"))
+                {
+                    w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + (i * {conv.SourceWidth})); // source row i of channel c, from p");
+                    w.Line($"ref float t = ref At(ref w, (((f * {conv.InChannels}) + c) * {kk}) + (i * {k})); // kernel row i of filter f, channel c");
+                    for (int j = 0; j < k; j++)
+                    {
+                        string declare = j == 0 ? "var " : string.Empty;
+                        w.Line($"// column {j}");
+                        w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(q => $"{declare}a{q} = Load(ref row, p + {(q * lanes) + j});")));
+                        for (int b = 0; b < filters; b++)
+                        {
+                            int offset = (b * conv.InChannels * kk) + j;
+                            string fmas = string.Join(" ", Enumerable.Range(0, vectors).Select(q => $"s{b}_{q} = Fma(a{q}, v, s{b}_{q});"));
+                            w.Line($"{(j == 0 && b == 0 ? "var " : string.Empty)}v = Splat(At(ref t, {offset})); {fmas}");
+                        }
+                    }
+                }
+
+                for (int b = 0; b < filters; b++)
+                {
+                    w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(q =>
+                        $"Store({(relu ? $"Relu(s{b}_{q})" : $"s{b}_{q}")}, ref o, (nuint)((f + {b}) * {plane}) + p + {q * lanes});")));
+                }
+            }
+
+            EmitLocalHelpers(w, isa, relu, store: true);
+        }
+
+        w.Line();
+    }
+
+    /// <summary>Short names for the vector operations, as local functions the JIT inlines.</summary>
+    private static void EmitLocalHelpers(SourceWriter w, VectorIsa isa, bool relu, bool store)
+    {
+        string V = isa.Type, S = isa.Static;
+        const string Inline = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]";
+        w.Line();
+        w.Line($"{Inline} static ref float At(ref float start, int offset) => ref {Unsafe}.Add(ref start, offset);");
+        w.Line($"{Inline} static {V} Load(ref float start, nuint offset) => {S}.LoadUnsafe(ref start, offset);");
+        if (store)
+        {
+            w.Line($"{Inline} static void Store({V} value, ref float start, nuint offset) => {S}.StoreUnsafe(value, ref start, offset);");
+        }
+
+        w.Line($"{Inline} static {V} Splat(float value) => {S}.Create(value);");
+        w.Line($"{Inline} static {V} Fma({V} a, {V} b, {V} c) => {Fma}(a, b, c);");
+        if (relu)
+        {
+            w.Line($"{Inline} static {V} Relu({V} value) => global::LeNet.Gen.Runtime.Simd.Relu(value);");
+        }
+    }
+
+    /// <summary>dweight[f, c, i, j] += Σ p d[f, p] · source[c, p + i·W + j]: one dot product per weight, K of them per pass over a row.</summary>
+    private static void EmitWeightGradient(SourceWriter w, LayerCode code, VectorIsa isa)
+    {
+        var conv = code.ForwardWide!;
+        int plane = conv.Tile(isa).Plane, k = conv.Kernel, lanes = isa.Lanes;
+        w.Line($"// {code.Layer.Name} weight gradient, {isa.Description}: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + {conv.SourceWidth}i + j] over the wide positions");
+        w.Line("// (d is zero at the positions that fall across a row end, so they add nothing).");
+        using (w.Block($"private static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} wideGradient, {Span} weightGradient)"))
+        {
+            w.Line($"ref float x = ref {Marshal}.GetReference(source);");
+            w.Line($"ref float d = ref {Marshal}.GetReference(wideGradient);");
+            using (w.Block($"for (int f = 0; f < {conv.OutChannels}; f++)"))
+            using (w.Block($"for (int c = 0; c < {conv.InChannels}; c++)"))
+            using (w.Block($"for (int i = 0; i < {k}; i++)"))
+            {
+                w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + (i * {conv.SourceWidth}));");
+                w.Line($"ref float g = ref At(ref d, f * {plane});");
+                w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"var t{j} = Splat(0f);")));
+                using (w.Block($"for (nuint p = 0; p < {plane}; p += {lanes})"))
+                {
+                    w.Line("var e = Load(ref g, p);");
+                    w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"t{j} = Fma(e, Load(ref row, p + {j}), t{j});")));
+                }
+
+                w.Line($"{Span} dw = weightGradient.Slice((((f * {conv.InChannels}) + c) * {k * k}) + (i * {k}), {k});");
+                w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"dw[{j}] += {isa.Static}.Sum(t{j});")));
+            }
+
+            EmitLocalHelpers(w, isa, relu: false, store: false);
+        }
+
+        w.Line();
+    }
+
+    private static void EmitRotateWeights(SourceWriter w, LayerCode code)
+    {
+        var conv = code.ForwardWide!;
+        int k = conv.Kernel, kk = k * k, f = conv.OutChannels, c = conv.InChannels;
+        w.Line($"// {code.Layer.Name}: the kernels turned by 180° with filters and channels swapped, rotated[c, f, i, j] = weight[f, c, {k - 1} − i, {k - 1} − j].");
+        using (w.Block($"private static void {code.Pascal}RotateWeights({ReadOnlySpan} weight, {Span} rotated)"))
+        using (w.Block($"for (int f = 0; f < {f}; f++)"))
+        using (w.Block($"for (int c = 0; c < {c}; c++)"))
+        using (w.Block($"for (int t = 0; t < {kk}; t++)"))
+        {
+            w.Line($"rotated[(((c * {f}) + f) * {kk}) + ({kk - 1} - t)] = weight[(((f * {c}) + c) * {kk}) + t];");
+        }
+
+        w.Line();
+    }
+}

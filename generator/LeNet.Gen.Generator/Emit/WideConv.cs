@@ -1,0 +1,60 @@
+using System;
+
+namespace LeNet.Gen.Generator.Emit;
+
+/// <summary>
+/// A stride-1 "valid" convolution computed on the rows of its source: the output at (y, x) is kept at position
+/// <c>p = y·SourceWidth + x</c> of a wide plane, so every kernel tap (i, j) reads the source at the constant offset
+/// <c>i·SourceWidth + j</c> from p and a vector of consecutive p needs one contiguous load per tap. Positions with
+/// x ≥ OutWidth fall across a row end; they are computed and then dropped when the plane is compacted.
+/// </summary>
+internal sealed record WideConv(int InChannels, int SourceHeight, int SourceWidth, int Kernel, int OutChannels, int OutHeight, int OutWidth)
+{
+    /// <summary>Wide positions that hold outputs: up to the last output of the last row.</summary>
+    public int Positions => ((OutHeight - 1) * SourceWidth) + OutWidth;
+
+    public int SourcePlane => SourceHeight * SourceWidth;
+
+    /// <summary>True when the plane is wide enough for at least one full vector.</summary>
+    public bool Fits(VectorIsa isa) => Positions >= isa.Lanes;
+
+    /// <summary>
+    /// The register tile: <c>Filters</c> output channels × <c>Vectors</c> position vectors are accumulated at once, chosen
+    /// to minimise a simple cost (FMAs at 2 per cycle against loads at 2 per cycle) within the register budget; <c>Plane</c>
+    /// is the wide plane's length, rounded up to whole tiles.
+    /// </summary>
+    public (int Filters, int Vectors, int Plane) Tile(VectorIsa isa)
+    {
+        int budget = isa.Registers == 32 ? 24 : 12;
+        (int Filters, int Vectors, int Plane) best = (1, 1, RoundUp(Positions, isa.Lanes));
+        double bestCost = double.MaxValue;
+        for (int vectors = 1; vectors <= 4; vectors++)
+        {
+            for (int filters = 1; filters <= OutChannels; filters++)
+            {
+                if (OutChannels % filters != 0 || filters * vectors > budget)
+                {
+                    continue;
+                }
+
+                int plane = RoundUp(Positions, isa.Lanes * vectors);
+                double tiles = (OutChannels / filters) * (plane / (isa.Lanes * vectors));
+                double perTap = Math.Max(filters * vectors, vectors + filters) / 2.0;
+                double cost = tiles * InChannels * Kernel * Kernel * (perTap + 0.5);
+                if (cost < bestCost)
+                {
+                    bestCost = cost;
+                    best = (filters, vectors, plane);
+                }
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>How many values the source buffer must hold so that every vector load stays inside it.</summary>
+    public int SourceLength(VectorIsa isa) =>
+        ((InChannels - 1) * SourcePlane) + (Tile(isa).Plane - 1) + ((Kernel - 1) * SourceWidth) + (Kernel - 1) + 1;
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+}

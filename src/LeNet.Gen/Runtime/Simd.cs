@@ -1,0 +1,288 @@
+using System;
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace LeNet.Gen.Runtime;
+
+/// <summary>
+/// Vector helpers shared by the generated networks: fused multiply-add for each vector width, and the element-wise and
+/// dot-product loops that gain nothing from being specialised per network. Each loop picks the widest vectors the
+/// processor supports (AVX-512, else AVX2 with FMA) and falls back to scalar code elsewhere. Not meant to be called directly.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class Simd
+{
+    /// <summary>True when the AVX-512 code paths run (checked once; a constant to the JIT).</summary>
+    public static bool Use512 => Avx512F.IsSupported;
+
+    /// <summary>True when the AVX2/FMA code paths run.</summary>
+    public static bool Use256 => Fma.IsSupported && Avx2.IsSupported;
+
+    /// <summary><c>a · b + c</c> in one rounding, 16 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Avx512F.FusedMultiplyAdd(a, b, c);
+
+    /// <summary><c>a · b + c</c> in one rounding, 8 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Fma.MultiplyAdd(a, b, c);
+
+    /// <summary>max(x, 0), keeping NaN (a NaN input gives a NaN output).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Relu(Vector512<float> x) => Avx512F.Max(Vector512<float>.Zero, x);
+
+    /// <summary>max(x, 0), keeping NaN (a NaN input gives a NaN output).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Relu(Vector256<float> x) => Avx.Max(Vector256<float>.Zero, x);
+
+    /// <summary>Σ a[i]·b[i] over the common length.</summary>
+    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        int n = Math.Min(a.Length, b.Length);
+        ref float x = ref MemoryMarshal.GetReference(a);
+        ref float y = ref MemoryMarshal.GetReference(b);
+        int i = 0;
+        float sum = 0f;
+        if (Use512 && n >= 16)
+        {
+            var s0 = Vector512<float>.Zero;
+            var s1 = Vector512<float>.Zero;
+            for (; i <= n - 32; i += 32)
+            {
+                s0 = MultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)i), Vector512.LoadUnsafe(ref y, (nuint)i), s0);
+                s1 = MultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)(i + 16)), Vector512.LoadUnsafe(ref y, (nuint)(i + 16)), s1);
+            }
+
+            for (; i <= n - 16; i += 16)
+            {
+                s0 = MultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)i), Vector512.LoadUnsafe(ref y, (nuint)i), s0);
+            }
+
+            sum = Vector512.Sum(s0 + s1);
+        }
+        else if (Use256 && n >= 8)
+        {
+            var s0 = Vector256<float>.Zero;
+            var s1 = Vector256<float>.Zero;
+            for (; i <= n - 16; i += 16)
+            {
+                s0 = MultiplyAdd(Vector256.LoadUnsafe(ref x, (nuint)i), Vector256.LoadUnsafe(ref y, (nuint)i), s0);
+                s1 = MultiplyAdd(Vector256.LoadUnsafe(ref x, (nuint)(i + 8)), Vector256.LoadUnsafe(ref y, (nuint)(i + 8)), s1);
+            }
+
+            for (; i <= n - 8; i += 8)
+            {
+                s0 = MultiplyAdd(Vector256.LoadUnsafe(ref x, (nuint)i), Vector256.LoadUnsafe(ref y, (nuint)i), s0);
+            }
+
+            sum = Vector256.Sum(s0 + s1);
+        }
+
+        for (; i < n; i++)
+        {
+            sum += Unsafe.Add(ref x, i) * Unsafe.Add(ref y, i);
+        }
+
+        return sum;
+    }
+
+    /// <summary><c>y[i] += a · x[i]</c> over the common length.</summary>
+    public static void MultiplyAdd(ReadOnlySpan<float> x, float a, Span<float> y)
+    {
+        int n = Math.Min(x.Length, y.Length);
+        ref float s = ref MemoryMarshal.GetReference(x);
+        ref float d = ref MemoryMarshal.GetReference(y);
+        int i = 0;
+        if (Use512)
+        {
+            var va = Vector512.Create(a);
+            for (; i <= n - 16; i += 16)
+            {
+                MultiplyAdd(Vector512.LoadUnsafe(ref s, (nuint)i), va, Vector512.LoadUnsafe(ref d, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        else if (Use256)
+        {
+            var va = Vector256.Create(a);
+            for (; i <= n - 8; i += 8)
+            {
+                MultiplyAdd(Vector256.LoadUnsafe(ref s, (nuint)i), va, Vector256.LoadUnsafe(ref d, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref d, i) += a * Unsafe.Add(ref s, i);
+        }
+    }
+
+    /// <summary><c>y[i] += x[i]</c> over the common length.</summary>
+    public static void Add(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int n = Math.Min(x.Length, y.Length);
+        ref float s = ref MemoryMarshal.GetReference(x);
+        ref float d = ref MemoryMarshal.GetReference(y);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                (Vector256.LoadUnsafe(ref s, (nuint)i) + Vector256.LoadUnsafe(ref d, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref d, i) += Unsafe.Add(ref s, i);
+        }
+    }
+
+    /// <summary>ReLU backward, in place: <c>g[i] = y[i] &gt; 0 ? g[i] : 0</c> (0 where the output is 0 or NaN).</summary>
+    public static void ReluBackward(ReadOnlySpan<float> y, Span<float> g)
+    {
+        int n = Math.Min(y.Length, g.Length);
+        ref float o = ref MemoryMarshal.GetReference(y);
+        ref float d = ref MemoryMarshal.GetReference(g);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                var mask = Vector256.GreaterThan(Vector256.LoadUnsafe(ref o, (nuint)i), Vector256<float>.Zero);
+                (Vector256.LoadUnsafe(ref d, (nuint)i) & mask).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            if (!(Unsafe.Add(ref o, i) > 0f))
+            {
+                Unsafe.Add(ref d, i) = 0f;
+            }
+        }
+    }
+
+    /// <summary>tanh backward, in place: <c>g[i] *= 1 − y[i]²</c>.</summary>
+    public static void TanhBackward(ReadOnlySpan<float> y, Span<float> g)
+    {
+        int n = Math.Min(y.Length, g.Length);
+        ref float o = ref MemoryMarshal.GetReference(y);
+        ref float d = ref MemoryMarshal.GetReference(g);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref o, (nuint)i);
+                (Vector256.LoadUnsafe(ref d, (nuint)i) * (Vector256<float>.One - (v * v))).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref o, i);
+            Unsafe.Add(ref d, i) *= 1f - (v * v);
+        }
+    }
+
+    /// <summary>Sigmoid backward, in place: <c>g[i] *= y[i] · (1 − y[i])</c>.</summary>
+    public static void SigmoidBackward(ReadOnlySpan<float> y, Span<float> g)
+    {
+        int n = Math.Min(y.Length, g.Length);
+        ref float o = ref MemoryMarshal.GetReference(y);
+        ref float d = ref MemoryMarshal.GetReference(g);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref o, (nuint)i);
+                (Vector256.LoadUnsafe(ref d, (nuint)i) * (v * (Vector256<float>.One - v))).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref o, i);
+            Unsafe.Add(ref d, i) *= v * (1f - v);
+        }
+    }
+
+    /// <summary>Σ x[i].</summary>
+    public static float Sum(ReadOnlySpan<float> x)
+    {
+        ref float s = ref MemoryMarshal.GetReference(x);
+        int i = 0;
+        float sum = 0f;
+        if (Vector256.IsHardwareAccelerated && x.Length >= 8)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i <= x.Length - 8; i += 8)
+            {
+                acc += Vector256.LoadUnsafe(ref s, (nuint)i);
+            }
+
+            sum = Vector256.Sum(acc);
+        }
+
+        for (; i < x.Length; i++)
+        {
+            sum += Unsafe.Add(ref s, i);
+        }
+
+        return sum;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="channels"/> × <paramref name="height"/> × <paramref name="width"/> values out of a "wide" buffer,
+    /// where channel c's row y starts at <c>c·plane + y·rowStride</c>, into a compact C×H×W tensor.
+    /// </summary>
+    public static void Compact(ReadOnlySpan<float> wide, int plane, int rowStride, int channels, int height, int width, Span<float> output)
+    {
+        for (int c = 0; c < channels; c++)
+        {
+            for (int y = 0; y < height; y++)
+            {
+                wide.Slice((c * plane) + (y * rowStride), width).CopyTo(output.Slice(((c * height) + y) * width, width));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The reverse of <see cref="Compact"/>: writes a compact C×H×W tensor into a wide buffer, row y of channel c at
+    /// <c>c·plane + (y + top)·rowStride + left</c>. Everything else in the wide buffer is left as it is (zero, by design).
+    /// </summary>
+    public static void Expand(ReadOnlySpan<float> compact, int channels, int height, int width, Span<float> wide, int plane, int rowStride, int top, int left)
+    {
+        for (int c = 0; c < channels; c++)
+        {
+            for (int y = 0; y < height; y++)
+            {
+                compact.Slice(((c * height) + y) * width, width).CopyTo(wide.Slice((c * plane) + ((y + top) * rowStride) + left, width));
+            }
+        }
+    }
+
+    /// <summary>tanh, in place.</summary>
+    public static void Tanh(Span<float> x)
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = MathF.Tanh(x[i]);
+        }
+    }
+
+    /// <summary>The logistic sigmoid 1 / (1 + e^−x), in place.</summary>
+    public static void Sigmoid(Span<float> x)
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = 1f / (1f + MathF.Exp(-x[i]));
+        }
+    }
+
+    /// <summary>Plain SGD: <c>p[i] −= rate · g[i]</c>.</summary>
+    public static void Descend(Span<float> parameters, ReadOnlySpan<float> gradients, float rate) => MultiplyAdd(gradients, -rate, parameters);
+}
