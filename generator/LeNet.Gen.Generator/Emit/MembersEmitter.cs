@@ -196,11 +196,7 @@ internal static class MembersEmitter
             w.Line($"{Check}.LearningRate(learningRate, nameof(learningRate));");
             w.Line("float loss = ComputeGradients(inputs, labels, _gradients);");
             w.Line($"{Check}.Finite(loss, _gradients, \"{name}\");");
-            w.Line("float[] parameters = _parameters, gradients = _gradients;");
-            using (w.Block("for (int k = 0; k < parameters.Length; k++)"))
-            {
-                w.Line("parameters[k] -= learningRate * gradients[k];");
-            }
+            w.Line("global::LeNet.Gen.Runtime.Simd.Descend(_parameters, _gradients, learningRate); // parameters −= learningRate × gradients");
 
             w.Line("return loss;");
         }
@@ -239,19 +235,33 @@ internal static class MembersEmitter
             w.Line($"{Check}.Batch(inputs.Length, labels.Length, InputLength, \"{name}\", nameof(inputs), nameof(labels));");
             w.Line($"{Check}.Labels(labels, OutputLength, nameof(labels));");
             w.Line($"{Check}.Length(gradients.Length, ParameterCount, \"the parameter count\", \"{name}\", nameof(gradients));");
+            w.Line("int count = labels.Length;");
+            w.Line("float scale = 1f / count;");
+            w.Line("int chunks = (count + ChunkSize - 1) / ChunkSize;");
+            using (w.Block("if (_trainingThreads > 1 && chunks > 1)"))
+            {
+                w.Line("return ComputeGradientsInParallel(inputs, labels, gradients, chunks, scale);");
+            }
+
+            w.Line();
+            w.Line("// One thread: chunk 0 straight into gradients, each later chunk into a scratch buffer added on in order.");
             w.Line("var workspace = _trainingWorkspace ??= new Workspace(training: true);");
             w.Line("gradients.Clear();");
-            w.Line("float scale = 1f / labels.Length;");
-            w.Line("float total = 0f;");
-            using (w.Block("for (int n = 0; n < labels.Length; n++)"))
+            w.Line("float total = AccumulateRange(inputs, labels, 0, global::System.Math.Min(ChunkSize, count), scale, workspace, gradients);");
+            using (w.Block("for (int chunk = 1; chunk < chunks; chunk++)"))
             {
-                w.Line("total += Accumulate(inputs.Slice(n * InputLength, InputLength), labels[n], scale, workspace, gradients);");
+                w.Line("float[] partial = _chunkGradient ??= new float[ParameterCount];");
+                w.Line("global::System.Array.Clear(partial);");
+                w.Line("int start = chunk * ChunkSize;");
+                w.Line("total += AccumulateRange(inputs, labels, start, global::System.Math.Min(start + ChunkSize, count), scale, workspace, partial);");
+                w.Line("global::LeNet.Gen.Runtime.Simd.Add(partial, gradients);");
             }
 
             w.Line("return total * scale;");
         }
 
         w.Line();
+        EmitParallelTraining(w, plan, gc);
         w.Line("/// <summary>");
         w.Line("/// How many threads a training step splits its batch over; 1 unless set. The parameters after training do not");
         w.Line("/// depend on it: the batch is cut into fixed chunks whose gradients are added in a fixed order.");
@@ -331,6 +341,94 @@ internal static class MembersEmitter
         w.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The data is malformed or does not fit this network; the weights are unchanged.</exception>");
         w.Line(gc);
         w.Line($"public void Load(global::System.IO.Stream stream) => {Files}.Load(stream, Tensors, _parameters);");
+        w.Line();
+    }
+
+    private static void EmitParallelTraining(SourceWriter w, NetworkPlan plan, string gc)
+    {
+        string type = plan.Spec.Type.NameWithTypeParameters;
+        w.Line("// A training batch is cut into chunks of ChunkSize examples. Each chunk's gradient is summed in example order, and the");
+        w.Line("// chunks are added in chunk order, whichever thread computed them: any TrainingThreads gives bit-identical results.");
+        w.Line("private const int ChunkSize = 8;");
+        w.Line("private float[]? _chunkGradient;");
+        w.Line("private float[]?[]? _chunkGradients;");
+        w.Line("private float[]? _chunkLosses;");
+        w.Line("private Workspace?[]? _workerWorkspaces;");
+        w.Line("private float[]? _batchInputs;");
+        w.Line("private int[]? _batchLabels;");
+        w.Line("private int _batchCount;");
+        w.Line("private float _batchScale;");
+        w.Line("private ChunkJob? _chunkJob;");
+        w.Line();
+        w.Line("// Examples [start, end) of a batch: forward, loss and backward for each, gradients added to gradients. Returns the sum of their losses.");
+        using (w.Block($"private float AccumulateRange(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int start, int end, float scale, Workspace workspace, global::System.Span<float> gradients)"))
+        {
+            w.Line("float total = 0f;");
+            using (w.Block("for (int n = start; n < end; n++)"))
+            {
+                w.Line("total += Accumulate(inputs.Slice(n * InputLength, InputLength), labels[n], scale, workspace, gradients);");
+            }
+
+            w.Line("return total;");
+        }
+
+        w.Line();
+        w.Line("// Several threads: the batch is copied (spans cannot cross threads), each chunk goes to its own gradient buffer, then the");
+        w.Line("// buffers are added in chunk order, exactly as the one-thread path adds them.");
+        using (w.Block("private float ComputeGradientsInParallel(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> gradients, int chunks, float scale)"))
+        {
+            w.Line("int threads = global::System.Math.Min(_trainingThreads, chunks);");
+            w.Line("if (_batchInputs is null || _batchInputs.Length < inputs.Length) _batchInputs = new float[inputs.Length];");
+            w.Line("if (_batchLabels is null || _batchLabels.Length < labels.Length) _batchLabels = new int[labels.Length];");
+            w.Line("if (_chunkGradients is null || _chunkGradients.Length < chunks) _chunkGradients = new float[chunks][];");
+            w.Line("if (_chunkLosses is null || _chunkLosses.Length < chunks) _chunkLosses = new float[chunks];");
+            w.Line("if (_workerWorkspaces is null || _workerWorkspaces.Length < threads) global::System.Array.Resize(ref _workerWorkspaces, threads);");
+            using (w.Block("for (int chunk = 0; chunk < chunks; chunk++)"))
+            {
+                w.Line("_chunkGradients[chunk] ??= new float[ParameterCount];");
+            }
+
+            using (w.Block("for (int worker = 0; worker < threads; worker++)"))
+            {
+                w.Line("_workerWorkspaces[worker] ??= new Workspace(training: true);");
+            }
+
+            w.Line("inputs.CopyTo(_batchInputs);");
+            w.Line("labels.CopyTo(_batchLabels);");
+            w.Line("_batchCount = labels.Length;");
+            w.Line("_batchScale = scale;");
+            w.Line("global::LeNet.Gen.Runtime.ChunkRunner.Run(_chunkJob ??= new ChunkJob(this), chunks, threads);");
+            w.Line("new global::System.ReadOnlySpan<float>(_chunkGradients[0]).CopyTo(gradients);");
+            w.Line("float total = _chunkLosses[0];");
+            using (w.Block("for (int chunk = 1; chunk < chunks; chunk++)"))
+            {
+                w.Line("global::LeNet.Gen.Runtime.Simd.Add(_chunkGradients[chunk], gradients);");
+                w.Line("total += _chunkLosses[chunk];");
+            }
+
+            w.Line("return total * scale;");
+        }
+
+        w.Line();
+        using (w.Block("private void RunChunk(int chunk, int worker)"))
+        {
+            w.Line("float[] partial = _chunkGradients![chunk]!;");
+            w.Line("global::System.Array.Clear(partial);");
+            w.Line("int start = chunk * ChunkSize;");
+            w.Line("int end = global::System.Math.Min(start + ChunkSize, _batchCount);");
+            w.Line("_chunkLosses![chunk] = AccumulateRange(_batchInputs, _batchLabels, start, end, _batchScale, _workerWorkspaces![worker]!, partial);");
+        }
+
+        w.Line();
+        using (w.Block("private sealed class ChunkJob : global::LeNet.Gen.Runtime.IChunkWork"))
+        {
+            w.Line($"private readonly {type} _network;");
+            w.Line();
+            w.Line($"public ChunkJob({type} network) => _network = network;");
+            w.Line();
+            w.Line("public void Execute(int chunk, int worker) => _network.RunChunk(chunk, worker);");
+        }
+
         w.Line();
     }
 

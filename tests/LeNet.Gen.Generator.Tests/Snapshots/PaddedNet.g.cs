@@ -162,11 +162,7 @@ namespace Demo
             global::LeNet.Gen.Runtime.Check.LearningRate(learningRate, nameof(learningRate));
             float loss = ComputeGradients(inputs, labels, _gradients);
             global::LeNet.Gen.Runtime.Check.Finite(loss, _gradients, "PaddedNet");
-            float[] parameters = _parameters, gradients = _gradients;
-            for (int k = 0; k < parameters.Length; k++)
-            {
-                parameters[k] -= learningRate * gradients[k];
-            }
+            global::LeNet.Gen.Runtime.Simd.Descend(_parameters, _gradients, learningRate); // parameters −= learningRate × gradients
             return loss;
         }
 
@@ -202,15 +198,102 @@ namespace Demo
             global::LeNet.Gen.Runtime.Check.Batch(inputs.Length, labels.Length, InputLength, "PaddedNet", nameof(inputs), nameof(labels));
             global::LeNet.Gen.Runtime.Check.Labels(labels, OutputLength, nameof(labels));
             global::LeNet.Gen.Runtime.Check.Length(gradients.Length, ParameterCount, "the parameter count", "PaddedNet", nameof(gradients));
+            int count = labels.Length;
+            float scale = 1f / count;
+            int chunks = (count + ChunkSize - 1) / ChunkSize;
+            if (_trainingThreads > 1 && chunks > 1)
+            {
+                return ComputeGradientsInParallel(inputs, labels, gradients, chunks, scale);
+            }
+
+            // One thread: chunk 0 straight into gradients, each later chunk into a scratch buffer added on in order.
             var workspace = _trainingWorkspace ??= new Workspace(training: true);
             gradients.Clear();
-            float scale = 1f / labels.Length;
+            float total = AccumulateRange(inputs, labels, 0, global::System.Math.Min(ChunkSize, count), scale, workspace, gradients);
+            for (int chunk = 1; chunk < chunks; chunk++)
+            {
+                float[] partial = _chunkGradient ??= new float[ParameterCount];
+                global::System.Array.Clear(partial);
+                int start = chunk * ChunkSize;
+                total += AccumulateRange(inputs, labels, start, global::System.Math.Min(start + ChunkSize, count), scale, workspace, partial);
+                global::LeNet.Gen.Runtime.Simd.Add(partial, gradients);
+            }
+            return total * scale;
+        }
+
+        // A training batch is cut into chunks of ChunkSize examples. Each chunk's gradient is summed in example order, and the
+        // chunks are added in chunk order, whichever thread computed them: any TrainingThreads gives bit-identical results.
+        private const int ChunkSize = 8;
+        private float[]? _chunkGradient;
+        private float[]?[]? _chunkGradients;
+        private float[]? _chunkLosses;
+        private Workspace?[]? _workerWorkspaces;
+        private float[]? _batchInputs;
+        private int[]? _batchLabels;
+        private int _batchCount;
+        private float _batchScale;
+        private ChunkJob? _chunkJob;
+
+        // Examples [start, end) of a batch: forward, loss and backward for each, gradients added to gradients. Returns the sum of their losses.
+        private float AccumulateRange(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int start, int end, float scale, Workspace workspace, global::System.Span<float> gradients)
+        {
             float total = 0f;
-            for (int n = 0; n < labels.Length; n++)
+            for (int n = start; n < end; n++)
             {
                 total += Accumulate(inputs.Slice(n * InputLength, InputLength), labels[n], scale, workspace, gradients);
             }
+            return total;
+        }
+
+        // Several threads: the batch is copied (spans cannot cross threads), each chunk goes to its own gradient buffer, then the
+        // buffers are added in chunk order, exactly as the one-thread path adds them.
+        private float ComputeGradientsInParallel(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> gradients, int chunks, float scale)
+        {
+            int threads = global::System.Math.Min(_trainingThreads, chunks);
+            if (_batchInputs is null || _batchInputs.Length < inputs.Length) _batchInputs = new float[inputs.Length];
+            if (_batchLabels is null || _batchLabels.Length < labels.Length) _batchLabels = new int[labels.Length];
+            if (_chunkGradients is null || _chunkGradients.Length < chunks) _chunkGradients = new float[chunks][];
+            if (_chunkLosses is null || _chunkLosses.Length < chunks) _chunkLosses = new float[chunks];
+            if (_workerWorkspaces is null || _workerWorkspaces.Length < threads) global::System.Array.Resize(ref _workerWorkspaces, threads);
+            for (int chunk = 0; chunk < chunks; chunk++)
+            {
+                _chunkGradients[chunk] ??= new float[ParameterCount];
+            }
+            for (int worker = 0; worker < threads; worker++)
+            {
+                _workerWorkspaces[worker] ??= new Workspace(training: true);
+            }
+            inputs.CopyTo(_batchInputs);
+            labels.CopyTo(_batchLabels);
+            _batchCount = labels.Length;
+            _batchScale = scale;
+            global::LeNet.Gen.Runtime.ChunkRunner.Run(_chunkJob ??= new ChunkJob(this), chunks, threads);
+            new global::System.ReadOnlySpan<float>(_chunkGradients[0]).CopyTo(gradients);
+            float total = _chunkLosses[0];
+            for (int chunk = 1; chunk < chunks; chunk++)
+            {
+                global::LeNet.Gen.Runtime.Simd.Add(_chunkGradients[chunk], gradients);
+                total += _chunkLosses[chunk];
+            }
             return total * scale;
+        }
+
+        private void RunChunk(int chunk, int worker)
+        {
+            float[] partial = _chunkGradients![chunk]!;
+            global::System.Array.Clear(partial);
+            int start = chunk * ChunkSize;
+            int end = global::System.Math.Min(start + ChunkSize, _batchCount);
+            _chunkLosses![chunk] = AccumulateRange(_batchInputs, _batchLabels, start, end, _batchScale, _workerWorkspaces![worker]!, partial);
+        }
+
+        private sealed class ChunkJob : global::LeNet.Gen.Runtime.IChunkWork
+        {
+            private readonly PaddedNet _network;
+
+            public ChunkJob(PaddedNet network) => _network = network;
+
+            public void Execute(int chunk, int worker) => _network.RunChunk(chunk, worker);
         }
 
         /// <summary>

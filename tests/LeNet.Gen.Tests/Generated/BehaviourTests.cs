@@ -67,6 +67,58 @@ public class BehaviourTests
         Assert.True(first.AsSpan().SequenceEqual(second), "training is not deterministic");
     }
 
+    [Theory]
+    [InlineData(32)]
+    [InlineData(27)] // a last chunk shorter than the others
+    [InlineData(5)] // a single chunk
+    public void Training_gives_bit_identical_parameters_on_1_2_and_3_threads(int batch)
+    {
+        var inputs = RandomInputs(batch * 3, LeNet5.InputLength, seed: 21);
+        var labels = RandomLabels(batch * 3, 10, seed: 22);
+        float[] Run(int threads)
+        {
+            var network = new LeNet5(4) { TrainingThreads = threads };
+            var momentum = new MomentumSgd(0.02f);
+            for (int step = 0; step < 3; step++)
+            {
+                network.Train(inputs.AsSpan(step * batch * 1024, batch * 1024), labels.AsSpan(step * batch, batch), momentum);
+            }
+
+            return network.Parameters.ToArray();
+        }
+
+        var one = Run(1);
+        Assert.True(one.AsSpan().SequenceEqual(Run(2)), "2 threads differ from 1");
+        Assert.True(one.AsSpan().SequenceEqual(Run(3)), "3 threads differ from 1");
+    }
+
+    [Fact]
+    public void Threaded_training_matches_the_reference_gradient()
+    {
+        var reference = NetworkCase.All.Single(c => c.Name == nameof(LeNet5)).Reference;
+        var network = new LeNet5(8) { TrainingThreads = 2 };
+        var inputs = RandomInputs(20, LeNet5.InputLength, seed: 23);
+        var labels = RandomLabels(20, 10, seed: 24);
+        var gradients = new float[LeNet5.ParameterCount];
+
+        float loss = network.ComputeGradients(inputs, labels, gradients);
+
+        var expected = reference.Gradient(Parameters(network), ToDouble(inputs), labels);
+        double scale = expected.Max(Math.Abs);
+        Assert.Equal(reference.MeanLoss(Parameters(network), ToDouble(inputs), labels), loss, 1e-5);
+        for (int k = 0; k < gradients.Length; k++)
+        {
+            Assert.True(Math.Abs(gradients[k] - expected[k]) <= (1e-4 * Math.Abs(expected[k])) + (1e-6 * scale), $"[{k}] {gradients[k]} vs {expected[k]}");
+        }
+    }
+
+    [Fact]
+    public void Thread_count_below_one_is_rejected()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new LeNet5(1).TrainingThreads = 0);
+        Assert.Equal("TrainingThreads", error.ParamName);
+    }
+
     [Fact]
     public void Predict_and_Train_allocate_nothing_after_warm_up()
     {
@@ -75,6 +127,8 @@ public class BehaviourTests
         var labels = RandomLabels(8, 10, seed: 4);
         var probabilities = new float[10];
         var momentum = new MomentumSgd(0.01f);
+        var batch16 = RandomInputs(16, LeNet5.InputLength, seed: 5);
+        var labels16 = RandomLabels(16, 10, seed: 6);
         network.Predict(inputs.AsSpan(0, 1024));
         network.Train(inputs, labels, 0.01f);
         network.Train(inputs, labels, momentum);
@@ -95,6 +149,16 @@ public class BehaviourTests
         for (int i = 0; i < 100; i++)
         {
             network.Train(inputs, labels, momentum);
+        }
+
+        // Two threads: the batch of 16 makes two chunks (warmed up below, outside the measurement).
+        network.TrainingThreads = 2;
+        long pause = GC.GetAllocatedBytesForCurrentThread();
+        network.Train(batch16, labels16, momentum);
+        before += GC.GetAllocatedBytesForCurrentThread() - pause;
+        for (int i = 0; i < 100; i++)
+        {
+            network.Train(batch16, labels16, momentum);
         }
 
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;

@@ -1,0 +1,73 @@
+using System;
+using System.Diagnostics;
+using System.Runtime.Intrinsics.X86;
+using LeNet.Gen.Runtime;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace LeNet.Gen.Tests.Generated;
+
+/// <summary>
+/// The generated code has an AVX-512 path, an AVX2 path and a scalar path, chosen by the processor. This process runs
+/// the best one the machine has; these tests rerun the reference-agreement tests in child processes with the runtime's
+/// switches that hide AVX-512 (DOTNET_EnableAVX512=0 on .NET 10, DOTNET_EnableAVX512F=0 before) and AVX2
+/// (DOTNET_EnableAVX2=0, which also hides FMA and AVX-512), so every path is checked on this machine.
+/// </summary>
+public class InstructionSetTests(ITestOutputHelper output)
+{
+    private const string ExpectedPath = "LENET_EXPECTED_PATH";
+
+    private static string CurrentPath => Simd.Use512 ? "avx512" : Simd.Use256 ? "avx2" : "scalar";
+
+    [Fact]
+    public void The_path_in_use_is_the_one_expected()
+    {
+        // In a child process the parent says which path it forced; otherwise the best the processor has must be in use.
+        string expected = Environment.GetEnvironmentVariable(ExpectedPath)
+            ?? (Avx512F.IsSupported ? "avx512" : Fma.IsSupported && Avx2.IsSupported ? "avx2" : "scalar");
+        Assert.Equal(expected, CurrentPath);
+    }
+
+    [Theory]
+    [InlineData("avx2", "DOTNET_EnableAVX512")]
+    [InlineData("scalar", "DOTNET_EnableAVX2")]
+    public async System.Threading.Tasks.Task Every_instruction_set_path_agrees_with_the_reference(string path, string switchOff)
+    {
+        if (Environment.GetEnvironmentVariable(ExpectedPath) is not null)
+        {
+            return; // already a child: do not recurse
+        }
+
+        if (path == "avx2" && !(Fma.IsSupported && Avx2.IsSupported))
+        {
+            output.WriteLine("This processor has no AVX2: that path cannot run here.");
+            return;
+        }
+
+        string assembly = typeof(InstructionSetTests).Assembly.Location;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { "test", assembly, "--filter", "FullyQualifiedName~ReferenceAgreementTests|FullyQualifiedName~InstructionSetTests", "--nologo" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment[switchOff] = "0";
+        start.Environment["DOTNET_EnableAVX512"] = "0";
+        start.Environment["DOTNET_EnableAVX512F"] = "0";
+        start.Environment[ExpectedPath] = path;
+        using var child = Process.Start(start)!;
+        var stdout = child.StandardOutput.ReadToEndAsync();
+        var stderr = child.StandardError.ReadToEndAsync();
+        using var timeout = new System.Threading.CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await child.WaitForExitAsync(timeout.Token);
+        string text = await stdout + await stderr;
+        output.WriteLine(text);
+        Assert.True(child.ExitCode == 0, $"the {path} path failed:\n{text}");
+        Assert.Contains("Passed!", text);
+    }
+}
