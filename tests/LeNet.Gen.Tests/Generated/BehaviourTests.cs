@@ -288,6 +288,26 @@ public class BehaviourTests
     }
 
     [Fact]
+    public void Saturated_softmax_gives_exact_zeros_not_denormal_floats()
+    {
+        // fc3.bias pushes class 3 far above the rest: exp(z − max) would be around e^−100, a denormal float.
+        var network = new LeNet5(2);
+        var bias = LeNet5.Tensors.Single(t => t.Name == "fc3.bias");
+        network.Parameters.Slice(bias.Offset, bias.Length).Fill(-50f);
+        network.Parameters[bias.Offset + 3] = 50f;
+        var probabilities = new float[10];
+        var gradients = new float[LeNet5.ParameterCount];
+        var input = RandomInputs(1, LeNet5.InputLength, seed: 3);
+
+        network.Predict(input, probabilities);
+        network.ComputeGradients(input, new[] { 3 }, gradients);
+
+        Assert.Equal(1f, probabilities[3]);
+        Assert.All(probabilities, p => Assert.False(float.IsSubnormal(p), $"{p} is denormal"));
+        Assert.All(gradients, g => Assert.False(float.IsSubnormal(g), $"{g} is denormal"));
+    }
+
+    [Fact]
     public void Loss_is_the_cross_entropy_of_the_predicted_probabilities()
     {
         var network = new LeNet5(12);
