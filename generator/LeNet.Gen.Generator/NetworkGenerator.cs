@@ -31,7 +31,7 @@ public sealed class NetworkGenerator : IIncrementalGenerator
                 AttributeNames.Network,
                 predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
                 transform: static (attributeContext, cancellationToken) =>
-                    attributeContext.TargetSymbol is INamedTypeSymbol type ? SpecReader.Read(type, cancellationToken)?.Spec : null)
+                    attributeContext.TargetSymbol is INamedTypeSymbol type ? SpecReader.Read(type, cancellationToken, attributeContext.SemanticModel)?.Spec : null)
             .WithTrackingName(Steps.Spec);
 
         var plans = specs

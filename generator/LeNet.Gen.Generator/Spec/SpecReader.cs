@@ -47,7 +47,13 @@ internal static class SpecReader
     /// When an attribute has compiler errors (a missing or non-constant argument, say), the spec is null and no LNG
     /// problem is added: the C# compiler already reports the error.
     /// </summary>
-    public static SpecReading? Read(INamedTypeSymbol type, CancellationToken cancellationToken)
+    /// <param name="type">The type with the attributes.</param>
+    /// <param name="cancellationToken">Stops the work.</param>
+    /// <param name="semanticModel">
+    /// When given (by the generator), the compiler's own diagnostics on each attribute are consulted too: some argument
+    /// errors, such as <c>Rounding = 1</c>, still produce well-typed attribute data.
+    /// </param>
+    public static SpecReading? Read(INamedTypeSymbol type, CancellationToken cancellationToken, SemanticModel? semanticModel = null)
     {
         AttributeData? network = null;
         int networkCount = 0;
@@ -81,7 +87,8 @@ internal static class SpecReader
 
         CheckDeclaration(type, problems, cancellationToken);
         CheckSingleDeclaration(type, network, layerAttributes, problems, cancellationToken);
-        bool compilerErrors = networkCount > 1 || HasErrors(network) || layerAttributes.Any(HasErrors);
+        bool compilerErrors = networkCount > 1 || HasErrors(network) || layerAttributes.Any(HasErrors)
+            || (semanticModel is not null && layerAttributes.Add(network).Any(a => HasCompilerDiagnostics(a, semanticModel, cancellationToken)));
         if (problems.Count > 0 || compilerErrors)
         {
             return new SpecReading(null, problems.ToImmutable(), network, layerAttributes);
@@ -120,11 +127,57 @@ internal static class SpecReader
         }
     }
 
-    /// <summary>True when the compiler could not bind the attribute's arguments; it reports that error itself.</summary>
-    private static bool HasErrors(AttributeData attribute) =>
-        attribute.AttributeConstructor is null
-        || attribute.ConstructorArguments.Any(a => a.Kind == TypedConstantKind.Error || a.Value is null)
-        || attribute.NamedArguments.Any(a => a.Value.Kind == TypedConstantKind.Error || a.Value.Value is null);
+    /// <summary>
+    /// True when the compiler could not bind the attribute's arguments (it reports that error itself): no constructor,
+    /// an argument of the wrong type, or an argument in source that the binder dropped, such as a misspelled property.
+    /// </summary>
+    private static bool HasErrors(AttributeData attribute)
+    {
+        if (attribute.AttributeConstructor is null
+            || attribute.ConstructorArguments.Any(a => a.Kind == TypedConstantKind.Error || a.Value is null)
+            || attribute.NamedArguments.Any(a => a.Value.Kind == TypedConstantKind.Error || a.Value.Value is null))
+        {
+            return true;
+        }
+
+        // An argument that does not convert to its parameter (Rounding = 1, say) keeps its own type.
+        var parameters = attribute.AttributeConstructor.Parameters;
+        for (int i = 0; i < attribute.ConstructorArguments.Length && i < parameters.Length; i++)
+        {
+            if (!SymbolEqualityComparer.Default.Equals(attribute.ConstructorArguments[i].Type, parameters[i].Type))
+            {
+                return true;
+            }
+        }
+
+        foreach (var named in attribute.NamedArguments)
+        {
+            var property = attribute.AttributeClass?.GetMembers(named.Key).OfType<IPropertySymbol>().FirstOrDefault();
+            if (property is null || !SymbolEqualityComparer.Default.Equals(named.Value.Type, property.Type))
+            {
+                return true;
+            }
+        }
+
+        if (attribute.ApplicationSyntaxReference?.GetSyntax() is AttributeSyntax { ArgumentList: { } list })
+        {
+            int named = list.Arguments.Count(a => a.NameEquals is not null);
+            return named != attribute.NamedArguments.Length || list.Arguments.Count - named != attribute.ConstructorArguments.Length;
+        }
+
+        return false;
+    }
+
+    private static bool HasCompilerDiagnostics(AttributeData attribute, SemanticModel semanticModel, CancellationToken cancellationToken)
+    {
+        if (attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not { } syntax)
+        {
+            return false;
+        }
+
+        var model = syntax.SyntaxTree == semanticModel.SyntaxTree ? semanticModel : semanticModel.Compilation.GetSemanticModel(syntax.SyntaxTree);
+        return model.GetDiagnostics(syntax.Span, cancellationToken).Any(d => d.Severity == DiagnosticSeverity.Error);
+    }
 
     private static int Positional(AttributeData attribute, int position) => ToInt(attribute.ConstructorArguments[position].Value);
 

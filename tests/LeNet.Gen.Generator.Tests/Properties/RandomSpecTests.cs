@@ -14,8 +14,11 @@ namespace LeNet.Gen.Generator.Tests.Properties;
 
 /// <summary>
 /// Property: for any spec at all, the generator and the analyzer never throw, and the program either compiles with no
-/// error or gets at least one LNG error. Specs are random layer sequences with values that include 0, negatives and
-/// <c>int.MaxValue</c>, fed through the real compiler pipeline in batches (one namespace and file per spec).
+/// error or gets an error that names the problem (an LNG error, or the C# compiler's own for malformed C#), and an
+/// invalid spec generates nothing. Specs are random layer sequences with values that include 0, negatives and
+/// <c>int.MaxValue</c>; about a third are also malformed on purpose (missing, extra, mistyped, non-constant or default
+/// arguments, duplicated [Network], structs, records, interfaces, static, nested and generic types, partial
+/// declarations spread over files). They go through the real compiler pipeline in batches, one namespace per spec.
 /// </summary>
 public class RandomSpecTests(ITestOutputHelper output)
 {
@@ -26,21 +29,22 @@ public class RandomSpecTests(ITestOutputHelper output)
     public void Every_random_spec_compiles_cleanly_or_gets_an_LNG_error()
     {
         var random = new Random(20261125);
-        int valid = 0, rejected = 0;
+        int valid = 0, rejected = 0, malformed = 0;
         var seenRules = new SortedSet<string>();
         for (int batch = 0; batch < SpecCount / BatchSize; batch++)
         {
-            var sources = Enumerable.Range(0, BatchSize).Select(i => RandomSpec(random, (batch * BatchSize) + i)).ToArray();
-            var (diagnostics, exceptions) = Compile(sources);
+            var cases = Enumerable.Range(0, BatchSize).Select(i => RandomCase(random, (batch * BatchSize) + i)).ToArray();
+            var (diagnostics, exceptions, generated) = Compile(cases.SelectMany(c => c.Files).ToArray());
 
             Assert.Empty(exceptions);
             Assert.DoesNotContain(diagnostics, d => d.Id is "CS8785" or "AD0001");
-            foreach (var source in sources)
+            foreach (var @case in cases)
             {
-                string prefix = System.IO.Path.GetFileNameWithoutExtension(source.Path);
-                var own = diagnostics.Where(d => d.Location.SourceTree is { } tree
-                    && (tree.FilePath == source.Path || System.IO.Path.GetFileName(tree.FilePath).StartsWith(prefix + ".", StringComparison.Ordinal))).ToArray();
+                string prefix = $"S{@case.Id}.";
+                bool Mine(string path) => path.StartsWith($"/src/S{@case.Id}.", StringComparison.Ordinal) || System.IO.Path.GetFileName(path).StartsWith(prefix, StringComparison.Ordinal);
+                var own = diagnostics.Where(d => d.Location.SourceTree is { } tree && Mine(tree.FilePath)).ToArray();
                 var errors = own.Where(d => d.Severity == DiagnosticSeverity.Error).ToArray();
+                string text = string.Join("\n", @case.Files.Select(f => f.Text));
                 foreach (var d in own.Where(d => d.Id.StartsWith("LNG", StringComparison.Ordinal)))
                 {
                     seenRules.Add(d.Id);
@@ -53,23 +57,33 @@ public class RandomSpecTests(ITestOutputHelper output)
                 }
 
                 rejected++;
+                if (@case.Malformed)
+                {
+                    malformed++;
+                }
+
                 Assert.True(
-                    errors.Any(e => e.Id.StartsWith("LNG", StringComparison.Ordinal)),
-                    "A spec failed to compile without an LNG error:\n" + source.Text + "\n" + string.Join("\n", errors.Select(e => e.ToString())));
+                    errors.Any(e => e.Id.StartsWith("LNG", StringComparison.Ordinal) || (e.Id.StartsWith("CS", StringComparison.Ordinal) && e.Location.SourceTree!.FilePath.StartsWith("/src/", StringComparison.Ordinal))),
+                    "A spec failed to compile without an error that names the problem:\n" + text + "\n" + string.Join("\n", errors.Select(e => e.ToString())));
+                Assert.False(
+                    generated.Any(g => g.StartsWith(prefix, StringComparison.Ordinal)),
+                    "An invalid spec generated code:\n" + text + "\n" + string.Join("\n", errors.Select(e => e.ToString())));
+                Assert.DoesNotContain(errors, e => !e.Location.SourceTree!.FilePath.StartsWith("/src/", StringComparison.Ordinal));
             }
         }
 
-        output.WriteLine($"{SpecCount} specs: {valid} compiled cleanly, {rejected} rejected with LNG errors; rules seen: {string.Join(", ", seenRules)}");
+        output.WriteLine($"{SpecCount} specs: {valid} compiled cleanly, {rejected} rejected ({malformed} of them malformed on purpose); LNG rules seen: {string.Join(", ", seenRules)}");
         Assert.True(valid > SpecCount / 10, $"only {valid} valid specs: the generator is not exercised enough");
         Assert.True(rejected > SpecCount / 10, $"only {rejected} invalid specs: the diagnostics are not exercised enough");
     }
 
-    private static (IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<Exception> Exceptions) Compile(IReadOnlyList<SourceFile> sources)
+    private static (IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<Exception> Exceptions, IReadOnlyList<string> Generated) Compile(IReadOnlyList<SourceFile> sources)
     {
         var compilation = TestCompiler.CreateCompilation(sources);
         GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new NetworkGenerator().AsSourceGenerator() }, parseOptions: TestCompiler.ParseOptions);
         driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out var generated, out var generatorDiagnostics);
         var exceptions = driver.GetRunResult().Results.Where(r => r.Exception is not null).Select(r => r.Exception!).ToList();
+        var hints = driver.GetRunResult().Results.SelectMany(r => r.GeneratedSources).Select(g => g.HintName).ToList();
         var analyzerOptions = new CompilationWithAnalyzersOptions(
             new AnalyzerOptions(System.Collections.Immutable.ImmutableArray<AdditionalText>.Empty), onAnalyzerException: (e, _, _) => exceptions.Add(e),
             concurrentAnalysis: false, logAnalyzerExecutionTime: false);
@@ -77,13 +91,14 @@ public class RandomSpecTests(ITestOutputHelper output)
             .WithAnalyzers(System.Collections.Immutable.ImmutableArray.Create<DiagnosticAnalyzer>(new LeNet.Gen.Generator.Diagnostics.NetworkAnalyzer()), analyzerOptions)
             .GetAllDiagnosticsAsync().GetAwaiter().GetResult()
             .AddRange(generatorDiagnostics);
-        return (diagnostics, exceptions);
+        return (diagnostics, exceptions, hints);
     }
 
-    private static SourceFile RandomSpec(Random random, int id)
+    private sealed record Case(int Id, bool Malformed, IReadOnlyList<SourceFile> Files);
+
+    private static Case RandomCase(Random random, int id)
     {
-        var text = new StringBuilder();
-        text.Append("using LeNet.Gen;\nnamespace S").Append(id).Append(";\n");
+        var attributes = new List<string>();
         var rounding = random.Next(4) switch
         {
             0 => ", Rounding = ShapeRounding.Floor",
@@ -91,7 +106,8 @@ public class RandomSpecTests(ITestOutputHelper output)
             2 => ", Rounding = ShapeRounding.Exact",
             _ => string.Empty,
         };
-        text.Append(CultureInfo.InvariantCulture, $"[Network({Value(random, 1, 3)}, {Value(random, 4, 32)}, {Value(random, 4, 32)}{rounding})]\n");
+        attributes.Add($"Network({Value(random, 1, 3)}, {Value(random, 4, 32)}, {Value(random, 4, 32)}{rounding})");
+
         // Mostly the usual order (convolutions and pools, then dense layers), sometimes any order at all.
         int layers = random.Next(0, 8);
         int spatial = random.Next(0, layers + 1);
@@ -99,12 +115,97 @@ public class RandomSpecTests(ITestOutputHelper output)
         for (int i = 0; i < layers; i++)
         {
             int kind = anyOrder ? random.Next(3) : i < spatial ? random.Next(2) : 2;
-            text.Append('[').Append(RandomLayer(random, kind, last: i == layers - 1)).Append("]\n");
+            attributes.Add(RandomLayer(random, kind, last: i == layers - 1));
         }
 
-        text.Append("public partial class Net { }\n");
-        return new SourceFile($"/src/S{id}.cs", text.ToString());
+        string declaration = "public partial class Net";
+        string body = "{ static int field = 3; public static int Field => field; }";
+        string? secondFile = null;
+        bool malformed = random.Next(3) == 0;
+        if (malformed)
+        {
+            int at = random.Next(attributes.Count);
+            switch (random.Next(12))
+            {
+                case 0: // missing arguments
+                    attributes[at] = random.Next(4) switch { 0 => "Conv(6)", 1 => "Pool(PoolKind.Max)", 2 => "Dense()", _ => "Network(1, 32)" };
+                    break;
+                case 1: // extra arguments
+                    attributes[at] = random.Next(3) switch { 0 => "Conv(6, 5, 1)", 1 => "Dense(10, 3)", _ => "Network(1, 2, 3, 4)" };
+                    break;
+                case 2: // wrong types
+                    attributes[at] = random.Next(5) switch
+                    {
+                        0 => "Conv(\"6\", 5)",
+                        1 => "Dense(1.5)",
+                        2 => "Pool(2, PoolKind.Max)",
+                        3 => "Network(1, 32, 32, Rounding = 1)",
+                        _ => "Conv(6, 5, Activation = PoolKind.Max)",
+                    };
+                    break;
+                case 3: // not a constant
+                    attributes[at] = random.Next(2) == 0 ? "Dense(field)" : "Conv(Field, 5)";
+                    break;
+                case 4: // default values
+                    attributes[at] = random.Next(3) switch { 0 => "Conv(default, default)", 1 => "Dense(default, Activation = default)", _ => "Network(default, default, default)" };
+                    break;
+                case 5: // [Network] twice
+                    attributes.Insert(random.Next(attributes.Count + 1), "Network(1, 8, 8)");
+                    break;
+                case 6: // [Network] again on a second partial declaration
+                    secondFile = "[Network(1, 4, 4)]\npublic partial class Net { }";
+                    break;
+                case 7: // the layers after the first on another partial declaration
+                    if (attributes.Count > 2)
+                    {
+                        int split = random.Next(2, attributes.Count);
+                        secondFile = string.Concat(attributes.Skip(split).Select(a => "[" + a + "]\n")) + "public partial class Net { }";
+                        attributes.RemoveRange(split, attributes.Count - split);
+                    }
+
+                    break;
+                case 8: // kinds of type that cannot hold a network, or need care
+                    declaration = random.Next(7) switch
+                    {
+                        0 => "public partial struct Net",
+                        1 => "public partial record Net",
+                        2 => "public partial interface Net",
+                        3 => "public static partial class Net",
+                        4 => "public partial record struct Net",
+                        5 => "public partial class Net<T> where T : struct",
+                        _ => "public class Net",
+                    };
+                    body = declaration.Contains("interface", StringComparison.Ordinal) ? "{ }" : body;
+                    break;
+                case 9: // nested, in a partial or a non-partial type
+                    return Nested(random, id, attributes);
+                case 10: // an innocent second partial declaration
+                    secondFile = "public partial class Net { public int Extra => InputLength; }";
+                    malformed = false;
+                    break;
+                default: // a stray argument name
+                    attributes[at] = "Conv(6, 5, Strde = 2)";
+                    break;
+            }
+        }
+
+        var files = new List<SourceFile> { new($"/src/S{id}.a.cs", Header(id) + string.Concat(attributes.Select(a => "[" + a + "]\n")) + declaration + "\n" + body + "\n") };
+        if (secondFile is not null)
+        {
+            files.Add(new SourceFile($"/src/S{id}.b.cs", Header(id) + secondFile + "\n"));
+        }
+
+        return new Case(id, malformed, files);
     }
+
+    private static Case Nested(Random random, int id, List<string> attributes)
+    {
+        string outer = random.Next(2) == 0 ? "public partial class Outer<TOuter>" : "public class Outer";
+        string text = Header(id) + outer + "\n{\n" + string.Concat(attributes.Select(a => "    [" + a + "]\n")) + "    public partial class Net { }\n}\n";
+        return new Case(id, true, new[] { new SourceFile($"/src/S{id}.a.cs", text) });
+    }
+
+    private static string Header(int id) => $"using LeNet.Gen;\nnamespace S{id};\n";
 
     private static string RandomLayer(Random random, int kind, bool last) => kind switch
     {
