@@ -121,7 +121,10 @@ internal static class MembersEmitter
     private static void EmitPredict(SourceWriter w, NetworkPlan plan, string name, string gc)
     {
         string shape = plan.Input.ToString();
-        w.Line("/// <summary>Runs the network on one input and returns the index of its largest output (the first, on a tie): the predicted class.</summary>");
+        w.Line("/// <summary>");
+        w.Line("/// Runs the network on one input and returns the index of its largest output (the first, on a tie): the predicted class.");
+        w.Line("/// Returns −1 when the outputs are NaN, which is what an input holding NaN or infinity produces.");
+        w.Line("/// </summary>");
         w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape} (channels × height × width), row-major.</param>");
         w.Line("/// <remarks>Safe to call from several threads at once, as long as no thread is training or changing <see cref=\"Parameters\"/>. Allocates nothing after each thread's first call.</remarks>");
         w.Line("/// <exception cref=\"global::System.ArgumentException\"><paramref name=\"input\"/> does not hold <see cref=\"InputLength\"/> values.</exception>");
@@ -133,8 +136,9 @@ internal static class MembersEmitter
             w.Line("Forward(_parameters, input, workspace);");
             w.Line($"{ReadOnlySpan} output = workspace.{new LayerCode(plan, plan.Layers.Count - 1).Output};");
             w.Line("int best = 0;");
-            using (w.Block("for (int k = 1; k < OutputLength; k++)"))
+            using (w.Block("for (int k = 0; k < OutputLength; k++)"))
             {
+                w.Line("if (float.IsNaN(output[k])) return -1; // a NaN or infinite input gives NaN outputs: no class");
                 w.Line("if (output[k] > output[best]) best = k;");
             }
 
@@ -144,7 +148,7 @@ internal static class MembersEmitter
         w.Line();
         w.Line($"/// <summary>Runs the network on one input and writes its <see cref=\"OutputLength\"/> outputs{(plan.CanTrain ? " (the class probabilities)" : string.Empty)}.</summary>");
         w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape} (channels × height × width), row-major.</param>");
-        w.Line("/// <param name=\"output\">Receives <see cref=\"OutputLength\"/> values.</param>");
+        w.Line("/// <param name=\"output\">Receives <see cref=\"OutputLength\"/> values; NaN where the input holds NaN or infinity.</param>");
         w.Line("/// <remarks>Safe to call from several threads at once, as long as no thread is training or changing <see cref=\"Parameters\"/>.</remarks>");
         w.Line("/// <exception cref=\"global::System.ArgumentException\">A span does not have the length the network needs.</exception>");
         w.Line(gc);

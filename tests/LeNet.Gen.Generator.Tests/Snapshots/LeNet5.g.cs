@@ -116,7 +116,10 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
         public global::System.Span<float> Parameters => _parameters;
 
-        /// <summary>Runs the network on one input and returns the index of its largest output (the first, on a tie): the predicted class.</summary>
+        /// <summary>
+        /// Runs the network on one input and returns the index of its largest output (the first, on a tie): the predicted class.
+        /// Returns −1 when the outputs are NaN, which is what an input holding NaN or infinity produces.
+        /// </summary>
         /// <param name="input"><see cref="InputLength"/> values, 1×32×32 (channels × height × width), row-major.</param>
         /// <remarks>Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>. Allocates nothing after each thread's first call.</remarks>
         /// <exception cref="global::System.ArgumentException"><paramref name="input"/> does not hold <see cref="InputLength"/> values.</exception>
@@ -128,8 +131,9 @@ namespace Demo
             Forward(_parameters, input, workspace);
             global::System.ReadOnlySpan<float> output = workspace.Fc3Output;
             int best = 0;
-            for (int k = 1; k < OutputLength; k++)
+            for (int k = 0; k < OutputLength; k++)
             {
+                if (float.IsNaN(output[k])) return -1; // a NaN or infinite input gives NaN outputs: no class
                 if (output[k] > output[best]) best = k;
             }
             return best;
@@ -137,7 +141,7 @@ namespace Demo
 
         /// <summary>Runs the network on one input and writes its <see cref="OutputLength"/> outputs (the class probabilities).</summary>
         /// <param name="input"><see cref="InputLength"/> values, 1×32×32 (channels × height × width), row-major.</param>
-        /// <param name="output">Receives <see cref="OutputLength"/> values.</param>
+        /// <param name="output">Receives <see cref="OutputLength"/> values; NaN where the input holds NaN or infinity.</param>
         /// <remarks>Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>.</remarks>
         /// <exception cref="global::System.ArgumentException">A span does not have the length the network needs.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
