@@ -29,15 +29,18 @@ public static class DenormalCheck
 
         Console.WriteLine($"Online SGD (batch 1), learning rate {LearningRate}, {steps:N0} steps over the {digits.TrainCount:N0} bundled training digits (reshuffled each epoch).");
         Console.WriteLine($"Parameters that are subnormal at the start: {CountSubnormal(start)} of {start.Length}.");
+        Console.WriteLine("Each step is timed on its own: 'median' img/s comes from the median step time of the block and resists other");
+        Console.WriteLine("processes' interference; 'wall' img/s is the block's steps divided by its elapsed time.");
         Console.WriteLine();
 
-        // Warm up on throw-away copies so that the first block is not paying for JIT compilation.
+        // Each network is warmed up on a throw-away copy just before it is measured, so that the first block does not
+        // pay for JIT compilation (tiered compilation needs a second or so of steady calls).
         WarmUp(new LeNet5(Seed), digits, order);
+        bool ok = Measure("generated", digits, order, (image, label) => generated.Train(image, label, LearningRate), () => generated.Parameters.ToArray());
+
         var warmBaseline = new StraightforwardLeNet5(Seed);
         warmBaseline.CopyParametersFrom(start);
         WarmUp(warmBaseline, digits, order);
-
-        bool ok = Measure("generated", digits, order, (image, label) => generated.Train(image, label, LearningRate), () => generated.Parameters.ToArray());
         ok &= Measure("straightforward", digits, order, (image, label) => baseline.Train(image, label, LearningRate), () =>
         {
             float[] parameters = new float[StraightforwardLeNet5.ParameterCount];
@@ -52,24 +55,30 @@ public static class DenormalCheck
     private static bool Measure(string name, Digits digits, int[] order, TrainStep train, Func<float[]> parameters)
     {
         int blocks = order.Length / Block;
-        double[] rates = new double[blocks];
+        double[] medianRates = new double[blocks];
+        double[] wallRates = new double[blocks];
+        long[] ticks = new long[Block];
         Console.WriteLine($"{name}:");
-        Console.WriteLine("  steps              img/s     mean loss");
-        var clock = new Stopwatch();
+        Console.WriteLine("  steps          img/s (median)  img/s (wall)  mean loss");
         for (int b = 0; b < blocks; b++)
         {
             double loss = 0;
-            clock.Restart();
-            for (int n = b * Block; n < (b + 1) * Block; n++)
+            long blockStart = Stopwatch.GetTimestamp();
+            for (int s = 0; s < Block; s++)
             {
-                int index = order[n];
+                int index = order[(b * Block) + s];
+                long before = Stopwatch.GetTimestamp();
                 loss += train(digits.TrainImage(index), digits.TrainLabels[index]);
+                ticks[s] = Stopwatch.GetTimestamp() - before;
             }
 
-            clock.Stop();
-            rates[b] = Block / clock.Elapsed.TotalSeconds;
-            Console.WriteLine($"  {b * Block + 1,6}–{(b + 1) * Block,-6}  {rates[b],10:N0}  {loss / Block,10:0.0000}");
-            if (double.IsNaN(loss))
+            double elapsed = Stopwatch.GetElapsedTime(blockStart).TotalSeconds;
+            Array.Sort(ticks);
+            double medianSeconds = (ticks[(Block / 2) - 1] + ticks[Block / 2]) / 2.0 / Stopwatch.Frequency;
+            medianRates[b] = 1 / medianSeconds;
+            wallRates[b] = Block / elapsed;
+            Console.WriteLine($"  {(b * Block) + 1,5}–{(b + 1) * Block,-6}  {medianRates[b],14:N0}  {wallRates[b],12:N0}  {loss / Block,9:0.0000}");
+            if (!double.IsFinite(loss))
             {
                 Console.WriteLine("  training diverged");
                 return false;
@@ -77,7 +86,9 @@ public static class DenormalCheck
         }
 
         float[] final = parameters();
-        Console.WriteLine($"  first {Block:N0}: {rates[0]:N0} img/s, last {Block:N0}: {rates[^1]:N0} img/s, last/first = {rates[^1] / rates[0]:0.00}");
+        Console.WriteLine(
+            $"  first {Block:N0}: {medianRates[0]:N0} img/s, last {Block:N0}: {medianRates[^1]:N0} img/s (median), last/first = {medianRates[^1] / medianRates[0]:0.00}"
+            + $" (wall: {wallRates[0]:N0} → {wallRates[^1]:N0}, {wallRates[^1] / wallRates[0]:0.00})");
         Console.WriteLine($"  subnormal parameters at the end: {CountSubnormal(final)} of {final.Length}; smallest non-zero |parameter| {SmallestNonZero(final):0.000e0}");
         Console.WriteLine();
         return true;
@@ -89,11 +100,11 @@ public static class DenormalCheck
     private static void WarmUp(StraightforwardLeNet5 network, Digits digits, int[] order) =>
         WarmUp((image, label) => network.Train(image, label, LearningRate), digits, order);
 
-    // At least 200 steps and one second, long enough for tiered compilation to settle.
+    // At least 2,000 steps and two seconds, long enough for tiered compilation to settle.
     private static void WarmUp(TrainStep train, Digits digits, int[] order)
     {
         var clock = Stopwatch.StartNew();
-        for (int n = 0; n < 200 || clock.ElapsedMilliseconds < 1000; n++)
+        for (int n = 0; n < 2000 || clock.ElapsedMilliseconds < 2000; n++)
         {
             int index = order[n % order.Length];
             train(digits.TrainImage(index), digits.TrainLabels[index]);
