@@ -31,6 +31,6 @@ public static class BenchmarkConfigs
     private static IConfig WithColumns(Job job) =>
         ManualConfig.Create(DefaultConfig.Instance)
             .AddJob(job)
-            .AddColumn(StatisticColumn.Median, new ImagesPerSecondColumn(), new SpeedupColumn())
+            .AddColumn(StatisticColumn.Median, StatisticColumn.Min, new ImagesPerSecondColumn(), new SpeedupColumn())
             .WithOptions(ConfigOptions.JoinSummary);
 }

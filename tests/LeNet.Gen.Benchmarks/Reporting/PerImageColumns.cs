@@ -17,6 +17,10 @@ public static class PerImage
     public static double? MeanNanoseconds(Summary summary, BenchmarkCase benchmarkCase) =>
         summary[benchmarkCase]?.ResultStatistics?.Mean;
 
+    /// <summary>Fastest measured iteration, nanoseconds per image (the figure least disturbed by other processes), or null.</summary>
+    public static double? MinNanoseconds(Summary summary, BenchmarkCase benchmarkCase) =>
+        summary[benchmarkCase]?.ResultStatistics?.Min;
+
     /// <summary>Images per second from the median time.</summary>
     public static double? ImagesPerSecond(Summary summary, BenchmarkCase benchmarkCase) =>
         MedianNanoseconds(summary, benchmarkCase) is double ns && ns > 0 ? 1e9 / ns : null;

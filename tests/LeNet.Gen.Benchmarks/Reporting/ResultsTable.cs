@@ -38,8 +38,8 @@ public static class ResultsTable
     private static string Build(Summary summary)
     {
         var text = new StringBuilder();
-        text.AppendLine("| Category | Network | Median ns/img | Mean ns/img | img/s | Speedup | Allocated B/img |");
-        text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+        text.AppendLine("| Category | Network | Median ns/img | Mean ns/img | Min ns/img | img/s | Speedup | Allocated B/img |");
+        text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         IEnumerable<BenchmarkCase> ordered = summary.BenchmarksCases
             .OrderBy(c => CategoryOrder(PerImage.Category(c)))
             .ThenBy(c => c.Descriptor.Baseline ? 0 : 1);
@@ -53,6 +53,7 @@ public static class ResultsTable
                 .Append(" | ").Append(baseline ? "straightforward" : "generated")
                 .Append(" | ").Append(Format(PerImage.MedianNanoseconds(summary, benchmarkCase)))
                 .Append(" | ").Append(Format(PerImage.MeanNanoseconds(summary, benchmarkCase)))
+                .Append(" | ").Append(Format(PerImage.MinNanoseconds(summary, benchmarkCase)))
                 .Append(" | ").Append(Format(PerImage.ImagesPerSecond(summary, benchmarkCase)))
                 .Append(" | ").Append(speedup)
                 .Append(" | ").Append(PerImage.AllocatedBytes(summary, benchmarkCase) is long bytes ? bytes.ToString(CultureInfo.InvariantCulture) : "-")
