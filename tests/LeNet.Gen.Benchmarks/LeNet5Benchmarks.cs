@@ -1,0 +1,260 @@
+using System;
+using System.Threading.Tasks;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using LeNet.Gen.Benchmarks.Baseline;
+
+namespace LeNet.Gen.Benchmarks;
+
+/// <summary>
+/// The generated LeNet-5 side by side with <see cref="StraightforwardLeNet5"/>, on real digits. Each category has one
+/// benchmark of each; the straightforward one is the baseline. Every benchmark sets <c>OperationsPerInvoke</c> to the
+/// number of images it processes, so times and allocations are per image.
+/// </summary>
+/// <remarks>
+/// Training benchmarks train for real (both networks start from the same weights); each time a network has gone once
+/// through the 8,000 training images its weights are reset to the starting ones, so every measurement sees the same
+/// first-epoch regime rather than an ever more trained (and possibly denormal-laden) network.
+/// </remarks>
+[MemoryDiagnoser]
+[CategoriesColumn]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+public class LeNet5Benchmarks
+{
+    public const string PredictOneCategory = "Predict 1 image, 1 thread";
+    public const string Inference1Category = "Inference batch 256, 1 thread";
+    public const string Inference2Category = "Inference batch 256, 2 threads";
+    public const string Train32Threads1Category = "Train batch 32, 1 thread";
+    public const string Train32Threads2Category = "Train batch 32, 2 threads";
+    public const string Train1Category = "Train batch 1 (online SGD), 1 thread";
+
+    public const int InferenceBatch = 256;
+    public const int TrainingBatch = 32;
+    public const int OnlineSteps = 32;
+    public const float BatchLearningRate = 0.05f;
+    public const float OnlineLearningRate = 0.01f;
+
+    private const int Seed = 1;
+    private const int Halves = 2;
+
+    private readonly int[] _halfSums = new int[Halves];
+    private Digits _digits = null!;
+    private LeNet5 _generated = null!;
+    private StraightforwardLeNet5 _baseline = null!;
+    private StraightforwardLeNet5[] _baselinePerThread = [];
+    private float[] _initialParameters = [];
+    private Action<int> _generatedHalf = null!;
+    private Action<int> _baselineHalf = null!;
+    private int _predictIndex;
+    private int _inferenceOffset;
+    private int _generatedTrainOffset;
+    private int _baselineTrainOffset;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _digits = Digits.Instance;
+        _generated = new LeNet5(Seed);
+        _initialParameters = _generated.Parameters.ToArray();
+        _baseline = new StraightforwardLeNet5(Seed);
+        _baseline.CopyParametersFrom(_initialParameters);
+        _baselinePerThread = [_baseline, _baseline.CreateReplica()];
+
+        // Cached so that the two-thread benchmarks allocate no closure per call.
+        _generatedHalf = GeneratedHalf;
+        _baselineHalf = BaselineHalf;
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = 1)]
+    [BenchmarkCategory(PredictOneCategory)]
+    public int PredictOneStraightforward() => _baseline.Predict(NextTestImage());
+
+    [Benchmark(OperationsPerInvoke = 1)]
+    [BenchmarkCategory(PredictOneCategory)]
+    public int PredictOneGenerated() => _generated.Predict(NextTestImage());
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = InferenceBatch)]
+    [BenchmarkCategory(Inference1Category)]
+    public int Inference1Straightforward()
+    {
+        int start = NextInferenceOffset();
+        int sum = 0;
+        for (int n = 0; n < InferenceBatch; n++)
+        {
+            sum += _baseline.Predict(_digits.TestImage(start + n));
+        }
+
+        return sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = InferenceBatch)]
+    [BenchmarkCategory(Inference1Category)]
+    public int Inference1Generated()
+    {
+        int start = NextInferenceOffset();
+        int sum = 0;
+        for (int n = 0; n < InferenceBatch; n++)
+        {
+            sum += _generated.Predict(_digits.TestImage(start + n));
+        }
+
+        return sum;
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = InferenceBatch)]
+    [BenchmarkCategory(Inference2Category)]
+    public int Inference2Straightforward()
+    {
+        NextInferenceOffset();
+        Parallel.For(0, Halves, _baselineHalf);
+        return _halfSums[0] + _halfSums[1];
+    }
+
+    [Benchmark(OperationsPerInvoke = InferenceBatch)]
+    [BenchmarkCategory(Inference2Category)]
+    public int Inference2Generated()
+    {
+        NextInferenceOffset();
+        Parallel.For(0, Halves, _generatedHalf);
+        return _halfSums[0] + _halfSums[1];
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = TrainingBatch)]
+    [BenchmarkCategory(Train32Threads1Category)]
+    public float Train32Threads1Straightforward()
+    {
+        int start = NextBaselineTrainOffset(TrainingBatch);
+        return _baseline.Train(TrainImages(start, TrainingBatch).Span, TrainLabels(start, TrainingBatch).Span, BatchLearningRate);
+    }
+
+    [Benchmark(OperationsPerInvoke = TrainingBatch)]
+    [BenchmarkCategory(Train32Threads1Category)]
+    public float Train32Threads1Generated()
+    {
+        _generated.TrainingThreads = 1;
+        int start = NextGeneratedTrainOffset(TrainingBatch);
+        return _generated.Train(TrainImages(start, TrainingBatch).Span, TrainLabels(start, TrainingBatch).Span, BatchLearningRate);
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = TrainingBatch)]
+    [BenchmarkCategory(Train32Threads2Category)]
+    public float Train32Threads2Straightforward()
+    {
+        int start = NextBaselineTrainOffset(TrainingBatch);
+        return _baseline.Train(TrainImages(start, TrainingBatch), TrainLabels(start, TrainingBatch), BatchLearningRate, threads: 2);
+    }
+
+    [Benchmark(OperationsPerInvoke = TrainingBatch)]
+    [BenchmarkCategory(Train32Threads2Category)]
+    public float Train32Threads2Generated()
+    {
+        _generated.TrainingThreads = 2;
+        int start = NextGeneratedTrainOffset(TrainingBatch);
+        return _generated.Train(TrainImages(start, TrainingBatch).Span, TrainLabels(start, TrainingBatch).Span, BatchLearningRate);
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = OnlineSteps)]
+    [BenchmarkCategory(Train1Category)]
+    public float Train1Straightforward()
+    {
+        int start = NextBaselineTrainOffset(OnlineSteps);
+        float loss = 0f;
+        for (int n = start; n < start + OnlineSteps; n++)
+        {
+            loss += _baseline.Train(_digits.TrainImage(n), _digits.TrainLabels[n], OnlineLearningRate);
+        }
+
+        return loss;
+    }
+
+    [Benchmark(OperationsPerInvoke = OnlineSteps)]
+    [BenchmarkCategory(Train1Category)]
+    public float Train1Generated()
+    {
+        _generated.TrainingThreads = 1;
+        int start = NextGeneratedTrainOffset(OnlineSteps);
+        float loss = 0f;
+        for (int n = start; n < start + OnlineSteps; n++)
+        {
+            loss += _generated.Train(_digits.TrainImage(n), _digits.TrainLabels[n], OnlineLearningRate);
+        }
+
+        return loss;
+    }
+
+    private void GeneratedHalf(int half)
+    {
+        int start = _inferenceOffset + (half * (InferenceBatch / Halves));
+        int sum = 0;
+        for (int n = 0; n < InferenceBatch / Halves; n++)
+        {
+            sum += _generated.Predict(_digits.TestImage(start + n));
+        }
+
+        _halfSums[half] = sum;
+    }
+
+    private void BaselineHalf(int half)
+    {
+        StraightforwardLeNet5 network = _baselinePerThread[half];
+        int start = _inferenceOffset + (half * (InferenceBatch / Halves));
+        int sum = 0;
+        for (int n = 0; n < InferenceBatch / Halves; n++)
+        {
+            sum += network.Predict(_digits.TestImage(start + n));
+        }
+
+        _halfSums[half] = sum;
+    }
+
+    private ReadOnlySpan<float> NextTestImage()
+    {
+        int index = _predictIndex;
+        _predictIndex = index + 1 == _digits.TestCount ? 0 : index + 1;
+        return _digits.TestImage(index);
+    }
+
+    // Successive windows of the test set; 2,000 is not a multiple of 256, so the windows wander through all of it.
+    private int NextInferenceOffset()
+    {
+        int start = _inferenceOffset + InferenceBatch;
+        if (start + InferenceBatch > _digits.TestCount)
+        {
+            start -= _digits.TestCount - InferenceBatch;
+        }
+
+        _inferenceOffset = start;
+        return start;
+    }
+
+    private int NextGeneratedTrainOffset(int count)
+    {
+        if (_generatedTrainOffset + count > _digits.TrainCount)
+        {
+            _generatedTrainOffset = 0;
+            _initialParameters.CopyTo(_generated.Parameters);
+        }
+
+        int start = _generatedTrainOffset;
+        _generatedTrainOffset += count;
+        return start;
+    }
+
+    private int NextBaselineTrainOffset(int count)
+    {
+        if (_baselineTrainOffset + count > _digits.TrainCount)
+        {
+            _baselineTrainOffset = 0;
+            _baseline.CopyParametersFrom(_initialParameters);
+        }
+
+        int start = _baselineTrainOffset;
+        _baselineTrainOffset += count;
+        return start;
+    }
+
+    private ReadOnlyMemory<float> TrainImages(int start, int count) =>
+        _digits.TrainImages.AsMemory(start * Digits.ImageLength, count * Digits.ImageLength);
+
+    private ReadOnlyMemory<int> TrainLabels(int start, int count) => _digits.TrainLabels.AsMemory(start, count);
+}

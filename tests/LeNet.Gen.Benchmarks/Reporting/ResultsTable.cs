@@ -1,0 +1,82 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+
+namespace LeNet.Gen.Benchmarks.Reporting;
+
+/// <summary>The post-run summary: one line per benchmark, per image, generated next to straightforward.</summary>
+public static class ResultsTable
+{
+    /// <summary>Builds the table as Markdown, prints it and saves it next to BenchmarkDotNet's own reports.</summary>
+    public static void Print(IEnumerable<Summary> summaries)
+    {
+        foreach (Summary summary in summaries)
+        {
+            if (summary.BenchmarksCases.Length == 0)
+            {
+                continue;
+            }
+
+            string table = Build(summary);
+            Console.WriteLine();
+            Console.WriteLine("Per image (median time; img/s = 1e9 / median ns; speedup = straightforward median / generated median):");
+            Console.WriteLine();
+            Console.Write(table);
+            string path = Path.Combine(summary.ResultsDirectoryPath, "per-image-summary.md");
+            Directory.CreateDirectory(summary.ResultsDirectoryPath);
+            File.WriteAllText(path, table);
+            Console.WriteLine();
+            Console.WriteLine($"Saved to {path}");
+        }
+    }
+
+    private static string Build(Summary summary)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("| Category | Network | Median ns/img | Mean ns/img | Min ns/img | img/s | Speedup | Allocated B/img |");
+        text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        IEnumerable<BenchmarkCase> ordered = summary.BenchmarksCases
+            .OrderBy(c => CategoryOrder(PerImage.Category(c)))
+            .ThenBy(c => c.Descriptor.Baseline ? 0 : 1);
+        foreach (BenchmarkCase benchmarkCase in ordered)
+        {
+            bool baseline = benchmarkCase.Descriptor.Baseline;
+            string speedup = baseline
+                ? "1.00x"
+                : PerImage.Speedup(summary, benchmarkCase) is double s ? s.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
+            text.Append("| ").Append(PerImage.Category(benchmarkCase))
+                .Append(" | ").Append(baseline ? "straightforward" : "generated")
+                .Append(" | ").Append(Format(PerImage.MedianNanoseconds(summary, benchmarkCase)))
+                .Append(" | ").Append(Format(PerImage.MeanNanoseconds(summary, benchmarkCase)))
+                .Append(" | ").Append(Format(PerImage.MinNanoseconds(summary, benchmarkCase)))
+                .Append(" | ").Append(Format(PerImage.ImagesPerSecond(summary, benchmarkCase)))
+                .Append(" | ").Append(speedup)
+                .Append(" | ").Append(PerImage.AllocatedBytes(summary, benchmarkCase) is long bytes ? bytes.ToString(CultureInfo.InvariantCulture) : "-")
+                .AppendLine(" |");
+        }
+
+        return text.ToString();
+    }
+
+    private static int CategoryOrder(string category)
+    {
+        string[] order =
+        [
+            LeNet5Benchmarks.PredictOneCategory,
+            LeNet5Benchmarks.Inference1Category,
+            LeNet5Benchmarks.Inference2Category,
+            LeNet5Benchmarks.Train32Threads1Category,
+            LeNet5Benchmarks.Train32Threads2Category,
+            LeNet5Benchmarks.Train1Category,
+        ];
+        int index = Array.IndexOf(order, category);
+        return index < 0 ? order.Length : index;
+    }
+
+    private static string Format(double? value) => value is double v ? PerImage.Whole(v) : "-";
+}

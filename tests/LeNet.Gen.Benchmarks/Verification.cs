@@ -1,0 +1,160 @@
+using System;
+using System.Collections.Generic;
+using LeNet.Gen.Benchmarks.Baseline;
+
+namespace LeNet.Gen.Benchmarks;
+
+/// <summary>
+/// The <c>--verify</c> mode: shows that the straightforward baseline computes the same thing as the generated network,
+/// so that the benchmark compares like with like. Starting from the generated network's weights, the baseline's
+/// probabilities and the parameters after one SGD step must agree within <see cref="Tolerance"/>.
+/// </summary>
+public static class Verification
+{
+    /// <summary>Largest absolute difference accepted, in probabilities and in parameters.</summary>
+    public const float Tolerance = 1e-4f;
+
+    private const int Seed = 7;
+    private const int ProbabilityImages = 200;
+    private const float LearningRate = 0.1f;
+
+    public static int Run()
+    {
+        Digits digits = Digits.Instance;
+        Console.WriteLine($"Data: {digits.Directory} ({digits.TrainCount} training, {digits.TestCount} test images)");
+        Console.WriteLine($"Tolerance: {Tolerance:0e0} (absolute)");
+        Console.WriteLine();
+        var results = new List<bool>();
+
+        var generated = new LeNet5(Seed);
+        float[] start = generated.Parameters.ToArray();
+
+        // The baseline draws its own weights (different generator); load the generated ones.
+        var baseline = new StraightforwardLeNet5(Seed);
+        baseline.CopyParametersFrom(start);
+        float[] roundTrip = new float[StraightforwardLeNet5.ParameterCount];
+        baseline.CopyParametersTo(roundTrip);
+        results.Add(Report("parameter layout round trip (exact)", MaxDifference(start, roundTrip), 0f));
+
+        // Forward pass: probabilities of test images.
+        float maxProbability = 0f;
+        int agree = 0;
+        Span<float> p1 = stackalloc float[LeNet5.OutputLength];
+        Span<float> p2 = stackalloc float[LeNet5.OutputLength];
+        for (int n = 0; n < ProbabilityImages; n++)
+        {
+            generated.Predict(digits.TestImage(n), p1);
+            baseline.Predict(digits.TestImage(n), p2);
+            maxProbability = MathF.Max(maxProbability, MaxDifference(p1, p2));
+            agree += generated.Predict(digits.TestImage(n)) == baseline.Predict(digits.TestImage(n)) ? 1 : 0;
+        }
+
+        results.Add(Report($"probabilities on {ProbabilityImages} test images", maxProbability, Tolerance));
+        Console.WriteLine($"    predicted classes agree on {agree}/{ProbabilityImages} images");
+
+        // One online SGD step.
+        float generatedLoss = generated.Train(digits.TrainImage(0), digits.TrainLabels[0], LearningRate);
+        float baselineLoss = baseline.Train(digits.TrainImage(0), digits.TrainLabels[0], LearningRate);
+        results.Add(CompareStep("one SGD step, batch 1", start, generated, baseline, generatedLoss, baselineLoss));
+
+        // One SGD step on a batch of 32: generated with 1 and 2 training threads, baseline on 1 thread and split over 2.
+        const int batch = 32;
+        ReadOnlyMemory<float> images = digits.TrainImages.AsMemory(0, batch * Digits.ImageLength);
+        ReadOnlyMemory<int> labels = digits.TrainLabels.AsMemory(0, batch);
+
+        var generated1 = Fresh(start, threads: 1);
+        float loss1 = generated1.Train(images.Span, labels.Span, LearningRate);
+        var generated2 = Fresh(start, threads: 2);
+        float loss2 = generated2.Train(images.Span, labels.Span, LearningRate);
+        baseline.CopyParametersFrom(start);
+        float baselineBatchLoss = baseline.Train(images.Span, labels.Span, LearningRate);
+        results.Add(CompareStep($"one SGD step, batch {batch}, baseline 1 thread", start, generated1, baseline, loss1, baselineBatchLoss));
+        baseline.CopyParametersFrom(start);
+        float baselineSplitLoss = baseline.Train(images, labels, LearningRate, threads: 2);
+        results.Add(CompareStep($"one SGD step, batch {batch}, baseline 2 threads", start, generated1, baseline, loss1, baselineSplitLoss));
+
+        float threadsDifference = MaxDifference(generated1.Parameters, generated2.Parameters);
+        results.Add(Report($"generated TrainingThreads = 2 vs 1, batch {batch} (documented: bit-identical)", threadsDifference, 0f));
+        Console.WriteLine($"    losses {loss1:R} and {loss2:R}");
+
+        int failures = results.FindAll(ok => !ok).Count;
+        Console.WriteLine();
+        Console.WriteLine(failures == 0 ? "Verification passed." : $"Verification FAILED: {failures} of {results.Count} checks.");
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static LeNet5 Fresh(float[] parameters, int threads)
+    {
+        var network = new LeNet5(Seed) { TrainingThreads = threads };
+        parameters.CopyTo(network.Parameters);
+        return network;
+    }
+
+    private static bool CompareStep(string what, float[] start, LeNet5 generated, StraightforwardLeNet5 baseline, float generatedLoss, float baselineLoss)
+    {
+        float[] after = new float[StraightforwardLeNet5.ParameterCount];
+        baseline.CopyParametersTo(after);
+        ReadOnlySpan<float> generatedAfter = generated.Parameters;
+        float moved = MaxDifference(start, generatedAfter);
+
+        // The worst tensor, to say where a mismatch is.
+        string worst = string.Empty;
+        float worstDifference = -1f;
+        foreach (TensorInfo tensor in LeNet5.Tensors)
+        {
+            float difference = MaxDifference(generatedAfter.Slice(tensor.Offset, tensor.Length), after.AsSpan(tensor.Offset, tensor.Length));
+            if (difference > worstDifference)
+            {
+                worstDifference = difference;
+                worst = tensor.Name;
+            }
+        }
+
+        bool ok = Report(what + ": parameters", worstDifference, Tolerance);
+        Console.WriteLine($"    largest difference in {worst}; largest parameter change in the step {moved:0.000e0}; losses {generatedLoss:R} and {baselineLoss:R}");
+
+        // A step that moved nothing would make the comparison meaningless.
+        if (moved <= Tolerance)
+        {
+            Console.WriteLine("    FAIL: the step barely changed the parameters, so the comparison proves nothing");
+            ok = false;
+        }
+
+        bool lossOk = MathF.Abs(generatedLoss - baselineLoss) <= Tolerance * MathF.Max(1f, MathF.Abs(generatedLoss));
+        if (!lossOk)
+        {
+            Console.WriteLine("    FAIL: the losses differ");
+        }
+
+        return ok && lossOk;
+    }
+
+    private static bool Report(string what, float difference, float tolerance)
+    {
+        bool ok = difference <= tolerance;
+        Console.WriteLine($"{(ok ? "ok  " : "FAIL")}  {what}: max |difference| = {difference:0.000e0}");
+        return ok;
+    }
+
+    private static float MaxDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        if (a.Length != b.Length)
+        {
+            throw new ArgumentException($"Lengths differ: {a.Length} and {b.Length}.", nameof(b));
+        }
+
+        float max = 0f;
+        for (int i = 0; i < a.Length; i++)
+        {
+            float difference = MathF.Abs(a[i] - b[i]);
+            if (float.IsNaN(difference))
+            {
+                return float.NaN; // fails every tolerance
+            }
+
+            max = MathF.Max(max, difference);
+        }
+
+        return max;
+    }
+}
