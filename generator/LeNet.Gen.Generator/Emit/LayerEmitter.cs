@@ -463,10 +463,21 @@ internal static class LayerEmitter
         w.Line("// " + code.Layer.Describe() + (code.Layer.Input.IsSpatial ? $" (the {code.Layer.Input} input flattened in channel, row, column order)" : string.Empty));
         w.Line($"// out[o] = {Activate(code.FusedActivation, "bias[o] + Σ i weight[o, i] · in[i]")}" + (code.IsSoftmaxHead ? " (the logits; softmax follows)" : string.Empty));
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {Span} output)"))
-        using (w.Block($"for (int o = 0; o < {units}; o++)"))
         {
-            w.Line($"float sum = bias[o] + {Simd}.Dot(weight.Slice(o * {inputs}, {inputs}), input.Slice(0, {inputs}));");
-            w.Line($"output[o] = {Activate(code.FusedActivation, "sum")};");
+            w.Line($"{Simd}.MatrixVector(weight, input, bias, output, {units}, {inputs}); // output[o] = bias[o] + Σ i weight[o, i] · in[i]");
+            switch (code.FusedActivation)
+            {
+                case ActivationKind.ReLU:
+                    using (w.Block($"for (int o = 0; o < {units}; o++)"))
+                    {
+                        w.Line($"output[o] = {Activate(code.FusedActivation, "output[o]")};");
+                    }
+
+                    break;
+                case ActivationKind.Tanh or ActivationKind.Sigmoid:
+                    EmitElementwiseActivation(w, code);
+                    break;
+            }
         }
 
         w.Line();
@@ -484,7 +495,7 @@ internal static class LayerEmitter
             EmitActivationBackward(w, code);
             if (inputGradient)
             {
-                w.Line("inputGradient.Clear();");
+                w.Line($"{Simd}.TransposedMatrixVector(weight, outputGradient, inputGradient, {units}, {inputs}); // din[i] = Σ o d[o] · weight[o, i]");
             }
 
             using (w.Block($"for (int o = 0; o < {units}; o++)"))
@@ -492,10 +503,6 @@ internal static class LayerEmitter
                 w.Line("float d = outputGradient[o];");
                 w.Line("biasGradient[o] += d;");
                 w.Line($"{Simd}.MultiplyAdd(input.Slice(0, {inputs}), d, weightGradient.Slice(o * {inputs}, {inputs})); // dweight[o, i] += d · in[i]");
-                if (inputGradient)
-                {
-                    w.Line($"{Simd}.MultiplyAdd(weight.Slice(o * {inputs}, {inputs}), d, inputGradient); // din[i] += d · weight[o, i]");
-                }
             }
         }
 

@@ -88,6 +88,166 @@ public static class Simd
         return sum;
     }
 
+    /// <summary>
+    /// <c>output[o] = bias[o] + Σ i weight[o·columns + i] · x[i]</c> for every row o: a dense layer's forward pass.
+    /// Four rows at a time share each load of x, and each keeps its own accumulator, so the sums do not wait on each other.
+    /// </summary>
+    public static void MatrixVector(ReadOnlySpan<float> weight, ReadOnlySpan<float> x, ReadOnlySpan<float> bias, Span<float> output, int rows, int columns)
+    {
+        if (weight.Length < rows * columns || x.Length < columns || bias.Length < rows || output.Length < rows)
+        {
+            throw new ArgumentException("The spans are shorter than rows × columns require.");
+        }
+
+        ref float w = ref MemoryMarshal.GetReference(weight);
+        ref float v = ref MemoryMarshal.GetReference(x);
+        int o = 0;
+        if (Use512 && columns >= 16)
+        {
+            for (; o <= rows - 4; o += 4)
+            {
+                ref float r0 = ref Unsafe.Add(ref w, o * columns);
+                ref float r1 = ref Unsafe.Add(ref r0, columns);
+                ref float r2 = ref Unsafe.Add(ref r1, columns);
+                ref float r3 = ref Unsafe.Add(ref r2, columns);
+                var s0 = Vector512<float>.Zero;
+                var s1 = s0;
+                var s2 = s0;
+                var s3 = s0;
+                int i = 0;
+                for (; i <= columns - 16; i += 16)
+                {
+                    var xi = Vector512.LoadUnsafe(ref v, (nuint)i);
+                    s0 = MultiplyAdd(Vector512.LoadUnsafe(ref r0, (nuint)i), xi, s0);
+                    s1 = MultiplyAdd(Vector512.LoadUnsafe(ref r1, (nuint)i), xi, s1);
+                    s2 = MultiplyAdd(Vector512.LoadUnsafe(ref r2, (nuint)i), xi, s2);
+                    s3 = MultiplyAdd(Vector512.LoadUnsafe(ref r3, (nuint)i), xi, s3);
+                }
+
+                float t0 = Vector512.Sum(s0), t1 = Vector512.Sum(s1), t2 = Vector512.Sum(s2), t3 = Vector512.Sum(s3);
+                for (; i < columns; i++)
+                {
+                    float xi = Unsafe.Add(ref v, i);
+                    t0 += Unsafe.Add(ref r0, i) * xi;
+                    t1 += Unsafe.Add(ref r1, i) * xi;
+                    t2 += Unsafe.Add(ref r2, i) * xi;
+                    t3 += Unsafe.Add(ref r3, i) * xi;
+                }
+
+                output[o] = bias[o] + t0;
+                output[o + 1] = bias[o + 1] + t1;
+                output[o + 2] = bias[o + 2] + t2;
+                output[o + 3] = bias[o + 3] + t3;
+            }
+        }
+        else if (Use256 && columns >= 8)
+        {
+            for (; o <= rows - 4; o += 4)
+            {
+                ref float r0 = ref Unsafe.Add(ref w, o * columns);
+                ref float r1 = ref Unsafe.Add(ref r0, columns);
+                ref float r2 = ref Unsafe.Add(ref r1, columns);
+                ref float r3 = ref Unsafe.Add(ref r2, columns);
+                var s0 = Vector256<float>.Zero;
+                var s1 = s0;
+                var s2 = s0;
+                var s3 = s0;
+                int i = 0;
+                for (; i <= columns - 8; i += 8)
+                {
+                    var xi = Vector256.LoadUnsafe(ref v, (nuint)i);
+                    s0 = MultiplyAdd(Vector256.LoadUnsafe(ref r0, (nuint)i), xi, s0);
+                    s1 = MultiplyAdd(Vector256.LoadUnsafe(ref r1, (nuint)i), xi, s1);
+                    s2 = MultiplyAdd(Vector256.LoadUnsafe(ref r2, (nuint)i), xi, s2);
+                    s3 = MultiplyAdd(Vector256.LoadUnsafe(ref r3, (nuint)i), xi, s3);
+                }
+
+                float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
+                for (; i < columns; i++)
+                {
+                    float xi = Unsafe.Add(ref v, i);
+                    t0 += Unsafe.Add(ref r0, i) * xi;
+                    t1 += Unsafe.Add(ref r1, i) * xi;
+                    t2 += Unsafe.Add(ref r2, i) * xi;
+                    t3 += Unsafe.Add(ref r3, i) * xi;
+                }
+
+                output[o] = bias[o] + t0;
+                output[o + 1] = bias[o + 1] + t1;
+                output[o + 2] = bias[o + 2] + t2;
+                output[o + 3] = bias[o + 3] + t3;
+            }
+        }
+
+        for (; o < rows; o++)
+        {
+            output[o] = bias[o] + Dot(weight.Slice(o * columns, columns), x.Slice(0, columns));
+        }
+    }
+
+    /// <summary>
+    /// <c>result[i] = Σ o weight[o·columns + i] · d[o]</c>: the transposed product a dense layer's backward pass needs for
+    /// its input gradient. Each vector of results stays in a register while the rows stream past.
+    /// </summary>
+    public static void TransposedMatrixVector(ReadOnlySpan<float> weight, ReadOnlySpan<float> d, Span<float> result, int rows, int columns)
+    {
+        if (weight.Length < rows * columns || d.Length < rows || result.Length < columns)
+        {
+            throw new ArgumentException("The spans are shorter than rows × columns require.");
+        }
+
+        ref float w = ref MemoryMarshal.GetReference(weight);
+        ref float r = ref MemoryMarshal.GetReference(result);
+        int i = 0;
+        if (Use512)
+        {
+            for (; i <= columns - 32; i += 32)
+            {
+                var a0 = Vector512<float>.Zero;
+                var a1 = a0;
+                for (int o = 0; o < rows; o++)
+                {
+                    var scale = Vector512.Create(d[o]);
+                    ref float row = ref Unsafe.Add(ref w, (o * columns) + i);
+                    a0 = MultiplyAdd(Vector512.LoadUnsafe(ref row), scale, a0);
+                    a1 = MultiplyAdd(Vector512.LoadUnsafe(ref row, 16), scale, a1);
+                }
+
+                a0.StoreUnsafe(ref r, (nuint)i);
+                a1.StoreUnsafe(ref r, (nuint)(i + 16));
+            }
+        }
+        else if (Use256)
+        {
+            for (; i <= columns - 16; i += 16)
+            {
+                var a0 = Vector256<float>.Zero;
+                var a1 = a0;
+                for (int o = 0; o < rows; o++)
+                {
+                    var scale = Vector256.Create(d[o]);
+                    ref float row = ref Unsafe.Add(ref w, (o * columns) + i);
+                    a0 = MultiplyAdd(Vector256.LoadUnsafe(ref row), scale, a0);
+                    a1 = MultiplyAdd(Vector256.LoadUnsafe(ref row, 8), scale, a1);
+                }
+
+                a0.StoreUnsafe(ref r, (nuint)i);
+                a1.StoreUnsafe(ref r, (nuint)(i + 8));
+            }
+        }
+
+        for (; i < columns; i++)
+        {
+            float sum = 0f;
+            for (int o = 0; o < rows; o++)
+            {
+                sum += Unsafe.Add(ref w, (o * columns) + i) * d[o];
+            }
+
+            Unsafe.Add(ref r, i) = sum;
+        }
+    }
+
     /// <summary><c>y[i] += a · x[i]</c> over the common length.</summary>
     public static void MultiplyAdd(ReadOnlySpan<float> x, float a, Span<float> y)
     {

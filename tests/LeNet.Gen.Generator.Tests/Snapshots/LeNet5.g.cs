@@ -1382,10 +1382,10 @@ namespace Demo
         // out[o] = global::System.MathF.Max(bias[o] + Σ i weight[o, i] · in[i], 0f)
         private static void Fc1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
         {
+            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 120, 400); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
             for (int o = 0; o < 120; o++)
             {
-                float sum = bias[o] + global::LeNet.Gen.Runtime.Simd.Dot(weight.Slice(o * 400, 400), input.Slice(0, 400));
-                output[o] = global::System.MathF.Max(sum, 0f);
+                output[o] = global::System.MathF.Max(output[o], 0f);
             }
         }
 
@@ -1393,13 +1393,12 @@ namespace Demo
         private static void Fc1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
         {
             global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 120), outputGradient); // ReLU′ = 1 where the output is positive, else 0
-            inputGradient.Clear();
+            global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 120, 400); // din[i] = Σ o d[o] · weight[o, i]
             for (int o = 0; o < 120; o++)
             {
                 float d = outputGradient[o];
                 biasGradient[o] += d;
                 global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 400), d, weightGradient.Slice(o * 400, 400)); // dweight[o, i] += d · in[i]
-                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(weight.Slice(o * 400, 400), d, inputGradient); // din[i] += d · weight[o, i]
             }
         }
 
@@ -1407,10 +1406,10 @@ namespace Demo
         // out[o] = global::System.MathF.Max(bias[o] + Σ i weight[o, i] · in[i], 0f)
         private static void Fc2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
         {
+            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 84, 120); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
             for (int o = 0; o < 84; o++)
             {
-                float sum = bias[o] + global::LeNet.Gen.Runtime.Simd.Dot(weight.Slice(o * 120, 120), input.Slice(0, 120));
-                output[o] = global::System.MathF.Max(sum, 0f);
+                output[o] = global::System.MathF.Max(output[o], 0f);
             }
         }
 
@@ -1418,13 +1417,12 @@ namespace Demo
         private static void Fc2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
         {
             global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 84), outputGradient); // ReLU′ = 1 where the output is positive, else 0
-            inputGradient.Clear();
+            global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 84, 120); // din[i] = Σ o d[o] · weight[o, i]
             for (int o = 0; o < 84; o++)
             {
                 float d = outputGradient[o];
                 biasGradient[o] += d;
                 global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 120), d, weightGradient.Slice(o * 120, 120)); // dweight[o, i] += d · in[i]
-                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(weight.Slice(o * 120, 120), d, inputGradient); // din[i] += d · weight[o, i]
             }
         }
 
@@ -1432,23 +1430,18 @@ namespace Demo
         // out[o] = bias[o] + Σ i weight[o, i] · in[i] (the logits; softmax follows)
         private static void Fc3Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
         {
-            for (int o = 0; o < 10; o++)
-            {
-                float sum = bias[o] + global::LeNet.Gen.Runtime.Simd.Dot(weight.Slice(o * 84, 84), input.Slice(0, 84));
-                output[o] = sum;
-            }
+            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 10, 84); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
         }
 
         // fc3 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
         private static void Fc3Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
         {
-            inputGradient.Clear();
+            global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 10, 84); // din[i] = Σ o d[o] · weight[o, i]
             for (int o = 0; o < 10; o++)
             {
                 float d = outputGradient[o];
                 biasGradient[o] += d;
                 global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 84), d, weightGradient.Slice(o * 84, 84)); // dweight[o, i] += d · in[i]
-                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(weight.Slice(o * 84, 84), d, inputGradient); // din[i] += d · weight[o, i]
             }
         }
 

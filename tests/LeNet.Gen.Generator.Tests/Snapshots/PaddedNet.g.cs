@@ -882,23 +882,18 @@ namespace Demo
         // out[o] = bias[o] + Σ i weight[o, i] · in[i] (the logits; softmax follows)
         private static void Fc1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
         {
-            for (int o = 0; o < 5; o++)
-            {
-                float sum = bias[o] + global::LeNet.Gen.Runtime.Simd.Dot(weight.Slice(o * 96, 96), input.Slice(0, 96));
-                output[o] = sum;
-            }
+            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 5, 96); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
         }
 
         // fc1 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
         private static void Fc1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
         {
-            inputGradient.Clear();
+            global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 5, 96); // din[i] = Σ o d[o] · weight[o, i]
             for (int o = 0; o < 5; o++)
             {
                 float d = outputGradient[o];
                 biasGradient[o] += d;
                 global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 96), d, weightGradient.Slice(o * 96, 96)); // dweight[o, i] += d · in[i]
-                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(weight.Slice(o * 96, 96), d, inputGradient); // din[i] += d · weight[o, i]
             }
         }
 
