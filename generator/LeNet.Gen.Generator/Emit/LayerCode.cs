@@ -59,6 +59,8 @@ internal sealed class LayerCode
 
     public string WideGradient => Pascal + "WideGradient";
 
+    public string TransposedGradient => Pascal + "TransposedGradient";
+
     public string PaddedGradient => Pascal + "PaddedGradient";
 
     public string RotatedWeights => Pascal + "RotatedWeights";

@@ -647,6 +647,7 @@ internal static class MembersEmitter
                     if (training)
                     {
                         gradients.Add((code.WideGradient, wide));
+                        gradients.Add((code.TransposedGradient, code.Layer.Output.Length));
                         if (!code.IsFirst)
                         {
                             var backward = code.InputGradientWide!;

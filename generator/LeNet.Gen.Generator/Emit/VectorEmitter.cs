@@ -33,7 +33,14 @@ internal static class VectorEmitter
                 continue;
             }
 
-            EmitWeightGradient(w, code, isa);
+            if (FiltersFillVectors(code, isa))
+            {
+                EmitFilterVectorWeightGradient(w, code, isa);
+            }
+            else
+            {
+                EmitWeightGradient(w, code, isa);
+            }
             if (!code.IsFirst)
             {
                 var backward = code.InputGradientWide!;
@@ -150,6 +157,63 @@ internal static class VectorEmitter
 
                 w.Line($"{Span} dw = weightGradient.Slice((((f * {conv.InChannels}) + c) * {k * k}) + (i * {k}), {k});");
                 w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"dw[{j}] += {isa.Static}.Sum(t{j});")));
+            }
+
+            EmitLocalHelpers(w, isa, relu: false, store: false);
+        }
+
+        w.Line();
+    }
+
+    /// <summary>True when the filters fill whole vectors, so the weight gradient can keep one filter per lane.</summary>
+    public static bool FiltersFillVectors(LayerCode code, VectorIsa isa) => code.ForwardWide!.OutChannels % isa.Lanes == 0;
+
+    /// <summary>
+    /// The weight gradient with one filter per lane: dweight[f, c, i, j] for a vector of filters is Σ over outputs (y, x) of
+    /// d[f, y, x] (a vector load from the transposed gradient) times in[c, y + i, x + j] (one broadcast value). No
+    /// horizontal sums, which is what makes it faster than the dot products when the filters fill whole vectors.
+    /// </summary>
+    private static void EmitFilterVectorWeightGradient(SourceWriter w, LayerCode code, VectorIsa isa)
+    {
+        var conv = code.ForwardWide!;
+        int k = conv.Kernel, kk = k * k, lanes = isa.Lanes, f = conv.OutChannels, c = conv.InChannels;
+        int outputs = conv.OutHeight * conv.OutWidth;
+        w.Line($"// {code.Layer.Name} weight gradient, {isa.Description}: {lanes} filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],");
+        w.Line("// with d transposed first so that the gradients of all filters at one output are adjacent.");
+        using (w.Block($"private static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} outputGradient, {Span} transposed, {Span} weightGradient)"))
+        {
+            using (w.Block($"for (int filter = 0; filter < {f}; filter++)"))
+            using (w.Block($"for (int p = 0; p < {outputs}; p++)"))
+            {
+                w.Line($"transposed[(p * {f}) + filter] = outputGradient[(filter * {outputs}) + p];");
+            }
+
+            w.Line($"ref float x = ref {Marshal}.GetReference(source);");
+            w.Line($"ref float d = ref {Marshal}.GetReference(transposed);");
+            w.Line($"{Span} sums = stackalloc float[{lanes}];");
+            using (w.Block($"for (int c = 0; c < {c}; c++)"))
+            using (w.Block($"for (int i = 0; i < {k}; i++)"))
+            using (w.Block($"for (int fb = 0; fb < {f}; fb += {lanes})"))
+            {
+                w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"var t{j} = Splat(0f);")));
+                using (w.Block($"for (int y = 0; y < {conv.OutHeight}; y++)"))
+                {
+                    w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + ((y + i) * {conv.SourceWidth}));");
+                    using (w.Block($"for (int q = 0; q < {conv.OutWidth}; q++)"))
+                    {
+                        w.Line($"var e = Load(ref d, (nuint)((((y * {conv.OutWidth}) + q) * {f}) + fb));");
+                        w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"t{j} = Fma(e, Splat(At(ref row, q + {j})), t{j});")));
+                    }
+                }
+
+                for (int j = 0; j < k; j++)
+                {
+                    w.Line($"{isa.Static}.CopyTo(t{j}, sums);");
+                    using (w.Block($"for (int lane = 0; lane < {lanes}; lane++)"))
+                    {
+                        w.Line($"weightGradient[(((fb + lane) * {c}) + c) * {kk} + (i * {k}) + {j}] += sums[lane];");
+                    }
+                }
             }
 
             EmitLocalHelpers(w, isa, relu: false, store: false);

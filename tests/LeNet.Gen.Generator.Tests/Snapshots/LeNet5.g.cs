@@ -961,28 +961,61 @@ namespace Demo
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Relu(global::System.Runtime.Intrinsics.Vector512<float> value) => global::LeNet.Gen.Runtime.Simd.Relu(value);
         }
 
-        // conv2 weight gradient, AVX-512, 16 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 14i + j] over the wide positions
-        // (d is zero at the positions that fall across a row end, so they add nothing).
-        private static void Conv2WeightGradientVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> wideGradient, global::System.Span<float> weightGradient)
+        // conv2 weight gradient, AVX-512, 16 lanes: 16 filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],
+        // with d transposed first so that the gradients of all filters at one output are adjacent.
+        private static void Conv2WeightGradientVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> transposed, global::System.Span<float> weightGradient)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wideGradient);
-            for (int f = 0; f < 16; f++)
+            for (int filter = 0; filter < 16; filter++)
             {
-                for (int c = 0; c < 6; c++)
+                for (int p = 0; p < 100; p++)
                 {
-                    for (int i = 0; i < 5; i++)
+                    transposed[(p * 16) + filter] = outputGradient[(filter * 100) + p];
+                }
+            }
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(transposed);
+            global::System.Span<float> sums = stackalloc float[16];
+            for (int c = 0; c < 6; c++)
+            {
+                for (int i = 0; i < 5; i++)
+                {
+                    for (int fb = 0; fb < 16; fb += 16)
                     {
-                        ref float row = ref At(ref x, (c * 196) + (i * 14));
-                        ref float g = ref At(ref d, f * 144);
                         var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f); var t3 = Splat(0f); var t4 = Splat(0f);
-                        for (nuint p = 0; p < 144; p += 16)
+                        for (int y = 0; y < 10; y++)
                         {
-                            var e = Load(ref g, p);
-                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2); t3 = Fma(e, Load(ref row, p + 3), t3); t4 = Fma(e, Load(ref row, p + 4), t4);
+                            ref float row = ref At(ref x, (c * 196) + ((y + i) * 14));
+                            for (int q = 0; q < 10; q++)
+                            {
+                                var e = Load(ref d, (nuint)((((y * 10) + q) * 16) + fb));
+                                t0 = Fma(e, Splat(At(ref row, q + 0)), t0); t1 = Fma(e, Splat(At(ref row, q + 1)), t1); t2 = Fma(e, Splat(At(ref row, q + 2)), t2); t3 = Fma(e, Splat(At(ref row, q + 3)), t3); t4 = Fma(e, Splat(At(ref row, q + 4)), t4);
+                            }
                         }
-                        global::System.Span<float> dw = weightGradient.Slice((((f * 6) + c) * 25) + (i * 5), 5);
-                        dw[0] += global::System.Runtime.Intrinsics.Vector512.Sum(t0); dw[1] += global::System.Runtime.Intrinsics.Vector512.Sum(t1); dw[2] += global::System.Runtime.Intrinsics.Vector512.Sum(t2); dw[3] += global::System.Runtime.Intrinsics.Vector512.Sum(t3); dw[4] += global::System.Runtime.Intrinsics.Vector512.Sum(t4);
+                        global::System.Runtime.Intrinsics.Vector512.CopyTo(t0, sums);
+                        for (int lane = 0; lane < 16; lane++)
+                        {
+                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 0] += sums[lane];
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.CopyTo(t1, sums);
+                        for (int lane = 0; lane < 16; lane++)
+                        {
+                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 1] += sums[lane];
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.CopyTo(t2, sums);
+                        for (int lane = 0; lane < 16; lane++)
+                        {
+                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 2] += sums[lane];
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.CopyTo(t3, sums);
+                        for (int lane = 0; lane < 16; lane++)
+                        {
+                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 3] += sums[lane];
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.CopyTo(t4, sums);
+                        for (int lane = 0; lane < 16; lane++)
+                        {
+                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 4] += sums[lane];
+                        }
                     }
                 }
             }
@@ -1144,28 +1177,61 @@ namespace Demo
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Relu(global::System.Runtime.Intrinsics.Vector256<float> value) => global::LeNet.Gen.Runtime.Simd.Relu(value);
         }
 
-        // conv2 weight gradient, AVX2 with FMA, 8 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 14i + j] over the wide positions
-        // (d is zero at the positions that fall across a row end, so they add nothing).
-        private static void Conv2WeightGradientVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> wideGradient, global::System.Span<float> weightGradient)
+        // conv2 weight gradient, AVX2 with FMA, 8 lanes: 8 filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],
+        // with d transposed first so that the gradients of all filters at one output are adjacent.
+        private static void Conv2WeightGradientVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> transposed, global::System.Span<float> weightGradient)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wideGradient);
-            for (int f = 0; f < 16; f++)
+            for (int filter = 0; filter < 16; filter++)
             {
-                for (int c = 0; c < 6; c++)
+                for (int p = 0; p < 100; p++)
                 {
-                    for (int i = 0; i < 5; i++)
+                    transposed[(p * 16) + filter] = outputGradient[(filter * 100) + p];
+                }
+            }
+            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(transposed);
+            global::System.Span<float> sums = stackalloc float[8];
+            for (int c = 0; c < 6; c++)
+            {
+                for (int i = 0; i < 5; i++)
+                {
+                    for (int fb = 0; fb < 16; fb += 8)
                     {
-                        ref float row = ref At(ref x, (c * 196) + (i * 14));
-                        ref float g = ref At(ref d, f * 144);
                         var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f); var t3 = Splat(0f); var t4 = Splat(0f);
-                        for (nuint p = 0; p < 144; p += 8)
+                        for (int y = 0; y < 10; y++)
                         {
-                            var e = Load(ref g, p);
-                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2); t3 = Fma(e, Load(ref row, p + 3), t3); t4 = Fma(e, Load(ref row, p + 4), t4);
+                            ref float row = ref At(ref x, (c * 196) + ((y + i) * 14));
+                            for (int q = 0; q < 10; q++)
+                            {
+                                var e = Load(ref d, (nuint)((((y * 10) + q) * 16) + fb));
+                                t0 = Fma(e, Splat(At(ref row, q + 0)), t0); t1 = Fma(e, Splat(At(ref row, q + 1)), t1); t2 = Fma(e, Splat(At(ref row, q + 2)), t2); t3 = Fma(e, Splat(At(ref row, q + 3)), t3); t4 = Fma(e, Splat(At(ref row, q + 4)), t4);
+                            }
                         }
-                        global::System.Span<float> dw = weightGradient.Slice((((f * 6) + c) * 25) + (i * 5), 5);
-                        dw[0] += global::System.Runtime.Intrinsics.Vector256.Sum(t0); dw[1] += global::System.Runtime.Intrinsics.Vector256.Sum(t1); dw[2] += global::System.Runtime.Intrinsics.Vector256.Sum(t2); dw[3] += global::System.Runtime.Intrinsics.Vector256.Sum(t3); dw[4] += global::System.Runtime.Intrinsics.Vector256.Sum(t4);
+                        global::System.Runtime.Intrinsics.Vector256.CopyTo(t0, sums);
+                        for (int lane = 0; lane < 8; lane++)
+                        {
+                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 0] += sums[lane];
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.CopyTo(t1, sums);
+                        for (int lane = 0; lane < 8; lane++)
+                        {
+                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 1] += sums[lane];
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.CopyTo(t2, sums);
+                        for (int lane = 0; lane < 8; lane++)
+                        {
+                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 2] += sums[lane];
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.CopyTo(t3, sums);
+                        for (int lane = 0; lane < 8; lane++)
+                        {
+                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 3] += sums[lane];
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.CopyTo(t4, sums);
+                        for (int lane = 0; lane < 8; lane++)
+                        {
+                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 4] += sums[lane];
+                        }
                     }
                 }
             }
@@ -1283,8 +1349,7 @@ namespace Demo
                 {
                     biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 100, 100));
                 }
-                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2WideGradient, 144, 14, 0, 0);
-                Conv2WeightGradientVector512(input, workspace.Conv2WideGradient, weightGradient);
+                Conv2WeightGradientVector512(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
                 Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
                 Conv2InputGradientWideVector512(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
@@ -1298,8 +1363,7 @@ namespace Demo
                 {
                     biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 100, 100));
                 }
-                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2WideGradient, 144, 14, 0, 0);
-                Conv2WeightGradientVector256(input, workspace.Conv2WideGradient, weightGradient);
+                Conv2WeightGradientVector256(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
                 Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
                 Conv2InputGradientWideVector256(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
@@ -1463,9 +1527,11 @@ namespace Demo
 
             public readonly float[] Conv1OutputGradient;
             public readonly float[] Conv1WideGradient;
+            public readonly float[] Conv1TransposedGradient;
             public readonly float[] Pool1OutputGradient;
             public readonly float[] Conv2OutputGradient;
             public readonly float[] Conv2WideGradient;
+            public readonly float[] Conv2TransposedGradient;
             public readonly float[] Conv2PaddedGradient;
             public readonly float[] Conv2RotatedWeights;
             public readonly float[] Conv2WideInputGradient;
@@ -1479,9 +1545,11 @@ namespace Demo
             {
                 Conv1OutputGradient = training ? new float[4704] : global::System.Array.Empty<float>();
                 Conv1WideGradient = training ? new float[5376] : global::System.Array.Empty<float>();
+                Conv1TransposedGradient = training ? new float[4704] : global::System.Array.Empty<float>();
                 Pool1OutputGradient = training ? new float[1176] : global::System.Array.Empty<float>();
                 Conv2OutputGradient = training ? new float[1600] : global::System.Array.Empty<float>();
                 Conv2WideGradient = training ? new float[2304] : global::System.Array.Empty<float>();
+                Conv2TransposedGradient = training ? new float[1600] : global::System.Array.Empty<float>();
                 Conv2PaddedGradient = training ? new float[5192] : global::System.Array.Empty<float>();
                 Conv2RotatedWeights = training ? new float[2400] : global::System.Array.Empty<float>();
                 Conv2WideInputGradient = training ? new float[1536] : global::System.Array.Empty<float>();

@@ -912,6 +912,7 @@ namespace Demo
 
             public readonly float[] Conv1OutputGradient;
             public readonly float[] Conv1WideGradient;
+            public readonly float[] Conv1TransposedGradient;
             public readonly float[] Pool1OutputGradient;
             public readonly float[] Conv2PaddedInputGradient;
             public readonly float[] Conv2OutputGradient;
@@ -922,6 +923,7 @@ namespace Demo
             {
                 Conv1OutputGradient = training ? new float[900] : global::System.Array.Empty<float>();
                 Conv1WideGradient = training ? new float[1056] : global::System.Array.Empty<float>();
+                Conv1TransposedGradient = training ? new float[900] : global::System.Array.Empty<float>();
                 Pool1OutputGradient = training ? new float[256] : global::System.Array.Empty<float>();
                 Conv2PaddedInputGradient = training ? new float[324] : global::System.Array.Empty<float>();
                 Conv2OutputGradient = training ? new float[96] : global::System.Array.Empty<float>();
