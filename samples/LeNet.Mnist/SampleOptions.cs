@@ -1,0 +1,59 @@
+namespace LeNet.Mnist;
+
+/// <summary>The optimizers the sample can train with.</summary>
+internal enum OptimizerKind
+{
+    /// <summary>Plain stochastic gradient descent.</summary>
+    Sgd,
+
+    /// <summary>SGD with momentum 0.9.</summary>
+    Momentum,
+
+    /// <summary>Adam with PyTorch's defaults.</summary>
+    Adam,
+}
+
+/// <summary>Everything a run of the sample needs to know, as given on the command line (already validated).</summary>
+internal sealed record SampleOptions
+{
+    /// <summary>Folder with the four MNIST-style IDX files, or null for the digits embedded in the sample.</summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>Passes over the training set; 0 only evaluates.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Examples per optimisation step.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>The peak learning rate as given, or null for the optimizer's default (<see cref="LearningRate"/>).</summary>
+    public float? RequestedLearningRate { get; init; }
+
+    /// <summary>The optimizer.</summary>
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Momentum;
+
+    /// <summary>Seed of the initial weights, the shuffling and the augmentation.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Threads a training step may use.</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>Where the trained weights go.</summary>
+    public string SavePath { get; init; } = "out/lenet5.safetensors";
+
+    /// <summary>Weights to start from, or null for fresh random ones.</summary>
+    public string? LoadPath { get; init; }
+
+    /// <summary>Folder for the pictures.</summary>
+    public string OutputDirectory { get; init; } = "out";
+
+    /// <summary>The peak learning rate of the run: the one requested, or the optimizer's default.</summary>
+    public float LearningRate => RequestedLearningRate ?? DefaultLearningRate(Optimizer);
+
+    /// <summary>The peak learning rate that suits each optimizer with LeNet-5, batch 32 and the cosine schedule.</summary>
+    public static float DefaultLearningRate(OptimizerKind optimizer) => optimizer switch
+    {
+        OptimizerKind.Sgd => 0.1f,
+        OptimizerKind.Adam => 0.001f,
+        _ => 0.02f,
+    };
+}
