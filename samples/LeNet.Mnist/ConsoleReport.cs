@@ -44,9 +44,9 @@ internal sealed class ConsoleReport
             $"loaded {Markup.Escape(path)}: test accuracy {evaluation.Accuracy:P2}, mean loss {evaluation.MeanLoss:F4}"));
 
     /// <summary>Describes the training run about to start and prints the header of the epoch table.</summary>
-    public void TrainingStarts(SampleOptions options, TrainingOptions training)
+    public void TrainingStarts(OptimizerKind optimizerKind, TrainingOptions training)
     {
-        string optimizer = options.Optimizer.ToString().ToLowerInvariant();
+        string optimizer = optimizerKind.ToString().ToLowerInvariant();
         _console.MarkupLine(Format(
             $"training: {training.Epochs} epoch{(training.Epochs == 1 ? "" : "s")}, batch {training.BatchSize}, {optimizer} lr {training.LearningRate} ({training.Schedule.ToString().ToLowerInvariant()}), shifts ±{training.MaxShift} px, seed {training.Seed}, threads {training.Threads}"));
         _console.WriteLine();

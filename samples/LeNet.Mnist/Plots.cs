@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using LeNet.Gen;
 using LeNet.Gen.Training;
@@ -15,10 +16,31 @@ internal static class Plots
     private static readonly string? SansFont = FindSansFont();
 
     /// <summary>
+    /// Writes curves.png (when there is a training history) and filters.png into <paramref name="folder"/>, creating it;
+    /// returns the paths written.
+    /// </summary>
+    public static IReadOnlyList<string> WriteAll(string folder, IReadOnlyList<EpochResult> history, LeNet5 network)
+    {
+        Directory.CreateDirectory(folder);
+        var written = new List<string>();
+        if (history.Count > 0 && TryWrite(Path.Combine(folder, "curves.png"), path => Curves(history, path)) is string curves)
+        {
+            written.Add(curves);
+        }
+
+        if (TryWrite(Path.Combine(folder, "filters.png"), path => Filters(network, path)) is string filters)
+        {
+            written.Add(filters);
+        }
+
+        return written;
+    }
+
+    /// <summary>
     /// Draws one picture with <paramref name="draw"/>; returns <paramref name="path"/>, or null after a warning if the
     /// native drawing library cannot be used (say, a native AOT binary copied without libSkiaSharp beside it).
     /// </summary>
-    public static string? TryWrite(string path, Action<string> draw)
+    private static string? TryWrite(string path, Action<string> draw)
     {
         try
         {
@@ -27,7 +49,7 @@ internal static class Plots
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)
         {
-            ConsoleReport.Warn($"{path} was not drawn: the native Skia library could not be used ({e.GetBaseException().Message})");
+            ConsoleReport.Warn($"{path} was not drawn: the native Skia library (libSkiaSharp) could not be loaded ({e.GetBaseException().GetType().Name}); it has to sit beside the program or on the library path");
             return null;
         }
     }

@@ -50,6 +50,13 @@ internal sealed class SampleCommand
         DefaultValueFactory = _ => "momentum",
     };
 
+    private readonly Option<int> _shift = new("--shift")
+    {
+        Description = "Largest random shift of a training image, in pixels, up, down, left and right (augmentation); 0 turns it off.",
+        HelpName = "N",
+        DefaultValueFactory = _ => new SampleOptions().MaxShift,
+    };
+
     private readonly Option<int> _seed = new("--seed")
     {
         Description = "Seed of the initial weights, the shuffling and the augmentation; the same seed gives the same weights.",
@@ -84,23 +91,20 @@ internal sealed class SampleCommand
         DefaultValueFactory = _ => new SampleOptions().OutputDirectory,
     };
 
+    private readonly RootCommand _root;
+
     private SampleCommand(Func<SampleOptions, int> run)
     {
-        AtLeast(_epochs, 0);
-        AtLeast(_batch, 1);
-        AtLeast(_threads, 1);
+        _epochs.CustomParser = IntegerAtLeast(0);
+        _batch.CustomParser = IntegerAtLeast(1);
+        _threads.CustomParser = IntegerAtLeast(1);
+        _shift.CustomParser = IntegerAtLeast(0);
+        _seed.CustomParser = IntegerAtLeast(int.MinValue);
+        _learningRate.CustomParser = PositiveNumber;
         NotEmpty(_data);
         NotEmpty(_save);
         NotEmpty(_load);
         NotEmpty(_out);
-        _learningRate.Validators.Add(result =>
-        {
-            float? value = result.GetValueOrDefault<float?>();
-            if (value is float rate && !(float.IsFinite(rate) && rate > 0f))
-            {
-                result.AddError(string.Create(CultureInfo.InvariantCulture, $"--lr must be a positive number, but it is {rate}."));
-            }
-        });
         _optimizer.Validators.Add(result =>
         {
             string? value = result.GetValueOrDefault<string>();
@@ -111,15 +115,12 @@ internal sealed class SampleCommand
         });
         _optimizer.CompletionSources.Add(OptimizerNames);
 
-        Root = new RootCommand("Trains LeNet-5, declared with LeNet.Gen attributes, on MNIST-style images and reports its test accuracy.")
+        _root = new RootCommand("Trains LeNet-5, declared with LeNet.Gen attributes, on MNIST-style images and reports its test accuracy.")
         {
-            _data, _epochs, _batch, _learningRate, _optimizer, _seed, _threads, _save, _load, _out,
+            _data, _epochs, _batch, _learningRate, _optimizer, _shift, _seed, _threads, _save, _load, _out,
         };
-        Root.SetAction(parseResult => run(Bind(parseResult)));
+        _root.SetAction(parseResult => run(Bind(parseResult)));
     }
-
-    /// <summary>The root command, with every option.</summary>
-    public RootCommand Root { get; }
 
     /// <summary>
     /// Parses <paramref name="args"/> and runs <paramref name="run"/> with the options, or shows the help. A bad command
@@ -131,12 +132,11 @@ internal sealed class SampleCommand
     public static int Invoke(string[] args, Func<SampleOptions, int> run)
     {
         var command = new SampleCommand(run);
-        ParseResult result = command.Root.Parse(args);
+        ParseResult result = command._root.Parse(args);
         if (result.Action is ParseErrorAction)
         {
             // System.CommandLine would print every error and then the whole help; one line is kinder to scripts and logs.
-            string message = string.Join(' ', result.Errors[0].Message.Split((char[])['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries));
-            Console.Error.WriteLine($"error: {message} (see --help)");
+            Console.Error.WriteLine($"error: {ConsoleReport.OneLine(result.Errors[0].Message)} (see --help)");
             return UsageError;
         }
 
@@ -155,6 +155,7 @@ internal sealed class SampleCommand
             "adam" => OptimizerKind.Adam,
             _ => OptimizerKind.Momentum,
         },
+        MaxShift = result.GetValue(_shift),
         Seed = result.GetValue(_seed),
         Threads = result.GetValue(_threads),
         SavePath = result.GetRequiredValue(_save),
@@ -162,14 +163,39 @@ internal sealed class SampleCommand
         OutputDirectory = result.GetRequiredValue(_out),
     };
 
-    private static void AtLeast(Option<int> option, int minimum) => option.Validators.Add(result =>
+    // Custom parsers rather than validators: a validator that reads the value of a token that is not a number throws
+    // instead of reporting the error.
+    private static Func<ArgumentResult, int> IntegerAtLeast(int minimum) => result =>
     {
-        int value = result.GetValueOrDefault<int>();
-        if (value < minimum)
+        string text = result.Tokens[^1].Value;
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value))
         {
-            result.AddError(string.Create(CultureInfo.InvariantCulture, $"{option.Name} must be at least {minimum}, but it is {value}."));
+            result.AddError($"{Name(result)} takes a whole number, but it is '{text}'.");
         }
-    });
+        else if (value < minimum)
+        {
+            result.AddError(string.Create(CultureInfo.InvariantCulture, $"{Name(result)} must be at least {minimum}, but it is {value}."));
+        }
+
+        return value;
+    };
+
+    private static float? PositiveNumber(ArgumentResult result)
+    {
+        string text = result.Tokens[^1].Value;
+        if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+        {
+            result.AddError($"{Name(result)} takes a number, but it is '{text}'.");
+        }
+        else if (!(float.IsFinite(value) && value > 0f))
+        {
+            result.AddError($"{Name(result)} must be a positive number, but it is '{text}'.");
+        }
+
+        return value;
+    }
+
+    private static string Name(ArgumentResult result) => result.Parent is OptionResult option ? option.Option.Name : result.Argument.Name;
 
     private static void NotEmpty(Option option) => option.Validators.Add(result =>
     {

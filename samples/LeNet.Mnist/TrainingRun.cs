@@ -62,7 +62,7 @@ internal static class TrainingRun
         var network = new LeNet5(options.Seed);
         if (options.LoadPath is not null)
         {
-            network.Load(options.LoadPath);
+            LoadWeights(network, options.LoadPath);
             report.Loaded(options.LoadPath, Evaluation.Of(network, data.Test));
         }
 
@@ -70,25 +70,8 @@ internal static class TrainingRun
         IReadOnlyList<EpochResult> history = [];
         if (options.Epochs > 0)
         {
-            CheckIsNotFolder(options.SavePath, "--save");
-            var training = new TrainingOptions
-            {
-                Epochs = options.Epochs,
-                BatchSize = options.BatchSize,
-                Seed = options.Seed,
-                LearningRate = options.LearningRate,
-                Optimizer = CreateOptimizer(options.Optimizer),
-                Schedule = LearningRateSchedule.Cosine,
-                MaxShift = 2,
-                Threads = options.Threads,
-            };
-            report.TrainingStarts(options, training);
-            var clock = Stopwatch.StartNew();
-            history = report.Train(
-                options.Epochs,
-                (progress, epochDone) => Trainer.Fit(network, data.Train, data.Test, training, progress, epochDone, cancellationToken));
-            report.TrainingDone(clock.Elapsed);
-
+            CheckIsNotFolder(options.SavePath, "--save"); // before training, not after it
+            history = Train(network, data, options, report, cancellationToken);
             CreateParentFolder(options.SavePath);
             network.Save(options.SavePath);
             written.Add(options.SavePath);
@@ -96,21 +79,46 @@ internal static class TrainingRun
 
         Evaluation final = Evaluation.Of(network, data.Test);
         report.Confusion(final);
-
-        Directory.CreateDirectory(options.OutputDirectory);
-        if (history.Count > 0 && Plots.TryWrite(Path.Combine(options.OutputDirectory, "curves.png"), path => Plots.Curves(history, path)) is string curves)
-        {
-            written.Add(curves);
-        }
-
-        if (Plots.TryWrite(Path.Combine(options.OutputDirectory, "filters.png"), path => Plots.Filters(network, path)) is string filters)
-        {
-            written.Add(filters);
-        }
-
+        written.AddRange(Plots.WriteAll(options.OutputDirectory, history, network));
         report.Written(written);
         report.FinalAccuracy(final.Accuracy);
         return 0;
+    }
+
+    private static IReadOnlyList<EpochResult> Train(LeNet5 network, DataSource data, SampleOptions options, ConsoleReport report, CancellationToken cancellationToken)
+    {
+        var training = new TrainingOptions
+        {
+            Epochs = options.Epochs,
+            BatchSize = options.BatchSize,
+            Seed = options.Seed,
+            LearningRate = options.LearningRate,
+            Optimizer = CreateOptimizer(options.Optimizer),
+            Schedule = LearningRateSchedule.Cosine,
+            MaxShift = options.MaxShift,
+            Threads = options.Threads,
+        };
+        report.TrainingStarts(options.Optimizer, training);
+        var clock = Stopwatch.StartNew();
+        IReadOnlyList<EpochResult> history = report.Train(
+            options.Epochs,
+            (progress, epochDone) => Trainer.Fit(network, data.Train, data.Test, training, progress, epochDone, cancellationToken));
+        report.TrainingDone(clock.Elapsed);
+        return history;
+    }
+
+    private static void LoadWeights(LeNet5 network, string path)
+    {
+        CheckIsNotFolder(path, "--load");
+        try
+        {
+            network.Load(path);
+        }
+        catch (InvalidDataException e)
+        {
+            // The library's message says what is wrong with the weights, not which file they came from.
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
     }
 
     private static Func<float, Optimizer> CreateOptimizer(OptimizerKind kind) => kind switch
@@ -124,7 +132,7 @@ internal static class TrainingRun
     {
         if (Directory.Exists(path))
         {
-            throw new IOException($"{option} '{path}' is a folder; give the name of a file to write.");
+            throw new IOException($"{option} '{path}' is a folder, not a weights file.");
         }
     }
 
