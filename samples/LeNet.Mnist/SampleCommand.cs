@@ -50,11 +50,12 @@ internal sealed class SampleCommand
         DefaultValueFactory = _ => "momentum",
     };
 
-    private readonly Option<int> _shift = new("--shift")
+    private readonly Option<int?> _shift = new("--shift")
     {
-        Description = "Largest random shift of a training image, in pixels, up, down, left and right (augmentation); 0 turns it off.",
+        Description = string.Create(
+            CultureInfo.InvariantCulture,
+            $"Largest random shift of a training image, in pixels, in each direction (augmentation); 0 turns it off [default: {SampleOptions.DefaultMaxShift(embeddedDigits: true)} for the embedded digits, {SampleOptions.DefaultMaxShift(embeddedDigits: false)} with --data]"),
         HelpName = "N",
-        DefaultValueFactory = _ => new SampleOptions().MaxShift,
     };
 
     private readonly Option<int> _seed = new("--seed")
@@ -98,7 +99,7 @@ internal sealed class SampleCommand
         _epochs.CustomParser = IntegerAtLeast(0);
         _batch.CustomParser = IntegerAtLeast(1);
         _threads.CustomParser = IntegerAtLeast(1);
-        _shift.CustomParser = IntegerAtLeast(0);
+        _shift.CustomParser = result => IntegerAtLeast(0)(result);
         _seed.CustomParser = IntegerAtLeast(int.MinValue);
         _learningRate.CustomParser = PositiveNumber;
         NotEmpty(_data);
@@ -155,7 +156,7 @@ internal sealed class SampleCommand
             "adam" => OptimizerKind.Adam,
             _ => OptimizerKind.Momentum,
         },
-        MaxShift = result.GetValue(_shift),
+        RequestedMaxShift = result.GetValue(_shift),
         Seed = result.GetValue(_seed),
         Threads = result.GetValue(_threads),
         SavePath = result.GetRequiredValue(_save),

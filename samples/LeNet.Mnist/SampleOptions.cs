@@ -31,8 +31,8 @@ internal sealed record SampleOptions
     /// <summary>The optimizer.</summary>
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Momentum;
 
-    /// <summary>Largest random shift of a training image, in pixels, in each direction; 0 turns augmentation off.</summary>
-    public int MaxShift { get; init; } = 2;
+    /// <summary>The largest random shift of a training image as given, or null for the default (<see cref="MaxShift"/>).</summary>
+    public int? RequestedMaxShift { get; init; }
 
     /// <summary>Seed of the initial weights, the shuffling and the augmentation.</summary>
     public int Seed { get; init; } = 1;
@@ -49,8 +49,21 @@ internal sealed record SampleOptions
     /// <summary>Folder for the pictures.</summary>
     public string OutputDirectory { get; init; } = "out";
 
+    /// <summary>
+    /// Largest random shift of a training image, in pixels, in each direction (0 turns augmentation off): the one
+    /// requested, or the default for the data (<see cref="DefaultMaxShift"/>).
+    /// </summary>
+    public int MaxShift => RequestedMaxShift ?? DefaultMaxShift(embeddedDigits: DataDirectory is null);
+
     /// <summary>The peak learning rate of the run: the one requested, or the optimizer's default.</summary>
     public float LearningRate => RequestedLearningRate ?? DefaultLearningRate(Optimizer);
+
+    /// <summary>
+    /// Shifts of up to 2 pixels help the 8,000 embedded digits (98.25–98.95% over seeds 1–5, against 97.75–98.30%
+    /// without); on a large set such as Fashion-MNIST's 60,000 images they slow learning too much for 10 epochs
+    /// (88.62% with 2, 89.99% with 1, 90.39% with none), so a --data folder trains without them.
+    /// </summary>
+    public static int DefaultMaxShift(bool embeddedDigits) => embeddedDigits ? 2 : 0;
 
     /// <summary>
     /// The peak learning rate that suits each optimizer with LeNet-5, batch 32, 10 epochs and the cosine schedule
