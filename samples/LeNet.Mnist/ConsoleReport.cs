@@ -41,7 +41,7 @@ internal sealed class ConsoleReport
     /// <summary>Reports how the weights read from <paramref name="path"/> do on the test set.</summary>
     public void Loaded(string path, Evaluation evaluation) =>
         _console.MarkupLine(Format(
-            $"loaded {Markup.Escape(path)}: test accuracy {evaluation.Accuracy:P2}, mean loss {evaluation.MeanLoss:F4}"));
+            $"loaded {Markup.Escape(path)}: test accuracy {evaluation.Accuracy * 100:F2}%, mean loss {evaluation.MeanLoss:F4}"));
 
     /// <summary>Describes the training run about to start and prints the header of the epoch table.</summary>
     public void TrainingStarts(OptimizerKind optimizerKind, TrainingOptions training)
