@@ -55,7 +55,7 @@ internal static class Plots
     }
 
     /// <summary>Loss (left) and train and test accuracy (right) after every epoch.</summary>
-    public static void Curves(IReadOnlyList<EpochResult> history, string path)
+    private static void Curves(IReadOnlyList<EpochResult> history, string path)
     {
         double[] epochs = history.Select(r => (double)r.Epoch).ToArray();
         var multiplot = new Multiplot();
@@ -93,7 +93,7 @@ internal static class Plots
     }
 
     /// <summary>The six 5×5 filters of conv1 as heat maps on one colour scale, centred on zero, with their biases.</summary>
-    public static void Filters(LeNet5 network, string path)
+    private static void Filters(LeNet5 network, string path)
     {
         TensorInfo weights = Find("conv1.weight");
         TensorInfo biases = Find("conv1.bias");

@@ -69,7 +69,7 @@ internal sealed class SampleCommand
     {
         Description = "Threads a training step may use; the result does not depend on it.",
         HelpName = "N",
-        DefaultValueFactory = _ => Environment.ProcessorCount,
+        DefaultValueFactory = _ => new SampleOptions().Threads,
     };
 
     private readonly Option<string> _save = new("--save")

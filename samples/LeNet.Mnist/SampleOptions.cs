@@ -1,3 +1,5 @@
+using System;
+
 namespace LeNet.Mnist;
 
 /// <summary>The optimizers the sample can train with.</summary>
@@ -37,8 +39,8 @@ internal sealed record SampleOptions
     /// <summary>Seed of the initial weights, the shuffling and the augmentation.</summary>
     public int Seed { get; init; } = 1;
 
-    /// <summary>Threads a training step may use.</summary>
-    public int Threads { get; init; } = 1;
+    /// <summary>Threads a training step may use; the result does not depend on it.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
 
     /// <summary>Where the trained weights go.</summary>
     public string SavePath { get; init; } = "out/lenet5.safetensors";
