@@ -1,4 +1,4 @@
-using System;
 using LeNet.Mnist;
 
-Console.WriteLine(LeNet5.Summary);
+// Parse the command line; the training run itself lives in TrainingRun.
+return SampleCommand.Invoke(args, TrainingRun.Execute);
