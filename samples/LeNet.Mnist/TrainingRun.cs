@@ -110,15 +110,7 @@ internal static class TrainingRun
     private static void LoadWeights(LeNet5 network, string path)
     {
         CheckIsNotFolder(path, "--load");
-        try
-        {
-            network.Load(path);
-        }
-        catch (InvalidDataException e)
-        {
-            // The library's message says what is wrong with the weights, not which file they came from.
-            throw new InvalidDataException($"{path}: {e.Message}", e);
-        }
+        network.Load(path); // a bad file throws InvalidDataException naming the file and the problem
     }
 
     private static Func<float, Optimizer> CreateOptimizer(OptimizerKind kind) => kind switch

@@ -163,7 +163,15 @@ public static class SafeTensors
         ArgumentException.ThrowIfNullOrEmpty(path);
         CheckLayout(parameters.Length, tensors, nameof(parameters));
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
-        Load(file, tensors, parameters);
+        try
+        {
+            Load(file, tensors, parameters);
+        }
+        catch (InvalidDataException e)
+        {
+            // Name the file, as the IDX reader does: "weights.safetensors: fc1.weight: shape [120,256], expected [120,400]".
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
     }
 
     /// <summary>
