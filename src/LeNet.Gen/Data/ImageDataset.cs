@@ -125,7 +125,7 @@ public sealed class ImageDataset
             order[i] = i;
         }
 
-        var random = new SplitMix64(((ulong)(uint)seed << 32) | (uint)epoch);
+        var random = NetworkRandom.FromState(((ulong)(uint)seed << 32) | (uint)epoch);
         for (int i = order.Length - 1; i > 0; i--)
         {
             int j = (int)random.NextBelow((ulong)i + 1);

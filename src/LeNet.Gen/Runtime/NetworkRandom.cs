@@ -14,6 +14,14 @@ public struct NetworkRandom
     /// <summary>Starts a sequence from a seed.</summary>
     public NetworkRandom(long seed) => _state = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL) ^ 0xD1B54A32D192ED03UL;
 
+    /// <summary>Starts a sequence from a raw 64-bit state, as SplitMix64 is usually specified (no mixing of the seed).</summary>
+    public static NetworkRandom FromState(ulong state)
+    {
+        var random = default(NetworkRandom);
+        random._state = state;
+        return random;
+    }
+
     /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64()
     {
@@ -31,19 +39,29 @@ public struct NetworkRandom
     public int NextInt32(int maxExclusive)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxExclusive);
+        return (int)NextBelow((ulong)maxExclusive);
+    }
 
-        // Lemire's multiply-and-reject method: unbiased, and deterministic for a given seed.
-        ulong bound = (ulong)maxExclusive;
-        ulong threshold = (0x1_0000_0000UL - bound) % bound;
-        while (true)
+    /// <summary>
+    /// An integer uniformly distributed in [0, <paramref name="bound"/>), by Lemire's multiply-and-reject method: the high
+    /// half of the 128-bit product of the next 64 random bits and the bound, drawing again in the rare cases that would
+    /// bias the result.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bound"/> is 0.</exception>
+    public ulong NextBelow(ulong bound)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(bound);
+        ulong high = Math.BigMul(NextUInt64(), bound, out ulong low);
+        if (low < bound)
         {
-            ulong r = NextUInt64() >> 32;
-            ulong m = r * bound;
-            if ((uint)m >= threshold)
+            ulong threshold = (0UL - bound) % bound;
+            while (low < threshold)
             {
-                return (int)(m >> 32);
+                high = Math.BigMul(NextUInt64(), bound, out low);
             }
         }
+
+        return high;
     }
 
     /// <summary>Fills <paramref name="values"/> with numbers uniformly distributed in [−<paramref name="bound"/>, <paramref name="bound"/>).</summary>

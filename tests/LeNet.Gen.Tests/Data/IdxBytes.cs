@@ -70,46 +70,6 @@ internal static class IdxBytes
     }
 }
 
-/// <summary>A read-only stream that cannot seek and hands out at most a few bytes per read, like a network stream.</summary>
-internal sealed class TrickleStream(byte[] data, int maxPerRead = 3) : Stream
-{
-    private int _position;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    public override int Read(Span<byte> buffer)
-    {
-        int n = Math.Min(Math.Min(buffer.Length, maxPerRead), data.Length - _position);
-        data.AsSpan(_position, n).CopyTo(buffer);
-        _position += n;
-        return n;
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-}
-
 /// <summary>A folder under the temporary directory, deleted with its contents on dispose.</summary>
 internal sealed class TempFolder : IDisposable
 {

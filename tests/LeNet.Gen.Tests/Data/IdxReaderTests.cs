@@ -3,6 +3,8 @@ using System.IO;
 using LeNet.Gen.Data;
 using Xunit;
 
+using LeNet.Gen.Tests.IO;
+
 namespace LeNet.Gen.Tests.Data;
 
 public class IdxReaderTests
@@ -19,8 +21,8 @@ public class IdxReaderTests
     {
         Encoding.Raw => new MemoryStream(raw),
         Encoding.Gzip => new MemoryStream(IdxBytes.Gzip(raw)),
-        Encoding.RawTrickle => new TrickleStream(raw),
-        _ => new TrickleStream(IdxBytes.Gzip(raw)),
+        Encoding.RawTrickle => new NonSeekableStream(raw, maxRead: 3),
+        _ => new NonSeekableStream(IdxBytes.Gzip(raw), maxRead: 3),
     };
 
     [Theory]
