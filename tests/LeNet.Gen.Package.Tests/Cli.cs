@@ -10,7 +10,7 @@ using System.Threading.Tasks;
 namespace LeNet.Gen.Package.Tests;
 
 /// <summary>Runs a program to completion and captures what it printed.</summary>
-public sealed record ProcessResult(int ExitCode, string Output, TimeSpan Elapsed)
+public sealed record ProcessResult(int ExitCode, string Output, string Errors, TimeSpan Elapsed)
 {
     public override string ToString() => $"exit code {ExitCode} after {Elapsed.TotalSeconds:F1} s:\n{Output}";
 }
@@ -62,7 +62,8 @@ public static class Cli
             throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} did not finish in {timeoutMinutes} minutes");
         }
 
-        return new ProcessResult(process.ExitCode, await stdout + await stderr, clock.Elapsed);
+        string errors = await stderr;
+        return new ProcessResult(process.ExitCode, await stdout + errors, errors, clock.Elapsed);
     }
 
     public static Task<ProcessResult> DotnetAsync(string workingDirectory, params string[] arguments) => RunAsync("dotnet", arguments, workingDirectory);
