@@ -122,5 +122,33 @@ public sealed class PackageTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("<tags>", metadata);
         Assert.Matches("<dependencies>\\s*<group targetFramework=\"net8.0\" />\\s*</dependencies>", metadata); // no dependencies at all
         Assert.True(File.Exists(Path.ChangeExtension(package, ".snupkg")), "no symbol package");
+        output.WriteLine("SourceLink: " + SourceLinkOf(Path.ChangeExtension(package, ".snupkg")));
+        Assert.Matches("\"documents\":\\{\".*\\*\":\"https://raw.githubusercontent.com/lenet-gen/LeNet.Gen/[0-9a-f]{40}/\\*\"\\}", SourceLinkOf(Path.ChangeExtension(package, ".snupkg")));
+    }
+
+    /// <summary>The SourceLink JSON embedded in the symbol package's PDB (how a debugger finds the sources).</summary>
+    private static string SourceLinkOf(string symbols)
+    {
+        var sourceLinkKind = new Guid("CC110556-A091-4D38-9FEC-25AB9A351A6A");
+        using var zip = ZipFile.OpenRead(symbols);
+        using var pdb = new MemoryStream();
+        using (var entry = zip.Entries.Single(e => e.FullName.EndsWith("LeNet.Gen.pdb", StringComparison.Ordinal)).Open())
+        {
+            entry.CopyTo(pdb);
+        }
+
+        pdb.Position = 0;
+        using var provider = System.Reflection.Metadata.MetadataReaderProvider.FromPortablePdbStream(pdb);
+        var reader = provider.GetMetadataReader();
+        foreach (var handle in reader.CustomDebugInformation)
+        {
+            var information = reader.GetCustomDebugInformation(handle);
+            if (reader.GetGuid(information.Kind) == sourceLinkKind)
+            {
+                return System.Text.Encoding.UTF8.GetString(reader.GetBlobBytes(information.Value));
+            }
+        }
+
+        return "(none)";
     }
 }
