@@ -535,12 +535,7 @@ internal static class MembersEmitter
         w.Line("// Cross-entropy from the logits, computed stably: −log softmax(z)[label] = log Σ exp(z − max) − (z[label] − max).");
         using (w.Block($"private static float CrossEntropy({ReadOnlySpan} logits, int label)"))
         {
-            w.Line("float max = logits[0];");
-            using (w.Block("for (int k = 1; k < OutputLength; k++)"))
-            {
-                w.Line("max = global::System.MathF.Max(max, logits[k]);");
-            }
-
+            w.Line("float max = LargestLogit(logits);");
             w.Line("float sum = 0f;");
             using (w.Block("for (int k = 0; k < OutputLength; k++)"))
             {
@@ -548,6 +543,18 @@ internal static class MembersEmitter
             }
 
             w.Line("return global::System.MathF.Log(sum) - (logits[label] - max);");
+        }
+
+        w.Line();
+        using (w.Block($"private static float LargestLogit({ReadOnlySpan} logits)"))
+        {
+            w.Line("float max = logits[0];");
+            using (w.Block("for (int k = 1; k < OutputLength; k++)"))
+            {
+                w.Line("max = global::System.MathF.Max(max, logits[k]);");
+            }
+
+            w.Line("return max;");
         }
 
         w.Line();
@@ -566,12 +573,7 @@ internal static class MembersEmitter
         w.Line("// later multiplication slow on x86, which is what halves the speed of long online-training runs elsewhere.");
         using (w.Block($"private static void Softmax({ReadOnlySpan} logits, {Span} probabilities)"))
         {
-            w.Line("float max = logits[0];");
-            using (w.Block("for (int k = 1; k < OutputLength; k++)"))
-            {
-                w.Line("max = global::System.MathF.Max(max, logits[k]);");
-            }
-
+            w.Line("float max = LargestLogit(logits);");
             w.Line("float sum = 0f;");
             using (w.Block("for (int k = 0; k < OutputLength; k++)"))
             {

@@ -408,11 +408,7 @@ namespace Demo
         // Cross-entropy from the logits, computed stably: −log softmax(z)[label] = log Σ exp(z − max) − (z[label] − max).
         private static float CrossEntropy(global::System.ReadOnlySpan<float> logits, int label)
         {
-            float max = logits[0];
-            for (int k = 1; k < OutputLength; k++)
-            {
-                max = global::System.MathF.Max(max, logits[k]);
-            }
+            float max = LargestLogit(logits);
             float sum = 0f;
             for (int k = 0; k < OutputLength; k++)
             {
@@ -421,17 +417,23 @@ namespace Demo
             return global::System.MathF.Log(sum) - (logits[label] - max);
         }
 
-        // softmax(z)[k] = exp(z[k] − max) / Σ exp(z − max): subtracting the largest logit keeps exp from overflowing.
-        // A logit more than 80 below the largest gets probability exactly 0 (e^−80 ≈ 2e−35 is below float precision next to
-        // the largest probability): its exp would be a denormal float, and denormals flowing into the gradients make every
-        // later multiplication slow on x86, which is what halves the speed of long online-training runs elsewhere.
-        private static void Softmax(global::System.ReadOnlySpan<float> logits, global::System.Span<float> probabilities)
+        private static float LargestLogit(global::System.ReadOnlySpan<float> logits)
         {
             float max = logits[0];
             for (int k = 1; k < OutputLength; k++)
             {
                 max = global::System.MathF.Max(max, logits[k]);
             }
+            return max;
+        }
+
+        // softmax(z)[k] = exp(z[k] − max) / Σ exp(z − max): subtracting the largest logit keeps exp from overflowing.
+        // A logit more than 80 below the largest gets probability exactly 0 (e^−80 ≈ 2e−35 is below float precision next to
+        // the largest probability): its exp would be a denormal float, and denormals flowing into the gradients make every
+        // later multiplication slow on x86, which is what halves the speed of long online-training runs elsewhere.
+        private static void Softmax(global::System.ReadOnlySpan<float> logits, global::System.Span<float> probabilities)
+        {
+            float max = LargestLogit(logits);
             float sum = 0f;
             for (int k = 0; k < OutputLength; k++)
             {
