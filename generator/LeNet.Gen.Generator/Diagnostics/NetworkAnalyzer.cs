@@ -30,12 +30,23 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         context.RegisterCompilationStartAction(start =>
         {
             // Nothing to do in a compilation that does not reference LeNet.Gen.
-            if (start.Compilation.GetTypeByMetadataName(AttributeNames.Network) is null)
+            if (start.Compilation.GetTypeByMetadataName(AttributeNames.Network) is not { } network)
             {
                 return;
             }
 
-            start.RegisterSymbolAction(AnalyzeType, SymbolKind.NamedType);
+            var ours = new[] { network, start.Compilation.GetTypeByMetadataName(AttributeNames.Conv), start.Compilation.GetTypeByMetadataName(AttributeNames.Pool), start.Compilation.GetTypeByMetadataName(AttributeNames.Dense) }
+                .OfType<INamedTypeSymbol>().ToImmutableHashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
+            start.RegisterSymbolAction(
+                context =>
+                {
+                    // Most types carry none of our attributes: a symbol comparison turns them away before any other work.
+                    if (context.Symbol.GetAttributes().Any(a => a.AttributeClass is { } c && ours.Contains(c)))
+                    {
+                        AnalyzeType(context);
+                    }
+                },
+                SymbolKind.NamedType);
         });
     }
 
