@@ -61,15 +61,15 @@ internal sealed record SampleOptions
     public float LearningRate => RequestedLearningRate ?? DefaultLearningRate(Optimizer);
 
     /// <summary>
-    /// Shifts of up to 2 pixels help the 8,000 embedded digits (98.25–98.95% over seeds 1–5, against 97.75–98.30%
+    /// Shifts of up to 2 pixels help the 8,000 embedded digits (98.20–98.70% over seeds 1–5, against 97.75–98.30%
     /// without); on a large set such as Fashion-MNIST's 60,000 images they slow learning too much for 10 epochs
-    /// (88.62% with 2, 89.99% with 1, 90.39% with none), so a --data folder trains without them.
+    /// (88.62% with 2, 89.99% with 1, 90.32–90.39% with none), so a --data folder trains without them.
     /// </summary>
     public static int DefaultMaxShift(bool embeddedDigits) => embeddedDigits ? 2 : 0;
 
     /// <summary>
     /// The peak learning rate that suits each optimizer with LeNet-5, batch 32, 10 epochs and the cosine schedule
-    /// (momentum reached 98.25–98.95% on the embedded digits over seeds 1–5; sgd 98.35% and adam 98.25% with seed 1).
+    /// (momentum reaches 98.20–98.70% on the embedded digits over seeds 1–5; sgd 98.35% and adam 98.25% with seed 1).
     /// </summary>
     public static float DefaultLearningRate(OptimizerKind optimizer) => optimizer switch
     {

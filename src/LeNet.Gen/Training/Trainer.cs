@@ -18,7 +18,7 @@ public enum LearningRateSchedule
 
 /// <summary>
 /// Settings of a training run. The defaults (10 epochs, batch 32, momentum SGD at 0.05 with a cosine schedule, random
-/// shifts of up to 2 pixels) train LeNet-5 on the 8,000 bundled digits to 98.25–98.95% on the 2,000 test digits (seeds 1–5).
+/// shifts of up to 2 pixels) train LeNet-5 on the 8,000 bundled digits to 98.20–98.70% on the 2,000 test digits (seeds 1–5).
 /// </summary>
 public sealed record TrainingOptions
 {
