@@ -12,8 +12,8 @@ namespace LeNet.Gen.Package.Tests;
 
 /// <summary>
 /// The package as a user gets it: pack it, create a console project outside the solution with <c>dotnet new</c>,
-/// reference LeNet.Gen from the local folder only, declare LeNet-5, train briefly on the bundled digits and check the
-/// printed accuracy; then make one shape mistake and check the build fails with the LNG error at the right line.
+/// reference LeNet.Gen from the local folder only, declare LeNet-5, embed the bundled digits, train briefly on them and
+/// check the printed accuracy; then make one shape mistake and check the build fails with the LNG error at the right line.
 /// </summary>
 public sealed class PackageTests(ITestOutputHelper output) : IDisposable
 {
@@ -41,11 +41,16 @@ public sealed class PackageTests(ITestOutputHelper output) : IDisposable
     private const string Program = """
         using System;
         using System.Globalization;
+        using System.IO;
+        using System.Reflection;
         using Consumer;
         using LeNet.Gen.Data;
         using LeNet.Gen.Training;
 
-        var (train, test) = Mnist.Load(args[0]);
+        // The bundled digits travel inside this program as embedded resources, as a user would ship them.
+        Stream Digits(string name) => Assembly.GetExecutingAssembly().GetManifestResourceStream(name + ".gz")
+            ?? throw new FileNotFoundException(name);
+        var (train, test) = Mnist.Load(Digits("train-images-idx3-ubyte"), Digits("train-labels-idx1-ubyte"), Digits("t10k-images-idx3-ubyte"), Digits("t10k-labels-idx1-ubyte"));
         var network = new LeNet5(seed: 1);
         Trainer.Fit(network, train, test, new TrainingOptions { Epochs = 2, LearningRate = 0.05f },
             epochDone: e => Console.WriteLine($"epoch {e.Epoch}: loss {e.Loss:F3}, test {e.TestAccuracy:P2}"));
@@ -73,19 +78,20 @@ public sealed class PackageTests(ITestOutputHelper output) : IDisposable
             </configuration>
             """);
         string csproj = Path.Combine(project, "Consumer.csproj");
+        string digits = Path.Combine(Cli.RepositoryRoot, "samples", "LeNet.Mnist", "Data", "mnist-npm10k");
         File.WriteAllText(csproj, File.ReadAllText(csproj).Replace(
             "</Project>",
             $"""
               <PropertyGroup><RestorePackagesPath>{Path.Combine(_temp.Path, "packages")}</RestorePackagesPath></PropertyGroup>
               <ItemGroup><PackageReference Include="LeNet.Gen" Version="{Version}" /></ItemGroup>
+              <ItemGroup><EmbeddedResource Include="{digits}/*.gz" LogicalName="%(Filename)%(Extension)" /></ItemGroup>
             </Project>
             """,
             StringComparison.Ordinal));
         File.WriteAllText(Path.Combine(project, "Program.cs"), Program);
         File.WriteAllText(Path.Combine(project, "LeNet5.cs"), Network);
 
-        string digits = Path.Combine(Cli.RepositoryRoot, "samples", "LeNet.Mnist", "Data", "mnist-npm10k");
-        var run = await Cli.DotnetAsync(project, "run", "-c", "Release", "--", digits);
+        var run = await Cli.DotnetAsync(project, "run", "-c", "Release");
         output.WriteLine(run.ToString());
         Assert.True(run.ExitCode == 0, run.ToString());
         var accuracy = Regex.Match(run.Output, @"test accuracy: (\d+\.\d\d)%");
