@@ -51,6 +51,11 @@ internal static class ShapeInference
 
             if (!valid || current is null)
             {
+                if (!valid && current is not null)
+                {
+                    ReportWindowBeyondInput(spec, layer, name, current, problems);
+                }
+
                 current = null;
                 continue;
             }
@@ -146,6 +151,39 @@ internal static class ShapeInference
                     & KnownActivation(d.Activation, name, At("Activation"), problems);
             default:
                 return false;
+        }
+    }
+
+    /// <summary>
+    /// A layer whose values were rejected (a window over the unrolling limit, say) is not planned, yet a window larger
+    /// than the padded input is the more specific fact and usually the user's real mistake: report it too, with its
+    /// arithmetic, whenever the window, stride and padding are themselves in range.
+    /// </summary>
+    private static void ReportWindowBeyondInput(NetworkSpec spec, LayerSpec layer, string name, TensorShape input, List<Problem> problems)
+    {
+        var (window, stride, padding, isConv) = layer switch
+        {
+            ConvSpec c => (c.Kernel, c.Stride, c.Padding, true),
+            PoolSpec p => (p.Size, p.Stride, 0, false),
+            _ => (0, 0, 0, false),
+        };
+        if (!input.IsSpatial || window < 1 || stride < 1 || padding < 0)
+        {
+            return;
+        }
+
+        var target = ProblemTarget.Layer(layer.Index);
+        var height = ShapeFormula.Output(input.Height, window, stride, padding, spec.Rounding);
+        var width = ShapeFormula.Output(input.Width, window, stride, padding, spec.Rounding);
+        bool square = input.Height == input.Width;
+        if (!height.Fits)
+        {
+            CheckAxis(spec, name, target, height, square ? null : "height", isConv, problems);
+        }
+
+        if (!square && !width.Fits)
+        {
+            CheckAxis(spec, name, target, width, "width", isConv, problems);
         }
     }
 

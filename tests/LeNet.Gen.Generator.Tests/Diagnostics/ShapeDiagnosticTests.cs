@@ -116,6 +116,34 @@ public class ShapeDiagnosticTests
             error.GetMessage());
     }
 
+    [Fact]
+    public void LNG0002_and_LNG0004_both_reported_when_the_window_exceeds_the_input_and_the_limit()
+    {
+        string source = """
+            using LeNet.Gen;
+            [Network(1, 32, 32)]
+            [Conv(6, 40)]
+            [Dense(10, Activation = Activation.Softmax)]
+            public partial class Net { }
+            """;
+
+        var result = TestCompiler.Run(source);
+        Assert.Empty(result.GeneratorExceptions);
+        Assert.Empty(result.Generated);
+        var errors = result.Errors.ToArray();
+
+        var notPositive = Assert.Single(errors, d => d.Id == "LNG0002");
+        var tooLarge = Assert.Single(errors, d => d.Id == "LNG0004");
+        Assert.Equal(2, errors.Length);
+        Assert.Equal(SourceSpan.Of(source, "Conv(6, 40)"), SourceSpan.Of(notPositive));
+        Assert.Equal(
+            "conv1: the output size (32 − 40 + 2·0) / 1 + 1 = -7 is not positive: the 40×40 window is larger than the padded input, 32×32 (32 + 2·0 = 32); " +
+            "use a smaller window, more padding or a larger input",
+            notPositive.GetMessage());
+        Assert.Equal(SourceSpan.Of(source, "40"), SourceSpan.Of(tooLarge));
+        Assert.Contains("a 40×40 window is larger than LeNet.Gen's limit of 15×15", tooLarge.GetMessage());
+    }
+
     [Theory]
     [InlineData("Conv(0, 5)", "0", "conv1: filters must be at least 1, but it is 0")]
     [InlineData("Conv(6, -3)", "-3", "conv1: kernel must be at least 1, but it is -3")]
