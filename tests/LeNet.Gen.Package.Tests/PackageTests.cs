@@ -119,6 +119,7 @@ public sealed class PackageTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("lib/net8.0/LeNet.Gen.dll", entries);
         Assert.Contains("lib/net8.0/LeNet.Gen.xml", entries);
         Assert.Contains("analyzers/dotnet/cs/LeNet.Gen.Generator.dll", entries);
+        Assert.Contains("analyzers/dotnet/cs/LeNet.Gen.CodeFixes.dll", entries);
         Assert.Contains("README.md", entries);
         using var nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
         string metadata = nuspec.ReadToEnd();
