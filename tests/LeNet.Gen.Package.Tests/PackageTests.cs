@@ -15,6 +15,7 @@ namespace LeNet.Gen.Package.Tests;
 /// reference LeNet.Gen from the local folder only, declare LeNet-5, embed the bundled digits, train briefly on them and
 /// check the printed accuracy; then make one shape mistake and check the build fails with the LNG error at the right line.
 /// </summary>
+[Collection(PackingCollection.Name)]
 public sealed class PackageTests(ITestOutputHelper output) : IDisposable
 {
     private const string Version = "0.1.0-local";
