@@ -131,13 +131,18 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
     /// <summary>The declarations without <c>partial</c> of the network class (depth 0) or of the type that many levels out.</summary>
     private static List<TypeDeclarationSyntax> NonPartialDeclarations(INamedTypeSymbol type, string depthText, CancellationToken cancellationToken)
     {
+        if (!int.TryParse(depthText, out int depth) || depth < 0)
+        {
+            return new List<TypeDeclarationSyntax>();
+        }
+
         INamedTypeSymbol? target = type;
-        for (int depth = int.TryParse(depthText, out int d) ? d : -1; depth > 0 && target is not null; depth--)
+        for (; depth > 0 && target is not null; depth--)
         {
             target = target.ContainingType;
         }
 
-        return target is null || depthText.Length == 0
+        return target is null
             ? new List<TypeDeclarationSyntax>()
             : target.DeclaringSyntaxReferences
                 .Select(r => r.GetSyntax(cancellationToken))
