@@ -15,6 +15,7 @@ namespace LeNet.Gen.Package.Tests;
 /// reference LeNet.Gen from the local folder only, declare LeNet-5, embed the bundled digits, train briefly on them and
 /// check the printed accuracy; then make one shape mistake and check the build fails with the LNG error at the right line.
 /// </summary>
+[Collection(PackingCollection.Name)]
 public sealed class PackageTests(ITestOutputHelper output) : IDisposable
 {
     private const string Version = "0.1.0-local";
@@ -119,6 +120,7 @@ public sealed class PackageTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("lib/net8.0/LeNet.Gen.dll", entries);
         Assert.Contains("lib/net8.0/LeNet.Gen.xml", entries);
         Assert.Contains("analyzers/dotnet/cs/LeNet.Gen.Generator.dll", entries);
+        Assert.Contains("analyzers/dotnet/cs/LeNet.Gen.CodeFixes.dll", entries);
         Assert.Contains("README.md", entries);
         using var nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
         string metadata = nuspec.ReadToEnd();

@@ -14,7 +14,7 @@ namespace LeNet.Gen.Roslyn48.Tests;
 /// <summary>LeNet-5 through Roslyn 4.8.0 (the .NET 8 SDK's compiler): generate, analyze, compile, load and run.</summary>
 public class OldestCompilerTests
 {
-    private const string Source = """
+    internal const string Source = """
         using LeNet.Gen;
         namespace Demo;
         [Network(1, 32, 32)]
@@ -75,17 +75,19 @@ public class OldestCompilerTests
         Assert.Equal(6, error.Location.GetLineSpan().StartLinePosition.Line + 1);
     }
 
+    /// <summary>The running .NET's own assemblies stand in for reference assemblies: enough to compile and load the result.</summary>
+    internal static MetadataReference[] References() => ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+        .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
+        .Select(p => MetadataReference.CreateFromFile(p))
+        .Append(MetadataReference.CreateFromFile(typeof(NetworkAttribute).Assembly.Location))
+        .ToArray<MetadataReference>();
+
     private static CSharpCompilation Compile(string source)
     {
-        // The running .NET's own assemblies stand in for reference assemblies: enough to compile and load the result.
-        var references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .Select(p => MetadataReference.CreateFromFile(p))
-            .Append(MetadataReference.CreateFromFile(typeof(NetworkAttribute).Assembly.Location));
         return CSharpCompilation.Create(
             "Roslyn48Consumer",
             new[] { CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.CSharp12)) },
-            references,
+            References(),
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, optimizationLevel: OptimizationLevel.Release));
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
@@ -68,19 +69,99 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         foreach (var problem in problems)
         {
             var location = Locate(type, reading, problem.Target, context.CancellationToken);
-            context.ReportDiagnostic(Diagnostic.Create(Rules.Get(problem.RuleId), location, problem.MessageArguments.ToArray<object>()));
+            var (additionalLocations, properties) = Fixes(type, reading, problem, context.CancellationToken);
+            context.ReportDiagnostic(Diagnostic.Create(
+                Rules.Get(problem.RuleId), location, additionalLocations, properties, problem.MessageArguments.ToArray<object>()));
         }
     }
+
+    /// <summary>
+    /// The problem's fixes as the code fix reads them: every syntax an edit touches becomes an additional location, and
+    /// the edits, which refer to those locations by index, go in the properties (<see cref="FixProperties"/>). A fix
+    /// whose syntax cannot be found (an attribute not in source, say) is left out.
+    /// </summary>
+    private static (List<Location> Locations, ImmutableDictionary<string, string?> Properties) Fixes(
+        INamedTypeSymbol type, SpecReading reading, Problem problem, CancellationToken cancellationToken)
+    {
+        var locations = new List<Location>();
+        var fixes = new List<FixData>();
+        int IndexOf(Location location)
+        {
+            int index = locations.IndexOf(location);
+            if (index < 0)
+            {
+                locations.Add(location);
+                index = locations.Count - 1;
+            }
+
+            return index;
+        }
+
+        foreach (var fix in problem.Fixes)
+        {
+            var edits = new List<FixEditData>();
+            bool complete = true;
+            foreach (var edit in fix.Edits)
+            {
+                if (edit.Kind == FixEditKind.AddPartial)
+                {
+                    var declarations = NonPartialDeclarations(type, edit.Value, cancellationToken);
+                    complete &= declarations.Count > 0;
+                    edits.AddRange(declarations.Select(d => new FixEditData(IndexOf(d.Identifier.GetLocation()), edit.Kind, edit.Name, edit.Value)));
+                }
+                else if (AttributeOf(reading, edit.Target)?.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is AttributeSyntax attribute)
+                {
+                    edits.Add(new FixEditData(IndexOf(attribute.GetLocation()), edit.Kind, edit.Name, edit.Value));
+                }
+                else
+                {
+                    complete = false;
+                }
+            }
+
+            if (complete && edits.Count > 0)
+            {
+                fixes.Add(new FixData(fix.Title, fix.EquivalenceKey, edits));
+            }
+        }
+
+        return (locations, FixProperties.Encode(fixes));
+    }
+
+    /// <summary>The declarations without <c>partial</c> of the network class (depth 0) or of the type that many levels out.</summary>
+    private static List<TypeDeclarationSyntax> NonPartialDeclarations(INamedTypeSymbol type, string depthText, CancellationToken cancellationToken)
+    {
+        if (!int.TryParse(depthText, out int depth) || depth < 0)
+        {
+            return new List<TypeDeclarationSyntax>();
+        }
+
+        INamedTypeSymbol? target = type;
+        for (; depth > 0 && target is not null; depth--)
+        {
+            target = target.ContainingType;
+        }
+
+        return target is null
+            ? new List<TypeDeclarationSyntax>()
+            : target.DeclaringSyntaxReferences
+                .Select(r => r.GetSyntax(cancellationToken))
+                .OfType<TypeDeclarationSyntax>()
+                .Where(declaration => !SpecReader.IsPartial(declaration))
+                .ToList();
+    }
+
+    private static AttributeData? AttributeOf(SpecReading reading, ProblemTarget target) => target.Kind switch
+    {
+        TargetKind.Network => reading.NetworkAttribute,
+        TargetKind.Layer when target.LayerIndex >= 0 && target.LayerIndex < reading.LayerAttributes.Length => reading.LayerAttributes[target.LayerIndex],
+        _ => null,
+    };
 
     /// <summary>The argument named by the target if it is written in source, else the whole attribute, else the type's name.</summary>
     private static Location Locate(INamedTypeSymbol type, SpecReading reading, ProblemTarget target, CancellationToken cancellationToken)
     {
-        var attribute = target.Kind switch
-        {
-            TargetKind.Network => reading.NetworkAttribute,
-            TargetKind.Layer when target.LayerIndex >= 0 && target.LayerIndex < reading.LayerAttributes.Length => reading.LayerAttributes[target.LayerIndex],
-            _ => null,
-        };
+        var attribute = AttributeOf(reading, target);
         if (attribute?.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is AttributeSyntax syntax)
         {
             return (target.Argument is null ? null : FindArgument(attribute, syntax, target.Argument))?.GetLocation() ?? syntax.GetLocation();

@@ -11,6 +11,42 @@ internal sealed record Problem(string RuleId, ProblemTarget Target, EquatableArr
         : this(ruleId, target, messageArguments.ToEquatableArray())
     {
     }
+
+    /// <summary>
+    /// The fixes the message names, best first, for the IDE's light bulb and <c>dotnet format</c>. Worked out here, where
+    /// the numbers are, so that the code-fix assembly only applies edits and never repeats the arithmetic.
+    /// </summary>
+    public EquatableArray<FixSuggestion> Fixes { get; init; }
+}
+
+/// <summary>
+/// A fix for a problem: a title that says what it does (<c>Set Stride = 1 (conv2 → 10×10)</c>), an equivalence key
+/// that names the kind of fix (for Fix All) and its edits.
+/// </summary>
+internal sealed record FixSuggestion(string Title, string EquivalenceKey, EquatableArray<FixEdit> Edits)
+{
+    public FixSuggestion(string title, string equivalenceKey, params FixEdit[] edits)
+        : this(title, equivalenceKey, edits.ToEquatableArray())
+    {
+    }
+}
+
+/// <summary>
+/// One edit of a fix, as plain values. <see cref="Target"/> names the attribute (for argument edits) or the type;
+/// for <see cref="Diagnostics.FixEditKind.AddPartial"/>, <see cref="Value"/> is how many types out from the network
+/// class the declaration to change is (0 for the class itself, 1 for its containing type, …).
+/// </summary>
+internal sealed record FixEdit(Diagnostics.FixEditKind Kind, ProblemTarget Target, string Name, string Value)
+{
+    /// <summary>Sets the named argument <paramref name="name"/> of the target attribute to the expression <paramref name="value"/>.</summary>
+    public static FixEdit Set(ProblemTarget target, string name, string value) => new(Diagnostics.FixEditKind.SetArgument, target, name, value);
+
+    /// <summary>Removes the named argument <paramref name="name"/> from the target attribute.</summary>
+    public static FixEdit Remove(ProblemTarget target, string name) => new(Diagnostics.FixEditKind.RemoveArgument, target, name, string.Empty);
+
+    /// <summary>Adds <c>partial</c> to the network class (<paramref name="depth"/> 0) or one of its containing types.</summary>
+    public static FixEdit AddPartial(int depth) =>
+        new(Diagnostics.FixEditKind.AddPartial, ProblemTarget.Type, string.Empty, depth.ToString(System.Globalization.CultureInfo.InvariantCulture));
 }
 
 /// <summary>What a problem points at.</summary>

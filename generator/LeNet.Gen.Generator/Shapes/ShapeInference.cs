@@ -46,7 +46,10 @@ internal static class ShapeInference
             if (layer is ConvSpec { Activation: ActivationKind.Softmax } or DenseSpec { Activation: ActivationKind.Softmax } && i != lastIndex)
             {
                 problems.Add(new Problem(
-                    Rules.SoftmaxNotLast.Id, ProblemTarget.Layer(layer.Index, "Activation"), name, "the last layer is " + names[lastIndex]));
+                    Rules.SoftmaxNotLast.Id, ProblemTarget.Layer(layer.Index, "Activation"), name, "the last layer is " + names[lastIndex])
+                {
+                    Fixes = MoveSoftmax(layer.Index, name, spec.Layers[lastIndex], names[lastIndex]),
+                });
             }
 
             if (!valid || current is null)
@@ -88,7 +91,15 @@ internal static class ShapeInference
         if (last.Activation != ActivationKind.Softmax)
         {
             problems.Add(new Problem(
-                Rules.TrainNotGenerated.Id, ProblemTarget.Layer(last.Spec.Index, "Activation"), spec.Type.Name, last.Name, last.Activation.ToString()));
+                Rules.TrainNotGenerated.Id, ProblemTarget.Layer(last.Spec.Index, "Activation"), spec.Type.Name, last.Name, last.Activation.ToString())
+            {
+                Fixes = last.Spec is PoolSpec
+                    ? EquatableArray<FixSuggestion>.Empty
+                    : Single(new FixSuggestion(
+                        Format("Set Activation = Softmax on {0} (generates Train)", last.Name),
+                        Rules.TrainNotGenerated.Id + ".UseSoftmax",
+                        FixEdit.Set(ProblemTarget.Layer(last.Spec.Index), "Activation", ActivationValue(ActivationKind.Softmax)))),
+            });
         }
 
         var result = new NetworkPlan(spec, input!, layers.ToEquatableArray(), (int)parameters);
@@ -266,9 +277,23 @@ internal static class ShapeInference
     {
         if (dense.Inputs is int declared && declared != input.Length)
         {
+            var layer = ProblemTarget.Layer(dense.Index);
             problems.Add(new Problem(
                 Rules.DenseInputsMismatch.Id, ProblemTarget.Layer(dense.Index, "Inputs"), name,
-                Format("{0}", declared), Format("{0}", input.Length), Format("{0} from {1}", input.ExplainLength(), source)));
+                Format("{0}", declared), Format("{0}", input.Length), Format("{0} from {1}", input.ExplainLength(), source))
+            {
+                Fixes = new[]
+                {
+                    new FixSuggestion(
+                        Format("Set Inputs = {0} ({1}'s real input size)", input.Length, name),
+                        Rules.DenseInputsMismatch.Id + ".SetInputs",
+                        FixEdit.Set(layer, "Inputs", Format("{0}", input.Length))),
+                    new FixSuggestion(
+                        Format("Remove Inputs = {0} from {1}", declared, name),
+                        Rules.DenseInputsMismatch.Id + ".RemoveInputs",
+                        FixEdit.Remove(layer, "Inputs")),
+                }.ToEquatableArray(),
+            });
         }
 
         long weights = Multiply(dense.Units, input.Length);
@@ -352,28 +377,103 @@ internal static class ShapeInference
             return true;
         }
 
-        problems.Add(new Problem(Rules.NonWholeOutputSize.Id, target, name, ShapeFormula.Explain(axis) + suffix, Suggest(axis, isConv)));
+        var fixes = new List<FixSuggestion>();
+        string suggestion = Suggest(axis, isConv, name, axisName, target, fixes);
+        problems.Add(new Problem(Rules.NonWholeOutputSize.Id, target, name, ShapeFormula.Explain(axis) + suffix, suggestion)
+        {
+            Fixes = fixes.ToEquatableArray(),
+        });
         return false;
     }
 
-    /// <summary>How to make a non-whole output whole: a stride, a padding (for convolutions) or a rounding mode.</summary>
-    private static string Suggest(AxisSize axis, bool isConv)
+    /// <summary>
+    /// How to make a non-whole output whole: a stride, a padding (for convolutions) or a rounding mode. Returns the
+    /// sentence for the message and adds the same suggestions, as edits, to <paramref name="fixes"/>.
+    /// </summary>
+    private static string Suggest(AxisSize axis, bool isConv, string name, string? axisName, ProblemTarget layer, List<FixSuggestion> fixes)
     {
+        // "(conv2 → 10×10)" on a square input, where both axes follow; "(conv2 height → 10)" otherwise.
+        string Result(long size) => axisName is null ? Format("({0} → {1}×{1})", name, size) : Format("({0} {1} → {2})", name, axisName, size);
+        string rule = Rules.NonWholeOutputSize.Id;
+
         var (below, above) = ShapeFormula.WholeStrides(axis);
-        string strides = above is int a
-            ? Format("Stride = {0} (→ {1}) or Stride = {2} (→ {3})", below, (axis.Span / below) + 1, a, (axis.Span / a) + 1)
-            : Format("Stride = {0} (→ {1})", below, (axis.Span / below) + 1);
-        var fixes = new List<string> { strides };
+        long belowSize = (axis.Span / below) + 1;
+        fixes.Add(new FixSuggestion(
+            Format("Set Stride = {0} {1}", below, Result(belowSize)), rule + ".SmallerStride", FixEdit.Set(layer, "Stride", Format("{0}", below))));
+        string strides = Format("Stride = {0} (→ {1})", below, belowSize);
+        if (above is int a)
+        {
+            long aboveSize = (axis.Span / a) + 1;
+            fixes.Add(new FixSuggestion(
+                Format("Set Stride = {0} {1}", a, Result(aboveSize)), rule + ".LargerStride", FixEdit.Set(layer, "Stride", Format("{0}", a))));
+            strides += Format(" or Stride = {0} (→ {1})", a, aboveSize);
+        }
+
+        var sentences = new List<string> { strides };
         if (isConv && ShapeFormula.WholePadding(axis) is int padding)
         {
             long size = ((axis.Input + (2L * padding) - axis.Window) / axis.Stride) + 1;
-            fixes.Add(Format("Padding = {0} (→ {1})", padding, size));
+            sentences.Add(Format("Padding = {0} (→ {1})", padding, size));
+            fixes.Add(new FixSuggestion(
+                Format("Set Padding = {0} {1}", padding, Result(size)), rule + ".Padding", FixEdit.Set(layer, "Padding", Format("{0}", padding))));
         }
+
+        // What the generator would really produce under Ceiling (the last window is dropped when it starts past the
+        // input and its leading padding), not just the rounded-up quotient.
+        long ceiling = ShapeFormula.Output(axis.Input, axis.Window, axis.Stride, axis.Padding, RoundingMode.Ceiling).Size;
+        var network = ProblemTarget.Network();
+        fixes.Add(new FixSuggestion(
+            Format("Set Rounding = Floor on [Network] {0}", Result(axis.Floor)), rule + ".Floor",
+            FixEdit.Set(network, "Rounding", "global::LeNet.Gen.ShapeRounding.Floor")));
+        fixes.Add(new FixSuggestion(
+            Format("Set Rounding = Ceiling on [Network] {0}", Result(ceiling)), rule + ".Ceiling",
+            FixEdit.Set(network, "Rounding", "global::LeNet.Gen.ShapeRounding.Ceiling")));
 
         return Format(
             "{0} would make it whole, or set Rounding = ShapeRounding.Floor (→ {1}) or ShapeRounding.Ceiling (→ {2}) on [Network]",
-            string.Join(", ", fixes), axis.Floor, axis.Ceiling);
+            string.Join(", ", sentences), axis.Floor, ceiling);
     }
+
+    /// <summary>
+    /// LNG0010's fix: Softmax goes to the last layer and the layer that had it takes the last layer's activation (none,
+    /// when the last layer had none). When the last layer already has Softmax, the fix removes the stray one. A pooling
+    /// layer has no activation, so there is no fix when the network ends with one.
+    /// </summary>
+    private static EquatableArray<FixSuggestion> MoveSoftmax(int index, string name, LayerSpec last, string lastName)
+    {
+        var activation = last switch
+        {
+            ConvSpec c => c.Activation,
+            DenseSpec d => d.Activation,
+            _ => (ActivationKind?)null,
+        };
+        var layer = ProblemTarget.Layer(index);
+        string rule = Rules.SoftmaxNotLast.Id;
+        switch (activation)
+        {
+            case null:
+                return EquatableArray<FixSuggestion>.Empty;
+            case ActivationKind.Softmax:
+                return Single(new FixSuggestion(
+                    Format("Remove Softmax from {0} ({1}, the last layer, has it)", name, lastName), rule + ".RemoveSoftmax",
+                    FixEdit.Remove(layer, "Activation")));
+            case ActivationKind.None:
+                return Single(new FixSuggestion(
+                    Format("Move Softmax from {0} to {1}, the last layer", name, lastName), rule + ".MoveSoftmax",
+                    FixEdit.Remove(layer, "Activation"),
+                    FixEdit.Set(ProblemTarget.Layer(last.Index), "Activation", ActivationValue(ActivationKind.Softmax))));
+            default:
+                return Single(new FixSuggestion(
+                    Format("Move Softmax from {0} to {1}, the last layer ({0} gets {2})", name, lastName, activation),
+                    rule + ".MoveSoftmax",
+                    FixEdit.Set(layer, "Activation", ActivationValue(activation.Value)),
+                    FixEdit.Set(ProblemTarget.Layer(last.Index), "Activation", ActivationValue(ActivationKind.Softmax))));
+        }
+    }
+
+    private static string ActivationValue(ActivationKind activation) => "global::LeNet.Gen.Activation." + activation;
+
+    private static EquatableArray<FixSuggestion> Single(FixSuggestion fix) => new[] { fix }.ToEquatableArray();
 
     private static bool CheckParameters(string name, int index, long weights, int biases, long parametersSoFar, string product, List<Problem> problems)
     {

@@ -216,24 +216,37 @@ internal static class SpecReader
 
         if (!IsPartial(type, cancellationToken))
         {
-            problems.Add(new Problem(Rules.NotPartial.Id, ProblemTarget.Type, type.Name));
+            problems.Add(new Problem(Rules.NotPartial.Id, ProblemTarget.Type, type.Name)
+            {
+                Fixes = AddPartial(type.Name, 0, Rules.NotPartial.Id),
+            });
         }
 
-        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        int depth = 1;
+        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType, depth++)
         {
             if (!IsPartial(outer, cancellationToken))
             {
-                problems.Add(new Problem(Rules.ContainingTypeNotPartial.Id, ProblemTarget.Type, type.Name, outer.Name));
+                problems.Add(new Problem(Rules.ContainingTypeNotPartial.Id, ProblemTarget.Type, type.Name, outer.Name)
+                {
+                    Fixes = AddPartial(outer.Name, depth, Rules.ContainingTypeNotPartial.Id),
+                });
             }
         }
     }
+
+    private static EquatableArray<FixSuggestion> AddPartial(string name, int depth, string rule) =>
+        new[] { new FixSuggestion("Make '" + name + "' partial", rule + ".AddPartial", FixEdit.AddPartial(depth)) }.ToEquatableArray();
+
+    /// <summary>True when the declaration says <c>partial</c>.</summary>
+    public static bool IsPartial(TypeDeclarationSyntax declaration) => declaration.Modifiers.Any(m => m.ValueText == "partial");
 
     private static bool IsPartial(INamedTypeSymbol type, CancellationToken cancellationToken)
     {
         foreach (var reference in type.DeclaringSyntaxReferences)
         {
             if (reference.GetSyntax(cancellationToken) is TypeDeclarationSyntax declaration
-                && !declaration.Modifiers.Any(m => m.ValueText == "partial"))
+                && !IsPartial(declaration))
             {
                 return false;
             }

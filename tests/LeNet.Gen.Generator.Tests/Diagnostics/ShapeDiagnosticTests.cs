@@ -62,6 +62,27 @@ public class ShapeDiagnosticTests
     }
 
     [Fact]
+    public void LNG0001_ceiling_figure_is_the_size_ceiling_really_gives()
+    {
+        // (15 − 1) / 3 + 1 = 5.67. Rounded up it would be 6, but the 6th window would start at row 15, past the input, so
+        // Ceiling (like PyTorch's ceil_mode) drops it: 5, the same as Floor. The message and the fix's title say 5.
+        string source = """
+            using LeNet.Gen;
+            [Network(1, 15, 15)]
+            [Pool(PoolKind.Max, 1, Stride = 3)]
+            [Dense(10, Activation = Activation.Softmax)]
+            public partial class Net { }
+            """;
+
+        var error = SingleError(source, "LNG0001");
+
+        Assert.Equal(
+            "pool1: the output size is not a whole number: (15 − 1 + 2·0) / 3 + 1 = 5.67. Stride = 2 (→ 8) or Stride = 7 (→ 3) would make it whole, " +
+            "or set Rounding = ShapeRounding.Floor (→ 5) or ShapeRounding.Ceiling (→ 5) on [Network]",
+            error.GetMessage());
+    }
+
+    [Fact]
     public void LNG0001_suggests_a_padding_when_one_exists()
     {
         string source = """
