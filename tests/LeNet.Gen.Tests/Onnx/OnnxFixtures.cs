@@ -26,6 +26,18 @@ public partial class StrideTwo { }
 [Dense(3, Activation = Activation.Softmax)]
 public partial class FloorMaxFirst { }
 
+/// <summary>Max pooling straight on the input.</summary>
+[Network(1, 8, 8)]
+[Pool(PoolKind.Max, 2)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class MaxPooled { }
+
+/// <summary><see cref="MaxPooled"/> with average pooling.</summary>
+[Network(1, 8, 8)]
+[Pool(PoolKind.Average, 2)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class AveragePooled { }
+
 /// <summary>A generated network with its ONNX members, reached without an interface (they are the public contract).</summary>
 public sealed record OnnxCase(string Name, Func<int, INetwork> Create, IReadOnlyList<LayerInfo> Layers)
 {
@@ -87,6 +99,8 @@ internal static class OnnxMembers
             case StrideOne n: n.SaveOnnx(stream); break;
             case StrideTwo n: n.SaveOnnx(stream); break;
             case FloorMaxFirst n: n.SaveOnnx(stream); break;
+            case MaxPooled n: n.SaveOnnx(stream); break;
+            case AveragePooled n: n.SaveOnnx(stream); break;
             default: throw new ArgumentException(network.GetType().Name);
         }
     }
@@ -106,6 +120,8 @@ internal static class OnnxMembers
             case StrideOne n: n.LoadOnnx(stream); break;
             case StrideTwo n: n.LoadOnnx(stream); break;
             case FloorMaxFirst n: n.LoadOnnx(stream); break;
+            case MaxPooled n: n.LoadOnnx(stream); break;
+            case AveragePooled n: n.LoadOnnx(stream); break;
             default: throw new ArgumentException(network.GetType().Name);
         }
     }

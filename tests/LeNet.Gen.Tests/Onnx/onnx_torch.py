@@ -65,7 +65,8 @@ def check(paths):
     for path in paths:
         model = onnx.load(path)
         onnx.checker.check_model(model, full_check=True)
-        print("ok", path, "opset", model.opset_import[0].version, "nodes", " ".join(n.op_type for n in model.graph.node))
+        print("ok", path, "opset", model.opset_import[0].version, "nodes", " ".join(n.op_type for n in model.graph.node),
+              "initializers", ",".join(t.name for t in model.graph.initializer))
 
 
 def constants(model):
