@@ -48,7 +48,7 @@ public static class OnnxModel
     public const int IrVersion = 7;
 
     /// <summary>Size of the chunks in which a stream that cannot seek is read.</summary>
-    private const int Chunk = 64 * 1024;
+    private const int Chunk = 16 * 1024;
 
     // ONNX field numbers (onnx.proto) and enum values used here.
     private const int ModelIrVersion = 1, ModelProducerName = 2, ModelProducerVersion = 3, ModelDocString = 6, ModelGraph = 7, ModelOpsetImport = 8;
@@ -501,39 +501,32 @@ public static class OnnxModel
             return bytes;
         }
 
+        // Chunks of 16 KiB, then one array of the exact size: at most twice the file and one chunk.
         var chunks = new List<byte[]>();
         long total = 0;
+        int last = 0;
         while (true)
         {
             byte[] chunk = new byte[Chunk];
-            int read = ReadFully(stream, chunk);
-            total += read;
+            last = ReadFully(stream, chunk);
+            total += last;
             if (total > limit)
             {
                 throw new InvalidDataException($"the model is more than the {limit} bytes a model of this network can need");
             }
 
-            if (read == 0)
-            {
-                break;
-            }
-
-            if (read < Chunk)
-            {
-                Array.Resize(ref chunk, read);
-                chunks.Add(chunk);
-                break;
-            }
-
             chunks.Add(chunk);
+            if (last < Chunk)
+            {
+                break;
+            }
         }
 
         byte[] all = new byte[total];
-        int at = 0;
-        foreach (byte[] chunk in chunks)
+        for (int i = 0; i < chunks.Count; i++)
         {
-            chunk.CopyTo(all, at);
-            at += chunk.Length;
+            int length = i == chunks.Count - 1 ? last : Chunk;
+            chunks[i].AsSpan(0, length).CopyTo(all.AsSpan(i * Chunk));
         }
 
         return all;
@@ -1192,7 +1185,7 @@ public static class OnnxModel
             int node = Expect(ref current, layer, "Conv");
             CheckCounts(node, layer, 3, 3);
             int k = layer.Kernel;
-            CheckInts(node, layer, "kernel_shape", stackalloc long[] { k, k }, optional: true);
+            CheckInts(node, layer, "kernel_shape", stackalloc long[] { k, k }, optional: true, defaultValue: k); // absent: taken from the weights, whose dims are checked
             CheckInts(node, layer, "strides", stackalloc long[] { layer.Stride, layer.Stride }, optional: true, defaultValue: 1);
             CheckInts(node, layer, "dilations", stackalloc long[] { 1, 1 }, optional: true, defaultValue: 1);
             CheckInt(node, layer, "group", 1, defaultValue: 1);
