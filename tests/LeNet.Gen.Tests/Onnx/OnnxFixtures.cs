@@ -38,6 +38,12 @@ public partial class MaxPooled { }
 [Dense(3, Activation = Activation.Softmax)]
 public partial class AveragePooled { }
 
+/// <summary>Average pooling under Ceiling rounding straight on a 7×7 input: the last windows hang over the edge.</summary>
+[Network(1, 7, 7, Rounding = ShapeRounding.Ceiling)]
+[Pool(PoolKind.Average, 2)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class CeilingPooled { }
+
 /// <summary>A generated network with its ONNX members, reached without an interface (they are the public contract).</summary>
 public sealed record OnnxCase(string Name, Func<int, INetwork> Create, IReadOnlyList<LayerInfo> Layers)
 {
@@ -55,6 +61,7 @@ public sealed record OnnxCase(string Name, Func<int, INetwork> Create, IReadOnly
         new OnnxCase(nameof(CeilingMaxFirst), s => new CeilingMaxFirst(s), CeilingMaxFirst.Layers),
         new OnnxCase(nameof(Regressor), s => new Regressor(s), Regressor.Layers),
         new OnnxCase(nameof(StrideTwo), s => new StrideTwo(s), StrideTwo.Layers),
+        new OnnxCase(nameof(CeilingPooled), s => new CeilingPooled(s), CeilingPooled.Layers),
     };
 
     public static IEnumerable<object[]> Data()
@@ -101,6 +108,7 @@ internal static class OnnxMembers
             case FloorMaxFirst n: n.SaveOnnx(stream); break;
             case MaxPooled n: n.SaveOnnx(stream); break;
             case AveragePooled n: n.SaveOnnx(stream); break;
+            case CeilingPooled n: n.SaveOnnx(stream); break;
             default: throw new ArgumentException(network.GetType().Name);
         }
     }
@@ -122,6 +130,7 @@ internal static class OnnxMembers
             case FloorMaxFirst n: n.LoadOnnx(stream); break;
             case MaxPooled n: n.LoadOnnx(stream); break;
             case AveragePooled n: n.LoadOnnx(stream); break;
+            case CeilingPooled n: n.LoadOnnx(stream); break;
             default: throw new ArgumentException(network.GetType().Name);
         }
     }

@@ -48,9 +48,15 @@ public sealed class OnnxPythonTests(ITestOutputHelper output) : IDisposable
     [InlineData("padded", "inputs")]
     [InlineData("padded", "constants")]
     [InlineData("padded", "untransposed")]
+    [InlineData("ceilpool", "plain")]
     public void A_model_exported_by_PyTorch_loads_and_gives_PyTorchs_probabilities(string module, string form)
     {
-        INetwork network = module == "lenet5" ? new LeNet5(1) : new PaddedStrided(1);
+        INetwork network = module switch
+        {
+            "lenet5" => new LeNet5(1),
+            "padded" => new PaddedStrided(1),
+            _ => new CeilingPooled(1),
+        };
         float[] inputs = OnnxRuntimeTests.RandomSigned(16 * network.InputLength, seed: 21);
         float[] expected = Export(module, form, inputs, out string model);
 

@@ -3,7 +3,7 @@
 Runs on Debian's python3-torch (1.13, torch.onnx.export at opset 13) and python3-onnx (1.12).
 
   check MODEL...                     onnx.checker.check_model(full_check=True) on each file; prints "ok PATH" per file
-  export NAME FORM MODEL INPUTS OUT  build the PyTorch module NAME (lenet5 or padded) with seeded weights, export it to
+  export NAME FORM MODEL INPUTS OUT  build the PyTorch module NAME (lenet5, padded or ceilpool) with seeded weights, export it to
                                      MODEL in FORM, and write its probabilities for INPUTS to OUT. FORM is
                                      "plain" (what torch.onnx.export writes), "inputs" (initializers also listed as
                                      graph inputs), "constants" (weights moved into Constant nodes) or "untransposed"
@@ -61,6 +61,20 @@ class Padded(nn.Module):
         return F.softmax(self.fc1(x), dim=1)
 
 
+class CeilingPooled(nn.Module):
+    """The generated CeilingPooled: 2x2 average pooling with ceil_mode on 7x7, whose last windows hang over the edge."""
+
+    shape = (1, 7, 7)
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(16, 3)
+
+    def forward(self, x):
+        x = F.avg_pool2d(x, 2, ceil_mode=True)
+        return F.softmax(self.fc1(torch.flatten(x, 1)), dim=1)
+
+
 def check(paths):
     for path in paths:
         model = onnx.load(path)
@@ -95,7 +109,7 @@ def untransposed(model):
 
 def export(name, form, path, inputs_path, out_path):
     torch.manual_seed(7)
-    model = {"lenet5": LeNet5, "padded": Padded}[name]()
+    model = {"lenet5": LeNet5, "padded": Padded, "ceilpool": CeilingPooled}[name]()
     model.eval()
     inputs = torch.from_numpy(np.fromfile(inputs_path, dtype="<f4").reshape((-1,) + model.shape))
     with torch.no_grad():
