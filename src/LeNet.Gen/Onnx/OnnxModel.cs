@@ -1787,7 +1787,7 @@ public static class OnnxModel
         private void ReadWeights(int node, LayerInfo layer, Segment name, TensorInfo destination, bool transpose)
         {
             Segment tensor = Constant(node, layer, name, out bool isInts);
-            string what = $"{(ReferenceEquals(destination.Name, layer.Bias) || destination.Name == layer.Bias ? "bias" : "weight")} {Segments.Quote(_file, name)}";
+            string what = $"{(destination.Name == layer.Bias ? "bias" : "weight")} {Segments.Quote(_file, name)}";
             if (isInts)
             {
                 throw Mismatch(node, layer, $"{what} is a list of integers, expected {destination.Name} {destination.ShapeText} as floats");
