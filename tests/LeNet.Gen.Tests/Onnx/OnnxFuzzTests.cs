@@ -26,8 +26,11 @@ public sealed class OnnxFuzzTests(ITestOutputHelper output)
     private const int Cases = 10_000;
     private const int ModelBytes = LeNet5.ParameterCount * 4;
 
-    /// <summary>What a load may allocate beyond the file and the model: bookkeeping of a few dozen nodes, an exception and its message.</summary>
-    private const long AllocationSlack = 32 * 1024;
+    /// <summary>
+    /// What a load may allocate beyond the file and the model: the unused tail of the last 16 KiB chunk when the stream
+    /// cannot seek, bookkeeping of a few dozen nodes, an exception and its message. Measured worst: about 31 KiB.
+    /// </summary>
+    private const long AllocationSlack = 48 * 1024;
 
     // onnx.proto field numbers.
     private const int ModelIr = 1, ModelGraph = 7, ModelOpset = 8, OpsetVersion = 2, OpsetDomain = 1;
