@@ -1,8 +1,10 @@
 using System;
+using System.IO;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using LeNet.Gen.Benchmarks.Baseline;
+using Microsoft.ML.OnnxRuntime;
 
 namespace LeNet.Gen.Benchmarks;
 
@@ -45,6 +47,12 @@ public class LeNet5Benchmarks
     private float[] _initialParameters = [];
     private Action<int> _generatedHalf = null!;
     private Action<int> _baselineHalf = null!;
+    private InferenceSession _onnx = null!;
+    private RunOptions _onnxRun = null!;
+    private float[] _onnxOne = [];
+    private float[] _onnxBatch = [];
+    private OrtValue _onnxOneInput = null!;
+    private OrtValue _onnxBatchInput = null!;
     private int _predictIndex;
     private int _inferenceOffset;
     private int _generatedTrainOffset;
@@ -60,6 +68,20 @@ public class LeNet5Benchmarks
         _baseline.CopyParametersFrom(_initialParameters);
         _baselinePerThread = [_baseline, _baseline.CreateReplica()];
 
+        // ONNX Runtime as a peer: the same network and weights, exported with SaveOnnx, on one thread.
+        using (var model = new MemoryStream())
+        {
+            _generated.SaveOnnx(model);
+            var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+            _onnx = new InferenceSession(model.ToArray(), options);
+        }
+
+        _onnxRun = new RunOptions();
+        _onnxOne = new float[Digits.ImageLength];
+        _onnxBatch = new float[InferenceBatch * Digits.ImageLength];
+        _onnxOneInput = OrtValue.CreateTensorValueFromMemory(_onnxOne, [1, 1, 32, 32]);
+        _onnxBatchInput = OrtValue.CreateTensorValueFromMemory(_onnxBatch, [InferenceBatch, 1, 32, 32]);
+
         // Cached so that the two-thread benchmarks allocate no closure per call.
         _generatedHalf = GeneratedHalf;
         _baselineHalf = BaselineHalf;
@@ -72,6 +94,15 @@ public class LeNet5Benchmarks
     [Benchmark(OperationsPerInvoke = 1)]
     [BenchmarkCategory(PredictOneCategory)]
     public int PredictOneGenerated() => _generated.Predict(NextTestImage());
+
+    [Benchmark(OperationsPerInvoke = 1)]
+    [BenchmarkCategory(PredictOneCategory)]
+    public int PredictOneOnnxRuntime()
+    {
+        NextTestImage().CopyTo(_onnxOne);
+        using var outputs = _onnx.Run(_onnxRun, ["input"], [_onnxOneInput], ["output"]);
+        return ArgMax(outputs[0].GetTensorDataAsSpan<float>());
+    }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference1Category)]
@@ -96,6 +127,23 @@ public class LeNet5Benchmarks
         for (int n = 0; n < InferenceBatch; n++)
         {
             sum += _generated.Predict(_digits.TestImage(start + n));
+        }
+
+        return sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = InferenceBatch)]
+    [BenchmarkCategory(Inference1Category)]
+    public int Inference1OnnxRuntime()
+    {
+        int start = NextInferenceOffset();
+        _digits.TestImages.AsSpan(start * Digits.ImageLength, InferenceBatch * Digits.ImageLength).CopyTo(_onnxBatch);
+        using var outputs = _onnx.Run(_onnxRun, ["input"], [_onnxBatchInput], ["output"]);
+        ReadOnlySpan<float> probabilities = outputs[0].GetTensorDataAsSpan<float>();
+        int sum = 0;
+        for (int n = 0; n < InferenceBatch; n++)
+        {
+            sum += ArgMax(probabilities.Slice(n * 10, 10));
         }
 
         return sum;
@@ -205,6 +253,20 @@ public class LeNet5Benchmarks
         }
 
         _halfSums[half] = sum;
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int k = 1; k < values.Length; k++)
+        {
+            if (values[k] > values[best])
+            {
+                best = k;
+            }
+        }
+
+        return best;
     }
 
     private ReadOnlySpan<float> NextTestImage()

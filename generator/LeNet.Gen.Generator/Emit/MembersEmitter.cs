@@ -26,6 +26,7 @@ internal static class MembersEmitter
 
         w.Line();
         EmitTensors(w, plan, gc);
+        EmitLayers(w, plan, gc);
         EmitStorageAndConstructor(w, plan, layers, name, gc);
         EmitPredict(w, plan, name, gc);
         if (plan.CanTrain)
@@ -34,6 +35,7 @@ internal static class MembersEmitter
         }
 
         EmitWeightFiles(w, gc);
+        EmitOnnxFiles(w, gc);
         EmitInterfaceMembers(w, plan, gc);
         EmitForward(w, plan, layers);
         if (plan.CanTrain)
@@ -77,6 +79,38 @@ internal static class MembersEmitter
         w.Line("});");
         w.Line();
     }
+
+    private static void EmitLayers(SourceWriter w, NetworkPlan plan, string gc)
+    {
+        const string Info = "global::LeNet.Gen.LayerInfo";
+        string rounding = "global::LeNet.Gen.ShapeRounding." + plan.Spec.Rounding;
+        w.Line("/// <summary>The layers in order, as plain data (kind, window, stride, padding, rounding, activation, shapes, tensor names): what the ONNX export and import build and check graphs from.</summary>");
+        w.Line(gc);
+        w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Info}> Layers {{ get; }} = global::System.Array.AsReadOnly(new {Info}[]");
+        w.Line("{");
+        w.Indent();
+        foreach (var layer in plan.Layers)
+        {
+            string input = Shape(layer.Input);
+            string output = Shape(layer.Output);
+            string activation = "global::LeNet.Gen.Activation." + layer.Activation;
+            string text = layer.Spec switch
+            {
+                ConvSpec c => $"new {Info}(global::LeNet.Gen.LayerKind.Convolution, \"{layer.Name}\", {input}, {output}, kernel: {Int(c.Kernel)}, stride: {Int(c.Stride)}, padding: {Int(c.Padding)}, global::LeNet.Gen.PoolKind.Max, {rounding}, {activation}, \"{layer.Name}.weight\", \"{layer.Name}.bias\"),",
+                PoolSpec p => $"new {Info}(global::LeNet.Gen.LayerKind.Pooling, \"{layer.Name}\", {input}, {output}, kernel: {Int(p.Size)}, stride: {Int(p.Stride)}, padding: 0, global::LeNet.Gen.PoolKind.{p.Kind}, {rounding}, {activation}, null, null),",
+                _ => $"new {Info}(global::LeNet.Gen.LayerKind.Dense, \"{layer.Name}\", {input}, {output}, kernel: 0, stride: 0, padding: 0, global::LeNet.Gen.PoolKind.Max, {rounding}, {activation}, \"{layer.Name}.weight\", \"{layer.Name}.bias\"),",
+            };
+            w.Line(text);
+        }
+
+        w.Outdent();
+        w.Line("});");
+        w.Line();
+    }
+
+    private static string Shape(TensorShape shape) => shape.IsSpatial
+        ? $"new[] {{ {Int(shape.Channels)}, {Int(shape.Height)}, {Int(shape.Width)} }}"
+        : $"new[] {{ {Int(shape.Length)} }}";
 
     private static void EmitStorageAndConstructor(SourceWriter w, NetworkPlan plan, LayerCode[] layers, string name, string gc)
     {
@@ -345,6 +379,40 @@ internal static class MembersEmitter
         w.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The data is malformed or does not fit this network; the weights are unchanged.</exception>");
         w.Line(gc);
         w.Line($"public void Load(global::System.IO.Stream stream) => {Files}.Load(stream, Tensors, _parameters);");
+        w.Line();
+    }
+
+    private static void EmitOnnxFiles(SourceWriter w, string gc)
+    {
+        const string Onnx = "global::LeNet.Gen.Onnx.OnnxModel";
+        w.Line("/// <summary>");
+        w.Line("/// Writes the network as an ONNX model (opset 13): one input <c>input</c> [N, C, H, W] with a dynamic batch, one output");
+        w.Line("/// <c>output</c> holding what <c>Predict</c> writes, the weights as initializers with the names of <see cref=\"Tensors\"/>, and");
+        w.Line("/// <see cref=\"Summary\"/> as the model's doc string. The file is written to a temporary file and renamed over <paramref name=\"path\"/>.");
+        w.Line("/// </summary>");
+        w.Line("/// <param name=\"path\">The file to write.</param>");
+        w.Line(gc);
+        w.Line($"public void SaveOnnx(string path) => {Onnx}.Save(path, _parameters, Tensors, Layers, Summary);");
+        w.Line();
+        w.Line("/// <summary>Writes the network as an ONNX model to <paramref name=\"stream\"/>, at its position.</summary>");
+        w.Line("/// <param name=\"stream\">A writable stream.</param>");
+        w.Line(gc);
+        w.Line($"public void SaveOnnx(global::System.IO.Stream stream) => {Onnx}.Save(stream, _parameters, Tensors, Layers, Summary);");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Reads the weights from an ONNX model of this network, such as <c>torch.onnx.export</c> writes for the equivalent PyTorch module.");
+        w.Line("/// The graph is checked operator by operator (kind, kernel, stride, pads, pooling, rounding, activations, shapes) before anything changes.");
+        w.Line("/// </summary>");
+        w.Line("/// <param name=\"path\">The file to read.</param>");
+        w.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The model is malformed or does not match this network; the message names the node, the attribute, the expected and the found value, and the weights are unchanged.</exception>");
+        w.Line(gc);
+        w.Line($"public void LoadOnnx(string path) => {Onnx}.Load(path, Tensors, Layers, _parameters);");
+        w.Line();
+        w.Line("/// <summary>Reads the weights from an ONNX model of this network in <paramref name=\"stream\"/>; checks everything before anything changes.</summary>");
+        w.Line("/// <param name=\"stream\">A readable stream.</param>");
+        w.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The model is malformed or does not match this network; the weights are unchanged.</exception>");
+        w.Line(gc);
+        w.Line($"public void LoadOnnx(global::System.IO.Stream stream) => {Onnx}.Load(stream, Tensors, Layers, _parameters);");
         w.Line();
     }
 

@@ -50,7 +50,7 @@ public static class ResultsTable
                 ? "1.00x"
                 : PerImage.Speedup(summary, benchmarkCase) is double s ? s.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
             text.Append("| ").Append(PerImage.Category(benchmarkCase))
-                .Append(" | ").Append(baseline ? "straightforward" : "generated")
+                .Append(" | ").Append(benchmarkCase.Descriptor.WorkloadMethod.Name.EndsWith("OnnxRuntime", StringComparison.Ordinal) ? "ONNX Runtime" : baseline ? "straightforward" : "generated")
                 .Append(" | ").Append(Format(PerImage.MedianNanoseconds(summary, benchmarkCase)))
                 .Append(" | ").Append(Format(PerImage.MeanNanoseconds(summary, benchmarkCase)))
                 .Append(" | ").Append(Format(PerImage.MinNanoseconds(summary, benchmarkCase)))

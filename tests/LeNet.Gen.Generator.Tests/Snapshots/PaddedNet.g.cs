@@ -69,6 +69,16 @@ namespace Demo
             new global::LeNet.Gen.TensorInfo("fc1.bias", 814, 5),
         });
 
+        /// <summary>The layers in order, as plain data (kind, window, stride, padding, rounding, activation, shapes, tensor names): what the ONNX export and import build and check graphs from.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+        public static global::System.Collections.Generic.IReadOnlyList<global::LeNet.Gen.LayerInfo> Layers { get; } = global::System.Array.AsReadOnly(new global::LeNet.Gen.LayerInfo[]
+        {
+            new global::LeNet.Gen.LayerInfo(global::LeNet.Gen.LayerKind.Convolution, "conv1", new[] { 3, 15, 15 }, new[] { 4, 15, 15 }, kernel: 3, stride: 1, padding: 1, global::LeNet.Gen.PoolKind.Max, global::LeNet.Gen.ShapeRounding.Ceiling, global::LeNet.Gen.Activation.Tanh, "conv1.weight", "conv1.bias"),
+            new global::LeNet.Gen.LayerInfo(global::LeNet.Gen.LayerKind.Pooling, "pool1", new[] { 4, 15, 15 }, new[] { 4, 8, 8 }, kernel: 2, stride: 2, padding: 0, global::LeNet.Gen.PoolKind.Max, global::LeNet.Gen.ShapeRounding.Ceiling, global::LeNet.Gen.Activation.None, null, null),
+            new global::LeNet.Gen.LayerInfo(global::LeNet.Gen.LayerKind.Convolution, "conv2", new[] { 4, 8, 8 }, new[] { 6, 4, 4 }, kernel: 3, stride: 2, padding: 0, global::LeNet.Gen.PoolKind.Max, global::LeNet.Gen.ShapeRounding.Ceiling, global::LeNet.Gen.Activation.Sigmoid, "conv2.weight", "conv2.bias"),
+            new global::LeNet.Gen.LayerInfo(global::LeNet.Gen.LayerKind.Dense, "fc1", new[] { 6, 4, 4 }, new[] { 5 }, kernel: 0, stride: 0, padding: 0, global::LeNet.Gen.PoolKind.Max, global::LeNet.Gen.ShapeRounding.Ceiling, global::LeNet.Gen.Activation.Softmax, "fc1.weight", "fc1.bias"),
+        });
+
         private readonly float[] _parameters = new float[ParameterCount];
         private readonly float[] _gradients = new float[ParameterCount];
         private Workspace? _trainingWorkspace;
@@ -369,6 +379,35 @@ namespace Demo
         /// <exception cref="global::System.IO.InvalidDataException">The data is malformed or does not fit this network; the weights are unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
         public void Load(global::System.IO.Stream stream) => global::LeNet.Gen.IO.SafeTensors.Load(stream, Tensors, _parameters);
+
+        /// <summary>
+        /// Writes the network as an ONNX model (opset 13): one input <c>input</c> [N, C, H, W] with a dynamic batch, one output
+        /// <c>output</c> holding what <c>Predict</c> writes, the weights as initializers with the names of <see cref="Tensors"/>, and
+        /// <see cref="Summary"/> as the model's doc string. The file is written to a temporary file and renamed over <paramref name="path"/>.
+        /// </summary>
+        /// <param name="path">The file to write.</param>
+        [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+        public void SaveOnnx(string path) => global::LeNet.Gen.Onnx.OnnxModel.Save(path, _parameters, Tensors, Layers, Summary);
+
+        /// <summary>Writes the network as an ONNX model to <paramref name="stream"/>, at its position.</summary>
+        /// <param name="stream">A writable stream.</param>
+        [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+        public void SaveOnnx(global::System.IO.Stream stream) => global::LeNet.Gen.Onnx.OnnxModel.Save(stream, _parameters, Tensors, Layers, Summary);
+
+        /// <summary>
+        /// Reads the weights from an ONNX model of this network, such as <c>torch.onnx.export</c> writes for the equivalent PyTorch module.
+        /// The graph is checked operator by operator (kind, kernel, stride, pads, pooling, rounding, activations, shapes) before anything changes.
+        /// </summary>
+        /// <param name="path">The file to read.</param>
+        /// <exception cref="global::System.IO.InvalidDataException">The model is malformed or does not match this network; the message names the node, the attribute, the expected and the found value, and the weights are unchanged.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+        public void LoadOnnx(string path) => global::LeNet.Gen.Onnx.OnnxModel.Load(path, Tensors, Layers, _parameters);
+
+        /// <summary>Reads the weights from an ONNX model of this network in <paramref name="stream"/>; checks everything before anything changes.</summary>
+        /// <param name="stream">A readable stream.</param>
+        /// <exception cref="global::System.IO.InvalidDataException">The model is malformed or does not match this network; the weights are unchanged.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+        public void LoadOnnx(global::System.IO.Stream stream) => global::LeNet.Gen.Onnx.OnnxModel.Load(stream, Tensors, Layers, _parameters);
 
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
         int global::LeNet.Gen.INetwork.InputLength => InputLength;

@@ -1,0 +1,177 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using LeNet.Gen.Tests.Generated;
+using Xunit;
+
+namespace LeNet.Gen.Tests.Onnx;
+
+/// <summary>Conv stride 1: the target of a stride mismatch.</summary>
+[Network(1, 8, 8)]
+[Conv(2, 3, Activation = Activation.ReLU)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class StrideOne { }
+
+/// <summary>The same convolution with stride 2 (floor rounding: 8 − 3 is odd).</summary>
+[Network(1, 8, 8, Rounding = ShapeRounding.Floor)]
+[Conv(2, 3, Stride = 2, Activation = Activation.ReLU)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class StrideTwo { }
+
+/// <summary><see cref="CeilingMaxFirst"/> with floor rounding: the same tensors but for the dense layer.</summary>
+[Network(2, 9, 9, Rounding = ShapeRounding.Floor)]
+[Pool(PoolKind.Max, 2)]
+[Conv(3, 3, Padding = 1, Activation = Activation.ReLU)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class FloorMaxFirst { }
+
+/// <summary>Max pooling straight on the input.</summary>
+[Network(1, 8, 8)]
+[Pool(PoolKind.Max, 2)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class MaxPooled { }
+
+/// <summary><see cref="MaxPooled"/> with average pooling.</summary>
+[Network(1, 8, 8)]
+[Pool(PoolKind.Average, 2)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class AveragePooled { }
+
+/// <summary>Average pooling under Ceiling rounding straight on a 7×7 input: the last windows hang over the edge.</summary>
+[Network(1, 7, 7, Rounding = ShapeRounding.Ceiling)]
+[Pool(PoolKind.Average, 2)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class CeilingPooled { }
+
+/// <summary>A generated network with its ONNX members, reached without an interface (they are the public contract).</summary>
+public sealed record OnnxCase(string Name, Func<int, INetwork> Create, IReadOnlyList<LayerInfo> Layers)
+{
+    public override string ToString() => Name;
+
+    /// <summary>Every architecture in TestNetworks.cs, the network without softmax included.</summary>
+    public static IReadOnlyList<OnnxCase> All { get; } = new[]
+    {
+        new OnnxCase(nameof(LeNet5), s => new LeNet5(s), LeNet5.Layers),
+        new OnnxCase(nameof(LeNet5MaxTanh), s => new LeNet5MaxTanh(s), LeNet5MaxTanh.Layers),
+        new OnnxCase(nameof(PaddedStrided), s => new PaddedStrided(s), PaddedStrided.Layers),
+        new OnnxCase(nameof(Rgb32), s => new Rgb32(s), Rgb32.Layers),
+        new OnnxCase(nameof(DenseOnly), s => new DenseOnly(s), DenseOnly.Layers),
+        new OnnxCase(nameof(CeilingAverage), s => new CeilingAverage(s), CeilingAverage.Layers),
+        new OnnxCase(nameof(CeilingMaxFirst), s => new CeilingMaxFirst(s), CeilingMaxFirst.Layers),
+        new OnnxCase(nameof(Regressor), s => new Regressor(s), Regressor.Layers),
+        new OnnxCase(nameof(StrideTwo), s => new StrideTwo(s), StrideTwo.Layers),
+        new OnnxCase(nameof(CeilingPooled), s => new CeilingPooled(s), CeilingPooled.Layers),
+    };
+
+    public static IEnumerable<object[]> Data()
+    {
+        foreach (OnnxCase network in All)
+        {
+            yield return new object[] { network };
+        }
+    }
+
+    public static OnnxCase Named(string name) => All is { } all ? FindIn(all, name) : throw new InvalidOperationException();
+
+    private static OnnxCase FindIn(IReadOnlyList<OnnxCase> all, string name)
+    {
+        foreach (OnnxCase network in all)
+        {
+            if (network.Name == name)
+            {
+                return network;
+            }
+        }
+
+        throw new ArgumentException(name);
+    }
+}
+
+/// <summary>SaveOnnx and LoadOnnx of any generated network, called on its own members.</summary>
+internal static class OnnxMembers
+{
+    public static void Save(INetwork network, Stream stream)
+    {
+        switch (network)
+        {
+            case LeNet5 n: n.SaveOnnx(stream); break;
+            case LeNet5MaxTanh n: n.SaveOnnx(stream); break;
+            case PaddedStrided n: n.SaveOnnx(stream); break;
+            case Rgb32 n: n.SaveOnnx(stream); break;
+            case DenseOnly n: n.SaveOnnx(stream); break;
+            case CeilingAverage n: n.SaveOnnx(stream); break;
+            case CeilingMaxFirst n: n.SaveOnnx(stream); break;
+            case Regressor n: n.SaveOnnx(stream); break;
+            case StrideOne n: n.SaveOnnx(stream); break;
+            case StrideTwo n: n.SaveOnnx(stream); break;
+            case FloorMaxFirst n: n.SaveOnnx(stream); break;
+            case MaxPooled n: n.SaveOnnx(stream); break;
+            case AveragePooled n: n.SaveOnnx(stream); break;
+            case CeilingPooled n: n.SaveOnnx(stream); break;
+            default: throw new ArgumentException(network.GetType().Name);
+        }
+    }
+
+    public static void Load(INetwork network, Stream stream)
+    {
+        switch (network)
+        {
+            case LeNet5 n: n.LoadOnnx(stream); break;
+            case LeNet5MaxTanh n: n.LoadOnnx(stream); break;
+            case PaddedStrided n: n.LoadOnnx(stream); break;
+            case Rgb32 n: n.LoadOnnx(stream); break;
+            case DenseOnly n: n.LoadOnnx(stream); break;
+            case CeilingAverage n: n.LoadOnnx(stream); break;
+            case CeilingMaxFirst n: n.LoadOnnx(stream); break;
+            case Regressor n: n.LoadOnnx(stream); break;
+            case StrideOne n: n.LoadOnnx(stream); break;
+            case StrideTwo n: n.LoadOnnx(stream); break;
+            case FloorMaxFirst n: n.LoadOnnx(stream); break;
+            case MaxPooled n: n.LoadOnnx(stream); break;
+            case AveragePooled n: n.LoadOnnx(stream); break;
+            case CeilingPooled n: n.LoadOnnx(stream); break;
+            default: throw new ArgumentException(network.GetType().Name);
+        }
+    }
+
+    public static byte[] SaveToBytes(INetwork network)
+    {
+        using var stream = new MemoryStream();
+        Save(network, stream);
+        return stream.ToArray();
+    }
+}
+
+/// <summary>
+/// The one place that finds Debian's Python with python3-torch and python3-onnx. When they are missing the test
+/// fails (it never passes silently) and says what to install.
+/// </summary>
+internal static class PythonTools
+{
+    public const string Python = "/usr/bin/python3";
+    public const string Install = "apt-get install -y python3-torch python3-numpy python3-onnx (as .ci/run does)";
+
+    /// <summary>Runs onnx_torch.py with the arguments and returns its standard output; fails the test on any error.</summary>
+    public static string Run(Action<string> log, params string[] arguments)
+    {
+        Assert.True(File.Exists(Python), $"{Python} is missing: {Install}");
+        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Onnx", "onnx_torch.py"));
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var stderrTask = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        string stderr = stderrTask.Result;
+        Assert.True(process.WaitForExit(300_000), "python did not finish");
+        log(stdout);
+        Assert.True(
+            process.ExitCode == 0,
+            $"python failed ({process.ExitCode}){(stderr.Contains("ModuleNotFoundError", StringComparison.Ordinal) ? $"; install the missing module: {Install}" : string.Empty)}\n{stdout}{stderr}");
+        return stdout;
+    }
+}
