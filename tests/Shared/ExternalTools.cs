@@ -20,6 +20,9 @@ public enum Tool
 
     /// <summary>What Native AOT links with: <c>clang</c> or <c>gcc</c> on the PATH, and zlib's development files.</summary>
     NativeAotLinker,
+
+    /// <summary>Debian's ONNX package: <c>/usr/bin/python3</c> able to import <c>onnx</c> (its checker).</summary>
+    Onnx,
 }
 
 /// <summary>Finds out, once per test process, whether each <see cref="Tool"/> is present.</summary>
@@ -39,11 +42,27 @@ public static class ExternalTools
     {
         Tool.PyTorch => "sudo apt-get install -y python3-torch python3-numpy",
         Tool.NativeAotLinker => "sudo apt-get install -y clang zlib1g-dev",
+        Tool.Onnx => "sudo apt-get install -y python3-onnx",
         _ => throw new ArgumentOutOfRangeException(nameof(tool), tool, "unknown tool"),
     };
 
     /// <summary>Null when <paramref name="tool"/> is present; otherwise what is missing and the command that installs it.</summary>
     public static string? WhyMissing(Tool tool) => Missing[tool].Value;
+
+    /// <summary>
+    /// The skip reason for a test that needs <paramref name="tools"/>: null when all are present or when CI requires every
+    /// test to run, otherwise what is missing and how to install it.
+    /// </summary>
+    public static string? SkipReason(IEnumerable<Tool> tools)
+    {
+        if (Required)
+        {
+            return null;
+        }
+
+        string[] missing = tools.Select(WhyMissing).OfType<string>().ToArray();
+        return missing.Length == 0 ? null : string.Join("; ", missing) + $" (set {RequireVariable}=1 to fail instead of skipping)";
+    }
 
     /// <summary>Fails the running test, naming the install command, when one of <paramref name="tools"/> is absent.</summary>
     public static void Require(params Tool[] tools)
@@ -59,14 +78,15 @@ public static class ExternalTools
     {
         string? problem = tool switch
         {
-            Tool.PyTorch => ProbePyTorch(),
+            Tool.PyTorch => ProbePython("torch", "numpy"),
             Tool.NativeAotLinker => ProbeLinker(),
+            Tool.Onnx => ProbePython("onnx"),
             _ => $"unknown tool {tool}",
         };
         return problem is null ? null : $"{problem}; install it with: {InstallCommand(tool)}";
     }
 
-    private static string? ProbePyTorch()
+    private static string? ProbePython(params string[] modules)
     {
         const string python = "/usr/bin/python3";
         if (!File.Exists(python))
@@ -74,8 +94,8 @@ public static class ExternalTools
             return $"{python} is missing";
         }
 
-        var (exitCode, output) = Run(python, "-c", "import torch, numpy");
-        return exitCode == 0 ? null : $"{python} cannot import torch and numpy ({output.Trim().Split('\n')[^1]})";
+        var (exitCode, output) = Run(python, "-c", "import " + string.Join(", ", modules));
+        return exitCode == 0 ? null : $"{python} cannot import {string.Join(" and ", modules)} ({output.Trim().Split('\n')[^1]})";
     }
 
     private static string? ProbeLinker()
@@ -134,14 +154,22 @@ public sealed class RequiresFactAttribute : FactAttribute
     public RequiresFactAttribute(params Tool[] tools)
     {
         Tools = tools;
-        if (!ExternalTools.Required)
-        {
-            string[] missing = tools.Select(ExternalTools.WhyMissing).OfType<string>().ToArray();
-            if (missing.Length > 0)
-            {
-                Skip = string.Join("; ", missing) + $" (set {ExternalTools.RequireVariable}=1 to fail instead of skipping)";
-            }
-        }
+        Skip = ExternalTools.SkipReason(tools);
+    }
+
+    /// <summary>The tools the test needs.</summary>
+    public IReadOnlyList<Tool> Tools { get; }
+}
+
+/// <summary>The theory form of <see cref="RequiresFactAttribute"/>: skipped, naming the install command, where a tool is absent.</summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class RequiresTheoryAttribute : TheoryAttribute
+{
+    /// <summary>Declares the tools the test needs.</summary>
+    public RequiresTheoryAttribute(params Tool[] tools)
+    {
+        Tools = tools;
+        Skip = ExternalTools.SkipReason(tools);
     }
 
     /// <summary>The tools the test needs.</summary>

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using LeNet.Gen.Tests.Generated;
+using LeNet.Gen.Testing;
 using Xunit;
 
 namespace LeNet.Gen.Tests.Onnx;
@@ -150,12 +151,10 @@ internal static class OnnxMembers
 internal static class PythonTools
 {
     public const string Python = "/usr/bin/python3";
-    public const string Install = "apt-get install -y python3-torch python3-numpy python3-onnx (as .ci/run does)";
-
     /// <summary>Runs onnx_torch.py with the arguments and returns its standard output; fails the test on any error.</summary>
     public static string Run(Action<string> log, params string[] arguments)
     {
-        Assert.True(File.Exists(Python), $"{Python} is missing: {Install}");
+        ExternalTools.Require(Tool.PyTorch, Tool.Onnx);
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Onnx", "onnx_torch.py"));
         foreach (string argument in arguments)
@@ -171,7 +170,7 @@ internal static class PythonTools
         log(stdout);
         Assert.True(
             process.ExitCode == 0,
-            $"python failed ({process.ExitCode}){(stderr.Contains("ModuleNotFoundError", StringComparison.Ordinal) ? $"; install the missing module: {Install}" : string.Empty)}\n{stdout}{stderr}");
+            $"python failed ({process.ExitCode})\n{stdout}{stderr}");
         return stdout;
     }
 }

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using LeNet.Gen.Tests.Generated;
+using LeNet.Gen.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -20,7 +21,7 @@ public sealed class OnnxPythonTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    [Fact]
+    [RequiresFact(Tool.PyTorch, Tool.Onnx)]
     public void Every_exported_model_passes_the_ONNX_checker_with_full_check()
     {
         var paths = OnnxCase.All.Select(network =>
@@ -42,7 +43,7 @@ public sealed class OnnxPythonTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    [Theory]
+    [RequiresTheory(Tool.PyTorch, Tool.Onnx)]
     [InlineData("lenet5", "plain")]
     [InlineData("padded", "plain")]
     [InlineData("padded", "inputs")]
@@ -80,7 +81,7 @@ public sealed class OnnxPythonTests(ITestOutputHelper output) : IDisposable
         Assert.True(worst < 1e-5, $"largest difference {worst:E2}");
     }
 
-    [Fact]
+    [RequiresFact(Tool.PyTorch, Tool.Onnx)]
     public void A_PyTorch_model_of_another_network_is_rejected_naming_PyTorchs_node_and_leaves_the_weights()
     {
         float[] inputs = OnnxRuntimeTests.RandomSigned(1024, seed: 22);
