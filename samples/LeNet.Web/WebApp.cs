@@ -15,6 +15,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace LeNet.Web;
 
@@ -70,6 +71,8 @@ public static class WebApp
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        // One line per request at Information would cost more than the prediction itself; warnings and errors still show.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.Configure<WebOptions>(builder.Configuration.GetSection(WebOptions.Section));
         builder.Services.Configure<JsonOptions>(options => options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
         builder.Services.AddProblemDetails();
