@@ -58,4 +58,4 @@ status=$(curl -fs "$url/api/status")
 ips=$(sed 's/.*"imagesPerSecond":\([0-9.]*\).*/\1/' <<<"$status")
 version=$(sed 's/.*"version":\([0-9]*\).*/\1/' <<<"$status")
 curl -fs -X POST "$url/api/train/cancel" >/dev/null
-printf 'training meanwhile: %.0f img/s; network version %s (weights swapped in %s times so far)\n' "$ips" "$version" "$version"
+printf 'training meanwhile: %.0f img/s; the answering network is version %s (one more per weight swap)\n' "$ips" "$version"

@@ -66,7 +66,7 @@ public sealed class BrowserTests : IAsyncLifetime
     public async Task The_page_draws_real_digits_predicts_shows_the_layers_and_their_code_and_trains_live()
     {
         using var http = new HttpClient { BaseAddress = new Uri(_baseUrl) };
-        using ChromeDriver driver = Chromium.Start(_profile, 1400, 3000);
+        using ChromeDriver driver = Chromium.Start(_profile, 1400, 1750);
         driver.Navigate().GoToUrl(_baseUrl + "/");
 
         // The page says what the server is doing until the first network is trained, then that it is ready.
@@ -133,7 +133,7 @@ public sealed class BrowserTests : IAsyncLifetime
         Assert.StartsWith("// conv2 5×5×16 s1 p0 ReLU: 6×14×14 → 16×10×10", pageForward, StringComparison.Ordinal);
         Assert.Contains(driver.FindElements(By.CssSelector("#code h4")), h => h.Text.StartsWith("Conv2Backward ", StringComparison.Ordinal));
 
-        // Train live: a long run is cancelled; then one epoch more on the current weights runs to the end.
+        // Train live: a long run is cancelled; then one epoch from new random weights runs to the end.
         int runBefore = await RunId(http);
         driver.FindElement(By.Id("epochs")).Clear();
         driver.FindElement(By.Id("epochs")).SendKeys("50");
@@ -146,7 +146,6 @@ public sealed class BrowserTests : IAsyncLifetime
 
         driver.FindElement(By.Id("epochs")).Clear();
         driver.FindElement(By.Id("epochs")).SendKeys("1");
-        driver.FindElement(By.Id("fresh")).Click(); // continue from the current weights
         driver.FindElement(By.Id("train")).Click();
         WaitFor(driver, () => Script<string>(driver, "return document.getElementById('train-text').dataset.state || ''") == "completed", 300, "the one-epoch run to complete");
         Assert.Equal(runBefore + 2, await RunId(http));
@@ -160,7 +159,7 @@ public sealed class BrowserTests : IAsyncLifetime
             return coloured > 500;
             """), "the loss and accuracy curves are drawn");
 
-        // The page re-predicts when new weights arrive; wait for it to settle, then keep a picture of the whole page.
+        // The page re-predicts when new weights arrive; wait for it to settle, then keep a picture of the top of the page.
         await SettledPrediction(driver, http);
         Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
         driver.ExecuteScript("window.scrollTo(0, 0)");
