@@ -166,6 +166,12 @@ public sealed class BrowserTests : IAsyncLifetime
         driver.GetScreenshot().SaveAsFile(ScreenshotPath);
         _output.WriteLine($"screenshot: {ScreenshotPath}");
         Assert.True(new FileInfo(ScreenshotPath).Length > 50_000);
+
+        // And one of the layer table with conv2's code open.
+        driver.ExecuteScript("document.getElementById('layers-panel').scrollIntoView()");
+        string codeShot = Path.Combine(Path.GetDirectoryName(ScreenshotPath)!, "lenet-web-code.png");
+        driver.GetScreenshot().SaveAsFile(codeShot);
+        _output.WriteLine($"screenshot: {codeShot}");
     }
 
     /// <summary>Draws a 28×28 digit on the 280×280 pad: each row's run of ink becomes one stroke of the pointer.</summary>
