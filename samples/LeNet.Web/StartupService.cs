@@ -39,6 +39,7 @@ public sealed class StartupService : BackgroundService
     {
         await Task.Yield(); // let the host finish starting: the server answers (503) while this works
         string path = _options.WeightsPath;
+        string notLoaded = "no saved weights";
         if (!string.IsNullOrEmpty(path) && File.Exists(path))
         {
             try
@@ -53,18 +54,21 @@ public sealed class StartupService : BackgroundService
             }
             catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
             {
-                _logger.LogWarning("Could not load {Path}, training a first network instead: {Message}", path, e.Message);
+                _logger.LogWarning("Could not load {Path}: {Message}", path, e.Message);
+                notLoaded = $"could not load {path} ({e.Message})";
             }
         }
 
         if (_options.TrainOnStart && _options.StartupEpochs >= 1)
         {
-            Message = $"training a first network ({_options.StartupEpochs} epochs)";
+            Message = notLoaded == "no saved weights"
+                ? $"training a first network ({_options.StartupEpochs} epochs)"
+                : $"{notLoaded}; training a first network ({_options.StartupEpochs} epochs)";
             _training.TryStart(Math.Min(_options.StartupEpochs, TrainingService.MaxEpochs), fresh: true, kind: "startup", out _);
         }
         else
         {
-            Message = "no saved weights, and training on start is off: press Train";
+            Message = $"{notLoaded}, and training on start is off: press Train";
         }
     }
 }

@@ -9,23 +9,28 @@ using Microsoft.AspNetCore.Mvc.Testing;
 namespace LeNet.Web.Tests;
 
 /// <summary>
-/// The web sample in memory. It never reads or writes a weights file (WeightsPath is empty), so every test starts
-/// from the network it trains itself.
+/// The web sample in memory. Unless told otherwise it never reads or writes a weights file (WeightsPath is empty), so
+/// every test starts from the network it trains itself.
 /// </summary>
 public class WebFactory : WebApplicationFactory<Program>
 {
     private readonly bool _trainOnStart;
+    private readonly string _weightsPath;
 
-    /// <summary>A server that trains its first network on start (2 epochs) unless <paramref name="trainOnStart"/> is false.</summary>
-    public WebFactory(bool trainOnStart = true)
+    /// <summary>
+    /// A server that trains its first network on start (2 epochs) unless <paramref name="trainOnStart"/> is false, and
+    /// reads and writes weights at <paramref name="weightsPath"/> (by default nowhere).
+    /// </summary>
+    public WebFactory(bool trainOnStart = true, string weightsPath = "")
     {
         _trainOnStart = trainOnStart;
+        _weightsPath = weightsPath;
     }
 
     /// <inheritdoc/>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseSetting("LeNetWeb:WeightsPath", "");
+        builder.UseSetting("LeNetWeb:WeightsPath", _weightsPath);
         builder.UseSetting("LeNetWeb:TrainOnStart", _trainOnStart ? "true" : "false");
         builder.UseSetting("LeNetWeb:StartupEpochs", "2");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
