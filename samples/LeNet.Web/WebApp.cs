@@ -236,7 +236,7 @@ public static class WebApp
             }
 
             int currentVersion = holder.Current?.Version ?? 0;
-            bool changed = run?.PointCount != pointsSent || run?.State != state || currentVersion != version || startup.Message != startupMessage;
+            bool changed = (run?.PointCount ?? 0) != pointsSent || run?.State != state || currentVersion != version || startup.Message != startupMessage;
             if (changed || Environment.TickCount64 - lastSent > 10_000)
             {
                 StatusResponse status = Status(holder, training, startup, pointsSent);

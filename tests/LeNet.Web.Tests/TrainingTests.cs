@@ -156,6 +156,40 @@ public sealed class TrainingTests
         await PredictTests.AssertStillServing(client);
     }
 
+    [Fact]
+    public async Task The_event_stream_sends_the_state_then_only_changes()
+    {
+        await using var factory = new WebFactory(trainOnStart: false);
+        HttpClient client = factory.CreateClient();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        using HttpResponseMessage events = await client.GetAsync("/api/train/events", HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+        using var reader = new StreamReader(await events.Content.ReadAsStreamAsync(cancel.Token));
+
+        JsonElement first = await NextEvent(reader, cancel.Token);
+        Assert.False(first.GetProperty("ready").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, first.GetProperty("training").ValueKind);
+
+        // Nothing changes until training starts, so the next event is about the run.
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync("/api/train", JsonContent.Create(new { epochs = 1 }))).StatusCode);
+        JsonElement second = await NextEvent(reader, cancel.Token);
+        Assert.Equal(JsonValueKind.Object, second.GetProperty("training").ValueKind);
+        Assert.Equal("live", second.GetProperty("training").GetProperty("kind").GetString());
+        await client.PostAsync("/api/train/cancel", null);
+    }
+
+    private static async Task<JsonElement> NextEvent(StreamReader reader, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            string? line = await reader.ReadLineAsync(cancellationToken);
+            Assert.NotNull(line);
+            if (line.StartsWith("data:", StringComparison.Ordinal))
+            {
+                return JsonDocument.Parse(line["data:".Length..]).RootElement.Clone();
+            }
+        }
+    }
+
     [Theory]
     [InlineData("{\"epochs\":0}", "\"epochs\" is 0, but it must be from 1 to 100.")]
     [InlineData("{\"epochs\":101}", "\"epochs\" is 101, but it must be from 1 to 100.")]
