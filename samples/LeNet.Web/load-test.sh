@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load run on loopback (not a test: it measures). Starts the web sample on a free port, waits for its first network,
-# then sends 64 concurrent clients at POST /api/predict for 10 s with `hey`, once with the server idle and once while a
-# live training run is going. Fails if any request fails or gets anything but 200.
+# then, after a 3-second warm-up, sends 64 concurrent clients at POST /api/predict for 10 s with `hey`, once with the
+# server idle and once while a live training run is going. Fails if any request fails or gets anything but 200.
 #
 #   samples/LeNet.Web/load-test.sh                 # needs: apt-get install -y hey curl
 #   CLIENTS=32 DURATION=20s samples/LeNet.Web/load-test.sh
@@ -49,6 +49,8 @@ run() { # $1: label
 }
 
 echo "$CLIENTS clients for $DURATION against POST $url/api/predict ($(nproc) cores, shared with whatever else runs)"
+# Warm up first (the JIT compiles the hot paths again, optimised, after their first calls), and do not count it.
+hey -z 3s -c "$CLIENTS" -m POST -T application/json -D "$work/body.json" "$url/api/predict" >/dev/null
 run idle
 
 curl -fs -X POST -H 'Content-Type: application/json' -d '{"epochs":100,"fresh":false}' "$url/api/train" >/dev/null
