@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
 using System.Threading.Tasks;
+using LeNet.Gen.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -19,9 +20,10 @@ public sealed class NativeAotTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    [Fact]
+    [RequiresFact(Tool.NativeAotLinker)]
     public async Task The_sample_publishes_with_native_AOT_without_warnings_and_the_binary_trains_and_predicts()
     {
+        ExternalTools.Require(Tool.NativeAotLinker);
         string publish = Path.Combine(_temp.Path, "aot");
         var build = await Cli.DotnetAsync(Cli.RepositoryRoot, "publish", "samples/LeNet.Mnist/LeNet.Mnist.csproj", "-c", "Release", "-p:PublishAot=true", "-o", publish);
         output.WriteLine(build.ToString());

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
+using LeNet.Gen.Testing;
 using LeNet.Gen.Tests.Generated;
 using Xunit;
 using Xunit.Abstractions;
@@ -12,7 +13,7 @@ using Xunit.Abstractions;
 namespace LeNet.Gen.Tests.IO;
 
 /// <summary>
-/// Weights move between LeNet.Gen and real PyTorch (Debian's python3-torch, which .ci/run installs): weights saved by
+/// Weights move between LeNet.Gen and real PyTorch (Debian's python3-torch; skipped with the install command where it is absent): weights saved by
 /// the generated LeNet-5 load into the equivalent nn.Module with strict names and shapes and give the same
 /// probabilities, and a PyTorch model's state_dict loads into the generated network and gives PyTorch's probabilities.
 /// </summary>
@@ -23,7 +24,7 @@ public sealed class PyTorchInteropTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    [Fact]
+    [RequiresFact(Tool.PyTorch)]
     public void Weights_saved_by_LeNet_Gen_give_the_same_probabilities_in_PyTorch()
     {
         var network = new LeNet5(11);
@@ -44,7 +45,7 @@ public sealed class PyTorchInteropTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("same_classes True", result);
     }
 
-    [Fact]
+    [RequiresFact(Tool.PyTorch)]
     public void A_PyTorch_state_dict_loads_into_the_generated_network()
     {
         var inputs = Numerics.RandomInputs(16, 1024, seed: 14);
@@ -80,7 +81,7 @@ public sealed class PyTorchInteropTests(ITestOutputHelper output) : IDisposable
 
     private string RunPython(params string[] arguments)
     {
-        Assert.True(File.Exists(Python), $"{Python} is missing: install Debian's python3-torch (.ci/run does)");
+        ExternalTools.Require(Tool.PyTorch);
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "IO", "lenet5_torch.py"));
         foreach (var argument in arguments)
