@@ -6,6 +6,7 @@ using System.Net.Http;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Threading.Tasks;
+using LeNet.Gen.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -62,7 +63,7 @@ public sealed class BrowserTests : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [RequiresFact(Tool.Chromium)]
     public async Task The_page_draws_real_digits_predicts_shows_the_layers_and_their_code_and_trains_live()
     {
         using var http = new HttpClient { BaseAddress = new Uri(_baseUrl) };

@@ -1,29 +1,23 @@
 using System;
-using System.IO;
+using LeNet.Gen.Testing;
 using OpenQA.Selenium.Chrome;
 
 namespace LeNet.Web.Tests;
 
 /// <summary>
-/// The headless Chromium the browser test drives: Debian's <c>chromium</c> and <c>chromium-driver</c>. Every check that
-/// they are present is here, so that a policy for machines without them can be put in one place; for now a missing
-/// browser fails the test with the command that installs it.
+/// The headless Chromium the browser test drives: Debian's <c>chromium</c> and <c>chromium-driver</c>. Whether they are
+/// present is decided in one place, <see cref="ExternalTools"/> (<see cref="Tool.Chromium"/>).
 /// </summary>
 internal static class Chromium
 {
     public const string Browser = "/usr/bin/chromium";
     public const string DriverFolder = "/usr/bin";
     public const string Driver = "chromedriver";
-    public const string Install = "apt-get install -y chromium chromium-driver";
 
-    /// <summary>Starts headless Chromium with a new empty profile; throws, naming the install command, when it is missing.</summary>
+    /// <summary>Starts headless Chromium with a new empty profile; fails the test, naming the install command, when it is missing.</summary>
     public static ChromeDriver Start(string profileFolder, int width, int height)
     {
-        if (!File.Exists(Browser) || !File.Exists(Path.Combine(DriverFolder, Driver)))
-        {
-            throw new InvalidOperationException(
-                $"The browser test needs Debian's Chromium and its driver ({Browser}, {Path.Combine(DriverFolder, Driver)}); install them with: {Install}");
-        }
+        ExternalTools.Require(Tool.Chromium);
 
         var options = new ChromeOptions { BinaryLocation = Browser };
         options.AddArguments(
