@@ -23,6 +23,9 @@ public enum Tool
 
     /// <summary>Debian's ONNX package: <c>/usr/bin/python3</c> able to import <c>onnx</c> (its checker).</summary>
     Onnx,
+
+    /// <summary>Debian's headless-capable Chromium and its WebDriver: <c>/usr/bin/chromium</c> and <c>/usr/bin/chromedriver</c>.</summary>
+    Chromium,
 }
 
 /// <summary>Finds out, once per test process, whether each <see cref="Tool"/> is present.</summary>
@@ -43,6 +46,7 @@ public static class ExternalTools
         Tool.PyTorch => "sudo apt-get install -y python3-torch python3-numpy",
         Tool.NativeAotLinker => "sudo apt-get install -y clang zlib1g-dev",
         Tool.Onnx => "sudo apt-get install -y python3-onnx",
+        Tool.Chromium => "sudo apt-get install -y chromium chromium-driver",
         _ => throw new ArgumentOutOfRangeException(nameof(tool), tool, "unknown tool"),
     };
 
@@ -81,6 +85,7 @@ public static class ExternalTools
             Tool.PyTorch => ProbePython("torch", "numpy"),
             Tool.NativeAotLinker => ProbeLinker(),
             Tool.Onnx => ProbePython("onnx"),
+            Tool.Chromium => ProbeChromium(),
             _ => $"unknown tool {tool}",
         };
         return problem is null ? null : $"{problem}; install it with: {InstallCommand(tool)}";
@@ -106,6 +111,12 @@ public static class ExternalTools
         }
 
         return File.Exists("/usr/include/zlib.h") ? null : "zlib's development files are missing (/usr/include/zlib.h)";
+    }
+
+    private static string? ProbeChromium()
+    {
+        string[] missing = new[] { "/usr/bin/chromium", "/usr/bin/chromedriver" }.Where(path => !File.Exists(path)).ToArray();
+        return missing.Length == 0 ? null : $"{string.Join(" and ", missing)} {(missing.Length == 1 ? "is" : "are")} missing";
     }
 
     private static string? OnPath(string program) =>
