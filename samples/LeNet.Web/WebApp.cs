@@ -174,8 +174,17 @@ public static class WebApp
             return Results.File(stream.ToArray(), "application/octet-stream", $"lenet5-v{snapshot.Version}.safetensors");
         });
 
-        // ONNX export is being added to the library separately; when LeNet5 can write ONNX, map
-        // GET /api/weights.onnx here the same way as the safetensors download above, and enable the page's ONNX link.
+        app.MapGet("/api/weights.onnx", (HttpContext context, NetworkHolder holder) =>
+        {
+            if (holder.Current is not NetworkSnapshot snapshot)
+            {
+                return NotReady(context);
+            }
+
+            using var stream = new MemoryStream();
+            snapshot.Network.SaveOnnx(stream);
+            return Results.File(stream.ToArray(), "application/octet-stream", $"lenet5-v{snapshot.Version}.onnx");
+        });
 
         app.MapPost("/api/train", async (HttpContext context, TrainingService training) =>
         {

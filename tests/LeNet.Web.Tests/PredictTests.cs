@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
@@ -182,6 +183,21 @@ public sealed class PredictTests : IClassFixture<ReadyServer>
         Assert.Contains("\"conv1.weight\"", header, StringComparison.Ordinal);
         Assert.Contains("\"fc3.bias\"", header, StringComparison.Ordinal);
         Assert.Equal(8 + headerLength + (LeNet5.ParameterCount * 4), bytes.Length);
+    }
+
+    [Fact]
+    public async Task Weights_download_as_ONNX_holding_the_same_weights_as_the_safetensors_download()
+    {
+        HttpClient client = _server.Factory.CreateClient();
+        HttpResponseMessage response = await client.GetAsync("/api/weights.onnx");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var fromOnnx = new LeNet5(seed: 1);
+        fromOnnx.LoadOnnx(new MemoryStream(await response.Content.ReadAsByteArrayAsync()));
+        var fromSafeTensors = new LeNet5(seed: 2);
+        fromSafeTensors.Load(new MemoryStream(await client.GetByteArrayAsync("/api/weights.safetensors")));
+
+        // No training runs in this fixture, so both downloads hold the same weights.
+        Assert.Equal(fromSafeTensors.Parameters.ToArray(), fromOnnx.Parameters.ToArray());
     }
 
     internal static async Task AssertProblem(HttpResponseMessage response, string expectedDetail)
