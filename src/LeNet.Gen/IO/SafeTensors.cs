@@ -114,32 +114,11 @@ public static class SafeTensors
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         byte[][] names = CheckLayout(parameters.Length, tensors, nameof(parameters));
-        string fullPath = Path.GetFullPath(path);
-        string fileName = Path.GetFileName(fullPath);
-        string? directory = Path.GetDirectoryName(fullPath);
-        if (fileName.Length == 0 || directory is null)
-        {
-            throw new ArgumentException($"The path '{path}' names a directory, not a file.", nameof(path));
-        }
-
-        string temporary = Path.Combine(directory, "." + fileName + "." + Guid.NewGuid().ToString("N") + ".tmp");
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024))
-            {
-                Stream target = wrap is null ? file : wrap(file);
-                Write(target, parameters, tensors, names);
-                target.Flush();
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        catch
-        {
-            DeleteQuietly(temporary);
-            throw;
-        }
+        using var file = AtomicFile.Create(path);
+        Stream target = wrap is null ? file.Stream : wrap(file.Stream);
+        Write(target, parameters, tensors, names);
+        target.Flush();
+        file.Commit();
     }
 
     /// <summary>
@@ -877,22 +856,6 @@ public static class SafeTensors
         }
 
         return total;
-    }
-
-    private static void DeleteQuietly(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // The original failure matters more than a leftover temporary file.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // As above.
-        }
     }
 
     private static InvalidDataException Invalid(string message, Exception? inner = null)

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Reflection;
 using System.Runtime.InteropServices;
+using LeNet.Gen.IO;
 
 namespace LeNet.Gen.Onnx;
 
@@ -106,44 +107,11 @@ public static class OnnxModel
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ProtoMessage model = Build(parameters, tensors, layers, summary);
-        string fullPath = Path.GetFullPath(path);
-        string fileName = Path.GetFileName(fullPath);
-        string? directory = Path.GetDirectoryName(fullPath);
-        if (fileName.Length == 0 || directory is null)
-        {
-            throw new ArgumentException($"The path '{path}' names a directory, not a file.", nameof(path));
-        }
-
-        string temporary = Path.Combine(directory, "." + fileName + "." + Guid.NewGuid().ToString("N") + ".tmp");
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024))
-            {
-                Stream target = wrap is null ? file : wrap(file);
-                model.WriteTo(target);
-                target.Flush();
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        catch
-        {
-            try
-            {
-                File.Delete(temporary);
-            }
-            catch (IOException)
-            {
-                // The original failure matters more than a leftover temporary file.
-            }
-            catch (UnauthorizedAccessException)
-            {
-                // As above.
-            }
-
-            throw;
-        }
+        using var file = AtomicFile.Create(path);
+        Stream target = wrap is null ? file.Stream : wrap(file.Stream);
+        model.WriteTo(target);
+        target.Flush();
+        file.Commit();
     }
 
     /// <summary>
