@@ -49,7 +49,7 @@ public sealed class DotnetFormatTests(ITestOutputHelper output) : IDisposable
     public async Task Dotnet_format_applies_the_LNG0001_fix_from_the_package_and_the_project_then_builds()
     {
         string feed = Path.Combine(_temp.Path, "feed");
-        var pack = await Cli.DotnetAsync(Cli.RepositoryRoot, "pack", "src/LeNet.Gen/LeNet.Gen.csproj", "-c", "Release", "-o", feed, $"-p:Version={Version}");
+        var pack = await Cli.DotnetAsync(Cli.RepositoryRoot, "pack", "src/LeNet.Gen/LeNet.Gen.csproj", "-c", "Release", "-o", feed, $"-p:PackageVersion={Version}");
         Assert.True(pack.ExitCode == 0, pack.ToString());
 
         string project = Path.Combine(_temp.Path, "Consumer");

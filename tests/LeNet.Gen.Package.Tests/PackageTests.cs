@@ -62,9 +62,14 @@ public sealed class PackageTests(ITestOutputHelper output) : IDisposable
     public async Task The_package_works_in_a_new_project_and_reports_shape_errors_at_the_attribute()
     {
         string feed = Path.Combine(_temp.Path, "feed");
-        var pack = await Cli.DotnetAsync(Cli.RepositoryRoot, "pack", "src/LeNet.Gen/LeNet.Gen.csproj", "-c", "Release", "-o", feed, $"-p:Version={Version}");
+        var pack = await Cli.DotnetAsync(Cli.RepositoryRoot, "pack", "src/LeNet.Gen/LeNet.Gen.csproj", "-c", "Release", "-o", feed, $"-p:PackageVersion={Version}");
         Assert.True(pack.ExitCode == 0, pack.ToString());
         AssertPackageLayout(Path.Combine(feed, $"LeNet.Gen.{Version}.nupkg"));
+
+        // Packing a test version must not rebuild the solution's own generator under another assembly version: the
+        // other test projects, built meanwhile, copy it and stamp its version into [GeneratedCode] (their snapshots).
+        string generator = Path.Combine(Cli.RepositoryRoot, "generator", "LeNet.Gen.Generator", "bin", "Release", "netstandard2.0", "LeNet.Gen.Generator.dll");
+        Assert.Equal(new Version(1, 0, 0, 0), System.Reflection.AssemblyName.GetAssemblyName(generator).Version);
 
         string project = Path.Combine(_temp.Path, "Consumer");
         var create = await Cli.DotnetAsync(_temp.Path, "new", "console", "-o", project, "--framework", "net10.0");
