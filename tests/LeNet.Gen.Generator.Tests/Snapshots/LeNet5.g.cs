@@ -96,9 +96,6 @@ namespace Demo
         });
 
         private readonly float[] _parameters = new float[ParameterCount];
-        private readonly float[] _gradients = new float[ParameterCount];
-        private Workspace? _trainingWorkspace;
-        private int _trainingThreads = 1;
 
         // Predict may run on several threads at once: each thread gets its own buffers, created on its first call.
         [global::System.ThreadStatic]
@@ -142,14 +139,7 @@ namespace Demo
             global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "1×32×32", "LeNet5", nameof(input));
             var workspace = t_inferenceWorkspace ??= new Workspace(training: false);
             Forward(_parameters, input, workspace);
-            global::System.ReadOnlySpan<float> output = workspace.Fc3Output;
-            int best = 0;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                if (float.IsNaN(output[k])) return -1; // a NaN or infinite input gives NaN outputs: no class
-                if (output[k] > output[best]) best = k;
-            }
-            return best;
+            return global::LeNet.Gen.Runtime.Softmax.LargestIndex(workspace.Fc3Output); // −1 for NaN outputs (a NaN or infinite input)
         }
 
         /// <summary>Runs the network on one input and writes its <see cref="OutputLength"/> outputs (the class probabilities).</summary>
@@ -167,6 +157,12 @@ namespace Demo
             global::System.MemoryExtensions.AsSpan(workspace.Fc3Output).CopyTo(output);
         }
 
+        // Training is the same for every network: it lives in the runtime (LeNet.Gen.Runtime.NetworkTraining), which reaches
+        // this network's passes through the Kernels struct below. The members here forward to it.
+        private global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>? _training;
+
+        private global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace> Training => _training ??= new global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>(_parameters);
+
         /// <summary>One plain SGD step on one example's cross-entropy loss: every parameter moves by −<paramref name="learningRate"/> × its gradient.</summary>
         /// <param name="input"><see cref="InputLength"/> values, 1×32×32, row-major.</param>
         /// <param name="label">The correct class, in [0, <see cref="OutputLength"/>).</param>
@@ -176,11 +172,7 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">A wrong span length, a label outside [0, OutputLength) or a learning rate that is not finite and positive.</exception>
         /// <exception cref="global::System.ArithmeticException">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float Train(global::System.ReadOnlySpan<float> input, int label, float learningRate)
-        {
-            global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "1×32×32", "LeNet5", nameof(input));
-            return Train(input, global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref label, 1), learningRate);
-        }
+        public float Train(global::System.ReadOnlySpan<float> input, int label, float learningRate) => Training.Train(input, label, learningRate);
 
         /// <summary>One plain SGD step on the batch-mean cross-entropy: every parameter moves by −<paramref name="learningRate"/> × its gradient.</summary>
         /// <param name="inputs">The batch: labels.Length × <see cref="InputLength"/> values, each input 1×32×32, row-major, one after another.</param>
@@ -191,14 +183,7 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">An empty batch, mismatched sizes, a label outside [0, OutputLength) or a learning rate that is not finite and positive.</exception>
         /// <exception cref="global::System.ArithmeticException">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float Train(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, float learningRate)
-        {
-            global::LeNet.Gen.Runtime.Check.LearningRate(learningRate, nameof(learningRate));
-            float loss = ComputeGradients(inputs, labels, _gradients);
-            global::LeNet.Gen.Runtime.Check.Finite(loss, _gradients, "LeNet5");
-            global::LeNet.Gen.Runtime.Simd.Descend(_parameters, _gradients, learningRate); // parameters −= learningRate × gradients
-            return loss;
-        }
+        public float Train(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, float learningRate) => Training.Train(inputs, labels, learningRate);
 
         /// <summary>One step of <paramref name="optimizer"/> (momentum SGD, Adam, …) on the batch-mean cross-entropy.</summary>
         /// <param name="inputs">The batch: labels.Length × <see cref="InputLength"/> values, each input 1×32×32, row-major, one after another.</param>
@@ -209,14 +194,7 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">An empty batch, mismatched sizes or a label outside [0, OutputLength).</exception>
         /// <exception cref="global::System.ArithmeticException">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float Train(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::LeNet.Gen.Optimizer optimizer)
-        {
-            global::LeNet.Gen.Runtime.Check.NotNull(optimizer, nameof(optimizer));
-            float loss = ComputeGradients(inputs, labels, _gradients);
-            global::LeNet.Gen.Runtime.Check.Finite(loss, _gradients, "LeNet5");
-            optimizer.Step(_parameters, _gradients);
-            return loss;
-        }
+        public float Train(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::LeNet.Gen.Optimizer optimizer) => Training.Train(inputs, labels, optimizer);
 
         /// <summary>
         /// Computes the gradient of the batch-mean cross-entropy with respect to every parameter (laid out as <see cref="Parameters"/>),
@@ -227,108 +205,7 @@ namespace Demo
         /// <param name="gradients">Receives <see cref="ParameterCount"/> values.</param>
         /// <remarks>Not thread-safe: do not call it on one instance from several threads at once, nor while another thread calls <c>Predict</c>.</remarks>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> gradients)
-        {
-            global::LeNet.Gen.Runtime.Check.Batch(inputs.Length, labels.Length, InputLength, "LeNet5", nameof(inputs), nameof(labels));
-            global::LeNet.Gen.Runtime.Check.Labels(labels, OutputLength, nameof(labels));
-            global::LeNet.Gen.Runtime.Check.Length(gradients.Length, ParameterCount, "the parameter count", "LeNet5", nameof(gradients));
-            int count = labels.Length;
-            float scale = 1f / count;
-            int chunks = (count + ChunkSize - 1) / ChunkSize;
-            if (_trainingThreads > 1 && chunks > 1)
-            {
-                return ComputeGradientsInParallel(inputs, labels, gradients, chunks, scale);
-            }
-
-            // One thread: chunk 0 straight into gradients, each later chunk into a scratch buffer added on in order.
-            var workspace = _trainingWorkspace ??= new Workspace(training: true);
-            gradients.Clear();
-            float total = AccumulateRange(inputs, labels, 0, global::System.Math.Min(ChunkSize, count), scale, workspace, gradients);
-            for (int chunk = 1; chunk < chunks; chunk++)
-            {
-                float[] partial = _chunkGradient ??= new float[ParameterCount];
-                global::System.Array.Clear(partial);
-                int start = chunk * ChunkSize;
-                total += AccumulateRange(inputs, labels, start, global::System.Math.Min(start + ChunkSize, count), scale, workspace, partial);
-                global::LeNet.Gen.Runtime.Simd.Add(partial, gradients);
-            }
-            return total * scale;
-        }
-
-        // A training batch is cut into chunks of ChunkSize examples. Each chunk's gradient is summed in example order, and the
-        // chunks are added in chunk order, whichever thread computed them: any TrainingThreads gives bit-identical results.
-        private const int ChunkSize = 8;
-        private float[]? _chunkGradient;
-        private float[]?[]? _chunkGradients;
-        private float[]? _chunkLosses;
-        private Workspace?[]? _workerWorkspaces;
-        private float[]? _batchInputs;
-        private int[]? _batchLabels;
-        private int _batchCount;
-        private float _batchScale;
-        private ChunkJob? _chunkJob;
-
-        // Examples [start, end) of a batch: forward, loss and backward for each, gradients added to gradients. Returns the sum of their losses.
-        private float AccumulateRange(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int start, int end, float scale, Workspace workspace, global::System.Span<float> gradients)
-        {
-            float total = 0f;
-            for (int n = start; n < end; n++)
-            {
-                total += Accumulate(inputs.Slice(n * InputLength, InputLength), labels[n], scale, workspace, gradients);
-            }
-            return total;
-        }
-
-        // Several threads: the batch is copied (spans cannot cross threads), each chunk goes to its own gradient buffer, then the
-        // buffers are added in chunk order, exactly as the one-thread path adds them.
-        private float ComputeGradientsInParallel(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> gradients, int chunks, float scale)
-        {
-            int threads = global::System.Math.Min(_trainingThreads, chunks);
-            if (_batchInputs is null || _batchInputs.Length < inputs.Length) _batchInputs = new float[inputs.Length];
-            if (_batchLabels is null || _batchLabels.Length < labels.Length) _batchLabels = new int[labels.Length];
-            if (_chunkGradients is null || _chunkGradients.Length < chunks) _chunkGradients = new float[chunks][];
-            if (_chunkLosses is null || _chunkLosses.Length < chunks) _chunkLosses = new float[chunks];
-            if (_workerWorkspaces is null || _workerWorkspaces.Length < threads) global::System.Array.Resize(ref _workerWorkspaces, threads);
-            for (int chunk = 0; chunk < chunks; chunk++)
-            {
-                _chunkGradients[chunk] ??= new float[ParameterCount];
-            }
-            for (int worker = 0; worker < threads; worker++)
-            {
-                _workerWorkspaces[worker] ??= new Workspace(training: true);
-            }
-            inputs.CopyTo(_batchInputs);
-            labels.CopyTo(_batchLabels);
-            _batchCount = labels.Length;
-            _batchScale = scale;
-            global::LeNet.Gen.Runtime.ChunkRunner.Run(_chunkJob ??= new ChunkJob(this), chunks, threads);
-            new global::System.ReadOnlySpan<float>(_chunkGradients[0]).CopyTo(gradients);
-            float total = _chunkLosses[0];
-            for (int chunk = 1; chunk < chunks; chunk++)
-            {
-                global::LeNet.Gen.Runtime.Simd.Add(_chunkGradients[chunk], gradients);
-                total += _chunkLosses[chunk];
-            }
-            return total * scale;
-        }
-
-        private void RunChunk(int chunk, int worker)
-        {
-            float[] partial = _chunkGradients![chunk]!;
-            global::System.Array.Clear(partial);
-            int start = chunk * ChunkSize;
-            int end = global::System.Math.Min(start + ChunkSize, _batchCount);
-            _chunkLosses![chunk] = AccumulateRange(_batchInputs, _batchLabels, start, end, _batchScale, _workerWorkspaces![worker]!, partial);
-        }
-
-        private sealed class ChunkJob : global::LeNet.Gen.Runtime.IChunkWork
-        {
-            private readonly LeNet5 _network;
-
-            public ChunkJob(LeNet5 network) => _network = network;
-
-            public void Execute(int chunk, int worker) => _network.RunChunk(chunk, worker);
-        }
+        public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> gradients) => Training.ComputeGradients(inputs, labels, gradients);
 
         /// <summary>
         /// How many threads a training step splits its batch over; 1 unless set. The parameters after training do not
@@ -336,40 +213,13 @@ namespace Demo
         /// </summary>
         /// <exception cref="global::System.ArgumentOutOfRangeException">The value is below 1.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public int TrainingThreads
-        {
-            get => _trainingThreads;
-            set => _trainingThreads = global::LeNet.Gen.Runtime.Check.Threads(value, nameof(TrainingThreads));
-        }
+        public int TrainingThreads { get => Training.TrainingThreads; set => Training.TrainingThreads = value; }
 
         /// <summary>The cross-entropy loss −log p[label] of one example, without training.</summary>
         /// <param name="input"><see cref="InputLength"/> values, 1×32×32, row-major.</param>
         /// <param name="label">The correct class, in [0, <see cref="OutputLength"/>).</param>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float Loss(global::System.ReadOnlySpan<float> input, int label)
-        {
-            global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "1×32×32", "LeNet5", nameof(input));
-            global::LeNet.Gen.Runtime.Check.Label(label, OutputLength, nameof(label));
-            var workspace = t_inferenceWorkspace ??= new Workspace(training: false);
-            Forward(_parameters, input, workspace);
-            return CrossEntropy(workspace.Logits, label);
-        }
-
-        // One example: forward, loss, and the backward pass adding scale × its gradient to gradients. Returns its loss.
-        private float Accumulate(global::System.ReadOnlySpan<float> input, int label, float scale, Workspace workspace, global::System.Span<float> gradients)
-        {
-            Forward(_parameters, input, workspace);
-            float loss = CrossEntropy(workspace.Logits, label);
-            // d loss / d logits = probabilities − one-hot(label), scaled for the batch mean.
-            global::System.ReadOnlySpan<float> probabilities = workspace.Fc3Output;
-            global::System.Span<float> logitsGradient = workspace.LogitsGradient;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                logitsGradient[k] = (probabilities[k] - (k == label ? 1f : 0f)) * scale;
-            }
-            Backward(_parameters, input, workspace, gradients);
-            return loss;
-        }
+        public float Loss(global::System.ReadOnlySpan<float> input, int label) => Training.Loss(input, label);
 
         /// <summary>
         /// Writes the weights to a safetensors file (F32, little-endian) with the tensor names and shapes of <see cref="Tensors"/>, which
@@ -452,7 +302,7 @@ namespace Demo
             Fc1Forward(workspace.Pool2Output, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), workspace.Fc1Output);
             Fc2Forward(workspace.Fc1Output, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), workspace.Fc2Output);
             Fc3Forward(workspace.Fc2Output, parameters.Slice(60856, 840), parameters.Slice(61696, 10), workspace.Logits);
-            Softmax(workspace.Logits, workspace.Fc3Output);
+            global::LeNet.Gen.Runtime.Softmax.Apply(workspace.Logits, workspace.Fc3Output);
         }
 
         // The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input
@@ -468,47 +318,21 @@ namespace Demo
             Conv1Backward(workspace.Conv1Input, parameters.Slice(0, 150), workspace.Conv1Output, workspace.Conv1OutputGradient, gradients.Slice(0, 150), gradients.Slice(150, 6), workspace);
         }
 
-        // Cross-entropy from the logits, computed stably: −log softmax(z)[label] = log Σ exp(z − max) − (z[label] − max).
-        private static float CrossEntropy(global::System.ReadOnlySpan<float> logits, int label)
+        // What the runtime's training code needs from this network: its sizes, its buffers and its two passes.
+        private readonly struct Kernels : global::LeNet.Gen.Runtime.INetworkKernels<Workspace>
         {
-            float max = LargestLogit(logits);
-            float sum = 0f;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                sum += global::System.MathF.Exp(logits[k] - max);
-            }
-            return global::System.MathF.Log(sum) - (logits[label] - max);
-        }
-
-        private static float LargestLogit(global::System.ReadOnlySpan<float> logits)
-        {
-            float max = logits[0];
-            for (int k = 1; k < OutputLength; k++)
-            {
-                max = global::System.MathF.Max(max, logits[k]);
-            }
-            return max;
-        }
-
-        // softmax(z)[k] = exp(z[k] − max) / Σ exp(z − max): subtracting the largest logit keeps exp from overflowing.
-        // A logit more than 80 below the largest gets probability exactly 0 (e^−80 ≈ 2e−35 is below float precision next to
-        // the largest probability): its exp would be a denormal float, and denormals flowing into the gradients make every
-        // later multiplication slow on x86, which is what halves the speed of long online-training runs elsewhere.
-        private static void Softmax(global::System.ReadOnlySpan<float> logits, global::System.Span<float> probabilities)
-        {
-            float max = LargestLogit(logits);
-            float sum = 0f;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                float shifted = logits[k] - max;
-                probabilities[k] = shifted < -80f ? 0f : global::System.MathF.Exp(shifted);
-                sum += probabilities[k];
-            }
-            float scale = 1f / sum;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                probabilities[k] *= scale;
-            }
+            public static string Name => "LeNet5";
+            public static string InputShape => "1×32×32";
+            public static int InputLength => LeNet5.InputLength;
+            public static int OutputLength => LeNet5.OutputLength;
+            public static int ParameterCount => LeNet5.ParameterCount;
+            public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= new Workspace(training: false);
+            public static Workspace CreateWorkspace(bool training) => new Workspace(training);
+            public static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace) => LeNet5.Forward(parameters, input, workspace);
+            public static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients) => LeNet5.Backward(parameters, input, workspace, gradients);
+            public static global::System.Span<float> Logits(Workspace workspace) => workspace.Logits;
+            public static global::System.Span<float> Probabilities(Workspace workspace) => workspace.Fc3Output;
+            public static global::System.Span<float> LogitsGradient(Workspace workspace) => workspace.LogitsGradient;
         }
 
         // conv1 5×5×6 s1 p0 ReLU: 1×32×32 → 6×28×28
