@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Linq;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
@@ -47,6 +46,19 @@ internal sealed class LayerCode
 
     public bool IsVectorized => ForwardWide is not null;
 
+    /// <summary>
+    /// Which weight-gradient kernel the vector code uses for <paramref name="isa"/>: one filter per lane when the filters fill
+    /// whole vectors (it reads the output gradient transposed, <see cref="TransposedGradient"/>), otherwise dot products
+    /// over the wide plane (it reads the output gradient on wide rows, <see cref="WideGradient"/>).
+    /// </summary>
+    public bool FiltersFillVectors(VectorIsa isa) => ForwardWide!.OutChannels % isa.Lanes == 0;
+
+    /// <summary>True when some vector width's weight-gradient kernel reads <see cref="WideGradient"/>.</summary>
+    public bool UsesWideGradient => IsVectorized && VectorIsa.All.Any(isa => !FiltersFillVectors(isa));
+
+    /// <summary>True when some vector width's weight-gradient kernel reads <see cref="TransposedGradient"/>.</summary>
+    public bool UsesTransposedGradient => IsVectorized && VectorIsa.All.Any(FiltersFillVectors);
+
     /// <summary>Values the buffer the window reads from must hold, so vector loads past the last row stay inside it.</summary>
     public int SourceLength => ForwardWide is null ? 0 : VectorIsa.All.Max(isa => ForwardWide.SourceLength(isa));
 
@@ -86,6 +98,9 @@ internal sealed class LayerCode
     /// <summary>The activation the layer's own method applies (softmax is applied separately, after the logits).</summary>
     public ActivationKind FusedActivation => IsSoftmaxHead ? ActivationKind.None : Layer.Activation;
 
+    /// <summary>The table row of <see cref="FusedActivation"/>.</summary>
+    public ActivationRow Activation => ActivationRow.Of(FusedActivation);
+
     public bool IsPadded { get; }
 
     public int PaddedHeight { get; }
@@ -108,13 +123,4 @@ internal sealed class LayerCode
     public string PaddedInput => Pascal + "PaddedInput";
 
     public string PaddedInputGradient => Pascal + "PaddedInputGradient";
-
-    public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>A float literal that round-trips exactly, e.g. <c>0.25f</c>.</summary>
-    public static string Float(float value)
-    {
-        string text = value.ToString("R", CultureInfo.InvariantCulture);
-        return (text.Contains(".") || text.Contains("E") ? text : text + ".0") + "f";
-    }
 }

@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
-using static LeNet.Gen.Generator.Emit.LayerCode;
+using static LeNet.Gen.Generator.Emit.Code;
 
 namespace LeNet.Gen.Generator.Emit;
 
@@ -12,11 +12,6 @@ namespace LeNet.Gen.Generator.Emit;
 /// </summary>
 internal static class LayerEmitter
 {
-    private const string Span = "global::System.Span<float>";
-    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
-    private const string MathF = "global::System.MathF";
-    private const string Simd = "global::LeNet.Gen.Runtime.Simd";
-
     public static void Emit(SourceWriter w, LayerCode code, bool training)
     {
         switch (code.Layer.Spec)
@@ -93,7 +88,7 @@ internal static class LayerEmitter
         int channels = code.Layer.Input.Channels, k = conv.Kernel, s = conv.Stride;
         var (h, wd) = WindowSource(code);
         w.Line("// " + code.Layer.Describe());
-        w.Line($"// out[f, y, x] = {Activate(code.FusedActivation, "bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, " + Times("y", s) + " + i, " + Times("x", s) + " + j]")}" + (code.IsPadded ? ", in = the padded input" : string.Empty));
+        w.Line($"// out[f, y, x] = {code.Activation.Math("bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, " + Times("y", s) + " + i, " + Times("x", s) + " + j]")}" + (code.IsPadded ? ", in = the padded input" : string.Empty));
         string scratch = code.IsVectorized ? ", Workspace workspace" : string.Empty;
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {Span} output{scratch})"))
         {
@@ -106,10 +101,6 @@ internal static class LayerEmitter
         }
 
         w.Line();
-        if (code.IsVectorized)
-        {
-            VectorEmitter.EmitConvKernels(w, code, code.Plan.CanTrain);
-        }
     }
 
     private static void EmitForwardDispatch(SourceWriter w, LayerCode code)
@@ -121,7 +112,11 @@ internal static class LayerEmitter
             {
                 w.Line($"{code.Pascal}ForwardWide{isa.Name}(input, weight, bias, workspace.{code.Wide});");
                 w.Line($"{Simd}.Compact(workspace.{code.Wide}, {conv.Tile(isa).Plane}, {conv.SourceWidth}, {conv.OutChannels}, {conv.OutHeight}, {conv.OutWidth}, output);");
-                EmitElementwiseActivation(w, code);
+                if (!code.Activation.FusesIntoVectorStore)
+                {
+                    EmitActivationInPlace(w, code);
+                }
+
                 w.Line("return;");
             }
 
@@ -131,18 +126,21 @@ internal static class LayerEmitter
         w.Line("// Without vector support: the definition, one output at a time.");
     }
 
-    /// <summary>Tanh and sigmoid are applied after compaction (ReLU is applied in the vector code itself).</summary>
-    private static void EmitElementwiseActivation(SourceWriter w, LayerCode code)
+    /// <summary>Applies the layer's activation to its whole output, in place: a runtime call, or a loop over the scalar expression.</summary>
+    private static void EmitActivationInPlace(SourceWriter w, LayerCode code)
     {
+        var activation = code.Activation;
         string length = Int(code.Layer.Output.Length);
-        switch (code.FusedActivation)
+        if (activation.SpanForward is { } apply)
         {
-            case ActivationKind.Tanh:
-                w.Line($"{Simd}.Tanh(output.Slice(0, {length}));");
-                break;
-            case ActivationKind.Sigmoid:
-                w.Line($"{Simd}.Sigmoid(output.Slice(0, {length}));");
-                break;
+            w.Line($"{apply}(output.Slice(0, {length}));");
+        }
+        else if (!activation.IsIdentity)
+        {
+            using (w.Block($"for (int o = 0; o < {length}; o++)"))
+            {
+                w.Line($"output[o] = {activation.Scalar("output[o]")};");
+            }
         }
     }
 
@@ -162,7 +160,7 @@ internal static class LayerEmitter
                     w.Line("sum += " + string.Join(" + ", Enumerable.Range(0, k).Select(col => $"(w[{(row * k) + col}] * i[{(row * wd) + col}])")) + ";");
                 }
             });
-            w.Line($"output[{Flat3("f", output.Height, "y", output.Width, "x")}] = {Activate(code.FusedActivation, "sum")};");
+            w.Line($"output[{Flat3("f", output.Height, "y", output.Width, "x")}] = {code.Activation.Scalar("sum")};");
         }
     }
 
@@ -235,7 +233,7 @@ internal static class LayerEmitter
                     w.Line($"biasGradient[f] += {Simd}.Sum(outputGradient.Slice(f * {plane}, {plane}));");
                 }
 
-                if (VectorEmitter.FiltersFillVectors(code, isa))
+                if (code.FiltersFillVectors(isa))
                 {
                     w.Line($"{code.Pascal}WeightGradient{isa.Name}(input, outputGradient, workspace.{code.TransposedGradient}, weightGradient);");
                 }
@@ -469,23 +467,11 @@ internal static class LayerEmitter
     {
         int inputs = code.Layer.Input.Length, units = code.Layer.Output.Length;
         w.Line("// " + code.Layer.Describe() + (code.Layer.Input.IsSpatial ? $" (the {code.Layer.Input} input flattened in channel, row, column order)" : string.Empty));
-        w.Line($"// out[o] = {Activate(code.FusedActivation, "bias[o] + Σ i weight[o, i] · in[i]")}" + (code.IsSoftmaxHead ? " (the logits; softmax follows)" : string.Empty));
+        w.Line($"// out[o] = {code.Activation.Math("bias[o] + Σ i weight[o, i] · in[i]")}" + (code.IsSoftmaxHead ? " (the logits; softmax follows)" : string.Empty));
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {Span} output)"))
         {
             w.Line($"{Simd}.MatrixVector(weight, input, bias, output, {units}, {inputs}); // output[o] = bias[o] + Σ i weight[o, i] · in[i]");
-            switch (code.FusedActivation)
-            {
-                case ActivationKind.ReLU:
-                    using (w.Block($"for (int o = 0; o < {units}; o++)"))
-                    {
-                        w.Line($"output[o] = {Activate(code.FusedActivation, "output[o]")};");
-                    }
-
-                    break;
-                case ActivationKind.Tanh or ActivationKind.Sigmoid:
-                    EmitElementwiseActivation(w, code);
-                    break;
-            }
+            EmitActivationInPlace(w, code);
         }
 
         w.Line();
@@ -519,34 +505,15 @@ internal static class LayerEmitter
 
     // ---------------------------------------------------------------- activations
 
-    /// <summary>The activation applied to an expression, as C#.</summary>
-    private static string Activate(ActivationKind activation, string value) => activation switch
-    {
-        ActivationKind.ReLU => $"{MathF}.Max({value}, 0f)",
-        ActivationKind.Tanh => $"{MathF}.Tanh({value})",
-        ActivationKind.Sigmoid => $"1f / (1f + {MathF}.Exp(-({value})))",
-        _ => value,
-    };
-
     /// <summary>
     /// Turns the gradient with respect to the layer's output into the gradient with respect to its pre-activation sum,
-    /// in place, using the output itself: ReLU′ = [y &gt; 0] (0 at exactly 0), tanh′ = 1 − y², sigmoid′ = y(1 − y).
-    /// A softmax head gets its logits' gradient straight from the loss, so it needs nothing here.
+    /// in place, using the output itself. A softmax head gets its logits' gradient straight from the loss, so it needs nothing here.
     /// </summary>
     private static void EmitActivationBackward(SourceWriter w, LayerCode code)
     {
-        string length = Int(code.Layer.Output.Length);
-        switch (code.FusedActivation)
+        if (code.Activation.Backward is { } undo)
         {
-            case ActivationKind.ReLU:
-                w.Line($"{Simd}.ReluBackward(output.Slice(0, {length}), outputGradient); // ReLU′ = 1 where the output is positive, else 0");
-                break;
-            case ActivationKind.Tanh:
-                w.Line($"{Simd}.TanhBackward(output.Slice(0, {length}), outputGradient); // tanh′ = 1 − y²");
-                break;
-            case ActivationKind.Sigmoid:
-                w.Line($"{Simd}.SigmoidBackward(output.Slice(0, {length}), outputGradient); // sigmoid′ = y · (1 − y)");
-                break;
+            w.Line($"{undo}(output.Slice(0, {Int(code.Layer.Output.Length)}), outputGradient); // {code.Activation.BackwardComment}");
         }
     }
 }

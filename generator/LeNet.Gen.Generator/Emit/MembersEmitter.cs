@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Linq;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
-using static LeNet.Gen.Generator.Emit.LayerCode;
+using static LeNet.Gen.Generator.Emit.Code;
 
 namespace LeNet.Gen.Generator.Emit;
 
@@ -14,10 +14,6 @@ namespace LeNet.Gen.Generator.Emit;
 /// </summary>
 internal static class MembersEmitter
 {
-    private const string Span = "global::System.Span<float>";
-    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
-    private const string ReadOnlyIntSpan = "global::System.ReadOnlySpan<int>";
-    private const string Check = "global::LeNet.Gen.Runtime.Check";
     private const string Training = "global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>";
 
     public static void Emit(SourceWriter w, NetworkPlan plan)
@@ -26,7 +22,20 @@ internal static class MembersEmitter
         string name = plan.Spec.Type.Name;
         string gc = NetworkEmitter.GeneratedCode;
 
+        // As a learner reads it: the layer table (above), then the passes as a table of contents, then each layer's
+        // definition, forward and backward side by side; the public surface after that; the vector kernels last.
         w.Line();
+        EmitForward(w, plan, layers);
+        if (plan.CanTrain)
+        {
+            EmitBackward(w, plan, layers);
+        }
+
+        foreach (var layer in layers)
+        {
+            LayerEmitter.Emit(w, layer, plan.CanTrain);
+        }
+
         EmitTensors(w, plan, gc);
         EmitLayers(w, plan, gc);
         EmitStorageAndConstructor(w, plan, layers, name, gc);
@@ -39,18 +48,12 @@ internal static class MembersEmitter
         EmitWeightFiles(w, gc);
         EmitOnnxFiles(w, gc);
         EmitInterfaceMembers(w, plan, gc);
-        EmitForward(w, plan, layers);
         if (plan.CanTrain)
         {
-            EmitBackward(w, plan, layers);
             EmitKernels(w, plan, layers);
         }
 
-        foreach (var layer in layers)
-        {
-            LayerEmitter.Emit(w, layer, plan.CanTrain);
-        }
-
+        EmitVectorKernels(w, plan, layers);
         EmitWorkspace(w, plan, layers);
     }
 
@@ -418,6 +421,23 @@ internal static class MembersEmitter
         w.Line();
     }
 
+    private static void EmitVectorKernels(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
+    {
+        if (!layers.Any(l => l.IsVectorized))
+        {
+            return;
+        }
+
+        w.Line("// ---------------------------------------------------------------- vector kernels");
+        w.Line("// The same sums as the scalar definitions above, in another order: stride-1 convolutions on wide rows, with AVX-512");
+        w.Line("// or AVX2. The scalar methods call these when the processor has the instructions.");
+        w.Line();
+        foreach (var layer in layers.Where(l => l.IsVectorized))
+        {
+            VectorEmitter.EmitConvKernels(w, layer, plan.CanTrain);
+        }
+    }
+
     private static void EmitKernels(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
         string type = plan.Spec.Type.NameWithTypeParameters;
@@ -497,8 +517,16 @@ internal static class MembersEmitter
                     Buffer(w, code.Wide, wide, $"{code.Layer.Name} output on wide rows");
                     if (training)
                     {
-                        gradients.Add((code.WideGradient, wide));
-                        gradients.Add((code.TransposedGradient, code.Layer.Output.Length));
+                        if (code.UsesWideGradient)
+                        {
+                            gradients.Add((code.WideGradient, wide));
+                        }
+
+                        if (code.UsesTransposedGradient)
+                        {
+                            gradients.Add((code.TransposedGradient, code.Layer.Output.Length));
+                        }
+
                         if (!code.IsFirst)
                         {
                             var backward = code.InputGradientWide!;
