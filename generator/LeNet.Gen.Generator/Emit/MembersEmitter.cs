@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using LeNet.Gen.Generator.Layers;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
 using static LeNet.Gen.Generator.Emit.Code;
@@ -68,13 +69,13 @@ internal static class MembersEmitter
         w.Line("public static global::System.Collections.Generic.IReadOnlyList<global::LeNet.Gen.TensorInfo> Tensors { get; } = global::System.Array.AsReadOnly(new global::LeNet.Gen.TensorInfo[]");
         w.Line("{");
         w.Indent();
-        foreach (var layer in plan.Layers.Where(l => l.ParameterCount > 0))
+        foreach (var layer in plan.Layers)
         {
-            string shape = layer.Spec switch
+            if (LayerKinds.Of(layer.Spec).WeightShape(layer) is not { } shape)
             {
-                ConvSpec c => $"{c.Filters}, {layer.Input.Channels}, {c.Kernel}, {c.Kernel}",
-                _ => $"{layer.Output.Length}, {layer.Input.Length}",
-            };
+                continue;
+            }
+
             w.Line($"new global::LeNet.Gen.TensorInfo(\"{layer.Name}.weight\", {Int(layer.WeightOffset)}, {shape}),");
             w.Line($"new global::LeNet.Gen.TensorInfo(\"{layer.Name}.bias\", {Int(layer.BiasOffset)}, {Int(layer.BiasCount)}),");
         }
@@ -98,13 +99,7 @@ internal static class MembersEmitter
             string input = Shape(layer.Input);
             string output = Shape(layer.Output);
             string activation = "global::LeNet.Gen.Activation." + layer.Activation;
-            string text = layer.Spec switch
-            {
-                ConvSpec c => $"new {Info}(global::LeNet.Gen.LayerKind.Convolution, \"{layer.Name}\", {input}, {output}, kernel: {Int(c.Kernel)}, stride: {Int(c.Stride)}, padding: {Int(c.Padding)}, global::LeNet.Gen.PoolKind.Max, {rounding}, {activation}, \"{layer.Name}.weight\", \"{layer.Name}.bias\"),",
-                PoolSpec p => $"new {Info}(global::LeNet.Gen.LayerKind.Pooling, \"{layer.Name}\", {input}, {output}, kernel: {Int(p.Size)}, stride: {Int(p.Stride)}, padding: 0, global::LeNet.Gen.PoolKind.{p.Kind}, {rounding}, {activation}, null, null),",
-                _ => $"new {Info}(global::LeNet.Gen.LayerKind.Dense, \"{layer.Name}\", {input}, {output}, kernel: 0, stride: 0, padding: 0, global::LeNet.Gen.PoolKind.Max, {rounding}, {activation}, \"{layer.Name}.weight\", \"{layer.Name}.bias\"),",
-            };
-            w.Line(text);
+            w.Line(LayerKinds.Of(layer.Spec).LayerInfo(layer, input, output, rounding, activation) + ",");
         }
 
         w.Outdent();

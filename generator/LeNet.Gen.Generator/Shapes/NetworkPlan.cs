@@ -1,4 +1,5 @@
 using System.Globalization;
+using LeNet.Gen.Generator.Layers;
 using LeNet.Gen.Generator.Model;
 
 namespace LeNet.Gen.Generator.Shapes;
@@ -56,12 +57,7 @@ internal sealed record LayerPlan(
 {
     public int ParameterCount => WeightCount + BiasCount;
 
-    public ActivationKind Activation => Spec switch
-    {
-        ConvSpec c => c.Activation,
-        DenseSpec d => d.Activation,
-        _ => ActivationKind.None,
-    };
+    public ActivationKind Activation => LayerKinds.Of(Spec).ActivationOf(Spec);
 
     /// <summary>
     /// The one-line description used in the summary and in the generated code, e.g.
@@ -72,13 +68,7 @@ internal sealed record LayerPlan(
     /// <summary>The layer without its shapes, e.g. <c>conv1 5×5×6 s1 p0 ReLU</c>, <c>pool1 avg 2×2 s2</c>, <c>fc1 400→120 ReLU</c>.</summary>
     public string DescribeLayer()
     {
-        string text = Spec switch
-        {
-            ConvSpec c => string.Format(CultureInfo.InvariantCulture, "{0} {1}×{1}×{2} s{3} p{4}", Name, c.Kernel, c.Filters, c.Stride, c.Padding),
-            PoolSpec p => string.Format(CultureInfo.InvariantCulture, "{0} {1} {2}×{2} s{3}", Name, p.Kind == PoolingKind.Max ? "max" : "avg", p.Size, p.Stride),
-            DenseSpec d => string.Format(CultureInfo.InvariantCulture, "{0} {1}→{2}", Name, Input.Length, d.Units),
-            _ => Name,
-        };
+        string text = LayerKinds.Of(Spec).Describe(this);
         return Activation == ActivationKind.None ? text : text + " " + Activation;
     }
 }

@@ -4,7 +4,4 @@ namespace LeNet.Gen.Generator.Spec;
 internal static class AttributeNames
 {
     public const string Network = "LeNet.Gen.NetworkAttribute";
-    public const string Conv = "LeNet.Gen.ConvAttribute";
-    public const string Pool = "LeNet.Gen.PoolAttribute";
-    public const string Dense = "LeNet.Gen.DenseAttribute";
 }
