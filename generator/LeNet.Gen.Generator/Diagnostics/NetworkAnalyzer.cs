@@ -4,7 +4,7 @@ using System.Threading;
 using LeNet.Gen.Generator.Layers;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
-using LeNet.Gen.Generator.Spec;
+using LeNet.Gen.Generator.Parsing;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;

@@ -15,7 +15,8 @@ internal sealed class LayerCode
         Plan = plan;
         Layer = plan.Layers[position];
         Position = position;
-        IsFirst = position == 0;
+        SourcePosition = Layer.Source is null ? null : IndexOf(plan, Layer.Source);
+        IsFirst = SourcePosition is null;
         IsLast = position == plan.Layers.Count - 1;
         Pascal = char.ToUpperInvariant(Layer.Name[0]) + Layer.Name.Substring(1);
         if (Layer.Spec is ConvSpec conv)
@@ -85,7 +86,24 @@ internal sealed class LayerCode
 
     public int Position { get; }
 
+    /// <summary>True when the layer reads the network's input: it needs no input gradient.</summary>
     public bool IsFirst { get; }
+
+    /// <summary>The position of the layer whose output this one reads, or null for the network's input.</summary>
+    public int? SourcePosition { get; }
+
+    private static int? IndexOf(NetworkPlan plan, string name)
+    {
+        for (int i = 0; i < plan.Layers.Count; i++)
+        {
+            if (plan.Layers[i].Name == name)
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
 
     public bool IsLast { get; }
 

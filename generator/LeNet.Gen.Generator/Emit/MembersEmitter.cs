@@ -340,13 +340,13 @@ internal static class MembersEmitter
 
     private static void EmitForward(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
-        w.Line("// The forward pass: each layer reads the previous layer's output buffer and writes its own.");
+        w.Line("// The forward pass: each layer reads its source's output buffer (or the input) and writes its own.");
         using (w.Block($"private static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace)"))
         {
-            string previous = "input";
             foreach (var code in layers)
             {
                 var layer = code.Layer;
+                string previous = code.SourcePosition is int from ? "workspace." + layers[from].Output : "input";
                 string source = previous;
                 if (code.CopiesInput)
                 {
@@ -364,7 +364,6 @@ internal static class MembersEmitter
                 w.Line(layer.ParameterCount > 0
                     ? $"{code.Forward}({source}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), parameters.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)}), workspace.{code.Written}{scratch});"
                     : $"{code.Forward}({source}, workspace.{code.Written});");
-                previous = "workspace." + code.Output;
             }
 
             if (plan.CanTrain)
@@ -388,14 +387,15 @@ internal static class MembersEmitter
                 var layer = code.Layer;
                 if (code.IsFirst && layer.ParameterCount == 0)
                 {
-                    break; // a first layer without parameters has nothing to learn and no earlier layer to pass a gradient to
+                    continue; // a layer on the input without parameters has nothing to learn and no earlier layer to pass a gradient to
                 }
 
-                string layerInput = code.IsFirst ? "input" : "workspace." + layers[i - 1].Output;
+                var from = code.SourcePosition is int s ? layers[s] : null;
+                string layerInput = from is null ? "input" : "workspace." + from.Output;
                 string windowInput = code.IsPadded ? "workspace." + code.PaddedInput : code.CopiesInput ? "workspace." + code.InputCopy : layerInput;
                 string scratch = code.IsVectorized ? ", workspace" : string.Empty;
                 string inputGradient = code.IsFirst ? string.Empty
-                    : code.IsPadded ? $"workspace.{code.PaddedInputGradient}, " : $"workspace.{layers[i - 1].WrittenGradient}, ";
+                    : code.IsPadded ? $"workspace.{code.PaddedInputGradient}, " : $"workspace.{from!.WrittenGradient}, ";
                 if (layer.ParameterCount > 0)
                 {
                     w.Line($"{code.Backward}({windowInput}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient}" +
@@ -408,7 +408,7 @@ internal static class MembersEmitter
 
                 if (code.IsPadded && !code.IsFirst)
                 {
-                    w.Line($"{code.Pascal}Unpad(workspace.{code.PaddedInputGradient}, workspace.{layers[i - 1].WrittenGradient});");
+                    w.Line($"{code.Pascal}Unpad(workspace.{code.PaddedInputGradient}, workspace.{from!.WrittenGradient});");
                 }
             }
         }
@@ -467,7 +467,7 @@ internal static class MembersEmitter
             for (int i = 0; i < layers.Length; i++)
             {
                 var code = layers[i];
-                var next = i + 1 < layers.Length ? layers[i + 1] : null;
+                var readers = layers.Where(l => l.SourcePosition == i).ToArray();
                 var input = code.Layer.Input;
                 if (code.CopiesInput)
                 {
@@ -493,9 +493,9 @@ internal static class MembersEmitter
                 else
                 {
                     long length = code.Layer.Output.Length;
-                    if (next is { IsVectorized: true, IsPadded: false, CopiesInput: false })
+                    foreach (var reader in readers.Where(r => r is { IsVectorized: true, IsPadded: false, CopiesInput: false }))
                     {
-                        length = Math.Max(length, next.SourceLength);
+                        length = Math.Max(length, reader.SourceLength); // its vector loads run past the last row
                     }
 
                     Buffer(w, code.Output, length, $"{code.Layer.Name}: {code.Layer.Output}");

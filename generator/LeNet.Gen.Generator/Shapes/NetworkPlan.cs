@@ -41,7 +41,8 @@ internal sealed record TensorShape(int Channels, int Height, int Width, bool IsS
 }
 
 /// <summary>
-/// One layer with its shapes and its place in the parameter vector. <see cref="Name"/> is <c>conv1</c>, <c>pool2</c>,
+/// One layer with its shapes, its place in the parameter vector and the layer whose output it reads
+/// (<see cref="Source"/>, by name; null for the network's input). <see cref="Name"/> is <c>conv1</c>, <c>pool2</c>,
 /// <c>fc3</c>…, numbered within each kind as in the equivalent PyTorch model. Pooling layers have no parameters
 /// (their offsets and counts are 0).
 /// </summary>
@@ -53,7 +54,8 @@ internal sealed record LayerPlan(
     int WeightOffset,
     int WeightCount,
     int BiasOffset,
-    int BiasCount)
+    int BiasCount,
+    string? Source = null)
 {
     public int ParameterCount => WeightCount + BiasCount;
 

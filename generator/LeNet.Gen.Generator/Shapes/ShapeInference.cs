@@ -69,7 +69,7 @@ internal static class ShapeInference
                 continue;
             }
 
-            layers.Add(plan);
+            layers.Add(plan with { Source = layers.Count == 0 ? null : layers[layers.Count - 1].Name });
             parameters += plan.ParameterCount;
             current = plan.Output;
             source = name;

@@ -62,7 +62,7 @@ namespace Demo
             "fc3 84→10 Softmax        10               850\n" +
             "total                                  61,706";
 
-        // The forward pass: each layer reads the previous layer's output buffer and writes its own.
+        // The forward pass: each layer reads its source's output buffer (or the input) and writes its own.
         private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
         {
             input.CopyTo(workspace.Conv1Input); // the vector code reads a little past the last row

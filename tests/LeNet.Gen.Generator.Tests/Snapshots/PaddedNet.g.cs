@@ -53,7 +53,7 @@ namespace Demo
             "fc1 96→5 Softmax           5               485\n" +
             "total                                      819";
 
-        // The forward pass: each layer reads the previous layer's output buffer and writes its own.
+        // The forward pass: each layer reads its source's output buffer (or the input) and writes its own.
         private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
         {
             Conv1Pad(input, workspace.Conv1PaddedInput);

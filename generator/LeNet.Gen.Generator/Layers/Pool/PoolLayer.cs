@@ -8,7 +8,7 @@ using Microsoft.CodeAnalysis;
 using static LeNet.Gen.Generator.Emit.Code;
 using static LeNet.Gen.Generator.Emit.LayerEmitter;
 using static LeNet.Gen.Generator.Shapes.ShapeInference;
-using static LeNet.Gen.Generator.Spec.SpecReader;
+using static LeNet.Gen.Generator.Parsing.SpecReader;
 
 namespace LeNet.Gen.Generator.Layers;
 

@@ -9,7 +9,7 @@ using LeNet.Gen.Generator.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
-namespace LeNet.Gen.Generator.Spec;
+namespace LeNet.Gen.Generator.Parsing;
 
 /// <summary>
 /// What <see cref="SpecReader"/> found on a type. <see cref="Spec"/> is null when the declaration itself is unusable

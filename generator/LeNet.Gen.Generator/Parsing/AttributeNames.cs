@@ -1,4 +1,4 @@
-namespace LeNet.Gen.Generator.Spec;
+namespace LeNet.Gen.Generator.Parsing;
 
 /// <summary>The metadata names of the public attributes in the LeNet.Gen library.</summary>
 internal static class AttributeNames
