@@ -1,6 +1,6 @@
 using LeNet.Gen.Generator.Emit;
 using LeNet.Gen.Generator.Shapes;
-using LeNet.Gen.Generator.Spec;
+using LeNet.Gen.Generator.Parsing;
 using Microsoft.CodeAnalysis;
 
 namespace LeNet.Gen.Generator;

@@ -2,9 +2,10 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
+using LeNet.Gen.Generator.Layers;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
-using LeNet.Gen.Generator.Spec;
+using LeNet.Gen.Generator.Parsing;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -36,7 +37,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
                 return;
             }
 
-            var ours = new[] { network, start.Compilation.GetTypeByMetadataName(AttributeNames.Conv), start.Compilation.GetTypeByMetadataName(AttributeNames.Pool), start.Compilation.GetTypeByMetadataName(AttributeNames.Dense) }
+            var ours = LayerKinds.All.Select(kind => start.Compilation.GetTypeByMetadataName(kind.AttributeName)).Append(network)
                 .OfType<INamedTypeSymbol>().ToImmutableHashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
             start.RegisterSymbolAction(
                 context =>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Linq;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
@@ -16,7 +15,8 @@ internal sealed class LayerCode
         Plan = plan;
         Layer = plan.Layers[position];
         Position = position;
-        IsFirst = position == 0;
+        SourcePosition = Layer.Source is null ? null : IndexOf(plan, Layer.Source);
+        IsFirst = SourcePosition is null;
         IsLast = position == plan.Layers.Count - 1;
         Pascal = char.ToUpperInvariant(Layer.Name[0]) + Layer.Name.Substring(1);
         if (Layer.Spec is ConvSpec conv)
@@ -47,6 +47,19 @@ internal sealed class LayerCode
 
     public bool IsVectorized => ForwardWide is not null;
 
+    /// <summary>
+    /// Which weight-gradient kernel the vector code uses for <paramref name="isa"/>: one filter per lane when the filters fill
+    /// whole vectors (it reads the output gradient transposed, <see cref="TransposedGradient"/>), otherwise dot products
+    /// over the wide plane (it reads the output gradient on wide rows, <see cref="WideGradient"/>).
+    /// </summary>
+    public bool FiltersFillVectors(VectorIsa isa) => ForwardWide!.OutChannels % isa.Lanes == 0;
+
+    /// <summary>True when some vector width's weight-gradient kernel reads <see cref="WideGradient"/>.</summary>
+    public bool UsesWideGradient => IsVectorized && VectorIsa.All.Any(isa => !FiltersFillVectors(isa));
+
+    /// <summary>True when some vector width's weight-gradient kernel reads <see cref="TransposedGradient"/>.</summary>
+    public bool UsesTransposedGradient => IsVectorized && VectorIsa.All.Any(FiltersFillVectors);
+
     /// <summary>Values the buffer the window reads from must hold, so vector loads past the last row stay inside it.</summary>
     public int SourceLength => ForwardWide is null ? 0 : VectorIsa.All.Max(isa => ForwardWide.SourceLength(isa));
 
@@ -73,7 +86,24 @@ internal sealed class LayerCode
 
     public int Position { get; }
 
+    /// <summary>True when the layer reads the network's input: it needs no input gradient.</summary>
     public bool IsFirst { get; }
+
+    /// <summary>The position of the layer whose output this one reads, or null for the network's input.</summary>
+    public int? SourcePosition { get; }
+
+    private static int? IndexOf(NetworkPlan plan, string name)
+    {
+        for (int i = 0; i < plan.Layers.Count; i++)
+        {
+            if (plan.Layers[i].Name == name)
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
 
     public bool IsLast { get; }
 
@@ -85,6 +115,9 @@ internal sealed class LayerCode
 
     /// <summary>The activation the layer's own method applies (softmax is applied separately, after the logits).</summary>
     public ActivationKind FusedActivation => IsSoftmaxHead ? ActivationKind.None : Layer.Activation;
+
+    /// <summary>The table row of <see cref="FusedActivation"/>.</summary>
+    public ActivationRow Activation => ActivationRow.Of(FusedActivation);
 
     public bool IsPadded { get; }
 
@@ -108,13 +141,4 @@ internal sealed class LayerCode
     public string PaddedInput => Pascal + "PaddedInput";
 
     public string PaddedInputGradient => Pascal + "PaddedInputGradient";
-
-    public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>A float literal that round-trips exactly, e.g. <c>0.25f</c>.</summary>
-    public static string Float(float value)
-    {
-        string text = value.ToString("R", CultureInfo.InvariantCulture);
-        return (text.Contains(".") || text.Contains("E") ? text : text + ".0") + "f";
-    }
 }

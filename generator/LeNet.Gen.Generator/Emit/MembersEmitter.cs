@@ -2,9 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using LeNet.Gen.Generator.Layers;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
-using static LeNet.Gen.Generator.Emit.LayerCode;
+using static LeNet.Gen.Generator.Emit.Code;
 
 namespace LeNet.Gen.Generator.Emit;
 
@@ -14,9 +15,7 @@ namespace LeNet.Gen.Generator.Emit;
 /// </summary>
 internal static class MembersEmitter
 {
-    private const string Span = "global::System.Span<float>";
-    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
-    private const string Check = "global::LeNet.Gen.Runtime.Check";
+    private const string Training = "global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>";
 
     public static void Emit(SourceWriter w, NetworkPlan plan)
     {
@@ -24,7 +23,20 @@ internal static class MembersEmitter
         string name = plan.Spec.Type.Name;
         string gc = NetworkEmitter.GeneratedCode;
 
+        // As a learner reads it: the layer table (above), then the passes as a table of contents, then each layer's
+        // definition, forward and backward side by side; the public surface after that; the vector kernels last.
         w.Line();
+        EmitForward(w, plan, layers);
+        if (plan.CanTrain)
+        {
+            EmitBackward(w, plan, layers);
+        }
+
+        foreach (var layer in layers)
+        {
+            LayerEmitter.Emit(w, layer, plan.CanTrain);
+        }
+
         EmitTensors(w, plan, gc);
         EmitLayers(w, plan, gc);
         EmitStorageAndConstructor(w, plan, layers, name, gc);
@@ -37,19 +49,12 @@ internal static class MembersEmitter
         EmitWeightFiles(w, gc);
         EmitOnnxFiles(w, gc);
         EmitInterfaceMembers(w, plan, gc);
-        EmitForward(w, plan, layers);
         if (plan.CanTrain)
         {
-            EmitBackward(w, plan, layers);
-            EmitLoss(w, plan);
+            EmitKernels(w, plan, layers);
         }
 
-        EmitSoftmax(w, plan);
-        foreach (var layer in layers)
-        {
-            LayerEmitter.Emit(w, layer, plan.CanTrain);
-        }
-
+        EmitVectorKernels(w, plan, layers);
         EmitWorkspace(w, plan, layers);
     }
 
@@ -64,13 +69,13 @@ internal static class MembersEmitter
         w.Line("public static global::System.Collections.Generic.IReadOnlyList<global::LeNet.Gen.TensorInfo> Tensors { get; } = global::System.Array.AsReadOnly(new global::LeNet.Gen.TensorInfo[]");
         w.Line("{");
         w.Indent();
-        foreach (var layer in plan.Layers.Where(l => l.ParameterCount > 0))
+        foreach (var layer in plan.Layers)
         {
-            string shape = layer.Spec switch
+            if (LayerKinds.Of(layer.Spec).WeightShape(layer) is not { } shape)
             {
-                ConvSpec c => $"{c.Filters}, {layer.Input.Channels}, {c.Kernel}, {c.Kernel}",
-                _ => $"{layer.Output.Length}, {layer.Input.Length}",
-            };
+                continue;
+            }
+
             w.Line($"new global::LeNet.Gen.TensorInfo(\"{layer.Name}.weight\", {Int(layer.WeightOffset)}, {shape}),");
             w.Line($"new global::LeNet.Gen.TensorInfo(\"{layer.Name}.bias\", {Int(layer.BiasOffset)}, {Int(layer.BiasCount)}),");
         }
@@ -94,13 +99,7 @@ internal static class MembersEmitter
             string input = Shape(layer.Input);
             string output = Shape(layer.Output);
             string activation = "global::LeNet.Gen.Activation." + layer.Activation;
-            string text = layer.Spec switch
-            {
-                ConvSpec c => $"new {Info}(global::LeNet.Gen.LayerKind.Convolution, \"{layer.Name}\", {input}, {output}, kernel: {Int(c.Kernel)}, stride: {Int(c.Stride)}, padding: {Int(c.Padding)}, global::LeNet.Gen.PoolKind.Max, {rounding}, {activation}, \"{layer.Name}.weight\", \"{layer.Name}.bias\"),",
-                PoolSpec p => $"new {Info}(global::LeNet.Gen.LayerKind.Pooling, \"{layer.Name}\", {input}, {output}, kernel: {Int(p.Size)}, stride: {Int(p.Stride)}, padding: 0, global::LeNet.Gen.PoolKind.{p.Kind}, {rounding}, {activation}, null, null),",
-                _ => $"new {Info}(global::LeNet.Gen.LayerKind.Dense, \"{layer.Name}\", {input}, {output}, kernel: 0, stride: 0, padding: 0, global::LeNet.Gen.PoolKind.Max, {rounding}, {activation}, \"{layer.Name}.weight\", \"{layer.Name}.bias\"),",
-            };
-            w.Line(text);
+            w.Line(LayerKinds.Of(layer.Spec).LayerInfo(layer, input, output, rounding, activation) + ",");
         }
 
         w.Outdent();
@@ -115,13 +114,6 @@ internal static class MembersEmitter
     private static void EmitStorageAndConstructor(SourceWriter w, NetworkPlan plan, LayerCode[] layers, string name, string gc)
     {
         w.Line("private readonly float[] _parameters = new float[ParameterCount];");
-        if (plan.CanTrain)
-        {
-            w.Line("private readonly float[] _gradients = new float[ParameterCount];");
-            w.Line("private Workspace? _trainingWorkspace;");
-            w.Line("private int _trainingThreads = 1;");
-        }
-
         w.Line();
         w.Line("// Predict may run on several threads at once: each thread gets its own buffers, created on its first call.");
         w.Line("[global::System.ThreadStatic]");
@@ -168,15 +160,7 @@ internal static class MembersEmitter
             w.Line($"{Check}.Length(input.Length, InputLength, \"{shape}\", \"{name}\", nameof(input));");
             w.Line($"var workspace = t_inferenceWorkspace ??= {NewInferenceWorkspace(plan)};");
             w.Line("Forward(_parameters, input, workspace);");
-            w.Line($"{ReadOnlySpan} output = workspace.{new LayerCode(plan, plan.Layers.Count - 1).Output};");
-            w.Line("int best = 0;");
-            using (w.Block("for (int k = 0; k < OutputLength; k++)"))
-            {
-                w.Line("if (float.IsNaN(output[k])) return -1; // a NaN or infinite input gives NaN outputs: no class");
-                w.Line("if (output[k] > output[best]) best = k;");
-            }
-
-            w.Line("return best;");
+            w.Line($"return global::LeNet.Gen.Runtime.Softmax.LargestIndex(workspace.{new LayerCode(plan, plan.Layers.Count - 1).Output}); // −1 for NaN outputs (a NaN or infinite input)");
         }
 
         w.Line();
@@ -204,6 +188,12 @@ internal static class MembersEmitter
     {
         string shape = plan.Input.ToString();
         const string NotThreadSafe = "/// <remarks>Not thread-safe: do not call it on one instance from several threads at once, nor while another thread calls <c>Predict</c>.</remarks>";
+        w.Line("// Training is the same for every network: it lives in the runtime (LeNet.Gen.Runtime.NetworkTraining), which reaches");
+        w.Line("// this network's passes through the Kernels struct below. The members here forward to it.");
+        w.Line($"private {Training}? _training;");
+        w.Line();
+        w.Line($"private {Training} Training => _training ??= new {Training}(_parameters);");
+        w.Line();
         w.Line("/// <summary>One plain SGD step on one example's cross-entropy loss: every parameter moves by −<paramref name=\"learningRate\"/> × its gradient.</summary>");
         w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape}, row-major.</param>");
         w.Line("/// <param name=\"label\">The correct class, in [0, <see cref=\"OutputLength\"/>).</param>");
@@ -213,12 +203,7 @@ internal static class MembersEmitter
         w.Line("/// <exception cref=\"global::System.ArgumentException\">A wrong span length, a label outside [0, OutputLength) or a learning rate that is not finite and positive.</exception>");
         w.Line("/// <exception cref=\"global::System.ArithmeticException\">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>");
         w.Line(gc);
-        using (w.Block($"public float Train({ReadOnlySpan} input, int label, float learningRate)"))
-        {
-            w.Line($"{Check}.Length(input.Length, InputLength, \"{shape}\", \"{name}\", nameof(input));");
-            w.Line("return Train(input, global::System.MemoryMarshal.CreateReadOnlySpan(ref label, 1), learningRate);".Replace("global::System.MemoryMarshal", "global::System.Runtime.InteropServices.MemoryMarshal"));
-        }
-
+        w.Line($"public float Train({ReadOnlySpan} input, int label, float learningRate) => Training.Train(input, label, learningRate);");
         w.Line();
         w.Line("/// <summary>One plain SGD step on the batch-mean cross-entropy: every parameter moves by −<paramref name=\"learningRate\"/> × its gradient.</summary>");
         w.Line($"/// <param name=\"inputs\">The batch: labels.Length × <see cref=\"InputLength\"/> values, each input {shape}, row-major, one after another.</param>");
@@ -229,16 +214,7 @@ internal static class MembersEmitter
         w.Line("/// <exception cref=\"global::System.ArgumentException\">An empty batch, mismatched sizes, a label outside [0, OutputLength) or a learning rate that is not finite and positive.</exception>");
         w.Line("/// <exception cref=\"global::System.ArithmeticException\">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>");
         w.Line(gc);
-        using (w.Block($"public float Train({ReadOnlySpan} inputs, global::System.ReadOnlySpan<int> labels, float learningRate)"))
-        {
-            w.Line($"{Check}.LearningRate(learningRate, nameof(learningRate));");
-            w.Line("float loss = ComputeGradients(inputs, labels, _gradients);");
-            w.Line($"{Check}.Finite(loss, _gradients, \"{name}\");");
-            w.Line("global::LeNet.Gen.Runtime.Simd.Descend(_parameters, _gradients, learningRate); // parameters −= learningRate × gradients");
-
-            w.Line("return loss;");
-        }
-
+        w.Line($"public float Train({ReadOnlySpan} inputs, {ReadOnlyIntSpan} labels, float learningRate) => Training.Train(inputs, labels, learningRate);");
         w.Line();
         w.Line("/// <summary>One step of <paramref name=\"optimizer\"/> (momentum SGD, Adam, …) on the batch-mean cross-entropy.</summary>");
         w.Line($"/// <param name=\"inputs\">The batch: labels.Length × <see cref=\"InputLength\"/> values, each input {shape}, row-major, one after another.</param>");
@@ -249,15 +225,7 @@ internal static class MembersEmitter
         w.Line("/// <exception cref=\"global::System.ArgumentException\">An empty batch, mismatched sizes or a label outside [0, OutputLength).</exception>");
         w.Line("/// <exception cref=\"global::System.ArithmeticException\">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>");
         w.Line(gc);
-        using (w.Block($"public float Train({ReadOnlySpan} inputs, global::System.ReadOnlySpan<int> labels, global::LeNet.Gen.Optimizer optimizer)"))
-        {
-            w.Line($"{Check}.NotNull(optimizer, nameof(optimizer));");
-            w.Line("float loss = ComputeGradients(inputs, labels, _gradients);");
-            w.Line($"{Check}.Finite(loss, _gradients, \"{name}\");");
-            w.Line("optimizer.Step(_parameters, _gradients);");
-            w.Line("return loss;");
-        }
-
+        w.Line($"public float Train({ReadOnlySpan} inputs, {ReadOnlyIntSpan} labels, global::LeNet.Gen.Optimizer optimizer) => Training.Train(inputs, labels, optimizer);");
         w.Line();
         w.Line("/// <summary>");
         w.Line("/// Computes the gradient of the batch-mean cross-entropy with respect to every parameter (laid out as <see cref=\"Parameters\"/>),");
@@ -268,83 +236,21 @@ internal static class MembersEmitter
         w.Line("/// <param name=\"gradients\">Receives <see cref=\"ParameterCount\"/> values.</param>");
         w.Line(NotThreadSafe);
         w.Line(gc);
-        using (w.Block($"public float ComputeGradients({ReadOnlySpan} inputs, global::System.ReadOnlySpan<int> labels, {Span} gradients)"))
-        {
-            w.Line($"{Check}.Batch(inputs.Length, labels.Length, InputLength, \"{name}\", nameof(inputs), nameof(labels));");
-            w.Line($"{Check}.Labels(labels, OutputLength, nameof(labels));");
-            w.Line($"{Check}.Length(gradients.Length, ParameterCount, \"the parameter count\", \"{name}\", nameof(gradients));");
-            w.Line("int count = labels.Length;");
-            w.Line("float scale = 1f / count;");
-            w.Line("int chunks = (count + ChunkSize - 1) / ChunkSize;");
-            using (w.Block("if (_trainingThreads > 1 && chunks > 1)"))
-            {
-                w.Line("return ComputeGradientsInParallel(inputs, labels, gradients, chunks, scale);");
-            }
-
-            w.Line();
-            w.Line("// One thread: chunk 0 straight into gradients, each later chunk into a scratch buffer added on in order.");
-            w.Line("var workspace = _trainingWorkspace ??= new Workspace(training: true);");
-            w.Line("gradients.Clear();");
-            w.Line("float total = AccumulateRange(inputs, labels, 0, global::System.Math.Min(ChunkSize, count), scale, workspace, gradients);");
-            using (w.Block("for (int chunk = 1; chunk < chunks; chunk++)"))
-            {
-                w.Line("float[] partial = _chunkGradient ??= new float[ParameterCount];");
-                w.Line("global::System.Array.Clear(partial);");
-                w.Line("int start = chunk * ChunkSize;");
-                w.Line("total += AccumulateRange(inputs, labels, start, global::System.Math.Min(start + ChunkSize, count), scale, workspace, partial);");
-                w.Line("global::LeNet.Gen.Runtime.Simd.Add(partial, gradients);");
-            }
-
-            w.Line("return total * scale;");
-        }
-
+        w.Line($"public float ComputeGradients({ReadOnlySpan} inputs, {ReadOnlyIntSpan} labels, {Span} gradients) => Training.ComputeGradients(inputs, labels, gradients);");
         w.Line();
-        EmitParallelTraining(w, plan, gc);
         w.Line("/// <summary>");
         w.Line("/// How many threads a training step splits its batch over; 1 unless set. The parameters after training do not");
         w.Line("/// depend on it: the batch is cut into fixed chunks whose gradients are added in a fixed order.");
         w.Line("/// </summary>");
         w.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The value is below 1.</exception>");
         w.Line(gc);
-        using (w.Block("public int TrainingThreads"))
-        {
-            w.Line("get => _trainingThreads;");
-            w.Line("set => _trainingThreads = global::LeNet.Gen.Runtime.Check.Threads(value, nameof(TrainingThreads));");
-        }
-
+        w.Line("public int TrainingThreads { get => Training.TrainingThreads; set => Training.TrainingThreads = value; }");
         w.Line();
         w.Line("/// <summary>The cross-entropy loss −log p[label] of one example, without training.</summary>");
         w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape}, row-major.</param>");
         w.Line("/// <param name=\"label\">The correct class, in [0, <see cref=\"OutputLength\"/>).</param>");
         w.Line(gc);
-        using (w.Block($"public float Loss({ReadOnlySpan} input, int label)"))
-        {
-            w.Line($"{Check}.Length(input.Length, InputLength, \"{shape}\", \"{name}\", nameof(input));");
-            w.Line($"{Check}.Label(label, OutputLength, nameof(label));");
-            w.Line("var workspace = t_inferenceWorkspace ??= new Workspace(training: false);");
-            w.Line("Forward(_parameters, input, workspace);");
-            w.Line("return CrossEntropy(workspace.Logits, label);");
-        }
-
-        w.Line();
-        w.Line("// One example: forward, loss, and the backward pass adding scale × its gradient to gradients. Returns its loss.");
-        using (w.Block($"private float Accumulate({ReadOnlySpan} input, int label, float scale, Workspace workspace, {Span} gradients)"))
-        {
-            var last = new LayerCode(plan, plan.Layers.Count - 1);
-            w.Line("Forward(_parameters, input, workspace);");
-            w.Line("float loss = CrossEntropy(workspace.Logits, label);");
-            w.Line("// d loss / d logits = probabilities − one-hot(label), scaled for the batch mean.");
-            w.Line($"{ReadOnlySpan} probabilities = workspace.{last.Output};");
-            w.Line($"{Span} logitsGradient = workspace.LogitsGradient;");
-            using (w.Block("for (int k = 0; k < OutputLength; k++)"))
-            {
-                w.Line("logitsGradient[k] = (probabilities[k] - (k == label ? 1f : 0f)) * scale;");
-            }
-
-            w.Line("Backward(_parameters, input, workspace, gradients);");
-            w.Line("return loss;");
-        }
-
+        w.Line($"public float Loss({ReadOnlySpan} input, int label) => Training.Loss(input, label);");
         w.Line();
     }
 
@@ -416,94 +322,6 @@ internal static class MembersEmitter
         w.Line();
     }
 
-    private static void EmitParallelTraining(SourceWriter w, NetworkPlan plan, string gc)
-    {
-        string type = plan.Spec.Type.NameWithTypeParameters;
-        w.Line("// A training batch is cut into chunks of ChunkSize examples. Each chunk's gradient is summed in example order, and the");
-        w.Line("// chunks are added in chunk order, whichever thread computed them: any TrainingThreads gives bit-identical results.");
-        w.Line("private const int ChunkSize = 8;");
-        w.Line("private float[]? _chunkGradient;");
-        w.Line("private float[]?[]? _chunkGradients;");
-        w.Line("private float[]? _chunkLosses;");
-        w.Line("private Workspace?[]? _workerWorkspaces;");
-        w.Line("private float[]? _batchInputs;");
-        w.Line("private int[]? _batchLabels;");
-        w.Line("private int _batchCount;");
-        w.Line("private float _batchScale;");
-        w.Line("private ChunkJob? _chunkJob;");
-        w.Line();
-        w.Line("// Examples [start, end) of a batch: forward, loss and backward for each, gradients added to gradients. Returns the sum of their losses.");
-        using (w.Block($"private float AccumulateRange(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int start, int end, float scale, Workspace workspace, global::System.Span<float> gradients)"))
-        {
-            w.Line("float total = 0f;");
-            using (w.Block("for (int n = start; n < end; n++)"))
-            {
-                w.Line("total += Accumulate(inputs.Slice(n * InputLength, InputLength), labels[n], scale, workspace, gradients);");
-            }
-
-            w.Line("return total;");
-        }
-
-        w.Line();
-        w.Line("// Several threads: the batch is copied (spans cannot cross threads), each chunk goes to its own gradient buffer, then the");
-        w.Line("// buffers are added in chunk order, exactly as the one-thread path adds them.");
-        using (w.Block("private float ComputeGradientsInParallel(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> gradients, int chunks, float scale)"))
-        {
-            w.Line("int threads = global::System.Math.Min(_trainingThreads, chunks);");
-            w.Line("if (_batchInputs is null || _batchInputs.Length < inputs.Length) _batchInputs = new float[inputs.Length];");
-            w.Line("if (_batchLabels is null || _batchLabels.Length < labels.Length) _batchLabels = new int[labels.Length];");
-            w.Line("if (_chunkGradients is null || _chunkGradients.Length < chunks) _chunkGradients = new float[chunks][];");
-            w.Line("if (_chunkLosses is null || _chunkLosses.Length < chunks) _chunkLosses = new float[chunks];");
-            w.Line("if (_workerWorkspaces is null || _workerWorkspaces.Length < threads) global::System.Array.Resize(ref _workerWorkspaces, threads);");
-            using (w.Block("for (int chunk = 0; chunk < chunks; chunk++)"))
-            {
-                w.Line("_chunkGradients[chunk] ??= new float[ParameterCount];");
-            }
-
-            using (w.Block("for (int worker = 0; worker < threads; worker++)"))
-            {
-                w.Line("_workerWorkspaces[worker] ??= new Workspace(training: true);");
-            }
-
-            w.Line("inputs.CopyTo(_batchInputs);");
-            w.Line("labels.CopyTo(_batchLabels);");
-            w.Line("_batchCount = labels.Length;");
-            w.Line("_batchScale = scale;");
-            w.Line("global::LeNet.Gen.Runtime.ChunkRunner.Run(_chunkJob ??= new ChunkJob(this), chunks, threads);");
-            w.Line("new global::System.ReadOnlySpan<float>(_chunkGradients[0]).CopyTo(gradients);");
-            w.Line("float total = _chunkLosses[0];");
-            using (w.Block("for (int chunk = 1; chunk < chunks; chunk++)"))
-            {
-                w.Line("global::LeNet.Gen.Runtime.Simd.Add(_chunkGradients[chunk], gradients);");
-                w.Line("total += _chunkLosses[chunk];");
-            }
-
-            w.Line("return total * scale;");
-        }
-
-        w.Line();
-        using (w.Block("private void RunChunk(int chunk, int worker)"))
-        {
-            w.Line("float[] partial = _chunkGradients![chunk]!;");
-            w.Line("global::System.Array.Clear(partial);");
-            w.Line("int start = chunk * ChunkSize;");
-            w.Line("int end = global::System.Math.Min(start + ChunkSize, _batchCount);");
-            w.Line("_chunkLosses![chunk] = AccumulateRange(_batchInputs, _batchLabels, start, end, _batchScale, _workerWorkspaces![worker]!, partial);");
-        }
-
-        w.Line();
-        using (w.Block("private sealed class ChunkJob : global::LeNet.Gen.Runtime.IChunkWork"))
-        {
-            w.Line($"private readonly {type} _network;");
-            w.Line();
-            w.Line($"public ChunkJob({type} network) => _network = network;");
-            w.Line();
-            w.Line("public void Execute(int chunk, int worker) => _network.RunChunk(chunk, worker);");
-        }
-
-        w.Line();
-    }
-
     private static void EmitInterfaceMembers(SourceWriter w, NetworkPlan plan, string gc)
     {
         w.Line(gc);
@@ -522,13 +340,13 @@ internal static class MembersEmitter
 
     private static void EmitForward(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
-        w.Line("// The forward pass: each layer reads the previous layer's output buffer and writes its own.");
+        w.Line("// The forward pass: each layer reads its source's output buffer (or the input) and writes its own.");
         using (w.Block($"private static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace)"))
         {
-            string previous = "input";
             foreach (var code in layers)
             {
                 var layer = code.Layer;
+                string previous = code.SourcePosition is int from ? "workspace." + layers[from].Output : "input";
                 string source = previous;
                 if (code.CopiesInput)
                 {
@@ -546,12 +364,11 @@ internal static class MembersEmitter
                 w.Line(layer.ParameterCount > 0
                     ? $"{code.Forward}({source}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), parameters.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)}), workspace.{code.Written}{scratch});"
                     : $"{code.Forward}({source}, workspace.{code.Written});");
-                previous = "workspace." + code.Output;
             }
 
             if (plan.CanTrain)
             {
-                w.Line($"Softmax(workspace.Logits, workspace.{layers[layers.Length - 1].Output});");
+                w.Line($"global::LeNet.Gen.Runtime.Softmax.Apply(workspace.Logits, workspace.{layers[layers.Length - 1].Output});");
             }
         }
 
@@ -570,14 +387,15 @@ internal static class MembersEmitter
                 var layer = code.Layer;
                 if (code.IsFirst && layer.ParameterCount == 0)
                 {
-                    break; // a first layer without parameters has nothing to learn and no earlier layer to pass a gradient to
+                    continue; // a layer on the input without parameters has nothing to learn and no earlier layer to pass a gradient to
                 }
 
-                string layerInput = code.IsFirst ? "input" : "workspace." + layers[i - 1].Output;
+                var from = code.SourcePosition is int s ? layers[s] : null;
+                string layerInput = from is null ? "input" : "workspace." + from.Output;
                 string windowInput = code.IsPadded ? "workspace." + code.PaddedInput : code.CopiesInput ? "workspace." + code.InputCopy : layerInput;
                 string scratch = code.IsVectorized ? ", workspace" : string.Empty;
                 string inputGradient = code.IsFirst ? string.Empty
-                    : code.IsPadded ? $"workspace.{code.PaddedInputGradient}, " : $"workspace.{layers[i - 1].WrittenGradient}, ";
+                    : code.IsPadded ? $"workspace.{code.PaddedInputGradient}, " : $"workspace.{from!.WrittenGradient}, ";
                 if (layer.ParameterCount > 0)
                 {
                     w.Line($"{code.Backward}({windowInput}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient}" +
@@ -590,7 +408,7 @@ internal static class MembersEmitter
 
                 if (code.IsPadded && !code.IsFirst)
                 {
-                    w.Line($"{code.Pascal}Unpad(workspace.{code.PaddedInputGradient}, workspace.{layers[i - 1].WrittenGradient});");
+                    w.Line($"{code.Pascal}Unpad(workspace.{code.PaddedInputGradient}, workspace.{from!.WrittenGradient});");
                 }
             }
         }
@@ -598,68 +416,46 @@ internal static class MembersEmitter
         w.Line();
     }
 
-    private static void EmitLoss(SourceWriter w, NetworkPlan plan)
+    private static void EmitVectorKernels(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
-        w.Line("// Cross-entropy from the logits, computed stably: −log softmax(z)[label] = log Σ exp(z − max) − (z[label] − max).");
-        using (w.Block($"private static float CrossEntropy({ReadOnlySpan} logits, int label)"))
-        {
-            w.Line("float max = LargestLogit(logits);");
-            w.Line("float sum = 0f;");
-            using (w.Block("for (int k = 0; k < OutputLength; k++)"))
-            {
-                w.Line("sum += global::System.MathF.Exp(logits[k] - max);");
-            }
-
-            w.Line("return global::System.MathF.Log(sum) - (logits[label] - max);");
-        }
-
-        w.Line();
-        using (w.Block($"private static float LargestLogit({ReadOnlySpan} logits)"))
-        {
-            w.Line("float max = logits[0];");
-            using (w.Block("for (int k = 1; k < OutputLength; k++)"))
-            {
-                w.Line("max = global::System.MathF.Max(max, logits[k]);");
-            }
-
-            w.Line("return max;");
-        }
-
-        w.Line();
-    }
-
-    private static void EmitSoftmax(SourceWriter w, NetworkPlan plan)
-    {
-        if (!plan.CanTrain)
+        if (!layers.Any(l => l.IsVectorized))
         {
             return;
         }
 
-        w.Line("// softmax(z)[k] = exp(z[k] − max) / Σ exp(z − max): subtracting the largest logit keeps exp from overflowing.");
-        w.Line("// A logit more than 80 below the largest gets probability exactly 0 (e^−80 ≈ 2e−35 is below float precision next to");
-        w.Line("// the largest probability): its exp would be a denormal float, and denormals flowing into the gradients make every");
-        w.Line("// later multiplication slow on x86, which is what halves the speed of long online-training runs elsewhere.");
-        using (w.Block($"private static void Softmax({ReadOnlySpan} logits, {Span} probabilities)"))
+        w.Line("// ---------------------------------------------------------------- vector kernels");
+        w.Line("// The same sums as the scalar definitions above, in another order: stride-1 convolutions on wide rows, with AVX-512");
+        w.Line("// or AVX2. The scalar methods call these when the processor has the instructions.");
+        w.Line();
+        foreach (var layer in layers.Where(l => l.IsVectorized))
         {
-            w.Line("float max = LargestLogit(logits);");
-            w.Line("float sum = 0f;");
-            using (w.Block("for (int k = 0; k < OutputLength; k++)"))
-            {
-                w.Line("float shifted = logits[k] - max;");
-                w.Line("probabilities[k] = shifted < -80f ? 0f : global::System.MathF.Exp(shifted);");
-                w.Line("sum += probabilities[k];");
-            }
+            VectorEmitter.EmitConvKernels(w, layer, plan.CanTrain);
+        }
+    }
 
-            w.Line("float scale = 1f / sum;");
-            using (w.Block("for (int k = 0; k < OutputLength; k++)"))
-            {
-                w.Line("probabilities[k] *= scale;");
-            }
+    private static void EmitKernels(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
+    {
+        string type = plan.Spec.Type.NameWithTypeParameters;
+        string probabilities = layers[layers.Length - 1].Output;
+        w.Line("// What the runtime's training code needs from this network: its sizes, its buffers and its two passes.");
+        using (w.Block("private readonly struct Kernels : global::LeNet.Gen.Runtime.INetworkKernels<Workspace>"))
+        {
+            w.Line($"public static string Name => \"{plan.Spec.Type.Name}\";");
+            w.Line($"public static string InputShape => \"{plan.Input}\";");
+            w.Line($"public static int InputLength => {type}.InputLength;");
+            w.Line($"public static int OutputLength => {type}.OutputLength;");
+            w.Line($"public static int ParameterCount => {type}.ParameterCount;");
+            w.Line("public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= new Workspace(training: false);");
+            w.Line("public static Workspace CreateWorkspace(bool training) => new Workspace(training);");
+            w.Line($"public static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace) => {type}.Forward(parameters, input, workspace);");
+            w.Line($"public static void Backward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {Span} gradients) => {type}.Backward(parameters, input, workspace, gradients);");
+            w.Line($"public static {Span} Logits(Workspace workspace) => workspace.Logits;");
+            w.Line($"public static {Span} Probabilities(Workspace workspace) => workspace.{probabilities};");
+            w.Line($"public static {Span} LogitsGradient(Workspace workspace) => workspace.LogitsGradient;");
         }
 
         w.Line();
     }
-
     private static void EmitWorkspace(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
         bool training = plan.CanTrain;
@@ -671,7 +467,7 @@ internal static class MembersEmitter
             for (int i = 0; i < layers.Length; i++)
             {
                 var code = layers[i];
-                var next = i + 1 < layers.Length ? layers[i + 1] : null;
+                var readers = layers.Where(l => l.SourcePosition == i).ToArray();
                 var input = code.Layer.Input;
                 if (code.CopiesInput)
                 {
@@ -697,9 +493,9 @@ internal static class MembersEmitter
                 else
                 {
                     long length = code.Layer.Output.Length;
-                    if (next is { IsVectorized: true, IsPadded: false, CopiesInput: false })
+                    foreach (var reader in readers.Where(r => r is { IsVectorized: true, IsPadded: false, CopiesInput: false }))
                     {
-                        length = Math.Max(length, next.SourceLength);
+                        length = Math.Max(length, reader.SourceLength); // its vector loads run past the last row
                     }
 
                     Buffer(w, code.Output, length, $"{code.Layer.Name}: {code.Layer.Output}");
@@ -716,8 +512,16 @@ internal static class MembersEmitter
                     Buffer(w, code.Wide, wide, $"{code.Layer.Name} output on wide rows");
                     if (training)
                     {
-                        gradients.Add((code.WideGradient, wide));
-                        gradients.Add((code.TransposedGradient, code.Layer.Output.Length));
+                        if (code.UsesWideGradient)
+                        {
+                            gradients.Add((code.WideGradient, wide));
+                        }
+
+                        if (code.UsesTransposedGradient)
+                        {
+                            gradients.Add((code.TransposedGradient, code.Layer.Output.Length));
+                        }
+
                         if (!code.IsFirst)
                         {
                             var backward = code.InputGradientWide!;

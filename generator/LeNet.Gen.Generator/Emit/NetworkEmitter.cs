@@ -1,5 +1,5 @@
 using System.Collections.Generic;
-using System.Globalization;
+using static LeNet.Gen.Generator.Emit.Code;
 using System.Linq;
 using LeNet.Gen.Generator.Shapes;
 
@@ -96,11 +96,4 @@ internal static class NetworkEmitter
 
         w.Outdent();
     }
-
-    internal static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    internal static string Literal(string text) =>
-        "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n") + "\"";
-
-    internal static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 }

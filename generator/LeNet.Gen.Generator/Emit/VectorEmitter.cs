@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using LeNet.Gen.Generator.Model;
-using static LeNet.Gen.Generator.Emit.LayerCode;
+using static LeNet.Gen.Generator.Emit.Code;
 
 namespace LeNet.Gen.Generator.Emit;
 
@@ -13,8 +13,6 @@ namespace LeNet.Gen.Generator.Emit;
 /// </summary>
 internal static class VectorEmitter
 {
-    private const string Span = "global::System.Span<float>";
-    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
     private const string Unsafe = "global::System.Runtime.CompilerServices.Unsafe";
     private const string Marshal = "global::System.Runtime.InteropServices.MemoryMarshal";
     private const string Fma = "global::LeNet.Gen.Runtime.Simd.MultiplyAdd";
@@ -27,13 +25,13 @@ internal static class VectorEmitter
             var (filters, vectors, plane) = forward.Tile(isa);
             w.Line($"// {code.Layer.Name} forward, {isa.Description}: each filter's {code.Layer.Output.Height}×{code.Layer.Output.Width} outputs sit at y·{forward.SourceWidth} + x of a");
             w.Line($"// {plane}-wide plane ({forward.Positions} positions used), computed {filters} filters × {vectors} vectors at a time.");
-            EmitWideConv(w, $"{code.Pascal}ForwardWide{isa.Name}", forward, isa, withBias: true, relu: code.FusedActivation == ActivationKind.ReLU);
+            EmitWideConv(w, $"{code.Pascal}ForwardWide{isa.Name}", forward, isa, withBias: true, relu: ActivationRow.Of(code.FusedActivation).FusesIntoVectorStore);
             if (!training)
             {
                 continue;
             }
 
-            if (FiltersFillVectors(code, isa))
+            if (code.FiltersFillVectors(isa))
             {
                 EmitFilterVectorWeightGradient(w, code, isa);
             }
@@ -166,8 +164,6 @@ internal static class VectorEmitter
     }
 
     /// <summary>True when the filters fill whole vectors, so the weight gradient can keep one filter per lane.</summary>
-    public static bool FiltersFillVectors(LayerCode code, VectorIsa isa) => code.ForwardWide!.OutChannels % isa.Lanes == 0;
-
     /// <summary>
     /// The weight gradient with one filter per lane: dweight[f, c, i, j] for a vector of filters is Σ over outputs (y, x) of
     /// d[f, y, x] (a vector load from the transposed gradient) times in[c, y + i, x + j] (one broadcast value). No

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LeNet.Gen.Generator.Layers;
 using LeNet.Gen.Generator.Model;
 
 namespace LeNet.Gen.Generator.Shapes;
@@ -40,7 +41,8 @@ internal sealed record TensorShape(int Channels, int Height, int Width, bool IsS
 }
 
 /// <summary>
-/// One layer with its shapes and its place in the parameter vector. <see cref="Name"/> is <c>conv1</c>, <c>pool2</c>,
+/// One layer with its shapes, its place in the parameter vector and the layer whose output it reads
+/// (<see cref="Source"/>, by name; null for the network's input). <see cref="Name"/> is <c>conv1</c>, <c>pool2</c>,
 /// <c>fc3</c>…, numbered within each kind as in the equivalent PyTorch model. Pooling layers have no parameters
 /// (their offsets and counts are 0).
 /// </summary>
@@ -52,16 +54,12 @@ internal sealed record LayerPlan(
     int WeightOffset,
     int WeightCount,
     int BiasOffset,
-    int BiasCount)
+    int BiasCount,
+    string? Source = null)
 {
     public int ParameterCount => WeightCount + BiasCount;
 
-    public ActivationKind Activation => Spec switch
-    {
-        ConvSpec c => c.Activation,
-        DenseSpec d => d.Activation,
-        _ => ActivationKind.None,
-    };
+    public ActivationKind Activation => LayerKinds.Of(Spec).ActivationOf(Spec);
 
     /// <summary>
     /// The one-line description used in the summary and in the generated code, e.g.
@@ -72,13 +70,7 @@ internal sealed record LayerPlan(
     /// <summary>The layer without its shapes, e.g. <c>conv1 5×5×6 s1 p0 ReLU</c>, <c>pool1 avg 2×2 s2</c>, <c>fc1 400→120 ReLU</c>.</summary>
     public string DescribeLayer()
     {
-        string text = Spec switch
-        {
-            ConvSpec c => string.Format(CultureInfo.InvariantCulture, "{0} {1}×{1}×{2} s{3} p{4}", Name, c.Kernel, c.Filters, c.Stride, c.Padding),
-            PoolSpec p => string.Format(CultureInfo.InvariantCulture, "{0} {1} {2}×{2} s{3}", Name, p.Kind == PoolingKind.Max ? "max" : "avg", p.Size, p.Stride),
-            DenseSpec d => string.Format(CultureInfo.InvariantCulture, "{0} {1}→{2}", Name, Input.Length, d.Units),
-            _ => Name,
-        };
+        string text = LayerKinds.Of(Spec).Describe(this);
         return Activation == ActivationKind.None ? text : text + " " + Activation;
     }
 }

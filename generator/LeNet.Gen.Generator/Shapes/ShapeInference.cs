@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Globalization;
 using LeNet.Gen.Generator.Diagnostics;
+using LeNet.Gen.Generator.Layers;
 using LeNet.Gen.Generator.Model;
 
 namespace LeNet.Gen.Generator.Shapes;
@@ -42,8 +43,9 @@ internal static class ShapeInference
         {
             var layer = spec.Layers[i];
             string name = names[i];
-            bool valid = CheckValues(layer, name, problems);
-            if (layer is ConvSpec { Activation: ActivationKind.Softmax } or DenseSpec { Activation: ActivationKind.Softmax } && i != lastIndex)
+            var kind = LayerKinds.Of(layer);
+            bool valid = kind.CheckValues(layer, name, problems);
+            if (kind.ActivationOf(layer) == ActivationKind.Softmax && i != lastIndex)
             {
                 problems.Add(new Problem(
                     Rules.SoftmaxNotLast.Id, ProblemTarget.Layer(layer.Index, "Activation"), name, "the last layer is " + names[lastIndex])
@@ -63,20 +65,14 @@ internal static class ShapeInference
                 continue;
             }
 
-            LayerPlan? plan = layer switch
-            {
-                ConvSpec conv => PlanConv(spec, conv, name, current, source, problems, parameters),
-                PoolSpec pool => PlanPool(spec, pool, name, current, source, problems),
-                DenseSpec dense => PlanDense(dense, name, current, source, problems, parameters),
-                _ => null,
-            };
+            var plan = kind.Plan(spec, layer, name, current, source, problems, parameters);
             if (plan is null)
             {
                 current = null;
                 continue;
             }
 
-            layers.Add(plan);
+            layers.Add(plan with { Source = layers.Count == 0 ? null : layers[layers.Count - 1].Name });
             parameters += plan.ParameterCount;
             current = plan.Output;
             source = name;
@@ -141,30 +137,6 @@ internal static class ShapeInference
         return new TensorShape(spec.Channels, spec.Height, spec.Width, IsSpatial: true);
     }
 
-    private static bool CheckValues(LayerSpec layer, string name, List<Problem> problems)
-    {
-        ProblemTarget At(string argument) => ProblemTarget.Layer(layer.Index, argument);
-        switch (layer)
-        {
-            case ConvSpec c:
-                return AtLeast(1, c.Filters, name, "filters", At("filters"), problems)
-                    & Window(c.Kernel, name, "kernel", At("kernel"), problems)
-                    & AtLeast(1, c.Stride, name, "Stride", At("Stride"), problems)
-                    & AtLeast(0, c.Padding, name, "Padding", At("Padding"), problems)
-                    & KnownActivation(c.Activation, name, At("Activation"), problems);
-            case PoolSpec p:
-                return Window(p.Size, name, "size", At("size"), problems)
-                    & (p.StrideArgument is not int stride || AtLeast(1, stride, name, "Stride", At("Stride"), problems))
-                    & KnownPool(p.Kind, name, At("kind"), problems);
-            case DenseSpec d:
-                return AtLeast(1, d.Units, name, "units", At("units"), problems)
-                    & (d.Inputs is not int inputs || AtLeast(1, inputs, name, "Inputs", At("Inputs"), problems))
-                    & KnownActivation(d.Activation, name, At("Activation"), problems);
-            default:
-                return false;
-        }
-    }
-
     /// <summary>
     /// A layer whose values were rejected (a window over the unrolling limit, say) is not planned, yet a window larger
     /// than the padded input is the more specific fact and usually the user's real mistake: report it too, with its
@@ -172,13 +144,8 @@ internal static class ShapeInference
     /// </summary>
     private static void ReportWindowBeyondInput(NetworkSpec spec, LayerSpec layer, string name, TensorShape input, List<Problem> problems)
     {
-        var (window, stride, padding, isConv) = layer switch
-        {
-            ConvSpec c => (c.Kernel, c.Stride, c.Padding, true),
-            PoolSpec p => (p.Size, p.Stride, 0, false),
-            _ => (0, 0, 0, false),
-        };
-        if (!input.IsSpatial || window < 1 || stride < 1 || padding < 0)
+        if (LayerKinds.Of(layer).WindowOf(layer) is not var (window, stride, padding, isConv)
+            || !input.IsSpatial || window < 1 || stride < 1 || padding < 0)
         {
             return;
         }
@@ -198,7 +165,7 @@ internal static class ShapeInference
         }
     }
 
-    private static bool AtLeast(int minimum, int value, string layer, string what, ProblemTarget target, List<Problem> problems)
+    internal static bool AtLeast(int minimum, int value, string layer, string what, ProblemTarget target, List<Problem> problems)
     {
         if (value >= minimum)
         {
@@ -209,7 +176,7 @@ internal static class ShapeInference
         return false;
     }
 
-    private static bool Window(int value, string layer, string what, ProblemTarget target, List<Problem> problems)
+    internal static bool Window(int value, string layer, string what, ProblemTarget target, List<Problem> problems)
     {
         if (!AtLeast(1, value, layer, what, target, problems))
         {
@@ -227,7 +194,7 @@ internal static class ShapeInference
         return false;
     }
 
-    private static bool KnownActivation(ActivationKind value, string layer, ProblemTarget target, List<Problem> problems)
+    internal static bool KnownActivation(ActivationKind value, string layer, ProblemTarget target, List<Problem> problems)
     {
         if (value is >= ActivationKind.None and <= ActivationKind.Softmax)
         {
@@ -238,7 +205,7 @@ internal static class ShapeInference
         return false;
     }
 
-    private static bool KnownPool(PoolingKind value, string layer, ProblemTarget target, List<Problem> problems)
+    internal static bool KnownPool(PoolingKind value, string layer, ProblemTarget target, List<Problem> problems)
     {
         if (value is PoolingKind.Max or PoolingKind.Average)
         {
@@ -249,66 +216,8 @@ internal static class ShapeInference
         return false;
     }
 
-    private static LayerPlan? PlanConv(NetworkSpec spec, ConvSpec conv, string name, TensorShape input, string source, List<Problem> problems, long parametersSoFar)
-    {
-        var output = PlanWindow(spec, conv.Index, name, input, source, conv.Kernel, conv.Stride, conv.Padding, conv.Filters, isConv: true, problems);
-        if (output is null)
-        {
-            return null;
-        }
-
-        long weights = Multiply(Multiply(conv.Filters, input.Channels), (long)conv.Kernel * conv.Kernel);
-        if (!CheckParameters(name, conv.Index, weights, conv.Filters, parametersSoFar, Format("{0} × {1} × {2} × {2} + {0}", conv.Filters, input.Channels, conv.Kernel), problems))
-        {
-            return null;
-        }
-
-        int offset = (int)parametersSoFar;
-        return new LayerPlan(conv, name, input, output, offset, (int)weights, offset + (int)weights, conv.Filters);
-    }
-
-    private static LayerPlan? PlanPool(NetworkSpec spec, PoolSpec pool, string name, TensorShape input, string source, List<Problem> problems)
-    {
-        var output = PlanWindow(spec, pool.Index, name, input, source, pool.Size, pool.Stride, padding: 0, input.Channels, isConv: false, problems);
-        return output is null ? null : new LayerPlan(pool, name, input, output, 0, 0, 0, 0);
-    }
-
-    private static LayerPlan? PlanDense(DenseSpec dense, string name, TensorShape input, string source, List<Problem> problems, long parametersSoFar)
-    {
-        if (dense.Inputs is int declared && declared != input.Length)
-        {
-            var layer = ProblemTarget.Layer(dense.Index);
-            problems.Add(new Problem(
-                Rules.DenseInputsMismatch.Id, ProblemTarget.Layer(dense.Index, "Inputs"), name,
-                Format("{0}", declared), Format("{0}", input.Length), Format("{0} from {1}", input.ExplainLength(), source))
-            {
-                Fixes = new[]
-                {
-                    new FixSuggestion(
-                        Format("Set Inputs = {0} ({1}'s real input size)", input.Length, name),
-                        Rules.DenseInputsMismatch.Id + ".SetInputs",
-                        FixEdit.Set(layer, "Inputs", Format("{0}", input.Length))),
-                    new FixSuggestion(
-                        Format("Remove Inputs = {0} from {1}", declared, name),
-                        Rules.DenseInputsMismatch.Id + ".RemoveInputs",
-                        FixEdit.Remove(layer, "Inputs")),
-                }.ToEquatableArray(),
-            });
-        }
-
-        long weights = Multiply(dense.Units, input.Length);
-        if (!CheckParameters(name, dense.Index, weights, dense.Units, parametersSoFar, Format("{0} × {1} + {0}", dense.Units, input.Length), problems)
-            || !CheckTensor(name, dense.Index, dense.Units, Format("{0}", dense.Units), problems))
-        {
-            return null;
-        }
-
-        int offset = (int)parametersSoFar;
-        return new LayerPlan(dense, name, input, TensorShape.Flat(dense.Units), offset, (int)weights, offset + (int)weights, dense.Units);
-    }
-
     /// <summary>The output shape of a convolution or pooling layer, or null after reporting why there is none.</summary>
-    private static TensorShape? PlanWindow(
+    internal static TensorShape? PlanWindow(
         NetworkSpec spec, int index, string name, TensorShape input, string source, int window, int stride, int padding, int channels, bool isConv, List<Problem> problems)
     {
         var target = ProblemTarget.Layer(index);
@@ -475,7 +384,7 @@ internal static class ShapeInference
 
     private static EquatableArray<FixSuggestion> Single(FixSuggestion fix) => new[] { fix }.ToEquatableArray();
 
-    private static bool CheckParameters(string name, int index, long weights, int biases, long parametersSoFar, string product, List<Problem> problems)
+    internal static bool CheckParameters(string name, int index, long weights, int biases, long parametersSoFar, string product, List<Problem> problems)
     {
         long count = weights + biases;
         long total = parametersSoFar + count;
@@ -491,7 +400,7 @@ internal static class ShapeInference
         return false;
     }
 
-    private static bool CheckTensor(string name, int index, long length, string product, List<Problem> problems)
+    internal static bool CheckTensor(string name, int index, long length, string product, List<Problem> problems)
     {
         if (length <= Limits.MaxTensorLength)
         {
@@ -507,25 +416,23 @@ internal static class ShapeInference
     private static string OverflowNote(long value) => value > int.MaxValue ? Format(" (and more than int.MaxValue, {0})", int.MaxValue) : string.Empty;
 
     /// <summary>Saturating multiplication: large enough to compare against the limits, and never wraps.</summary>
-    private static long Multiply(long a, long b) => a != 0 && b > long.MaxValue / a ? long.MaxValue : a * b;
+    internal static long Multiply(long a, long b) => a != 0 && b > long.MaxValue / a ? long.MaxValue : a * b;
 
     /// <summary>conv1, pool1, conv2, …, fc1: numbered within each kind, like the equivalent PyTorch model's modules.</summary>
     private static string[] NamesOf(EquatableArray<LayerSpec> layers)
     {
+        // Numbered within each kind from 1, as PyTorch modules are usually named: conv1, pool1, conv2, …, fc1.
         var names = new string[layers.Count];
-        int convs = 0, pools = 0, dense = 0;
+        var counts = new System.Collections.Generic.Dictionary<string, int>();
         for (int i = 0; i < layers.Count; i++)
         {
-            names[i] = layers[i] switch
-            {
-                ConvSpec => "conv" + (++convs).ToString(CultureInfo.InvariantCulture),
-                PoolSpec => "pool" + (++pools).ToString(CultureInfo.InvariantCulture),
-                _ => "fc" + (++dense).ToString(CultureInfo.InvariantCulture),
-            };
+            string prefix = LayerKinds.Of(layers[i]).NamePrefix;
+            counts[prefix] = counts.TryGetValue(prefix, out int count) ? count + 1 : 1;
+            names[i] = prefix + counts[prefix].ToString(CultureInfo.InvariantCulture);
         }
 
         return names;
     }
 
-    private static string Format(string format, params object[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
+    internal static string Format(string format, params object[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
 }

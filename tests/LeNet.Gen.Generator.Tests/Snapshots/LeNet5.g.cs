@@ -62,6 +62,370 @@ namespace Demo
             "fc3 84→10 Softmax        10               850\n" +
             "total                                  61,706";
 
+        // The forward pass: each layer reads its source's output buffer (or the input) and writes its own.
+        private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
+        {
+            input.CopyTo(workspace.Conv1Input); // the vector code reads a little past the last row
+            Conv1Forward(workspace.Conv1Input, parameters.Slice(0, 150), parameters.Slice(150, 6), workspace.Conv1Output, workspace);
+            Pool1Forward(workspace.Conv1Output, workspace.Pool1Output);
+            Conv2Forward(workspace.Pool1Output, parameters.Slice(156, 2400), parameters.Slice(2556, 16), workspace.Conv2Output, workspace);
+            Pool2Forward(workspace.Conv2Output, workspace.Pool2Output);
+            Fc1Forward(workspace.Pool2Output, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), workspace.Fc1Output);
+            Fc2Forward(workspace.Fc1Output, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), workspace.Fc2Output);
+            Fc3Forward(workspace.Fc2Output, parameters.Slice(60856, 840), parameters.Slice(61696, 10), workspace.Logits);
+            global::LeNet.Gen.Runtime.Softmax.Apply(workspace.Logits, workspace.Fc3Output);
+        }
+
+        // The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input
+        // and adds the gradients of its weights and biases. workspace.LogitsGradient holds the loss gradient on entry.
+        private static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients)
+        {
+            Fc3Backward(workspace.Fc2Output, parameters.Slice(60856, 840), workspace.Logits, workspace.LogitsGradient, workspace.Fc2OutputGradient, gradients.Slice(60856, 840), gradients.Slice(61696, 10));
+            Fc2Backward(workspace.Fc1Output, parameters.Slice(50692, 10080), workspace.Fc2Output, workspace.Fc2OutputGradient, workspace.Fc1OutputGradient, gradients.Slice(50692, 10080), gradients.Slice(60772, 84));
+            Fc1Backward(workspace.Pool2Output, parameters.Slice(2572, 48000), workspace.Fc1Output, workspace.Fc1OutputGradient, workspace.Pool2OutputGradient, gradients.Slice(2572, 48000), gradients.Slice(50572, 120));
+            Pool2Backward(workspace.Conv2Output, workspace.Pool2Output, workspace.Pool2OutputGradient, workspace.Conv2OutputGradient);
+            Conv2Backward(workspace.Pool1Output, parameters.Slice(156, 2400), workspace.Conv2Output, workspace.Conv2OutputGradient, workspace.Pool1OutputGradient, gradients.Slice(156, 2400), gradients.Slice(2556, 16), workspace);
+            Pool1Backward(workspace.Conv1Output, workspace.Pool1Output, workspace.Pool1OutputGradient, workspace.Conv1OutputGradient);
+            Conv1Backward(workspace.Conv1Input, parameters.Slice(0, 150), workspace.Conv1Output, workspace.Conv1OutputGradient, gradients.Slice(0, 150), gradients.Slice(150, 6), workspace);
+        }
+
+        // conv1 5×5×6 s1 p0 ReLU: 1×32×32 → 6×28×28
+        // out[f, y, x] = relu(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, y + i, x + j])
+        private static void Conv1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
+        {
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                Conv1ForwardWideVector512(input, weight, bias, workspace.Conv1Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 896, 32, 6, 28, 28, output);
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                Conv1ForwardWideVector256(input, weight, bias, workspace.Conv1Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 896, 32, 6, 28, 28, output);
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
+            for (int f = 0; f < 6; f++)
+            {
+                for (int y = 0; y < 28; y++)
+                {
+                    for (int x = 0; x < 28; x++)
+                    {
+                        float sum = bias[f];
+                        global::System.ReadOnlySpan<float> w = weight.Slice(f * 25, 25);
+                        global::System.ReadOnlySpan<float> i = input.Slice((y * 32) + x);
+                        sum += (w[0] * i[0]) + (w[1] * i[1]) + (w[2] * i[2]) + (w[3] * i[3]) + (w[4] * i[4]);
+                        sum += (w[5] * i[32]) + (w[6] * i[33]) + (w[7] * i[34]) + (w[8] * i[35]) + (w[9] * i[36]);
+                        sum += (w[10] * i[64]) + (w[11] * i[65]) + (w[12] * i[66]) + (w[13] * i[67]) + (w[14] * i[68]);
+                        sum += (w[15] * i[96]) + (w[16] * i[97]) + (w[17] * i[98]) + (w[18] * i[99]) + (w[19] * i[100]);
+                        sum += (w[20] * i[128]) + (w[21] * i[129]) + (w[22] * i[130]) + (w[23] * i[131]) + (w[24] * i[132]);
+                        output[((((f * 28) + y) * 28) + x)] = global::System.MathF.Max(sum, 0f);
+                    }
+                }
+            }
+        }
+
+        // conv1 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x] (the first layer needs no input gradient)
+        private static void Conv1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
+        {
+            global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 4704), outputGradient); // ReLU′ = 1 where the output is positive, else 0
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                for (int f = 0; f < 6; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 784, 784));
+                }
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 28, 28, workspace.Conv1WideGradient, 896, 32, 0, 0);
+                Conv1WeightGradientVector512(input, workspace.Conv1WideGradient, weightGradient);
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                for (int f = 0; f < 6; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 784, 784));
+                }
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 28, 28, workspace.Conv1WideGradient, 896, 32, 0, 0);
+                Conv1WeightGradientVector256(input, workspace.Conv1WideGradient, weightGradient);
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
+            for (int f = 0; f < 6; f++)
+            {
+                for (int y = 0; y < 28; y++)
+                {
+                    for (int x = 0; x < 28; x++)
+                    {
+                        float d = outputGradient[((((f * 28) + y) * 28) + x)];
+                        biasGradient[f] += d;
+                        global::System.ReadOnlySpan<float> i = input.Slice((y * 32) + x);
+                        global::System.Span<float> dw = weightGradient.Slice(f * 25, 25);
+                        dw[0] += d * i[0]; dw[1] += d * i[1]; dw[2] += d * i[2]; dw[3] += d * i[3]; dw[4] += d * i[4];
+                        dw[5] += d * i[32]; dw[6] += d * i[33]; dw[7] += d * i[34]; dw[8] += d * i[35]; dw[9] += d * i[36];
+                        dw[10] += d * i[64]; dw[11] += d * i[65]; dw[12] += d * i[66]; dw[13] += d * i[67]; dw[14] += d * i[68];
+                        dw[15] += d * i[96]; dw[16] += d * i[97]; dw[17] += d * i[98]; dw[18] += d * i[99]; dw[19] += d * i[100];
+                        dw[20] += d * i[128]; dw[21] += d * i[129]; dw[22] += d * i[130]; dw[23] += d * i[131]; dw[24] += d * i[132];
+                    }
+                }
+            }
+        }
+
+        // pool1 avg 2×2 s2: 6×28×28 → 6×14×14
+        // out[c, y, x] = mean of the 2×2 window at in[c, 2y, 2x]
+        private static void Pool1Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
+        {
+            for (int c = 0; c < 6; c++)
+            {
+                for (int y = 0; y < 14; y++)
+                {
+                    for (int x = 0; x < 14; x++)
+                    {
+                        global::System.ReadOnlySpan<float> i = input.Slice((c * 784) + (y * 56) + (x * 2));
+                        float sum = 0f;
+                        sum += i[0] + i[1];
+                        sum += i[28] + i[29];
+                        output[((((c * 14) + y) * 14) + x)] = sum * 0.25f; // 1 / 4
+                    }
+                }
+            }
+        }
+
+        // pool1 backward: each output's gradient is shared equally by the inputs of its window
+        private static void Pool1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
+        {
+            inputGradient.Clear();
+            for (int c = 0; c < 6; c++)
+            {
+                for (int y = 0; y < 14; y++)
+                {
+                    for (int x = 0; x < 14; x++)
+                    {
+                        global::System.Span<float> di = inputGradient.Slice((c * 784) + (y * 56) + (x * 2));
+                        float d = outputGradient[((((c * 14) + y) * 14) + x)] * 0.25f; // 1 / 4
+                        di[0] += d; di[1] += d;
+                        di[28] += d; di[29] += d;
+                    }
+                }
+            }
+        }
+
+        // conv2 5×5×16 s1 p0 ReLU: 6×14×14 → 16×10×10
+        // out[f, y, x] = relu(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, y + i, x + j])
+        private static void Conv2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
+        {
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                Conv2ForwardWideVector512(input, weight, bias, workspace.Conv2Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2Wide, 144, 14, 16, 10, 10, output);
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                Conv2ForwardWideVector256(input, weight, bias, workspace.Conv2Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2Wide, 144, 14, 16, 10, 10, output);
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
+            for (int f = 0; f < 16; f++)
+            {
+                for (int y = 0; y < 10; y++)
+                {
+                    for (int x = 0; x < 10; x++)
+                    {
+                        float sum = bias[f];
+                        for (int c = 0; c < 6; c++)
+                        {
+                            global::System.ReadOnlySpan<float> w = weight.Slice(((f * 6) + c) * 25, 25);
+                            global::System.ReadOnlySpan<float> i = input.Slice((c * 196) + (y * 14) + x);
+                            sum += (w[0] * i[0]) + (w[1] * i[1]) + (w[2] * i[2]) + (w[3] * i[3]) + (w[4] * i[4]);
+                            sum += (w[5] * i[14]) + (w[6] * i[15]) + (w[7] * i[16]) + (w[8] * i[17]) + (w[9] * i[18]);
+                            sum += (w[10] * i[28]) + (w[11] * i[29]) + (w[12] * i[30]) + (w[13] * i[31]) + (w[14] * i[32]);
+                            sum += (w[15] * i[42]) + (w[16] * i[43]) + (w[17] * i[44]) + (w[18] * i[45]) + (w[19] * i[46]);
+                            sum += (w[20] * i[56]) + (w[21] * i[57]) + (w[22] * i[58]) + (w[23] * i[59]) + (w[24] * i[60]);
+                        }
+                        output[((((f * 10) + y) * 10) + x)] = global::System.MathF.Max(sum, 0f);
+                    }
+                }
+            }
+        }
+
+        // conv2 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x]; din[c, y + i, x + j] += d[f, y, x] · weight[f, c, i, j]
+        private static void Conv2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
+        {
+            global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 1600), outputGradient); // ReLU′ = 1 where the output is positive, else 0
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                for (int f = 0; f < 16; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 100, 100));
+                }
+                Conv2WeightGradientVector512(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
+                Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
+                Conv2InputGradientWideVector512(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 256, 18, 6, 14, 14, inputGradient);
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                for (int f = 0; f < 16; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 100, 100));
+                }
+                Conv2WeightGradientVector256(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
+                Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
+                Conv2InputGradientWideVector256(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 256, 18, 6, 14, 14, inputGradient);
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
+            inputGradient.Clear();
+            for (int f = 0; f < 16; f++)
+            {
+                for (int y = 0; y < 10; y++)
+                {
+                    for (int x = 0; x < 10; x++)
+                    {
+                        float d = outputGradient[((((f * 10) + y) * 10) + x)];
+                        biasGradient[f] += d;
+                        for (int c = 0; c < 6; c++)
+                        {
+                            global::System.ReadOnlySpan<float> i = input.Slice((c * 196) + (y * 14) + x);
+                            global::System.Span<float> dw = weightGradient.Slice(((f * 6) + c) * 25, 25);
+                            dw[0] += d * i[0]; dw[1] += d * i[1]; dw[2] += d * i[2]; dw[3] += d * i[3]; dw[4] += d * i[4];
+                            dw[5] += d * i[14]; dw[6] += d * i[15]; dw[7] += d * i[16]; dw[8] += d * i[17]; dw[9] += d * i[18];
+                            dw[10] += d * i[28]; dw[11] += d * i[29]; dw[12] += d * i[30]; dw[13] += d * i[31]; dw[14] += d * i[32];
+                            dw[15] += d * i[42]; dw[16] += d * i[43]; dw[17] += d * i[44]; dw[18] += d * i[45]; dw[19] += d * i[46];
+                            dw[20] += d * i[56]; dw[21] += d * i[57]; dw[22] += d * i[58]; dw[23] += d * i[59]; dw[24] += d * i[60];
+                            global::System.ReadOnlySpan<float> w = weight.Slice(((f * 6) + c) * 25, 25);
+                            global::System.Span<float> di = inputGradient.Slice((c * 196) + (y * 14) + x);
+                            di[0] += d * w[0]; di[1] += d * w[1]; di[2] += d * w[2]; di[3] += d * w[3]; di[4] += d * w[4];
+                            di[14] += d * w[5]; di[15] += d * w[6]; di[16] += d * w[7]; di[17] += d * w[8]; di[18] += d * w[9];
+                            di[28] += d * w[10]; di[29] += d * w[11]; di[30] += d * w[12]; di[31] += d * w[13]; di[32] += d * w[14];
+                            di[42] += d * w[15]; di[43] += d * w[16]; di[44] += d * w[17]; di[45] += d * w[18]; di[46] += d * w[19];
+                            di[56] += d * w[20]; di[57] += d * w[21]; di[58] += d * w[22]; di[59] += d * w[23]; di[60] += d * w[24];
+                        }
+                    }
+                }
+            }
+        }
+
+        // pool2 avg 2×2 s2: 16×10×10 → 16×5×5
+        // out[c, y, x] = mean of the 2×2 window at in[c, 2y, 2x]
+        private static void Pool2Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
+        {
+            for (int c = 0; c < 16; c++)
+            {
+                for (int y = 0; y < 5; y++)
+                {
+                    for (int x = 0; x < 5; x++)
+                    {
+                        global::System.ReadOnlySpan<float> i = input.Slice((c * 100) + (y * 20) + (x * 2));
+                        float sum = 0f;
+                        sum += i[0] + i[1];
+                        sum += i[10] + i[11];
+                        output[((((c * 5) + y) * 5) + x)] = sum * 0.25f; // 1 / 4
+                    }
+                }
+            }
+        }
+
+        // pool2 backward: each output's gradient is shared equally by the inputs of its window
+        private static void Pool2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
+        {
+            inputGradient.Clear();
+            for (int c = 0; c < 16; c++)
+            {
+                for (int y = 0; y < 5; y++)
+                {
+                    for (int x = 0; x < 5; x++)
+                    {
+                        global::System.Span<float> di = inputGradient.Slice((c * 100) + (y * 20) + (x * 2));
+                        float d = outputGradient[((((c * 5) + y) * 5) + x)] * 0.25f; // 1 / 4
+                        di[0] += d; di[1] += d;
+                        di[10] += d; di[11] += d;
+                    }
+                }
+            }
+        }
+
+        // fc1 400→120 ReLU: 16×5×5 → 120 (the 16×5×5 input flattened in channel, row, column order)
+        // out[o] = relu(bias[o] + Σ i weight[o, i] · in[i])
+        private static void Fc1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        {
+            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 120, 400); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
+            for (int o = 0; o < 120; o++)
+            {
+                output[o] = global::System.MathF.Max(output[o], 0f);
+            }
+        }
+
+        // fc1 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
+        private static void Fc1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
+        {
+            global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 120), outputGradient); // ReLU′ = 1 where the output is positive, else 0
+            global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 120, 400); // din[i] = Σ o d[o] · weight[o, i]
+            for (int o = 0; o < 120; o++)
+            {
+                float d = outputGradient[o];
+                biasGradient[o] += d;
+                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 400), d, weightGradient.Slice(o * 400, 400)); // dweight[o, i] += d · in[i]
+            }
+        }
+
+        // fc2 120→84 ReLU: 120 → 84
+        // out[o] = relu(bias[o] + Σ i weight[o, i] · in[i])
+        private static void Fc2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        {
+            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 84, 120); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
+            for (int o = 0; o < 84; o++)
+            {
+                output[o] = global::System.MathF.Max(output[o], 0f);
+            }
+        }
+
+        // fc2 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
+        private static void Fc2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
+        {
+            global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 84), outputGradient); // ReLU′ = 1 where the output is positive, else 0
+            global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 84, 120); // din[i] = Σ o d[o] · weight[o, i]
+            for (int o = 0; o < 84; o++)
+            {
+                float d = outputGradient[o];
+                biasGradient[o] += d;
+                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 120), d, weightGradient.Slice(o * 120, 120)); // dweight[o, i] += d · in[i]
+            }
+        }
+
+        // fc3 84→10 Softmax: 84 → 10
+        // out[o] = bias[o] + Σ i weight[o, i] · in[i] (the logits; softmax follows)
+        private static void Fc3Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        {
+            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 10, 84); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
+        }
+
+        // fc3 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
+        private static void Fc3Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
+        {
+            global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 10, 84); // din[i] = Σ o d[o] · weight[o, i]
+            for (int o = 0; o < 10; o++)
+            {
+                float d = outputGradient[o];
+                biasGradient[o] += d;
+                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 84), d, weightGradient.Slice(o * 84, 84)); // dweight[o, i] += d · in[i]
+            }
+        }
+
         /// <summary>
         /// The named tensors inside <see cref="Parameters"/>, in order, with the names and shapes of the equivalent PyTorch
         /// model's <c>state_dict</c>: for each convolution k <c>conv{k}.weight</c> [out, in, kh, kw] and <c>conv{k}.bias</c>,
@@ -96,9 +460,6 @@ namespace Demo
         });
 
         private readonly float[] _parameters = new float[ParameterCount];
-        private readonly float[] _gradients = new float[ParameterCount];
-        private Workspace? _trainingWorkspace;
-        private int _trainingThreads = 1;
 
         // Predict may run on several threads at once: each thread gets its own buffers, created on its first call.
         [global::System.ThreadStatic]
@@ -142,14 +503,7 @@ namespace Demo
             global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "1×32×32", "LeNet5", nameof(input));
             var workspace = t_inferenceWorkspace ??= new Workspace(training: false);
             Forward(_parameters, input, workspace);
-            global::System.ReadOnlySpan<float> output = workspace.Fc3Output;
-            int best = 0;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                if (float.IsNaN(output[k])) return -1; // a NaN or infinite input gives NaN outputs: no class
-                if (output[k] > output[best]) best = k;
-            }
-            return best;
+            return global::LeNet.Gen.Runtime.Softmax.LargestIndex(workspace.Fc3Output); // −1 for NaN outputs (a NaN or infinite input)
         }
 
         /// <summary>Runs the network on one input and writes its <see cref="OutputLength"/> outputs (the class probabilities).</summary>
@@ -167,6 +521,12 @@ namespace Demo
             global::System.MemoryExtensions.AsSpan(workspace.Fc3Output).CopyTo(output);
         }
 
+        // Training is the same for every network: it lives in the runtime (LeNet.Gen.Runtime.NetworkTraining), which reaches
+        // this network's passes through the Kernels struct below. The members here forward to it.
+        private global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>? _training;
+
+        private global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace> Training => _training ??= new global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>(_parameters);
+
         /// <summary>One plain SGD step on one example's cross-entropy loss: every parameter moves by −<paramref name="learningRate"/> × its gradient.</summary>
         /// <param name="input"><see cref="InputLength"/> values, 1×32×32, row-major.</param>
         /// <param name="label">The correct class, in [0, <see cref="OutputLength"/>).</param>
@@ -176,11 +536,7 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">A wrong span length, a label outside [0, OutputLength) or a learning rate that is not finite and positive.</exception>
         /// <exception cref="global::System.ArithmeticException">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float Train(global::System.ReadOnlySpan<float> input, int label, float learningRate)
-        {
-            global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "1×32×32", "LeNet5", nameof(input));
-            return Train(input, global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref label, 1), learningRate);
-        }
+        public float Train(global::System.ReadOnlySpan<float> input, int label, float learningRate) => Training.Train(input, label, learningRate);
 
         /// <summary>One plain SGD step on the batch-mean cross-entropy: every parameter moves by −<paramref name="learningRate"/> × its gradient.</summary>
         /// <param name="inputs">The batch: labels.Length × <see cref="InputLength"/> values, each input 1×32×32, row-major, one after another.</param>
@@ -191,14 +547,7 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">An empty batch, mismatched sizes, a label outside [0, OutputLength) or a learning rate that is not finite and positive.</exception>
         /// <exception cref="global::System.ArithmeticException">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float Train(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, float learningRate)
-        {
-            global::LeNet.Gen.Runtime.Check.LearningRate(learningRate, nameof(learningRate));
-            float loss = ComputeGradients(inputs, labels, _gradients);
-            global::LeNet.Gen.Runtime.Check.Finite(loss, _gradients, "LeNet5");
-            global::LeNet.Gen.Runtime.Simd.Descend(_parameters, _gradients, learningRate); // parameters −= learningRate × gradients
-            return loss;
-        }
+        public float Train(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, float learningRate) => Training.Train(inputs, labels, learningRate);
 
         /// <summary>One step of <paramref name="optimizer"/> (momentum SGD, Adam, …) on the batch-mean cross-entropy.</summary>
         /// <param name="inputs">The batch: labels.Length × <see cref="InputLength"/> values, each input 1×32×32, row-major, one after another.</param>
@@ -209,14 +558,7 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">An empty batch, mismatched sizes or a label outside [0, OutputLength).</exception>
         /// <exception cref="global::System.ArithmeticException">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float Train(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::LeNet.Gen.Optimizer optimizer)
-        {
-            global::LeNet.Gen.Runtime.Check.NotNull(optimizer, nameof(optimizer));
-            float loss = ComputeGradients(inputs, labels, _gradients);
-            global::LeNet.Gen.Runtime.Check.Finite(loss, _gradients, "LeNet5");
-            optimizer.Step(_parameters, _gradients);
-            return loss;
-        }
+        public float Train(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::LeNet.Gen.Optimizer optimizer) => Training.Train(inputs, labels, optimizer);
 
         /// <summary>
         /// Computes the gradient of the batch-mean cross-entropy with respect to every parameter (laid out as <see cref="Parameters"/>),
@@ -227,108 +569,7 @@ namespace Demo
         /// <param name="gradients">Receives <see cref="ParameterCount"/> values.</param>
         /// <remarks>Not thread-safe: do not call it on one instance from several threads at once, nor while another thread calls <c>Predict</c>.</remarks>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> gradients)
-        {
-            global::LeNet.Gen.Runtime.Check.Batch(inputs.Length, labels.Length, InputLength, "LeNet5", nameof(inputs), nameof(labels));
-            global::LeNet.Gen.Runtime.Check.Labels(labels, OutputLength, nameof(labels));
-            global::LeNet.Gen.Runtime.Check.Length(gradients.Length, ParameterCount, "the parameter count", "LeNet5", nameof(gradients));
-            int count = labels.Length;
-            float scale = 1f / count;
-            int chunks = (count + ChunkSize - 1) / ChunkSize;
-            if (_trainingThreads > 1 && chunks > 1)
-            {
-                return ComputeGradientsInParallel(inputs, labels, gradients, chunks, scale);
-            }
-
-            // One thread: chunk 0 straight into gradients, each later chunk into a scratch buffer added on in order.
-            var workspace = _trainingWorkspace ??= new Workspace(training: true);
-            gradients.Clear();
-            float total = AccumulateRange(inputs, labels, 0, global::System.Math.Min(ChunkSize, count), scale, workspace, gradients);
-            for (int chunk = 1; chunk < chunks; chunk++)
-            {
-                float[] partial = _chunkGradient ??= new float[ParameterCount];
-                global::System.Array.Clear(partial);
-                int start = chunk * ChunkSize;
-                total += AccumulateRange(inputs, labels, start, global::System.Math.Min(start + ChunkSize, count), scale, workspace, partial);
-                global::LeNet.Gen.Runtime.Simd.Add(partial, gradients);
-            }
-            return total * scale;
-        }
-
-        // A training batch is cut into chunks of ChunkSize examples. Each chunk's gradient is summed in example order, and the
-        // chunks are added in chunk order, whichever thread computed them: any TrainingThreads gives bit-identical results.
-        private const int ChunkSize = 8;
-        private float[]? _chunkGradient;
-        private float[]?[]? _chunkGradients;
-        private float[]? _chunkLosses;
-        private Workspace?[]? _workerWorkspaces;
-        private float[]? _batchInputs;
-        private int[]? _batchLabels;
-        private int _batchCount;
-        private float _batchScale;
-        private ChunkJob? _chunkJob;
-
-        // Examples [start, end) of a batch: forward, loss and backward for each, gradients added to gradients. Returns the sum of their losses.
-        private float AccumulateRange(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int start, int end, float scale, Workspace workspace, global::System.Span<float> gradients)
-        {
-            float total = 0f;
-            for (int n = start; n < end; n++)
-            {
-                total += Accumulate(inputs.Slice(n * InputLength, InputLength), labels[n], scale, workspace, gradients);
-            }
-            return total;
-        }
-
-        // Several threads: the batch is copied (spans cannot cross threads), each chunk goes to its own gradient buffer, then the
-        // buffers are added in chunk order, exactly as the one-thread path adds them.
-        private float ComputeGradientsInParallel(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> gradients, int chunks, float scale)
-        {
-            int threads = global::System.Math.Min(_trainingThreads, chunks);
-            if (_batchInputs is null || _batchInputs.Length < inputs.Length) _batchInputs = new float[inputs.Length];
-            if (_batchLabels is null || _batchLabels.Length < labels.Length) _batchLabels = new int[labels.Length];
-            if (_chunkGradients is null || _chunkGradients.Length < chunks) _chunkGradients = new float[chunks][];
-            if (_chunkLosses is null || _chunkLosses.Length < chunks) _chunkLosses = new float[chunks];
-            if (_workerWorkspaces is null || _workerWorkspaces.Length < threads) global::System.Array.Resize(ref _workerWorkspaces, threads);
-            for (int chunk = 0; chunk < chunks; chunk++)
-            {
-                _chunkGradients[chunk] ??= new float[ParameterCount];
-            }
-            for (int worker = 0; worker < threads; worker++)
-            {
-                _workerWorkspaces[worker] ??= new Workspace(training: true);
-            }
-            inputs.CopyTo(_batchInputs);
-            labels.CopyTo(_batchLabels);
-            _batchCount = labels.Length;
-            _batchScale = scale;
-            global::LeNet.Gen.Runtime.ChunkRunner.Run(_chunkJob ??= new ChunkJob(this), chunks, threads);
-            new global::System.ReadOnlySpan<float>(_chunkGradients[0]).CopyTo(gradients);
-            float total = _chunkLosses[0];
-            for (int chunk = 1; chunk < chunks; chunk++)
-            {
-                global::LeNet.Gen.Runtime.Simd.Add(_chunkGradients[chunk], gradients);
-                total += _chunkLosses[chunk];
-            }
-            return total * scale;
-        }
-
-        private void RunChunk(int chunk, int worker)
-        {
-            float[] partial = _chunkGradients![chunk]!;
-            global::System.Array.Clear(partial);
-            int start = chunk * ChunkSize;
-            int end = global::System.Math.Min(start + ChunkSize, _batchCount);
-            _chunkLosses![chunk] = AccumulateRange(_batchInputs, _batchLabels, start, end, _batchScale, _workerWorkspaces![worker]!, partial);
-        }
-
-        private sealed class ChunkJob : global::LeNet.Gen.Runtime.IChunkWork
-        {
-            private readonly LeNet5 _network;
-
-            public ChunkJob(LeNet5 network) => _network = network;
-
-            public void Execute(int chunk, int worker) => _network.RunChunk(chunk, worker);
-        }
+        public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> gradients) => Training.ComputeGradients(inputs, labels, gradients);
 
         /// <summary>
         /// How many threads a training step splits its batch over; 1 unless set. The parameters after training do not
@@ -336,40 +577,13 @@ namespace Demo
         /// </summary>
         /// <exception cref="global::System.ArgumentOutOfRangeException">The value is below 1.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public int TrainingThreads
-        {
-            get => _trainingThreads;
-            set => _trainingThreads = global::LeNet.Gen.Runtime.Check.Threads(value, nameof(TrainingThreads));
-        }
+        public int TrainingThreads { get => Training.TrainingThreads; set => Training.TrainingThreads = value; }
 
         /// <summary>The cross-entropy loss −log p[label] of one example, without training.</summary>
         /// <param name="input"><see cref="InputLength"/> values, 1×32×32, row-major.</param>
         /// <param name="label">The correct class, in [0, <see cref="OutputLength"/>).</param>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float Loss(global::System.ReadOnlySpan<float> input, int label)
-        {
-            global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "1×32×32", "LeNet5", nameof(input));
-            global::LeNet.Gen.Runtime.Check.Label(label, OutputLength, nameof(label));
-            var workspace = t_inferenceWorkspace ??= new Workspace(training: false);
-            Forward(_parameters, input, workspace);
-            return CrossEntropy(workspace.Logits, label);
-        }
-
-        // One example: forward, loss, and the backward pass adding scale × its gradient to gradients. Returns its loss.
-        private float Accumulate(global::System.ReadOnlySpan<float> input, int label, float scale, Workspace workspace, global::System.Span<float> gradients)
-        {
-            Forward(_parameters, input, workspace);
-            float loss = CrossEntropy(workspace.Logits, label);
-            // d loss / d logits = probabilities − one-hot(label), scaled for the batch mean.
-            global::System.ReadOnlySpan<float> probabilities = workspace.Fc3Output;
-            global::System.Span<float> logitsGradient = workspace.LogitsGradient;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                logitsGradient[k] = (probabilities[k] - (k == label ? 1f : 0f)) * scale;
-            }
-            Backward(_parameters, input, workspace, gradients);
-            return loss;
-        }
+        public float Loss(global::System.ReadOnlySpan<float> input, int label) => Training.Loss(input, label);
 
         /// <summary>
         /// Writes the weights to a safetensors file (F32, little-endian) with the tensor names and shapes of <see cref="Tensors"/>, which
@@ -441,114 +655,26 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
         global::System.Collections.Generic.IReadOnlyList<global::LeNet.Gen.TensorInfo> global::LeNet.Gen.INetwork.Tensors => Tensors;
 
-        // The forward pass: each layer reads the previous layer's output buffer and writes its own.
-        private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
+        // What the runtime's training code needs from this network: its sizes, its buffers and its two passes.
+        private readonly struct Kernels : global::LeNet.Gen.Runtime.INetworkKernels<Workspace>
         {
-            input.CopyTo(workspace.Conv1Input); // the vector code reads a little past the last row
-            Conv1Forward(workspace.Conv1Input, parameters.Slice(0, 150), parameters.Slice(150, 6), workspace.Conv1Output, workspace);
-            Pool1Forward(workspace.Conv1Output, workspace.Pool1Output);
-            Conv2Forward(workspace.Pool1Output, parameters.Slice(156, 2400), parameters.Slice(2556, 16), workspace.Conv2Output, workspace);
-            Pool2Forward(workspace.Conv2Output, workspace.Pool2Output);
-            Fc1Forward(workspace.Pool2Output, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), workspace.Fc1Output);
-            Fc2Forward(workspace.Fc1Output, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), workspace.Fc2Output);
-            Fc3Forward(workspace.Fc2Output, parameters.Slice(60856, 840), parameters.Slice(61696, 10), workspace.Logits);
-            Softmax(workspace.Logits, workspace.Fc3Output);
+            public static string Name => "LeNet5";
+            public static string InputShape => "1×32×32";
+            public static int InputLength => LeNet5.InputLength;
+            public static int OutputLength => LeNet5.OutputLength;
+            public static int ParameterCount => LeNet5.ParameterCount;
+            public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= new Workspace(training: false);
+            public static Workspace CreateWorkspace(bool training) => new Workspace(training);
+            public static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace) => LeNet5.Forward(parameters, input, workspace);
+            public static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients) => LeNet5.Backward(parameters, input, workspace, gradients);
+            public static global::System.Span<float> Logits(Workspace workspace) => workspace.Logits;
+            public static global::System.Span<float> Probabilities(Workspace workspace) => workspace.Fc3Output;
+            public static global::System.Span<float> LogitsGradient(Workspace workspace) => workspace.LogitsGradient;
         }
 
-        // The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input
-        // and adds the gradients of its weights and biases. workspace.LogitsGradient holds the loss gradient on entry.
-        private static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients)
-        {
-            Fc3Backward(workspace.Fc2Output, parameters.Slice(60856, 840), workspace.Logits, workspace.LogitsGradient, workspace.Fc2OutputGradient, gradients.Slice(60856, 840), gradients.Slice(61696, 10));
-            Fc2Backward(workspace.Fc1Output, parameters.Slice(50692, 10080), workspace.Fc2Output, workspace.Fc2OutputGradient, workspace.Fc1OutputGradient, gradients.Slice(50692, 10080), gradients.Slice(60772, 84));
-            Fc1Backward(workspace.Pool2Output, parameters.Slice(2572, 48000), workspace.Fc1Output, workspace.Fc1OutputGradient, workspace.Pool2OutputGradient, gradients.Slice(2572, 48000), gradients.Slice(50572, 120));
-            Pool2Backward(workspace.Conv2Output, workspace.Pool2Output, workspace.Pool2OutputGradient, workspace.Conv2OutputGradient);
-            Conv2Backward(workspace.Pool1Output, parameters.Slice(156, 2400), workspace.Conv2Output, workspace.Conv2OutputGradient, workspace.Pool1OutputGradient, gradients.Slice(156, 2400), gradients.Slice(2556, 16), workspace);
-            Pool1Backward(workspace.Conv1Output, workspace.Pool1Output, workspace.Pool1OutputGradient, workspace.Conv1OutputGradient);
-            Conv1Backward(workspace.Conv1Input, parameters.Slice(0, 150), workspace.Conv1Output, workspace.Conv1OutputGradient, gradients.Slice(0, 150), gradients.Slice(150, 6), workspace);
-        }
-
-        // Cross-entropy from the logits, computed stably: −log softmax(z)[label] = log Σ exp(z − max) − (z[label] − max).
-        private static float CrossEntropy(global::System.ReadOnlySpan<float> logits, int label)
-        {
-            float max = LargestLogit(logits);
-            float sum = 0f;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                sum += global::System.MathF.Exp(logits[k] - max);
-            }
-            return global::System.MathF.Log(sum) - (logits[label] - max);
-        }
-
-        private static float LargestLogit(global::System.ReadOnlySpan<float> logits)
-        {
-            float max = logits[0];
-            for (int k = 1; k < OutputLength; k++)
-            {
-                max = global::System.MathF.Max(max, logits[k]);
-            }
-            return max;
-        }
-
-        // softmax(z)[k] = exp(z[k] − max) / Σ exp(z − max): subtracting the largest logit keeps exp from overflowing.
-        // A logit more than 80 below the largest gets probability exactly 0 (e^−80 ≈ 2e−35 is below float precision next to
-        // the largest probability): its exp would be a denormal float, and denormals flowing into the gradients make every
-        // later multiplication slow on x86, which is what halves the speed of long online-training runs elsewhere.
-        private static void Softmax(global::System.ReadOnlySpan<float> logits, global::System.Span<float> probabilities)
-        {
-            float max = LargestLogit(logits);
-            float sum = 0f;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                float shifted = logits[k] - max;
-                probabilities[k] = shifted < -80f ? 0f : global::System.MathF.Exp(shifted);
-                sum += probabilities[k];
-            }
-            float scale = 1f / sum;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                probabilities[k] *= scale;
-            }
-        }
-
-        // conv1 5×5×6 s1 p0 ReLU: 1×32×32 → 6×28×28
-        // out[f, y, x] = global::System.MathF.Max(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, y + i, x + j], 0f)
-        private static void Conv1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
-        {
-            if (global::LeNet.Gen.Runtime.Simd.Use512)
-            {
-                Conv1ForwardWideVector512(input, weight, bias, workspace.Conv1Wide);
-                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 896, 32, 6, 28, 28, output);
-                return;
-            }
-
-            if (global::LeNet.Gen.Runtime.Simd.Use256)
-            {
-                Conv1ForwardWideVector256(input, weight, bias, workspace.Conv1Wide);
-                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 896, 32, 6, 28, 28, output);
-                return;
-            }
-
-            // Without vector support: the definition, one output at a time.
-            for (int f = 0; f < 6; f++)
-            {
-                for (int y = 0; y < 28; y++)
-                {
-                    for (int x = 0; x < 28; x++)
-                    {
-                        float sum = bias[f];
-                        global::System.ReadOnlySpan<float> w = weight.Slice(f * 25, 25);
-                        global::System.ReadOnlySpan<float> i = input.Slice((y * 32) + x);
-                        sum += (w[0] * i[0]) + (w[1] * i[1]) + (w[2] * i[2]) + (w[3] * i[3]) + (w[4] * i[4]);
-                        sum += (w[5] * i[32]) + (w[6] * i[33]) + (w[7] * i[34]) + (w[8] * i[35]) + (w[9] * i[36]);
-                        sum += (w[10] * i[64]) + (w[11] * i[65]) + (w[12] * i[66]) + (w[13] * i[67]) + (w[14] * i[68]);
-                        sum += (w[15] * i[96]) + (w[16] * i[97]) + (w[17] * i[98]) + (w[18] * i[99]) + (w[19] * i[100]);
-                        sum += (w[20] * i[128]) + (w[21] * i[129]) + (w[22] * i[130]) + (w[23] * i[131]) + (w[24] * i[132]);
-                        output[((((f * 28) + y) * 28) + x)] = global::System.MathF.Max(sum, 0f);
-                    }
-                }
-            }
-        }
+        // ---------------------------------------------------------------- vector kernels
+        // The same sums as the scalar definitions above, in another order: stride-1 convolutions on wide rows, with AVX-512
+        // or AVX2. The scalar methods call these when the processor has the instructions.
 
         // conv1 forward, AVX-512, 16 lanes: each filter's 28×28 outputs sit at y·32 + x of a
         // 896-wide plane (892 positions used), computed 6 filters × 4 vectors at a time.
@@ -778,134 +904,6 @@ namespace Demo
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
-        }
-
-        // conv1 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x] (the first layer needs no input gradient)
-        private static void Conv1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
-        {
-            global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 4704), outputGradient); // ReLU′ = 1 where the output is positive, else 0
-            if (global::LeNet.Gen.Runtime.Simd.Use512)
-            {
-                for (int f = 0; f < 6; f++)
-                {
-                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 784, 784));
-                }
-                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 28, 28, workspace.Conv1WideGradient, 896, 32, 0, 0);
-                Conv1WeightGradientVector512(input, workspace.Conv1WideGradient, weightGradient);
-                return;
-            }
-
-            if (global::LeNet.Gen.Runtime.Simd.Use256)
-            {
-                for (int f = 0; f < 6; f++)
-                {
-                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 784, 784));
-                }
-                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 28, 28, workspace.Conv1WideGradient, 896, 32, 0, 0);
-                Conv1WeightGradientVector256(input, workspace.Conv1WideGradient, weightGradient);
-                return;
-            }
-
-            // Without vector support: the definition, one output at a time.
-            for (int f = 0; f < 6; f++)
-            {
-                for (int y = 0; y < 28; y++)
-                {
-                    for (int x = 0; x < 28; x++)
-                    {
-                        float d = outputGradient[((((f * 28) + y) * 28) + x)];
-                        biasGradient[f] += d;
-                        global::System.ReadOnlySpan<float> i = input.Slice((y * 32) + x);
-                        global::System.Span<float> dw = weightGradient.Slice(f * 25, 25);
-                        dw[0] += d * i[0]; dw[1] += d * i[1]; dw[2] += d * i[2]; dw[3] += d * i[3]; dw[4] += d * i[4];
-                        dw[5] += d * i[32]; dw[6] += d * i[33]; dw[7] += d * i[34]; dw[8] += d * i[35]; dw[9] += d * i[36];
-                        dw[10] += d * i[64]; dw[11] += d * i[65]; dw[12] += d * i[66]; dw[13] += d * i[67]; dw[14] += d * i[68];
-                        dw[15] += d * i[96]; dw[16] += d * i[97]; dw[17] += d * i[98]; dw[18] += d * i[99]; dw[19] += d * i[100];
-                        dw[20] += d * i[128]; dw[21] += d * i[129]; dw[22] += d * i[130]; dw[23] += d * i[131]; dw[24] += d * i[132];
-                    }
-                }
-            }
-        }
-
-        // pool1 avg 2×2 s2: 6×28×28 → 6×14×14
-        // out[c, y, x] = mean of the 2×2 window at in[c, 2y, 2x]
-        private static void Pool1Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
-        {
-            for (int c = 0; c < 6; c++)
-            {
-                for (int y = 0; y < 14; y++)
-                {
-                    for (int x = 0; x < 14; x++)
-                    {
-                        global::System.ReadOnlySpan<float> i = input.Slice((c * 784) + (y * 56) + (x * 2));
-                        float sum = 0f;
-                        sum += i[0] + i[1];
-                        sum += i[28] + i[29];
-                        output[((((c * 14) + y) * 14) + x)] = sum * 0.25f; // 1 / 4
-                    }
-                }
-            }
-        }
-
-        // pool1 backward: each output's gradient is shared equally by the inputs of its window
-        private static void Pool1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
-        {
-            inputGradient.Clear();
-            for (int c = 0; c < 6; c++)
-            {
-                for (int y = 0; y < 14; y++)
-                {
-                    for (int x = 0; x < 14; x++)
-                    {
-                        global::System.Span<float> di = inputGradient.Slice((c * 784) + (y * 56) + (x * 2));
-                        float d = outputGradient[((((c * 14) + y) * 14) + x)] * 0.25f; // 1 / 4
-                        di[0] += d; di[1] += d;
-                        di[28] += d; di[29] += d;
-                    }
-                }
-            }
-        }
-
-        // conv2 5×5×16 s1 p0 ReLU: 6×14×14 → 16×10×10
-        // out[f, y, x] = global::System.MathF.Max(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, y + i, x + j], 0f)
-        private static void Conv2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
-        {
-            if (global::LeNet.Gen.Runtime.Simd.Use512)
-            {
-                Conv2ForwardWideVector512(input, weight, bias, workspace.Conv2Wide);
-                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2Wide, 144, 14, 16, 10, 10, output);
-                return;
-            }
-
-            if (global::LeNet.Gen.Runtime.Simd.Use256)
-            {
-                Conv2ForwardWideVector256(input, weight, bias, workspace.Conv2Wide);
-                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2Wide, 144, 14, 16, 10, 10, output);
-                return;
-            }
-
-            // Without vector support: the definition, one output at a time.
-            for (int f = 0; f < 16; f++)
-            {
-                for (int y = 0; y < 10; y++)
-                {
-                    for (int x = 0; x < 10; x++)
-                    {
-                        float sum = bias[f];
-                        for (int c = 0; c < 6; c++)
-                        {
-                            global::System.ReadOnlySpan<float> w = weight.Slice(((f * 6) + c) * 25, 25);
-                            global::System.ReadOnlySpan<float> i = input.Slice((c * 196) + (y * 14) + x);
-                            sum += (w[0] * i[0]) + (w[1] * i[1]) + (w[2] * i[2]) + (w[3] * i[3]) + (w[4] * i[4]);
-                            sum += (w[5] * i[14]) + (w[6] * i[15]) + (w[7] * i[16]) + (w[8] * i[17]) + (w[9] * i[18]);
-                            sum += (w[10] * i[28]) + (w[11] * i[29]) + (w[12] * i[30]) + (w[13] * i[31]) + (w[14] * i[32]);
-                            sum += (w[15] * i[42]) + (w[16] * i[43]) + (w[17] * i[44]) + (w[18] * i[45]) + (w[19] * i[46]);
-                            sum += (w[20] * i[56]) + (w[21] * i[57]) + (w[22] * i[58]) + (w[23] * i[59]) + (w[24] * i[60]);
-                        }
-                        output[((((f * 10) + y) * 10) + x)] = global::System.MathF.Max(sum, 0f);
-                    }
-                }
-            }
         }
 
         // conv2 forward, AVX-512, 16 lanes: each filter's 10×10 outputs sit at y·14 + x of a
@@ -1383,176 +1381,6 @@ namespace Demo
             }
         }
 
-        // conv2 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x]; din[c, y + i, x + j] += d[f, y, x] · weight[f, c, i, j]
-        private static void Conv2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
-        {
-            global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 1600), outputGradient); // ReLU′ = 1 where the output is positive, else 0
-            if (global::LeNet.Gen.Runtime.Simd.Use512)
-            {
-                for (int f = 0; f < 16; f++)
-                {
-                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 100, 100));
-                }
-                Conv2WeightGradientVector512(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
-                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
-                Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
-                Conv2InputGradientWideVector512(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
-                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 256, 18, 6, 14, 14, inputGradient);
-                return;
-            }
-
-            if (global::LeNet.Gen.Runtime.Simd.Use256)
-            {
-                for (int f = 0; f < 16; f++)
-                {
-                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 100, 100));
-                }
-                Conv2WeightGradientVector256(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
-                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
-                Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
-                Conv2InputGradientWideVector256(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
-                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 256, 18, 6, 14, 14, inputGradient);
-                return;
-            }
-
-            // Without vector support: the definition, one output at a time.
-            inputGradient.Clear();
-            for (int f = 0; f < 16; f++)
-            {
-                for (int y = 0; y < 10; y++)
-                {
-                    for (int x = 0; x < 10; x++)
-                    {
-                        float d = outputGradient[((((f * 10) + y) * 10) + x)];
-                        biasGradient[f] += d;
-                        for (int c = 0; c < 6; c++)
-                        {
-                            global::System.ReadOnlySpan<float> i = input.Slice((c * 196) + (y * 14) + x);
-                            global::System.Span<float> dw = weightGradient.Slice(((f * 6) + c) * 25, 25);
-                            dw[0] += d * i[0]; dw[1] += d * i[1]; dw[2] += d * i[2]; dw[3] += d * i[3]; dw[4] += d * i[4];
-                            dw[5] += d * i[14]; dw[6] += d * i[15]; dw[7] += d * i[16]; dw[8] += d * i[17]; dw[9] += d * i[18];
-                            dw[10] += d * i[28]; dw[11] += d * i[29]; dw[12] += d * i[30]; dw[13] += d * i[31]; dw[14] += d * i[32];
-                            dw[15] += d * i[42]; dw[16] += d * i[43]; dw[17] += d * i[44]; dw[18] += d * i[45]; dw[19] += d * i[46];
-                            dw[20] += d * i[56]; dw[21] += d * i[57]; dw[22] += d * i[58]; dw[23] += d * i[59]; dw[24] += d * i[60];
-                            global::System.ReadOnlySpan<float> w = weight.Slice(((f * 6) + c) * 25, 25);
-                            global::System.Span<float> di = inputGradient.Slice((c * 196) + (y * 14) + x);
-                            di[0] += d * w[0]; di[1] += d * w[1]; di[2] += d * w[2]; di[3] += d * w[3]; di[4] += d * w[4];
-                            di[14] += d * w[5]; di[15] += d * w[6]; di[16] += d * w[7]; di[17] += d * w[8]; di[18] += d * w[9];
-                            di[28] += d * w[10]; di[29] += d * w[11]; di[30] += d * w[12]; di[31] += d * w[13]; di[32] += d * w[14];
-                            di[42] += d * w[15]; di[43] += d * w[16]; di[44] += d * w[17]; di[45] += d * w[18]; di[46] += d * w[19];
-                            di[56] += d * w[20]; di[57] += d * w[21]; di[58] += d * w[22]; di[59] += d * w[23]; di[60] += d * w[24];
-                        }
-                    }
-                }
-            }
-        }
-
-        // pool2 avg 2×2 s2: 16×10×10 → 16×5×5
-        // out[c, y, x] = mean of the 2×2 window at in[c, 2y, 2x]
-        private static void Pool2Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
-        {
-            for (int c = 0; c < 16; c++)
-            {
-                for (int y = 0; y < 5; y++)
-                {
-                    for (int x = 0; x < 5; x++)
-                    {
-                        global::System.ReadOnlySpan<float> i = input.Slice((c * 100) + (y * 20) + (x * 2));
-                        float sum = 0f;
-                        sum += i[0] + i[1];
-                        sum += i[10] + i[11];
-                        output[((((c * 5) + y) * 5) + x)] = sum * 0.25f; // 1 / 4
-                    }
-                }
-            }
-        }
-
-        // pool2 backward: each output's gradient is shared equally by the inputs of its window
-        private static void Pool2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
-        {
-            inputGradient.Clear();
-            for (int c = 0; c < 16; c++)
-            {
-                for (int y = 0; y < 5; y++)
-                {
-                    for (int x = 0; x < 5; x++)
-                    {
-                        global::System.Span<float> di = inputGradient.Slice((c * 100) + (y * 20) + (x * 2));
-                        float d = outputGradient[((((c * 5) + y) * 5) + x)] * 0.25f; // 1 / 4
-                        di[0] += d; di[1] += d;
-                        di[10] += d; di[11] += d;
-                    }
-                }
-            }
-        }
-
-        // fc1 400→120 ReLU: 16×5×5 → 120 (the 16×5×5 input flattened in channel, row, column order)
-        // out[o] = global::System.MathF.Max(bias[o] + Σ i weight[o, i] · in[i], 0f)
-        private static void Fc1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
-        {
-            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 120, 400); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
-            for (int o = 0; o < 120; o++)
-            {
-                output[o] = global::System.MathF.Max(output[o], 0f);
-            }
-        }
-
-        // fc1 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
-        private static void Fc1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
-        {
-            global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 120), outputGradient); // ReLU′ = 1 where the output is positive, else 0
-            global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 120, 400); // din[i] = Σ o d[o] · weight[o, i]
-            for (int o = 0; o < 120; o++)
-            {
-                float d = outputGradient[o];
-                biasGradient[o] += d;
-                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 400), d, weightGradient.Slice(o * 400, 400)); // dweight[o, i] += d · in[i]
-            }
-        }
-
-        // fc2 120→84 ReLU: 120 → 84
-        // out[o] = global::System.MathF.Max(bias[o] + Σ i weight[o, i] · in[i], 0f)
-        private static void Fc2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
-        {
-            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 84, 120); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
-            for (int o = 0; o < 84; o++)
-            {
-                output[o] = global::System.MathF.Max(output[o], 0f);
-            }
-        }
-
-        // fc2 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
-        private static void Fc2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
-        {
-            global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 84), outputGradient); // ReLU′ = 1 where the output is positive, else 0
-            global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 84, 120); // din[i] = Σ o d[o] · weight[o, i]
-            for (int o = 0; o < 84; o++)
-            {
-                float d = outputGradient[o];
-                biasGradient[o] += d;
-                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 120), d, weightGradient.Slice(o * 120, 120)); // dweight[o, i] += d · in[i]
-            }
-        }
-
-        // fc3 84→10 Softmax: 84 → 10
-        // out[o] = bias[o] + Σ i weight[o, i] · in[i] (the logits; softmax follows)
-        private static void Fc3Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
-        {
-            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 10, 84); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
-        }
-
-        // fc3 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
-        private static void Fc3Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
-        {
-            global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 10, 84); // din[i] = Σ o d[o] · weight[o, i]
-            for (int o = 0; o < 10; o++)
-            {
-                float d = outputGradient[o];
-                biasGradient[o] += d;
-                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 84), d, weightGradient.Slice(o * 84, 84)); // dweight[o, i] += d · in[i]
-            }
-        }
-
         // Every intermediate value of one forward (and, for training, backward) pass, allocated once and reused.
         // Buffers a vectorised convolution reads are a little longer than their tensor: its last vector loads run past the last row.
         private sealed class Workspace
@@ -1571,10 +1399,8 @@ namespace Demo
 
             public readonly float[] Conv1OutputGradient;
             public readonly float[] Conv1WideGradient;
-            public readonly float[] Conv1TransposedGradient;
             public readonly float[] Pool1OutputGradient;
             public readonly float[] Conv2OutputGradient;
-            public readonly float[] Conv2WideGradient;
             public readonly float[] Conv2TransposedGradient;
             public readonly float[] Conv2PaddedGradient;
             public readonly float[] Conv2RotatedWeights;
@@ -1589,10 +1415,8 @@ namespace Demo
             {
                 Conv1OutputGradient = training ? new float[4704] : global::System.Array.Empty<float>();
                 Conv1WideGradient = training ? new float[5376] : global::System.Array.Empty<float>();
-                Conv1TransposedGradient = training ? new float[4704] : global::System.Array.Empty<float>();
                 Pool1OutputGradient = training ? new float[1176] : global::System.Array.Empty<float>();
                 Conv2OutputGradient = training ? new float[1600] : global::System.Array.Empty<float>();
-                Conv2WideGradient = training ? new float[2304] : global::System.Array.Empty<float>();
                 Conv2TransposedGradient = training ? new float[1600] : global::System.Array.Empty<float>();
                 Conv2PaddedGradient = training ? new float[5192] : global::System.Array.Empty<float>();
                 Conv2RotatedWeights = training ? new float[2400] : global::System.Array.Empty<float>();

@@ -53,6 +53,304 @@ namespace Demo
             "fc1 96→5 Softmax           5               485\n" +
             "total                                      819";
 
+        // The forward pass: each layer reads its source's output buffer (or the input) and writes its own.
+        private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
+        {
+            Conv1Pad(input, workspace.Conv1PaddedInput);
+            Conv1Forward(workspace.Conv1PaddedInput, parameters.Slice(0, 108), parameters.Slice(108, 4), workspace.Conv1Output, workspace);
+            Pool1Forward(workspace.Conv1Output, workspace.Pool1Output);
+            Conv2Pad(workspace.Pool1Output, workspace.Conv2PaddedInput);
+            Conv2Forward(workspace.Conv2PaddedInput, parameters.Slice(112, 216), parameters.Slice(328, 6), workspace.Conv2Output);
+            Fc1Forward(workspace.Conv2Output, parameters.Slice(334, 480), parameters.Slice(814, 5), workspace.Logits);
+            global::LeNet.Gen.Runtime.Softmax.Apply(workspace.Logits, workspace.Fc1Output);
+        }
+
+        // The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input
+        // and adds the gradients of its weights and biases. workspace.LogitsGradient holds the loss gradient on entry.
+        private static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients)
+        {
+            Fc1Backward(workspace.Conv2Output, parameters.Slice(334, 480), workspace.Logits, workspace.LogitsGradient, workspace.Conv2OutputGradient, gradients.Slice(334, 480), gradients.Slice(814, 5));
+            Conv2Backward(workspace.Conv2PaddedInput, parameters.Slice(112, 216), workspace.Conv2Output, workspace.Conv2OutputGradient, workspace.Conv2PaddedInputGradient, gradients.Slice(112, 216), gradients.Slice(328, 6));
+            Conv2Unpad(workspace.Conv2PaddedInputGradient, workspace.Pool1OutputGradient);
+            Pool1Backward(workspace.Conv1Output, workspace.Pool1Output, workspace.Pool1OutputGradient, workspace.Conv1OutputGradient);
+            Conv1Backward(workspace.Conv1PaddedInput, parameters.Slice(0, 108), workspace.Conv1Output, workspace.Conv1OutputGradient, gradients.Slice(0, 108), gradients.Slice(108, 4), workspace);
+        }
+
+        // conv1 padding: 3×15×15 → 3×17×17, the input at row 1, column 1; the border stays zero.
+        private static void Conv1Pad(global::System.ReadOnlySpan<float> input, global::System.Span<float> padded)
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                for (int y = 0; y < 15; y++)
+                {
+                    input.Slice((c * 225) + (y * 15), 15).CopyTo(padded.Slice((c * 289) + ((y + 1) * 17) + 1, 15));
+                }
+            }
+        }
+
+        // conv1 padding, backward: keeps the gradient of the real input, drops that of the border.
+        private static void Conv1Unpad(global::System.ReadOnlySpan<float> paddedGradient, global::System.Span<float> inputGradient)
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                for (int y = 0; y < 15; y++)
+                {
+                    paddedGradient.Slice((c * 289) + ((y + 1) * 17) + 1, 15).CopyTo(inputGradient.Slice((c * 225) + (y * 15), 15));
+                }
+            }
+        }
+
+        // conv1 3×3×4 s1 p1 Tanh: 3×15×15 → 4×15×15
+        // out[f, y, x] = tanh(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, y + i, x + j]), in = the padded input
+        private static void Conv1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
+        {
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                Conv1ForwardWideVector512(input, weight, bias, workspace.Conv1Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 256, 17, 4, 15, 15, output);
+                global::LeNet.Gen.Runtime.Simd.Tanh(output.Slice(0, 900));
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                Conv1ForwardWideVector256(input, weight, bias, workspace.Conv1Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 264, 17, 4, 15, 15, output);
+                global::LeNet.Gen.Runtime.Simd.Tanh(output.Slice(0, 900));
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
+            for (int f = 0; f < 4; f++)
+            {
+                for (int y = 0; y < 15; y++)
+                {
+                    for (int x = 0; x < 15; x++)
+                    {
+                        float sum = bias[f];
+                        for (int c = 0; c < 3; c++)
+                        {
+                            global::System.ReadOnlySpan<float> w = weight.Slice(((f * 3) + c) * 9, 9);
+                            global::System.ReadOnlySpan<float> i = input.Slice((c * 289) + (y * 17) + x);
+                            sum += (w[0] * i[0]) + (w[1] * i[1]) + (w[2] * i[2]);
+                            sum += (w[3] * i[17]) + (w[4] * i[18]) + (w[5] * i[19]);
+                            sum += (w[6] * i[34]) + (w[7] * i[35]) + (w[8] * i[36]);
+                        }
+                        output[((((f * 15) + y) * 15) + x)] = global::System.MathF.Tanh(sum);
+                    }
+                }
+            }
+        }
+
+        // conv1 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x] (the first layer needs no input gradient)
+        private static void Conv1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
+        {
+            global::LeNet.Gen.Runtime.Simd.TanhBackward(output.Slice(0, 900), outputGradient); // tanh′ = 1 − y²
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                for (int f = 0; f < 4; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 225, 225));
+                }
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 4, 15, 15, workspace.Conv1WideGradient, 256, 17, 0, 0);
+                Conv1WeightGradientVector512(input, workspace.Conv1WideGradient, weightGradient);
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                for (int f = 0; f < 4; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 225, 225));
+                }
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 4, 15, 15, workspace.Conv1WideGradient, 264, 17, 0, 0);
+                Conv1WeightGradientVector256(input, workspace.Conv1WideGradient, weightGradient);
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
+            for (int f = 0; f < 4; f++)
+            {
+                for (int y = 0; y < 15; y++)
+                {
+                    for (int x = 0; x < 15; x++)
+                    {
+                        float d = outputGradient[((((f * 15) + y) * 15) + x)];
+                        biasGradient[f] += d;
+                        for (int c = 0; c < 3; c++)
+                        {
+                            global::System.ReadOnlySpan<float> i = input.Slice((c * 289) + (y * 17) + x);
+                            global::System.Span<float> dw = weightGradient.Slice(((f * 3) + c) * 9, 9);
+                            dw[0] += d * i[0]; dw[1] += d * i[1]; dw[2] += d * i[2];
+                            dw[3] += d * i[17]; dw[4] += d * i[18]; dw[5] += d * i[19];
+                            dw[6] += d * i[34]; dw[7] += d * i[35]; dw[8] += d * i[36];
+                        }
+                    }
+                }
+            }
+        }
+
+        // pool1 max 2×2 s2: 4×15×15 → 4×8×8
+        // out[c, y, x] = max over the 2×2 window at in[c, 2y, 2x]
+        private static void Pool1Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
+        {
+            for (int c = 0; c < 4; c++)
+            {
+                for (int y = 0; y < 8; y++)
+                {
+                    for (int x = 0; x < 8; x++)
+                    {
+                        // Ceiling rounding: the last window may hang over the edge; it covers only the rows and columns inside the input.
+                        int rows = global::System.Math.Min(2, 15 - (y * 2));
+                        int columns = global::System.Math.Min(2, 15 - (x * 2));
+                        global::System.ReadOnlySpan<float> i = input.Slice((c * 225) + (y * 30) + (x * 2));
+                        float value = float.NegativeInfinity;
+                        for (int r = 0; r < rows; r++)
+                        {
+                            for (int q = 0; q < columns; q++)
+                            {
+                                value = global::System.MathF.Max(value, i[(r * 15) + q]);
+                            }
+                        }
+                        output[((((c * 8) + y) * 8) + x)] = value;
+                    }
+                }
+            }
+        }
+
+        // pool1 backward: each output's gradient goes to the first input in its window (row by row) that equals the maximum
+        private static void Pool1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
+        {
+            inputGradient.Clear();
+            for (int c = 0; c < 4; c++)
+            {
+                for (int y = 0; y < 8; y++)
+                {
+                    for (int x = 0; x < 8; x++)
+                    {
+                        // Ceiling rounding: the last window may hang over the edge; it covers only the rows and columns inside the input.
+                        int rows = global::System.Math.Min(2, 15 - (y * 2));
+                        int columns = global::System.Math.Min(2, 15 - (x * 2));
+                        global::System.ReadOnlySpan<float> i = input.Slice((c * 225) + (y * 30) + (x * 2));
+                        global::System.Span<float> di = inputGradient.Slice((c * 225) + (y * 30) + (x * 2));
+                        float d = outputGradient[((((c * 8) + y) * 8) + x)];
+                        float value = output[((((c * 8) + y) * 8) + x)];
+                        bool found = false;
+                        for (int r = 0; r < rows && !found; r++)
+                        {
+                            for (int q = 0; q < columns && !found; q++)
+                            {
+                                if (i[(r * 15) + q] == value)
+                                {
+                                    di[(r * 15) + q] += d;
+                                    found = true;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        // conv2 padding: 4×8×8 → 4×9×9, the input at row 0, column 0; the border stays zero.
+        private static void Conv2Pad(global::System.ReadOnlySpan<float> input, global::System.Span<float> padded)
+        {
+            for (int c = 0; c < 4; c++)
+            {
+                for (int y = 0; y < 8; y++)
+                {
+                    input.Slice((c * 64) + (y * 8), 8).CopyTo(padded.Slice((c * 81) + ((y + 0) * 9) + 0, 8));
+                }
+            }
+        }
+
+        // conv2 padding, backward: keeps the gradient of the real input, drops that of the border.
+        private static void Conv2Unpad(global::System.ReadOnlySpan<float> paddedGradient, global::System.Span<float> inputGradient)
+        {
+            for (int c = 0; c < 4; c++)
+            {
+                for (int y = 0; y < 8; y++)
+                {
+                    paddedGradient.Slice((c * 81) + ((y + 0) * 9) + 0, 8).CopyTo(inputGradient.Slice((c * 64) + (y * 8), 8));
+                }
+            }
+        }
+
+        // conv2 3×3×6 s2 p0 Sigmoid: 4×8×8 → 6×4×4
+        // out[f, y, x] = σ(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, 2y + i, 2x + j]), in = the padded input
+        private static void Conv2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        {
+            for (int f = 0; f < 6; f++)
+            {
+                for (int y = 0; y < 4; y++)
+                {
+                    for (int x = 0; x < 4; x++)
+                    {
+                        float sum = bias[f];
+                        for (int c = 0; c < 4; c++)
+                        {
+                            global::System.ReadOnlySpan<float> w = weight.Slice(((f * 4) + c) * 9, 9);
+                            global::System.ReadOnlySpan<float> i = input.Slice((c * 81) + (y * 18) + (x * 2));
+                            sum += (w[0] * i[0]) + (w[1] * i[1]) + (w[2] * i[2]);
+                            sum += (w[3] * i[9]) + (w[4] * i[10]) + (w[5] * i[11]);
+                            sum += (w[6] * i[18]) + (w[7] * i[19]) + (w[8] * i[20]);
+                        }
+                        output[((((f * 4) + y) * 4) + x)] = 1f / (1f + global::System.MathF.Exp(-(sum)));
+                    }
+                }
+            }
+        }
+
+        // conv2 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, 2y + i, 2x + j]; dbias[f] += d[f, y, x]; din[c, 2y + i, 2x + j] += d[f, y, x] · weight[f, c, i, j]
+        private static void Conv2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
+        {
+            global::LeNet.Gen.Runtime.Simd.SigmoidBackward(output.Slice(0, 96), outputGradient); // sigmoid′ = y · (1 − y)
+            inputGradient.Clear();
+            for (int f = 0; f < 6; f++)
+            {
+                for (int y = 0; y < 4; y++)
+                {
+                    for (int x = 0; x < 4; x++)
+                    {
+                        float d = outputGradient[((((f * 4) + y) * 4) + x)];
+                        biasGradient[f] += d;
+                        for (int c = 0; c < 4; c++)
+                        {
+                            global::System.ReadOnlySpan<float> i = input.Slice((c * 81) + (y * 18) + (x * 2));
+                            global::System.Span<float> dw = weightGradient.Slice(((f * 4) + c) * 9, 9);
+                            dw[0] += d * i[0]; dw[1] += d * i[1]; dw[2] += d * i[2];
+                            dw[3] += d * i[9]; dw[4] += d * i[10]; dw[5] += d * i[11];
+                            dw[6] += d * i[18]; dw[7] += d * i[19]; dw[8] += d * i[20];
+                            global::System.ReadOnlySpan<float> w = weight.Slice(((f * 4) + c) * 9, 9);
+                            global::System.Span<float> di = inputGradient.Slice((c * 81) + (y * 18) + (x * 2));
+                            di[0] += d * w[0]; di[1] += d * w[1]; di[2] += d * w[2];
+                            di[9] += d * w[3]; di[10] += d * w[4]; di[11] += d * w[5];
+                            di[18] += d * w[6]; di[19] += d * w[7]; di[20] += d * w[8];
+                        }
+                    }
+                }
+            }
+        }
+
+        // fc1 96→5 Softmax: 6×4×4 → 5 (the 6×4×4 input flattened in channel, row, column order)
+        // out[o] = bias[o] + Σ i weight[o, i] · in[i] (the logits; softmax follows)
+        private static void Fc1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        {
+            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 5, 96); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
+        }
+
+        // fc1 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
+        private static void Fc1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
+        {
+            global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 5, 96); // din[i] = Σ o d[o] · weight[o, i]
+            for (int o = 0; o < 5; o++)
+            {
+                float d = outputGradient[o];
+                biasGradient[o] += d;
+                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 96), d, weightGradient.Slice(o * 96, 96)); // dweight[o, i] += d · in[i]
+            }
+        }
+
         /// <summary>
         /// The named tensors inside <see cref="Parameters"/>, in order, with the names and shapes of the equivalent PyTorch
         /// model's <c>state_dict</c>: for each convolution k <c>conv{k}.weight</c> [out, in, kh, kw] and <c>conv{k}.bias</c>,
@@ -80,9 +378,6 @@ namespace Demo
         });
 
         private readonly float[] _parameters = new float[ParameterCount];
-        private readonly float[] _gradients = new float[ParameterCount];
-        private Workspace? _trainingWorkspace;
-        private int _trainingThreads = 1;
 
         // Predict may run on several threads at once: each thread gets its own buffers, created on its first call.
         [global::System.ThreadStatic]
@@ -122,14 +417,7 @@ namespace Demo
             global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "3×15×15", "PaddedNet", nameof(input));
             var workspace = t_inferenceWorkspace ??= new Workspace(training: false);
             Forward(_parameters, input, workspace);
-            global::System.ReadOnlySpan<float> output = workspace.Fc1Output;
-            int best = 0;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                if (float.IsNaN(output[k])) return -1; // a NaN or infinite input gives NaN outputs: no class
-                if (output[k] > output[best]) best = k;
-            }
-            return best;
+            return global::LeNet.Gen.Runtime.Softmax.LargestIndex(workspace.Fc1Output); // −1 for NaN outputs (a NaN or infinite input)
         }
 
         /// <summary>Runs the network on one input and writes its <see cref="OutputLength"/> outputs (the class probabilities).</summary>
@@ -147,6 +435,12 @@ namespace Demo
             global::System.MemoryExtensions.AsSpan(workspace.Fc1Output).CopyTo(output);
         }
 
+        // Training is the same for every network: it lives in the runtime (LeNet.Gen.Runtime.NetworkTraining), which reaches
+        // this network's passes through the Kernels struct below. The members here forward to it.
+        private global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>? _training;
+
+        private global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace> Training => _training ??= new global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>(_parameters);
+
         /// <summary>One plain SGD step on one example's cross-entropy loss: every parameter moves by −<paramref name="learningRate"/> × its gradient.</summary>
         /// <param name="input"><see cref="InputLength"/> values, 3×15×15, row-major.</param>
         /// <param name="label">The correct class, in [0, <see cref="OutputLength"/>).</param>
@@ -156,11 +450,7 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">A wrong span length, a label outside [0, OutputLength) or a learning rate that is not finite and positive.</exception>
         /// <exception cref="global::System.ArithmeticException">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float Train(global::System.ReadOnlySpan<float> input, int label, float learningRate)
-        {
-            global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "3×15×15", "PaddedNet", nameof(input));
-            return Train(input, global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref label, 1), learningRate);
-        }
+        public float Train(global::System.ReadOnlySpan<float> input, int label, float learningRate) => Training.Train(input, label, learningRate);
 
         /// <summary>One plain SGD step on the batch-mean cross-entropy: every parameter moves by −<paramref name="learningRate"/> × its gradient.</summary>
         /// <param name="inputs">The batch: labels.Length × <see cref="InputLength"/> values, each input 3×15×15, row-major, one after another.</param>
@@ -171,14 +461,7 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">An empty batch, mismatched sizes, a label outside [0, OutputLength) or a learning rate that is not finite and positive.</exception>
         /// <exception cref="global::System.ArithmeticException">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float Train(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, float learningRate)
-        {
-            global::LeNet.Gen.Runtime.Check.LearningRate(learningRate, nameof(learningRate));
-            float loss = ComputeGradients(inputs, labels, _gradients);
-            global::LeNet.Gen.Runtime.Check.Finite(loss, _gradients, "PaddedNet");
-            global::LeNet.Gen.Runtime.Simd.Descend(_parameters, _gradients, learningRate); // parameters −= learningRate × gradients
-            return loss;
-        }
+        public float Train(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, float learningRate) => Training.Train(inputs, labels, learningRate);
 
         /// <summary>One step of <paramref name="optimizer"/> (momentum SGD, Adam, …) on the batch-mean cross-entropy.</summary>
         /// <param name="inputs">The batch: labels.Length × <see cref="InputLength"/> values, each input 3×15×15, row-major, one after another.</param>
@@ -189,14 +472,7 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">An empty batch, mismatched sizes or a label outside [0, OutputLength).</exception>
         /// <exception cref="global::System.ArithmeticException">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float Train(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::LeNet.Gen.Optimizer optimizer)
-        {
-            global::LeNet.Gen.Runtime.Check.NotNull(optimizer, nameof(optimizer));
-            float loss = ComputeGradients(inputs, labels, _gradients);
-            global::LeNet.Gen.Runtime.Check.Finite(loss, _gradients, "PaddedNet");
-            optimizer.Step(_parameters, _gradients);
-            return loss;
-        }
+        public float Train(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::LeNet.Gen.Optimizer optimizer) => Training.Train(inputs, labels, optimizer);
 
         /// <summary>
         /// Computes the gradient of the batch-mean cross-entropy with respect to every parameter (laid out as <see cref="Parameters"/>),
@@ -207,108 +483,7 @@ namespace Demo
         /// <param name="gradients">Receives <see cref="ParameterCount"/> values.</param>
         /// <remarks>Not thread-safe: do not call it on one instance from several threads at once, nor while another thread calls <c>Predict</c>.</remarks>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> gradients)
-        {
-            global::LeNet.Gen.Runtime.Check.Batch(inputs.Length, labels.Length, InputLength, "PaddedNet", nameof(inputs), nameof(labels));
-            global::LeNet.Gen.Runtime.Check.Labels(labels, OutputLength, nameof(labels));
-            global::LeNet.Gen.Runtime.Check.Length(gradients.Length, ParameterCount, "the parameter count", "PaddedNet", nameof(gradients));
-            int count = labels.Length;
-            float scale = 1f / count;
-            int chunks = (count + ChunkSize - 1) / ChunkSize;
-            if (_trainingThreads > 1 && chunks > 1)
-            {
-                return ComputeGradientsInParallel(inputs, labels, gradients, chunks, scale);
-            }
-
-            // One thread: chunk 0 straight into gradients, each later chunk into a scratch buffer added on in order.
-            var workspace = _trainingWorkspace ??= new Workspace(training: true);
-            gradients.Clear();
-            float total = AccumulateRange(inputs, labels, 0, global::System.Math.Min(ChunkSize, count), scale, workspace, gradients);
-            for (int chunk = 1; chunk < chunks; chunk++)
-            {
-                float[] partial = _chunkGradient ??= new float[ParameterCount];
-                global::System.Array.Clear(partial);
-                int start = chunk * ChunkSize;
-                total += AccumulateRange(inputs, labels, start, global::System.Math.Min(start + ChunkSize, count), scale, workspace, partial);
-                global::LeNet.Gen.Runtime.Simd.Add(partial, gradients);
-            }
-            return total * scale;
-        }
-
-        // A training batch is cut into chunks of ChunkSize examples. Each chunk's gradient is summed in example order, and the
-        // chunks are added in chunk order, whichever thread computed them: any TrainingThreads gives bit-identical results.
-        private const int ChunkSize = 8;
-        private float[]? _chunkGradient;
-        private float[]?[]? _chunkGradients;
-        private float[]? _chunkLosses;
-        private Workspace?[]? _workerWorkspaces;
-        private float[]? _batchInputs;
-        private int[]? _batchLabels;
-        private int _batchCount;
-        private float _batchScale;
-        private ChunkJob? _chunkJob;
-
-        // Examples [start, end) of a batch: forward, loss and backward for each, gradients added to gradients. Returns the sum of their losses.
-        private float AccumulateRange(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int start, int end, float scale, Workspace workspace, global::System.Span<float> gradients)
-        {
-            float total = 0f;
-            for (int n = start; n < end; n++)
-            {
-                total += Accumulate(inputs.Slice(n * InputLength, InputLength), labels[n], scale, workspace, gradients);
-            }
-            return total;
-        }
-
-        // Several threads: the batch is copied (spans cannot cross threads), each chunk goes to its own gradient buffer, then the
-        // buffers are added in chunk order, exactly as the one-thread path adds them.
-        private float ComputeGradientsInParallel(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> gradients, int chunks, float scale)
-        {
-            int threads = global::System.Math.Min(_trainingThreads, chunks);
-            if (_batchInputs is null || _batchInputs.Length < inputs.Length) _batchInputs = new float[inputs.Length];
-            if (_batchLabels is null || _batchLabels.Length < labels.Length) _batchLabels = new int[labels.Length];
-            if (_chunkGradients is null || _chunkGradients.Length < chunks) _chunkGradients = new float[chunks][];
-            if (_chunkLosses is null || _chunkLosses.Length < chunks) _chunkLosses = new float[chunks];
-            if (_workerWorkspaces is null || _workerWorkspaces.Length < threads) global::System.Array.Resize(ref _workerWorkspaces, threads);
-            for (int chunk = 0; chunk < chunks; chunk++)
-            {
-                _chunkGradients[chunk] ??= new float[ParameterCount];
-            }
-            for (int worker = 0; worker < threads; worker++)
-            {
-                _workerWorkspaces[worker] ??= new Workspace(training: true);
-            }
-            inputs.CopyTo(_batchInputs);
-            labels.CopyTo(_batchLabels);
-            _batchCount = labels.Length;
-            _batchScale = scale;
-            global::LeNet.Gen.Runtime.ChunkRunner.Run(_chunkJob ??= new ChunkJob(this), chunks, threads);
-            new global::System.ReadOnlySpan<float>(_chunkGradients[0]).CopyTo(gradients);
-            float total = _chunkLosses[0];
-            for (int chunk = 1; chunk < chunks; chunk++)
-            {
-                global::LeNet.Gen.Runtime.Simd.Add(_chunkGradients[chunk], gradients);
-                total += _chunkLosses[chunk];
-            }
-            return total * scale;
-        }
-
-        private void RunChunk(int chunk, int worker)
-        {
-            float[] partial = _chunkGradients![chunk]!;
-            global::System.Array.Clear(partial);
-            int start = chunk * ChunkSize;
-            int end = global::System.Math.Min(start + ChunkSize, _batchCount);
-            _chunkLosses![chunk] = AccumulateRange(_batchInputs, _batchLabels, start, end, _batchScale, _workerWorkspaces![worker]!, partial);
-        }
-
-        private sealed class ChunkJob : global::LeNet.Gen.Runtime.IChunkWork
-        {
-            private readonly PaddedNet _network;
-
-            public ChunkJob(PaddedNet network) => _network = network;
-
-            public void Execute(int chunk, int worker) => _network.RunChunk(chunk, worker);
-        }
+        public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> gradients) => Training.ComputeGradients(inputs, labels, gradients);
 
         /// <summary>
         /// How many threads a training step splits its batch over; 1 unless set. The parameters after training do not
@@ -316,40 +491,13 @@ namespace Demo
         /// </summary>
         /// <exception cref="global::System.ArgumentOutOfRangeException">The value is below 1.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public int TrainingThreads
-        {
-            get => _trainingThreads;
-            set => _trainingThreads = global::LeNet.Gen.Runtime.Check.Threads(value, nameof(TrainingThreads));
-        }
+        public int TrainingThreads { get => Training.TrainingThreads; set => Training.TrainingThreads = value; }
 
         /// <summary>The cross-entropy loss −log p[label] of one example, without training.</summary>
         /// <param name="input"><see cref="InputLength"/> values, 3×15×15, row-major.</param>
         /// <param name="label">The correct class, in [0, <see cref="OutputLength"/>).</param>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public float Loss(global::System.ReadOnlySpan<float> input, int label)
-        {
-            global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "3×15×15", "PaddedNet", nameof(input));
-            global::LeNet.Gen.Runtime.Check.Label(label, OutputLength, nameof(label));
-            var workspace = t_inferenceWorkspace ??= new Workspace(training: false);
-            Forward(_parameters, input, workspace);
-            return CrossEntropy(workspace.Logits, label);
-        }
-
-        // One example: forward, loss, and the backward pass adding scale × its gradient to gradients. Returns its loss.
-        private float Accumulate(global::System.ReadOnlySpan<float> input, int label, float scale, Workspace workspace, global::System.Span<float> gradients)
-        {
-            Forward(_parameters, input, workspace);
-            float loss = CrossEntropy(workspace.Logits, label);
-            // d loss / d logits = probabilities − one-hot(label), scaled for the batch mean.
-            global::System.ReadOnlySpan<float> probabilities = workspace.Fc1Output;
-            global::System.Span<float> logitsGradient = workspace.LogitsGradient;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                logitsGradient[k] = (probabilities[k] - (k == label ? 1f : 0f)) * scale;
-            }
-            Backward(_parameters, input, workspace, gradients);
-            return loss;
-        }
+        public float Loss(global::System.ReadOnlySpan<float> input, int label) => Training.Loss(input, label);
 
         /// <summary>
         /// Writes the weights to a safetensors file (F32, little-endian) with the tensor names and shapes of <see cref="Tensors"/>, which
@@ -421,137 +569,26 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
         global::System.Collections.Generic.IReadOnlyList<global::LeNet.Gen.TensorInfo> global::LeNet.Gen.INetwork.Tensors => Tensors;
 
-        // The forward pass: each layer reads the previous layer's output buffer and writes its own.
-        private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
+        // What the runtime's training code needs from this network: its sizes, its buffers and its two passes.
+        private readonly struct Kernels : global::LeNet.Gen.Runtime.INetworkKernels<Workspace>
         {
-            Conv1Pad(input, workspace.Conv1PaddedInput);
-            Conv1Forward(workspace.Conv1PaddedInput, parameters.Slice(0, 108), parameters.Slice(108, 4), workspace.Conv1Output, workspace);
-            Pool1Forward(workspace.Conv1Output, workspace.Pool1Output);
-            Conv2Pad(workspace.Pool1Output, workspace.Conv2PaddedInput);
-            Conv2Forward(workspace.Conv2PaddedInput, parameters.Slice(112, 216), parameters.Slice(328, 6), workspace.Conv2Output);
-            Fc1Forward(workspace.Conv2Output, parameters.Slice(334, 480), parameters.Slice(814, 5), workspace.Logits);
-            Softmax(workspace.Logits, workspace.Fc1Output);
+            public static string Name => "PaddedNet";
+            public static string InputShape => "3×15×15";
+            public static int InputLength => PaddedNet.InputLength;
+            public static int OutputLength => PaddedNet.OutputLength;
+            public static int ParameterCount => PaddedNet.ParameterCount;
+            public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= new Workspace(training: false);
+            public static Workspace CreateWorkspace(bool training) => new Workspace(training);
+            public static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace) => PaddedNet.Forward(parameters, input, workspace);
+            public static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients) => PaddedNet.Backward(parameters, input, workspace, gradients);
+            public static global::System.Span<float> Logits(Workspace workspace) => workspace.Logits;
+            public static global::System.Span<float> Probabilities(Workspace workspace) => workspace.Fc1Output;
+            public static global::System.Span<float> LogitsGradient(Workspace workspace) => workspace.LogitsGradient;
         }
 
-        // The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input
-        // and adds the gradients of its weights and biases. workspace.LogitsGradient holds the loss gradient on entry.
-        private static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients)
-        {
-            Fc1Backward(workspace.Conv2Output, parameters.Slice(334, 480), workspace.Logits, workspace.LogitsGradient, workspace.Conv2OutputGradient, gradients.Slice(334, 480), gradients.Slice(814, 5));
-            Conv2Backward(workspace.Conv2PaddedInput, parameters.Slice(112, 216), workspace.Conv2Output, workspace.Conv2OutputGradient, workspace.Conv2PaddedInputGradient, gradients.Slice(112, 216), gradients.Slice(328, 6));
-            Conv2Unpad(workspace.Conv2PaddedInputGradient, workspace.Pool1OutputGradient);
-            Pool1Backward(workspace.Conv1Output, workspace.Pool1Output, workspace.Pool1OutputGradient, workspace.Conv1OutputGradient);
-            Conv1Backward(workspace.Conv1PaddedInput, parameters.Slice(0, 108), workspace.Conv1Output, workspace.Conv1OutputGradient, gradients.Slice(0, 108), gradients.Slice(108, 4), workspace);
-        }
-
-        // Cross-entropy from the logits, computed stably: −log softmax(z)[label] = log Σ exp(z − max) − (z[label] − max).
-        private static float CrossEntropy(global::System.ReadOnlySpan<float> logits, int label)
-        {
-            float max = LargestLogit(logits);
-            float sum = 0f;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                sum += global::System.MathF.Exp(logits[k] - max);
-            }
-            return global::System.MathF.Log(sum) - (logits[label] - max);
-        }
-
-        private static float LargestLogit(global::System.ReadOnlySpan<float> logits)
-        {
-            float max = logits[0];
-            for (int k = 1; k < OutputLength; k++)
-            {
-                max = global::System.MathF.Max(max, logits[k]);
-            }
-            return max;
-        }
-
-        // softmax(z)[k] = exp(z[k] − max) / Σ exp(z − max): subtracting the largest logit keeps exp from overflowing.
-        // A logit more than 80 below the largest gets probability exactly 0 (e^−80 ≈ 2e−35 is below float precision next to
-        // the largest probability): its exp would be a denormal float, and denormals flowing into the gradients make every
-        // later multiplication slow on x86, which is what halves the speed of long online-training runs elsewhere.
-        private static void Softmax(global::System.ReadOnlySpan<float> logits, global::System.Span<float> probabilities)
-        {
-            float max = LargestLogit(logits);
-            float sum = 0f;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                float shifted = logits[k] - max;
-                probabilities[k] = shifted < -80f ? 0f : global::System.MathF.Exp(shifted);
-                sum += probabilities[k];
-            }
-            float scale = 1f / sum;
-            for (int k = 0; k < OutputLength; k++)
-            {
-                probabilities[k] *= scale;
-            }
-        }
-
-        // conv1 padding: 3×15×15 → 3×17×17, the input at row 1, column 1; the border stays zero.
-        private static void Conv1Pad(global::System.ReadOnlySpan<float> input, global::System.Span<float> padded)
-        {
-            for (int c = 0; c < 3; c++)
-            {
-                for (int y = 0; y < 15; y++)
-                {
-                    input.Slice((c * 225) + (y * 15), 15).CopyTo(padded.Slice((c * 289) + ((y + 1) * 17) + 1, 15));
-                }
-            }
-        }
-
-        // conv1 padding, backward: keeps the gradient of the real input, drops that of the border.
-        private static void Conv1Unpad(global::System.ReadOnlySpan<float> paddedGradient, global::System.Span<float> inputGradient)
-        {
-            for (int c = 0; c < 3; c++)
-            {
-                for (int y = 0; y < 15; y++)
-                {
-                    paddedGradient.Slice((c * 289) + ((y + 1) * 17) + 1, 15).CopyTo(inputGradient.Slice((c * 225) + (y * 15), 15));
-                }
-            }
-        }
-
-        // conv1 3×3×4 s1 p1 Tanh: 3×15×15 → 4×15×15
-        // out[f, y, x] = global::System.MathF.Tanh(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, y + i, x + j]), in = the padded input
-        private static void Conv1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
-        {
-            if (global::LeNet.Gen.Runtime.Simd.Use512)
-            {
-                Conv1ForwardWideVector512(input, weight, bias, workspace.Conv1Wide);
-                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 256, 17, 4, 15, 15, output);
-                global::LeNet.Gen.Runtime.Simd.Tanh(output.Slice(0, 900));
-                return;
-            }
-
-            if (global::LeNet.Gen.Runtime.Simd.Use256)
-            {
-                Conv1ForwardWideVector256(input, weight, bias, workspace.Conv1Wide);
-                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 264, 17, 4, 15, 15, output);
-                global::LeNet.Gen.Runtime.Simd.Tanh(output.Slice(0, 900));
-                return;
-            }
-
-            // Without vector support: the definition, one output at a time.
-            for (int f = 0; f < 4; f++)
-            {
-                for (int y = 0; y < 15; y++)
-                {
-                    for (int x = 0; x < 15; x++)
-                    {
-                        float sum = bias[f];
-                        for (int c = 0; c < 3; c++)
-                        {
-                            global::System.ReadOnlySpan<float> w = weight.Slice(((f * 3) + c) * 9, 9);
-                            global::System.ReadOnlySpan<float> i = input.Slice((c * 289) + (y * 17) + x);
-                            sum += (w[0] * i[0]) + (w[1] * i[1]) + (w[2] * i[2]);
-                            sum += (w[3] * i[17]) + (w[4] * i[18]) + (w[5] * i[19]);
-                            sum += (w[6] * i[34]) + (w[7] * i[35]) + (w[8] * i[36]);
-                        }
-                        output[((((f * 15) + y) * 15) + x)] = global::System.MathF.Tanh(sum);
-                    }
-                }
-            }
-        }
+        // ---------------------------------------------------------------- vector kernels
+        // The same sums as the scalar definitions above, in another order: stride-1 convolutions on wide rows, with AVX-512
+        // or AVX2. The scalar methods call these when the processor has the instructions.
 
         // conv1 forward, AVX-512, 16 lanes: each filter's 15×15 outputs sit at y·17 + x of a
         // 256-wide plane (253 positions used), computed 4 filters × 4 vectors at a time.
@@ -729,215 +766,6 @@ namespace Demo
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
         }
 
-        // conv1 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x] (the first layer needs no input gradient)
-        private static void Conv1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
-        {
-            global::LeNet.Gen.Runtime.Simd.TanhBackward(output.Slice(0, 900), outputGradient); // tanh′ = 1 − y²
-            if (global::LeNet.Gen.Runtime.Simd.Use512)
-            {
-                for (int f = 0; f < 4; f++)
-                {
-                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 225, 225));
-                }
-                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 4, 15, 15, workspace.Conv1WideGradient, 256, 17, 0, 0);
-                Conv1WeightGradientVector512(input, workspace.Conv1WideGradient, weightGradient);
-                return;
-            }
-
-            if (global::LeNet.Gen.Runtime.Simd.Use256)
-            {
-                for (int f = 0; f < 4; f++)
-                {
-                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 225, 225));
-                }
-                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 4, 15, 15, workspace.Conv1WideGradient, 264, 17, 0, 0);
-                Conv1WeightGradientVector256(input, workspace.Conv1WideGradient, weightGradient);
-                return;
-            }
-
-            // Without vector support: the definition, one output at a time.
-            for (int f = 0; f < 4; f++)
-            {
-                for (int y = 0; y < 15; y++)
-                {
-                    for (int x = 0; x < 15; x++)
-                    {
-                        float d = outputGradient[((((f * 15) + y) * 15) + x)];
-                        biasGradient[f] += d;
-                        for (int c = 0; c < 3; c++)
-                        {
-                            global::System.ReadOnlySpan<float> i = input.Slice((c * 289) + (y * 17) + x);
-                            global::System.Span<float> dw = weightGradient.Slice(((f * 3) + c) * 9, 9);
-                            dw[0] += d * i[0]; dw[1] += d * i[1]; dw[2] += d * i[2];
-                            dw[3] += d * i[17]; dw[4] += d * i[18]; dw[5] += d * i[19];
-                            dw[6] += d * i[34]; dw[7] += d * i[35]; dw[8] += d * i[36];
-                        }
-                    }
-                }
-            }
-        }
-
-        // pool1 max 2×2 s2: 4×15×15 → 4×8×8
-        // out[c, y, x] = max over the 2×2 window at in[c, 2y, 2x]
-        private static void Pool1Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
-        {
-            for (int c = 0; c < 4; c++)
-            {
-                for (int y = 0; y < 8; y++)
-                {
-                    for (int x = 0; x < 8; x++)
-                    {
-                        // Ceiling rounding: the last window may hang over the edge; it covers only the rows and columns inside the input.
-                        int rows = global::System.Math.Min(2, 15 - (y * 2));
-                        int columns = global::System.Math.Min(2, 15 - (x * 2));
-                        global::System.ReadOnlySpan<float> i = input.Slice((c * 225) + (y * 30) + (x * 2));
-                        float value = float.NegativeInfinity;
-                        for (int r = 0; r < rows; r++)
-                        {
-                            for (int q = 0; q < columns; q++)
-                            {
-                                value = global::System.MathF.Max(value, i[(r * 15) + q]);
-                            }
-                        }
-                        output[((((c * 8) + y) * 8) + x)] = value;
-                    }
-                }
-            }
-        }
-
-        // pool1 backward: each output's gradient goes to the first input in its window (row by row) that equals the maximum
-        private static void Pool1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
-        {
-            inputGradient.Clear();
-            for (int c = 0; c < 4; c++)
-            {
-                for (int y = 0; y < 8; y++)
-                {
-                    for (int x = 0; x < 8; x++)
-                    {
-                        // Ceiling rounding: the last window may hang over the edge; it covers only the rows and columns inside the input.
-                        int rows = global::System.Math.Min(2, 15 - (y * 2));
-                        int columns = global::System.Math.Min(2, 15 - (x * 2));
-                        global::System.ReadOnlySpan<float> i = input.Slice((c * 225) + (y * 30) + (x * 2));
-                        global::System.Span<float> di = inputGradient.Slice((c * 225) + (y * 30) + (x * 2));
-                        float d = outputGradient[((((c * 8) + y) * 8) + x)];
-                        float value = output[((((c * 8) + y) * 8) + x)];
-                        bool found = false;
-                        for (int r = 0; r < rows && !found; r++)
-                        {
-                            for (int q = 0; q < columns && !found; q++)
-                            {
-                                if (i[(r * 15) + q] == value)
-                                {
-                                    di[(r * 15) + q] += d;
-                                    found = true;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        // conv2 padding: 4×8×8 → 4×9×9, the input at row 0, column 0; the border stays zero.
-        private static void Conv2Pad(global::System.ReadOnlySpan<float> input, global::System.Span<float> padded)
-        {
-            for (int c = 0; c < 4; c++)
-            {
-                for (int y = 0; y < 8; y++)
-                {
-                    input.Slice((c * 64) + (y * 8), 8).CopyTo(padded.Slice((c * 81) + ((y + 0) * 9) + 0, 8));
-                }
-            }
-        }
-
-        // conv2 padding, backward: keeps the gradient of the real input, drops that of the border.
-        private static void Conv2Unpad(global::System.ReadOnlySpan<float> paddedGradient, global::System.Span<float> inputGradient)
-        {
-            for (int c = 0; c < 4; c++)
-            {
-                for (int y = 0; y < 8; y++)
-                {
-                    paddedGradient.Slice((c * 81) + ((y + 0) * 9) + 0, 8).CopyTo(inputGradient.Slice((c * 64) + (y * 8), 8));
-                }
-            }
-        }
-
-        // conv2 3×3×6 s2 p0 Sigmoid: 4×8×8 → 6×4×4
-        // out[f, y, x] = 1f / (1f + global::System.MathF.Exp(-(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, 2y + i, 2x + j]))), in = the padded input
-        private static void Conv2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
-        {
-            for (int f = 0; f < 6; f++)
-            {
-                for (int y = 0; y < 4; y++)
-                {
-                    for (int x = 0; x < 4; x++)
-                    {
-                        float sum = bias[f];
-                        for (int c = 0; c < 4; c++)
-                        {
-                            global::System.ReadOnlySpan<float> w = weight.Slice(((f * 4) + c) * 9, 9);
-                            global::System.ReadOnlySpan<float> i = input.Slice((c * 81) + (y * 18) + (x * 2));
-                            sum += (w[0] * i[0]) + (w[1] * i[1]) + (w[2] * i[2]);
-                            sum += (w[3] * i[9]) + (w[4] * i[10]) + (w[5] * i[11]);
-                            sum += (w[6] * i[18]) + (w[7] * i[19]) + (w[8] * i[20]);
-                        }
-                        output[((((f * 4) + y) * 4) + x)] = 1f / (1f + global::System.MathF.Exp(-(sum)));
-                    }
-                }
-            }
-        }
-
-        // conv2 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, 2y + i, 2x + j]; dbias[f] += d[f, y, x]; din[c, 2y + i, 2x + j] += d[f, y, x] · weight[f, c, i, j]
-        private static void Conv2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
-        {
-            global::LeNet.Gen.Runtime.Simd.SigmoidBackward(output.Slice(0, 96), outputGradient); // sigmoid′ = y · (1 − y)
-            inputGradient.Clear();
-            for (int f = 0; f < 6; f++)
-            {
-                for (int y = 0; y < 4; y++)
-                {
-                    for (int x = 0; x < 4; x++)
-                    {
-                        float d = outputGradient[((((f * 4) + y) * 4) + x)];
-                        biasGradient[f] += d;
-                        for (int c = 0; c < 4; c++)
-                        {
-                            global::System.ReadOnlySpan<float> i = input.Slice((c * 81) + (y * 18) + (x * 2));
-                            global::System.Span<float> dw = weightGradient.Slice(((f * 4) + c) * 9, 9);
-                            dw[0] += d * i[0]; dw[1] += d * i[1]; dw[2] += d * i[2];
-                            dw[3] += d * i[9]; dw[4] += d * i[10]; dw[5] += d * i[11];
-                            dw[6] += d * i[18]; dw[7] += d * i[19]; dw[8] += d * i[20];
-                            global::System.ReadOnlySpan<float> w = weight.Slice(((f * 4) + c) * 9, 9);
-                            global::System.Span<float> di = inputGradient.Slice((c * 81) + (y * 18) + (x * 2));
-                            di[0] += d * w[0]; di[1] += d * w[1]; di[2] += d * w[2];
-                            di[9] += d * w[3]; di[10] += d * w[4]; di[11] += d * w[5];
-                            di[18] += d * w[6]; di[19] += d * w[7]; di[20] += d * w[8];
-                        }
-                    }
-                }
-            }
-        }
-
-        // fc1 96→5 Softmax: 6×4×4 → 5 (the 6×4×4 input flattened in channel, row, column order)
-        // out[o] = bias[o] + Σ i weight[o, i] · in[i] (the logits; softmax follows)
-        private static void Fc1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
-        {
-            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 5, 96); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
-        }
-
-        // fc1 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
-        private static void Fc1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
-        {
-            global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 5, 96); // din[i] = Σ o d[o] · weight[o, i]
-            for (int o = 0; o < 5; o++)
-            {
-                float d = outputGradient[o];
-                biasGradient[o] += d;
-                global::LeNet.Gen.Runtime.Simd.MultiplyAdd(input.Slice(0, 96), d, weightGradient.Slice(o * 96, 96)); // dweight[o, i] += d · in[i]
-            }
-        }
-
         // Every intermediate value of one forward (and, for training, backward) pass, allocated once and reused.
         // Buffers a vectorised convolution reads are a little longer than their tensor: its last vector loads run past the last row.
         private sealed class Workspace
@@ -953,7 +781,6 @@ namespace Demo
 
             public readonly float[] Conv1OutputGradient;
             public readonly float[] Conv1WideGradient;
-            public readonly float[] Conv1TransposedGradient;
             public readonly float[] Pool1OutputGradient;
             public readonly float[] Conv2PaddedInputGradient;
             public readonly float[] Conv2OutputGradient;
@@ -964,7 +791,6 @@ namespace Demo
             {
                 Conv1OutputGradient = training ? new float[900] : global::System.Array.Empty<float>();
                 Conv1WideGradient = training ? new float[1056] : global::System.Array.Empty<float>();
-                Conv1TransposedGradient = training ? new float[900] : global::System.Array.Empty<float>();
                 Pool1OutputGradient = training ? new float[256] : global::System.Array.Empty<float>();
                 Conv2PaddedInputGradient = training ? new float[324] : global::System.Array.Empty<float>();
                 Conv2OutputGradient = training ? new float[96] : global::System.Array.Empty<float>();

@@ -4,11 +4,12 @@ using System.Linq;
 using System.Text;
 using System.Threading;
 using LeNet.Gen.Generator.Diagnostics;
+using LeNet.Gen.Generator.Layers;
 using LeNet.Gen.Generator.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
-namespace LeNet.Gen.Generator.Spec;
+namespace LeNet.Gen.Generator.Parsing;
 
 /// <summary>
 /// What <see cref="SpecReader"/> found on a type. <see cref="Spec"/> is null when the declaration itself is unusable
@@ -66,7 +67,7 @@ internal static class SpecReader
                     network ??= attribute;
                     networkCount++;
                     break;
-                case AttributeNames.Conv or AttributeNames.Pool or AttributeNames.Dense:
+                case var name when LayerKinds.ForAttribute(name) is not null:
                     layers.Add(attribute);
                     break;
             }
@@ -104,28 +105,9 @@ internal static class SpecReader
         return new SpecReading(spec, problems.ToImmutable(), network, layerAttributes);
     }
 
-    private static LayerSpec ReadLayer(AttributeData attribute, int index)
-    {
-        switch (attribute.AttributeClass?.ToDisplayString())
-        {
-            case AttributeNames.Conv:
-                return new ConvSpec(
-                    index,
-                    Filters: Positional(attribute, 0),
-                    Kernel: Positional(attribute, 1),
-                    Stride: Named(attribute, "Stride") ?? 1,
-                    Padding: Named(attribute, "Padding") ?? 0,
-                    Activation: (ActivationKind)(Named(attribute, "Activation") ?? 0));
-            case AttributeNames.Pool:
-                return new PoolSpec(index, (PoolingKind)Positional(attribute, 0), Positional(attribute, 1), StrideArgument: Named(attribute, "Stride"));
-            default:
-                return new DenseSpec(
-                    index,
-                    Units: Positional(attribute, 0),
-                    Activation: (ActivationKind)(Named(attribute, "Activation") ?? 0),
-                    Inputs: Named(attribute, "Inputs"));
-        }
-    }
+    // Only attributes of a registered kind were collected as layers, so the lookup always finds one.
+    private static LayerSpec ReadLayer(AttributeData attribute, int index) =>
+        LayerKinds.ForAttribute(attribute.AttributeClass?.ToDisplayString())!.Read(attribute, index);
 
     /// <summary>
     /// True when the compiler could not bind the attribute's arguments (it reports that error itself): no constructor,
@@ -179,9 +161,9 @@ internal static class SpecReader
         return model.GetDiagnostics(syntax.Span, cancellationToken).Any(d => d.Severity == DiagnosticSeverity.Error);
     }
 
-    private static int Positional(AttributeData attribute, int position) => ToInt(attribute.ConstructorArguments[position].Value);
+    internal static int Positional(AttributeData attribute, int position) => ToInt(attribute.ConstructorArguments[position].Value);
 
-    private static int? Named(AttributeData attribute, string name)
+    internal static int? Named(AttributeData attribute, string name)
     {
         // The last assignment wins if a name is repeated (the compiler reports CS0643 for that anyway).
         int? value = null;

@@ -1,0 +1,34 @@
+using System.Globalization;
+
+namespace LeNet.Gen.Generator.Emit;
+
+/// <summary>
+/// The pieces of C# text every emitter writes: fully qualified type names (generated code must not depend on the
+/// user's <c>using</c> directives) and literals that read the same whatever the build machine's culture.
+/// </summary>
+internal static class Code
+{
+    public const string Span = "global::System.Span<float>";
+    public const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    public const string ReadOnlyIntSpan = "global::System.ReadOnlySpan<int>";
+    public const string MathF = "global::System.MathF";
+    public const string Simd = "global::LeNet.Gen.Runtime.Simd";
+    public const string Check = "global::LeNet.Gen.Runtime.Check";
+
+    /// <summary>An integer literal, e.g. <c>61706</c>.</summary>
+    public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A float literal that round-trips exactly, e.g. <c>0.25f</c>.</summary>
+    public static string Float(float value)
+    {
+        string text = value.ToString("R", CultureInfo.InvariantCulture);
+        return (text.Contains(".") || text.Contains("E") ? text : text + ".0") + "f";
+    }
+
+    /// <summary>A C# string literal holding <paramref name="text"/>.</summary>
+    public static string Literal(string text) =>
+        "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n") + "\"";
+
+    /// <summary><paramref name="text"/> escaped for an XML doc comment.</summary>
+    public static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+}

@@ -1,0 +1,300 @@
+using System.Collections.Generic;
+using System.Linq;
+using LeNet.Gen.Generator.Diagnostics;
+using LeNet.Gen.Generator.Emit;
+using LeNet.Gen.Generator.Model;
+using LeNet.Gen.Generator.Shapes;
+using Microsoft.CodeAnalysis;
+using static LeNet.Gen.Generator.Emit.Code;
+using static LeNet.Gen.Generator.Emit.LayerEmitter;
+using static LeNet.Gen.Generator.Shapes.ShapeInference;
+using static LeNet.Gen.Generator.Parsing.SpecReader;
+
+namespace LeNet.Gen.Generator.Layers;
+
+/// <summary>
+/// <c>[Conv(filters, kernel, Stride, Padding, Activation)]</c>: a 2-D convolution, <c>conv{k}</c> with PyTorch's
+/// <c>Conv2d</c> tensors. Its scalar code unrolls each window row by row; a stride-1 convolution also gets vector
+/// kernels (<see cref="VectorEmitter"/>), which its scalar methods call first.
+/// </summary>
+internal sealed class ConvLayer : ILayerKind
+{
+    public static readonly ConvLayer Instance = new();
+
+    public string AttributeName => "LeNet.Gen.ConvAttribute";
+
+    public string NamePrefix => "conv";
+
+    public bool Owns(LayerSpec spec) => spec is ConvSpec;
+
+    public LayerSpec Read(AttributeData attribute, int index) => new ConvSpec(
+        index,
+        Filters: Positional(attribute, 0),
+        Kernel: Positional(attribute, 1),
+        Stride: Named(attribute, "Stride") ?? 1,
+        Padding: Named(attribute, "Padding") ?? 0,
+        Activation: (ActivationKind)(Named(attribute, "Activation") ?? 0));
+
+    public bool CheckValues(LayerSpec spec, string name, List<Problem> problems)
+    {
+        var c = (ConvSpec)spec;
+        ProblemTarget At(string argument) => ProblemTarget.Layer(c.Index, argument);
+        return AtLeast(1, c.Filters, name, "filters", At("filters"), problems)
+            & Window(c.Kernel, name, "kernel", At("kernel"), problems)
+            & AtLeast(1, c.Stride, name, "Stride", At("Stride"), problems)
+            & AtLeast(0, c.Padding, name, "Padding", At("Padding"), problems)
+            & KnownActivation(c.Activation, name, At("Activation"), problems);
+    }
+
+    public LayerPlan? Plan(NetworkSpec spec, LayerSpec layer, string name, TensorShape input, string source, List<Problem> problems, long parametersSoFar)
+    {
+        var conv = (ConvSpec)layer;
+        var output = PlanWindow(spec, conv.Index, name, input, source, conv.Kernel, conv.Stride, conv.Padding, conv.Filters, isConv: true, problems);
+        if (output is null)
+        {
+            return null;
+        }
+
+        long weights = Multiply(Multiply(conv.Filters, input.Channels), (long)conv.Kernel * conv.Kernel);
+        if (!CheckParameters(name, conv.Index, weights, conv.Filters, parametersSoFar, Format("{0} × {1} × {2} × {2} + {0}", conv.Filters, input.Channels, conv.Kernel), problems))
+        {
+            return null;
+        }
+
+        int offset = (int)parametersSoFar;
+        return new LayerPlan(conv, name, input, output, offset, (int)weights, offset + (int)weights, conv.Filters);
+    }
+
+    public (int Window, int Stride, int Padding, bool IsConv)? WindowOf(LayerSpec spec)
+    {
+        var c = (ConvSpec)spec;
+        return (c.Kernel, c.Stride, c.Padding, true);
+    }
+
+    public ActivationKind ActivationOf(LayerSpec spec) => ((ConvSpec)spec).Activation;
+
+    public string Describe(LayerPlan layer)
+    {
+        var c = (ConvSpec)layer.Spec;
+        return string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0} {1}×{1}×{2} s{3} p{4}", layer.Name, c.Kernel, c.Filters, c.Stride, c.Padding);
+    }
+
+    public string? WeightShape(LayerPlan layer)
+    {
+        var c = (ConvSpec)layer.Spec;
+        return $"{c.Filters}, {layer.Input.Channels}, {c.Kernel}, {c.Kernel}";
+    }
+
+    public string LayerInfo(LayerPlan layer, string input, string output, string rounding, string activation)
+    {
+        var c = (ConvSpec)layer.Spec;
+        return $"new global::LeNet.Gen.LayerInfo(global::LeNet.Gen.LayerKind.Convolution, \"{layer.Name}\", {input}, {output}, kernel: {Int(c.Kernel)}, stride: {Int(c.Stride)}, padding: {Int(c.Padding)}, global::LeNet.Gen.PoolKind.Max, {rounding}, {activation}, \"{layer.Name}.weight\", \"{layer.Name}.bias\")";
+    }
+
+    public void Emit(SourceWriter w, LayerCode code, bool training)
+    {
+        var conv = (ConvSpec)code.Layer.Spec;
+        if (code.IsPadded)
+        {
+            EmitPadding(w, code, conv);
+        }
+
+        EmitConvForward(w, code, conv);
+        if (training)
+        {
+            EmitConvBackward(w, code, conv);
+        }
+    }
+
+    private static void EmitPadding(SourceWriter w, LayerCode code, ConvSpec conv)
+    {
+        var input = code.Layer.Input;
+        int ph = code.PaddedHeight, pw = code.PaddedWidth, p = conv.Padding;
+        w.Line($"// {code.Layer.Name} padding: {input} → {input.Channels}×{ph}×{pw}, the input at row {p}, column {p}; the border stays zero.");
+        using (w.Block($"private static void {code.Pascal}Pad({ReadOnlySpan} input, {Span} padded)"))
+        {
+            using (w.Block($"for (int c = 0; c < {input.Channels}; c++)"))
+            using (w.Block($"for (int y = 0; y < {input.Height}; y++)"))
+            {
+                w.Line($"input.Slice((c * {Int((long)input.Height * input.Width)}) + (y * {input.Width}), {input.Width}).CopyTo(padded.Slice((c * {Int((long)ph * pw)}) + ((y + {p}) * {pw}) + {p}, {input.Width}));");
+            }
+        }
+
+        w.Line();
+        w.Line($"// {code.Layer.Name} padding, backward: keeps the gradient of the real input, drops that of the border.");
+        using (w.Block($"private static void {code.Pascal}Unpad({ReadOnlySpan} paddedGradient, {Span} inputGradient)"))
+        {
+            using (w.Block($"for (int c = 0; c < {input.Channels}; c++)"))
+            using (w.Block($"for (int y = 0; y < {input.Height}; y++)"))
+            {
+                w.Line($"paddedGradient.Slice((c * {Int((long)ph * pw)}) + ((y + {p}) * {pw}) + {p}, {input.Width}).CopyTo(inputGradient.Slice((c * {Int((long)input.Height * input.Width)}) + (y * {input.Width}), {input.Width}));");
+            }
+        }
+
+        w.Line();
+    }
+
+    /// <summary>The input the window reads: the padded copy, or the layer's input itself.</summary>
+    private static (int Height, int Width) WindowSource(LayerCode code) =>
+        code.IsPadded ? (code.PaddedHeight, code.PaddedWidth) : (code.Layer.Input.Height, code.Layer.Input.Width);
+
+    private static void EmitConvForward(SourceWriter w, LayerCode code, ConvSpec conv)
+    {
+        var output = code.Layer.Output;
+        int channels = code.Layer.Input.Channels, k = conv.Kernel, s = conv.Stride;
+        var (h, wd) = WindowSource(code);
+        w.Line("// " + code.Layer.Describe());
+        w.Line($"// out[f, y, x] = {code.Activation.Math("bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, " + Times("y", s) + " + i, " + Times("x", s) + " + j]")}" + (code.IsPadded ? ", in = the padded input" : string.Empty));
+        string scratch = code.IsVectorized ? ", Workspace workspace" : string.Empty;
+        using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {Span} output{scratch})"))
+        {
+            if (code.IsVectorized)
+            {
+                EmitForwardDispatch(w, code);
+            }
+
+            EmitConvForwardLoops(w, code, conv, channels, k, s, h, wd, output);
+        }
+
+        w.Line();
+    }
+
+    private static void EmitForwardDispatch(SourceWriter w, LayerCode code)
+    {
+        var conv = code.ForwardWide!;
+        foreach (var isa in VectorIsa.All)
+        {
+            using (w.Block($"if ({isa.Condition})"))
+            {
+                w.Line($"{code.Pascal}ForwardWide{isa.Name}(input, weight, bias, workspace.{code.Wide});");
+                w.Line($"{Simd}.Compact(workspace.{code.Wide}, {conv.Tile(isa).Plane}, {conv.SourceWidth}, {conv.OutChannels}, {conv.OutHeight}, {conv.OutWidth}, output);");
+                if (!code.Activation.FusesIntoVectorStore)
+                {
+                    EmitActivationInPlace(w, code);
+                }
+
+                w.Line("return;");
+            }
+
+            w.Line();
+        }
+
+        w.Line("// Without vector support: the definition, one output at a time.");
+    }
+
+    private static void EmitConvForwardLoops(SourceWriter w, LayerCode code, ConvSpec conv, int channels, int k, int s, int h, int wd, TensorShape output)
+    {
+        using (w.Block($"for (int f = 0; f < {output.Channels}; f++)"))
+        using (w.Block($"for (int y = 0; y < {output.Height}; y++)"))
+        using (w.Block($"for (int x = 0; x < {output.Width}; x++)"))
+        {
+            w.Line("float sum = bias[f];");
+            ForEachChannel(w, channels, () =>
+            {
+                w.Line($"{ReadOnlySpan} w = weight.Slice({Flat("f", channels, "c")} * {k * k}, {k * k});");
+                w.Line($"{ReadOnlySpan} i = input.Slice({WindowStart(channels > 1, h, wd, s, output)});");
+                for (int row = 0; row < k; row++)
+                {
+                    w.Line("sum += " + string.Join(" + ", Enumerable.Range(0, k).Select(col => $"(w[{(row * k) + col}] * i[{(row * wd) + col}])")) + ";");
+                }
+            });
+            w.Line($"output[{Flat3("f", output.Height, "y", output.Width, "x")}] = {code.Activation.Scalar("sum")};");
+        }
+    }
+
+    private static void EmitConvBackward(SourceWriter w, LayerCode code, ConvSpec conv)
+    {
+        var output = code.Layer.Output;
+        int channels = code.Layer.Input.Channels, k = conv.Kernel, s = conv.Stride;
+        var (h, wd) = WindowSource(code);
+        bool inputGradient = !code.IsFirst;
+        w.Line($"// {code.Layer.Name} backward: dweight[f, c, i, j] += d[f, y, x] · in[c, {Times("y", s)} + i, {Times("x", s)} + j]; dbias[f] += d[f, y, x]" +
+            (inputGradient ? $"; din[c, {Times("y", s)} + i, {Times("x", s)} + j] += d[f, y, x] · weight[f, c, i, j]" : " (the first layer needs no input gradient)"));
+        string parameters = $"{ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} output, {Span} outputGradient, " +
+            (inputGradient ? $"{Span} inputGradient, " : string.Empty) + $"{Span} weightGradient, {Span} biasGradient" +
+            (code.IsVectorized ? ", Workspace workspace" : string.Empty);
+        using (w.Block($"private static void {code.Backward}({parameters})"))
+        {
+            EmitActivationBackward(w, code);
+            if (code.IsVectorized)
+            {
+                EmitBackwardDispatch(w, code);
+            }
+
+            if (inputGradient)
+            {
+                w.Line("inputGradient.Clear();");
+            }
+
+            using (w.Block($"for (int f = 0; f < {output.Channels}; f++)"))
+            using (w.Block($"for (int y = 0; y < {output.Height}; y++)"))
+            using (w.Block($"for (int x = 0; x < {output.Width}; x++)"))
+            {
+                w.Line($"float d = outputGradient[{Flat3("f", output.Height, "y", output.Width, "x")}];");
+                w.Line("biasGradient[f] += d;");
+                ForEachChannel(w, channels, () =>
+                {
+                    w.Line($"{ReadOnlySpan} i = input.Slice({WindowStart(channels > 1, h, wd, s, output)});");
+                    w.Line($"{Span} dw = weightGradient.Slice({Flat("f", channels, "c")} * {k * k}, {k * k});");
+                    for (int row = 0; row < k; row++)
+                    {
+                        w.Line(string.Join(" ", Enumerable.Range(0, k).Select(col => $"dw[{(row * k) + col}] += d * i[{(row * wd) + col}];")));
+                    }
+
+                    if (inputGradient)
+                    {
+                        w.Line($"{ReadOnlySpan} w = weight.Slice({Flat("f", channels, "c")} * {k * k}, {k * k});");
+                        w.Line($"{Span} di = inputGradient.Slice({WindowStart(channels > 1, h, wd, s, output)});");
+                        for (int row = 0; row < k; row++)
+                        {
+                            w.Line(string.Join(" ", Enumerable.Range(0, k).Select(col => $"di[{(row * wd) + col}] += d * w[{(row * k) + col}];")));
+                        }
+                    }
+                });
+            }
+        }
+
+        w.Line();
+    }
+
+    private static void EmitBackwardDispatch(SourceWriter w, LayerCode code)
+    {
+        var forward = code.ForwardWide!;
+        var backward = code.InputGradientWide!;
+        int k = forward.Kernel, plane = forward.OutHeight * forward.OutWidth;
+        foreach (var isa in VectorIsa.All)
+        {
+            using (w.Block($"if ({isa.Condition})"))
+            {
+                using (w.Block($"for (int f = 0; f < {forward.OutChannels}; f++)"))
+                {
+                    w.Line($"biasGradient[f] += {Simd}.Sum(outputGradient.Slice(f * {plane}, {plane}));");
+                }
+
+                if (code.FiltersFillVectors(isa))
+                {
+                    w.Line($"{code.Pascal}WeightGradient{isa.Name}(input, outputGradient, workspace.{code.TransposedGradient}, weightGradient);");
+                }
+                else
+                {
+                    w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{code.WideGradient}, {forward.Tile(isa).Plane}, {forward.SourceWidth}, 0, 0);");
+                    w.Line($"{code.Pascal}WeightGradient{isa.Name}(input, workspace.{code.WideGradient}, weightGradient);");
+                }
+
+                if (!code.IsFirst)
+                {
+                    w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{code.PaddedGradient}, {backward.SourcePlane}, {backward.SourceWidth}, {k - 1}, {k - 1});");
+                    w.Line($"{code.Pascal}RotateWeights(weight, workspace.{code.RotatedWeights});");
+                    w.Line($"{code.Pascal}InputGradientWide{isa.Name}(workspace.{code.PaddedGradient}, workspace.{code.RotatedWeights}, workspace.{code.WideInputGradient});");
+                    w.Line($"{Simd}.Compact(workspace.{code.WideInputGradient}, {backward.Tile(isa).Plane}, {backward.SourceWidth}, {backward.OutChannels}, {backward.OutHeight}, {backward.OutWidth}, inputGradient);");
+                }
+
+                w.Line("return;");
+            }
+
+            w.Line();
+        }
+
+        w.Line("// Without vector support: the definition, one output at a time.");
+    }
+}

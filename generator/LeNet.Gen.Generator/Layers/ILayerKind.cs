@@ -1,0 +1,75 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using LeNet.Gen.Generator.Emit;
+using LeNet.Gen.Generator.Model;
+using LeNet.Gen.Generator.Shapes;
+using Microsoft.CodeAnalysis;
+
+namespace LeNet.Gen.Generator.Layers;
+
+/// <summary>
+/// Everything the generator knows about one kind of layer that is not shape arithmetic: its attribute, how it reads
+/// it, how it names and describes its layers and their tensors, and the scalar forward and backward code it emits.
+/// A new kind is a new unit listed in <see cref="LayerKinds.All"/>.
+/// </summary>
+internal interface ILayerKind
+{
+    /// <summary>The metadata name of the attribute that declares such a layer, e.g. <c>LeNet.Gen.ConvAttribute</c>.</summary>
+    string AttributeName { get; }
+
+    /// <summary>The name of its layers before their number, as in the equivalent PyTorch model: <c>conv</c>, <c>pool</c>, <c>fc</c>.</summary>
+    string NamePrefix { get; }
+
+    /// <summary>True when <paramref name="spec"/> is a layer of this kind.</summary>
+    bool Owns(LayerSpec spec);
+
+    /// <summary>Reads the attribute (whose arguments the compiler has bound without errors) at position <paramref name="index"/>.</summary>
+    LayerSpec Read(AttributeData attribute, int index);
+
+    /// <summary>
+    /// Checks the attribute's values on their own (counts at least 1, windows within the unrolling limit, known enum
+    /// values), reporting each bad one; true when all are usable.
+    /// </summary>
+    bool CheckValues(LayerSpec spec, string name, List<Problem> problems);
+
+    /// <summary>
+    /// Plans the layer on <paramref name="input"/> (produced by <paramref name="source"/>): its output shape (with the
+    /// formula of <see cref="ShapeFormula"/>) and its place in the parameter vector after <paramref name="parametersSoFar"/>
+    /// values. Null after reporting why there is no plan.
+    /// </summary>
+    LayerPlan? Plan(NetworkSpec network, LayerSpec spec, string name, TensorShape input, string source, List<Problem> problems, long parametersSoFar);
+
+    /// <summary>The sliding window (size, stride, padding, and whether padding could help), or null for a kind without one.</summary>
+    (int Window, int Stride, int Padding, bool IsConv)? WindowOf(LayerSpec spec);
+
+    /// <summary>The activation the layer applies to its output; <see cref="ActivationKind.None"/> for kinds without one.</summary>
+    ActivationKind ActivationOf(LayerSpec spec);
+
+    /// <summary>The layer without its shapes and activation, e.g. <c>conv1 5×5×6 s1 p0</c>.</summary>
+    string Describe(LayerPlan layer);
+
+    /// <summary>The PyTorch shape of the weight tensor as C# arguments (<c>6, 1, 5, 5</c>), or null for a kind without parameters.</summary>
+    string? WeightShape(LayerPlan layer);
+
+    /// <summary>
+    /// The layer's <c>LeNet.Gen.LayerInfo</c> as a C# expression, from its shapes, rounding and activation already written
+    /// as C# (<paramref name="input"/>, <paramref name="output"/>, <paramref name="rounding"/>, <paramref name="activation"/>).
+    /// </summary>
+    string LayerInfo(LayerPlan layer, string input, string output, string rounding, string activation);
+
+    /// <summary>Writes the layer's scalar forward method and, when training, its backward method right after it.</summary>
+    void Emit(SourceWriter w, LayerCode code, bool training);
+}
+
+/// <summary>The registry: every layer kind the generator knows. An attribute not listed here is never read as a layer.</summary>
+internal static class LayerKinds
+{
+    public static readonly ImmutableArray<ILayerKind> All = ImmutableArray.Create<ILayerKind>(ConvLayer.Instance, PoolLayer.Instance, DenseLayer.Instance);
+
+    /// <summary>The kind declared by the attribute named <paramref name="attributeName"/>, or null for any other attribute.</summary>
+    public static ILayerKind? ForAttribute(string? attributeName) => All.FirstOrDefault(k => k.AttributeName == attributeName);
+
+    /// <summary>The kind of <paramref name="spec"/>; every spec was read by one of the units, so one owns it.</summary>
+    public static ILayerKind Of(LayerSpec spec) => All.First(k => k.Owns(spec));
+}

@@ -1,0 +1,230 @@
+using System.Collections.Generic;
+using System.Linq;
+using LeNet.Gen.Generator.Diagnostics;
+using LeNet.Gen.Generator.Emit;
+using LeNet.Gen.Generator.Model;
+using LeNet.Gen.Generator.Shapes;
+using Microsoft.CodeAnalysis;
+using static LeNet.Gen.Generator.Emit.Code;
+using static LeNet.Gen.Generator.Emit.LayerEmitter;
+using static LeNet.Gen.Generator.Shapes.ShapeInference;
+using static LeNet.Gen.Generator.Parsing.SpecReader;
+
+namespace LeNet.Gen.Generator.Layers;
+
+/// <summary>
+/// <c>[Pool(kind, size, Stride)]</c>: max or average pooling, <c>pool{k}</c>, without parameters (PyTorch's
+/// <c>MaxPool2d</c>/<c>AvgPool2d</c>). With Ceiling rounding a last window may hang over the edge and covers only what is inside.
+/// </summary>
+internal sealed class PoolLayer : ILayerKind
+{
+    public static readonly PoolLayer Instance = new();
+
+    public string AttributeName => "LeNet.Gen.PoolAttribute";
+
+    public string NamePrefix => "pool";
+
+    public bool Owns(LayerSpec spec) => spec is PoolSpec;
+
+    public LayerSpec Read(AttributeData attribute, int index) =>
+        new PoolSpec(index, (PoolingKind)Positional(attribute, 0), Positional(attribute, 1), StrideArgument: Named(attribute, "Stride"));
+
+    public bool CheckValues(LayerSpec spec, string name, List<Problem> problems)
+    {
+        var p = (PoolSpec)spec;
+        ProblemTarget At(string argument) => ProblemTarget.Layer(p.Index, argument);
+        return Window(p.Size, name, "size", At("size"), problems)
+            & (p.StrideArgument is not int stride || AtLeast(1, stride, name, "Stride", At("Stride"), problems))
+            & KnownPool(p.Kind, name, At("kind"), problems);
+    }
+
+    public LayerPlan? Plan(NetworkSpec spec, LayerSpec layer, string name, TensorShape input, string source, List<Problem> problems, long parametersSoFar)
+    {
+        var pool = (PoolSpec)layer;
+        var output = PlanWindow(spec, pool.Index, name, input, source, pool.Size, pool.Stride, padding: 0, input.Channels, isConv: false, problems);
+        return output is null ? null : new LayerPlan(pool, name, input, output, 0, 0, 0, 0);
+    }
+
+    public (int Window, int Stride, int Padding, bool IsConv)? WindowOf(LayerSpec spec)
+    {
+        var p = (PoolSpec)spec;
+        return (p.Size, p.Stride, 0, false);
+    }
+
+    public ActivationKind ActivationOf(LayerSpec spec) => ActivationKind.None;
+
+    public string Describe(LayerPlan layer)
+    {
+        var p = (PoolSpec)layer.Spec;
+        return string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0} {1} {2}×{2} s{3}", layer.Name, p.Kind == PoolingKind.Max ? "max" : "avg", p.Size, p.Stride);
+    }
+
+    public string? WeightShape(LayerPlan layer) => null;
+
+    public string LayerInfo(LayerPlan layer, string input, string output, string rounding, string activation)
+    {
+        var p = (PoolSpec)layer.Spec;
+        return $"new global::LeNet.Gen.LayerInfo(global::LeNet.Gen.LayerKind.Pooling, \"{layer.Name}\", {input}, {output}, kernel: {Int(p.Size)}, stride: {Int(p.Stride)}, padding: 0, global::LeNet.Gen.PoolKind.{p.Kind}, {rounding}, {activation}, null, null)";
+    }
+
+    public void Emit(SourceWriter w, LayerCode code, bool training)
+    {
+        var pool = (PoolSpec)code.Layer.Spec;
+        EmitPoolForward(w, code, pool);
+        if (training && !code.IsFirst)
+        {
+            EmitPoolBackward(w, code, pool);
+        }
+    }
+
+    private static bool HasPartialWindows(LayerCode code, PoolSpec pool) =>
+        ((code.Layer.Output.Height - 1) * pool.Stride) + pool.Size > code.Layer.Input.Height
+        || ((code.Layer.Output.Width - 1) * pool.Stride) + pool.Size > code.Layer.Input.Width;
+
+    private static void EmitPoolForward(SourceWriter w, LayerCode code, PoolSpec pool)
+    {
+        var input = code.Layer.Input;
+        var output = code.Layer.Output;
+        int k = pool.Size, s = pool.Stride;
+        bool max = pool.Kind == PoolingKind.Max;
+        w.Line("// " + code.Layer.Describe());
+        w.Line(max
+            ? $"// out[c, y, x] = max over the {k}×{k} window at in[c, {Times("y", s)}, {Times("x", s)}]"
+            : $"// out[c, y, x] = mean of the {k}×{k} window at in[c, {Times("y", s)}, {Times("x", s)}]");
+        using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {Span} output)"))
+        using (w.Block($"for (int c = 0; c < {output.Channels}; c++)"))
+        using (w.Block($"for (int y = 0; y < {output.Height}; y++)"))
+        using (w.Block($"for (int x = 0; x < {output.Width}; x++)"))
+        {
+            string target = $"output[{Flat3("c", output.Height, "y", output.Width, "x")}]";
+            string start = WindowStart(true, input.Height, input.Width, s, output);
+            if (HasPartialWindows(code, pool))
+            {
+                EmitClippedWindow(w, input, k, s);
+                w.Line($"{ReadOnlySpan} i = input.Slice({start});");
+                w.Line(max ? "float value = float.NegativeInfinity;" : "float value = 0f;");
+                using (w.Block("for (int r = 0; r < rows; r++)"))
+                using (w.Block("for (int q = 0; q < columns; q++)"))
+                {
+                    w.Line(max ? $"value = {MathF}.Max(value, i[(r * {input.Width}) + q]);" : $"value += i[(r * {input.Width}) + q];");
+                }
+
+                w.Line($"{target} = " + (max ? "value;" : "value / (rows * columns);"));
+            }
+            else if (max)
+            {
+                w.Line($"{ReadOnlySpan} i = input.Slice({start});");
+                w.Line("float value = i[0];");
+                for (int row = 0; row < k; row++)
+                {
+                    for (int col = row == 0 ? 1 : 0; col < k; col++)
+                    {
+                        w.Line($"value = {MathF}.Max(value, i[{(row * input.Width) + col}]);");
+                    }
+                }
+
+                w.Line($"{target} = value;");
+            }
+            else
+            {
+                w.Line($"{ReadOnlySpan} i = input.Slice({start});");
+                w.Line("float sum = 0f;");
+                for (int row = 0; row < k; row++)
+                {
+                    w.Line("sum += " + string.Join(" + ", Enumerable.Range(0, k).Select(col => $"i[{(row * input.Width) + col}]")) + ";");
+                }
+
+                w.Line($"{target} = sum * {Float(1f / (k * k))}; // 1 / {k * k}");
+            }
+        }
+
+        w.Line();
+    }
+
+    private static void EmitClippedWindow(SourceWriter w, TensorShape input, int k, int s)
+    {
+        w.Line("// Ceiling rounding: the last window may hang over the edge; it covers only the rows and columns inside the input.");
+        w.Line($"int rows = global::System.Math.Min({k}, {input.Height} - (y * {s}));");
+        w.Line($"int columns = global::System.Math.Min({k}, {input.Width} - (x * {s}));");
+    }
+
+    private static void EmitPoolBackward(SourceWriter w, LayerCode code, PoolSpec pool)
+    {
+        var input = code.Layer.Input;
+        var output = code.Layer.Output;
+        int k = pool.Size, s = pool.Stride;
+        bool max = pool.Kind == PoolingKind.Max;
+        w.Line(max
+            ? $"// {code.Layer.Name} backward: each output's gradient goes to the first input in its window (row by row) that equals the maximum"
+            : $"// {code.Layer.Name} backward: each output's gradient is shared equally by the inputs of its window");
+        using (w.Block($"private static void {code.Backward}({ReadOnlySpan} input, {ReadOnlySpan} output, {ReadOnlySpan} outputGradient, {Span} inputGradient)"))
+        {
+            w.Line("inputGradient.Clear();");
+            using (w.Block($"for (int c = 0; c < {output.Channels}; c++)"))
+            using (w.Block($"for (int y = 0; y < {output.Height}; y++)"))
+            using (w.Block($"for (int x = 0; x < {output.Width}; x++)"))
+            {
+                string at = $"{Flat3("c", output.Height, "y", output.Width, "x")}";
+                string start = WindowStart(true, input.Height, input.Width, s, output);
+                if (HasPartialWindows(code, pool))
+                {
+                    EmitClippedWindow(w, input, k, s);
+                    w.Line($"{ReadOnlySpan} i = input.Slice({start});");
+                    w.Line($"{Span} di = inputGradient.Slice({start});");
+                    w.Line($"float d = outputGradient[{at}];");
+                    if (max)
+                    {
+                        w.Line($"float value = output[{at}];");
+                        w.Line("bool found = false;");
+                        using (w.Block("for (int r = 0; r < rows && !found; r++)"))
+                        using (w.Block("for (int q = 0; q < columns && !found; q++)"))
+                        {
+                            using (w.Block($"if (i[(r * {input.Width}) + q] == value)"))
+                            {
+                                w.Line($"di[(r * {input.Width}) + q] += d;");
+                                w.Line("found = true;");
+                            }
+                        }
+                    }
+                    else
+                    {
+                        w.Line("d /= rows * columns;");
+                        using (w.Block("for (int r = 0; r < rows; r++)"))
+                        using (w.Block("for (int q = 0; q < columns; q++)"))
+                        {
+                            w.Line($"di[(r * {input.Width}) + q] += d;");
+                        }
+                    }
+                }
+                else if (max)
+                {
+                    w.Line($"{ReadOnlySpan} i = input.Slice({start});");
+                    w.Line($"{Span} di = inputGradient.Slice({start});");
+                    w.Line($"float value = output[{at}];");
+                    w.Line($"float d = outputGradient[{at}];");
+                    bool firstCase = true;
+                    for (int row = 0; row < k; row++)
+                    {
+                        for (int col = 0; col < k; col++)
+                        {
+                            int offset = (row * input.Width) + col;
+                            w.Line($"{(firstCase ? "if" : "else if")} (i[{offset}] == value) di[{offset}] += d;");
+                            firstCase = false;
+                        }
+                    }
+                }
+                else
+                {
+                    w.Line($"{Span} di = inputGradient.Slice({start});");
+                    w.Line($"float d = outputGradient[{at}] * {Float(1f / (k * k))}; // 1 / {k * k}");
+                    for (int row = 0; row < k; row++)
+                    {
+                        w.Line(string.Join(" ", Enumerable.Range(0, k).Select(col => $"di[{(row * input.Width) + col}] += d;")));
+                    }
+                }
+            }
+        }
+
+        w.Line();
+    }
+}
