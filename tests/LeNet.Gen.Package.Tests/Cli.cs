@@ -40,11 +40,6 @@ public static class Cli
             start.Environment.Remove(name);
         }
 
-        // No MSBuild node, MSBuild server or compiler server may outlive the child: one that does keeps the child's
-        // redirected output open, and reading it to the end then never finishes (seen on a fresh machine).
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        start.Environment["UseSharedCompilation"] = "false";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
@@ -65,16 +60,6 @@ public static class Cli
         {
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} did not finish in {timeoutMinutes} minutes");
-        }
-
-        try
-        {
-            // The child has exited; its output ends unless a process it started still holds the pipe.
-            await Task.WhenAll(stdout, stderr).WaitAsync(TimeSpan.FromMinutes(1));
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} exited with code {process.ExitCode}, but a process it started still holds its output open after a minute");
         }
 
         string errors = await stderr;
