@@ -813,15 +813,18 @@ public static class OnnxModel
             }
         }
 
-        private Segment TensorNameOf(Segment tensor)
+        private Segment TensorNameOf(Segment tensor) => LastField(tensor, TensorName, "initializer");
+
+        /// <summary>The last occurrence of length-delimited field <paramref name="field"/> in a message (protobuf's rule for a repeated scalar), or an empty segment.</summary>
+        private Segment LastField(Segment message, int field, string context)
         {
-            var reader = new ProtoReader(_file, tensor, "initializer");
-            Segment name = default;
+            var reader = new ProtoReader(_file, message, context);
+            Segment found = default;
             while (reader.Next())
             {
-                if (reader.Field == TensorName)
+                if (reader.Field == field)
                 {
-                    name = reader.ReadSegment();
+                    found = reader.ReadSegment();
                 }
                 else
                 {
@@ -829,7 +832,7 @@ public static class OnnxModel
                 }
             }
 
-            return name;
+            return found;
         }
 
         /// <summary>Finds the one graph input that is not an initializer and checks its type: float [N, C, H, W].</summary>
@@ -861,24 +864,7 @@ public static class OnnxModel
             return inputName;
         }
 
-        private Segment ValueNameOf(Segment value)
-        {
-            var reader = new ProtoReader(_file, value, "value_info");
-            Segment name = default;
-            while (reader.Next())
-            {
-                if (reader.Field == ValueName)
-                {
-                    name = reader.ReadSegment();
-                }
-                else
-                {
-                    reader.Skip();
-                }
-            }
-
-            return name;
-        }
+        private Segment ValueNameOf(Segment value) => LastField(value, ValueName, "value_info");
 
         /// <summary>Checks a value's element type (float) and, where the file states them, its dimensions (-1: any).</summary>
         private void CheckValueType(Segment value, ReadOnlySpan<long> expected, string what)
