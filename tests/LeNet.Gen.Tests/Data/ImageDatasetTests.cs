@@ -170,12 +170,11 @@ public class ImageDatasetTests
         data.CopyBatch(indices, images, labels);
         data.CopyShifted(0, 1, -1, images.AsSpan(0, 4));
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        data.CopyBatch(indices, images, labels);
-        data.CopyShifted(0, 1, -1, images.AsSpan(0, 4));
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        Assert.Equal(0, allocated);
+        SteadyStateAllocation.AssertNone("CopyBatch and CopyShifted", () =>
+        {
+            data.CopyBatch(indices, images, labels);
+            data.CopyShifted(0, 1, -1, images.AsSpan(0, 4));
+        });
     }
 
     [Fact]

@@ -202,9 +202,7 @@ public class NetworkTrainingTests
         {
             var training = new NetworkTraining<Regression, RegressionWorkspace>(parameters) { TrainingThreads = threads };
             training.Train(inputs, labels, 0.01f);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            training.Train(inputs, labels, 0.01f);
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            SteadyStateAllocation.AssertNone($"a step on {threads} thread(s)", () => training.Train(inputs, labels, 0.01f));
         }
     }
 
