@@ -98,7 +98,10 @@ public sealed class DotnetFormatTests(ITestOutputHelper output) : IDisposable
     }
 }
 
-/// <summary>Tests that pack <c>src/LeNet.Gen</c>: they run one after the other, never building the same project at once.</summary>
+/// <summary>
+/// Tests that build, pack or publish a project of this repository: they run one after the other, because two builds of
+/// the same project at once write the same files (MSB4018 on <c>LeNet.Gen.CodeFixes.deps.json</c> was seen).
+/// </summary>
 [CollectionDefinition(Name)]
 public sealed class PackingCollection
 {

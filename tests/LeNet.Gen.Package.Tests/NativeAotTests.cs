@@ -14,6 +14,7 @@ namespace LeNet.Gen.Package.Tests;
 /// The sample published with Native AOT: no trimming or AOT warning, and the native binary trains, saves, loads and
 /// predicts. Reports the binary's size and its start-to-first-prediction time (not asserted: timings are not tests).
 /// </summary>
+[Collection(PackingCollection.Name)]
 public sealed class NativeAotTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempFolder _temp = new();

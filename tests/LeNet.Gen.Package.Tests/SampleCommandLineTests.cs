@@ -10,6 +10,7 @@ namespace LeNet.Gen.Package.Tests;
 /// The sample's command line, as a user meets it: every bad option or bad file ends the program with one line on the
 /// standard error and a non-zero exit code, never a stack trace.
 /// </summary>
+[Collection(PackingCollection.Name)]
 public sealed class SampleCommandLineTests : IClassFixture<SampleCommandLineTests.BuiltSample>, IDisposable
 {
     private readonly BuiltSample _sample;
