@@ -1,12 +1,13 @@
 using System;
 using Xunit;
+using Xunit.Abstractions;
 using static LeNet.Gen.Tests.Generated.Numerics;
 
 namespace LeNet.Gen.Tests.Generated;
 
 /// <summary>The generated API allocates nothing once each thread has made its first call.</summary>
 [Collection(AllocationCollection.Name)]
-public class AllocationTests
+public class AllocationTests(ITestOutputHelper output)
 {
     [Fact]
     public void Predict_and_Train_allocate_nothing_after_warm_up()
@@ -33,21 +34,21 @@ public class AllocationTests
                 sink += network.Predict(inputs.AsSpan((i % 8) * 1024, 1024));
                 network.Predict(inputs.AsSpan((i % 8) * 1024, 1024), probabilities);
             }
-        });
+        }, output);
         SteadyStateAllocation.AssertNone("1,000 Train on one example", () =>
         {
             for (int i = 0; i < 1000; i++)
             {
                 network.Train(inputs.AsSpan((i % 8) * 1024, 1024), labels[i % 8], 0.001f);
             }
-        });
+        }, output);
         SteadyStateAllocation.AssertNone("100 Train on a batch of 8", () =>
         {
             for (int i = 0; i < 100; i++)
             {
                 network.Train(inputs, labels, momentum);
             }
-        });
+        }, output);
 
         // Two threads: the batch of 16 makes two chunks (warmed up here, outside the measurement).
         network.TrainingThreads = 2;
@@ -58,7 +59,7 @@ public class AllocationTests
             {
                 network.Train(batch16, labels16, momentum);
             }
-        });
+        }, output);
         Assert.InRange(sink, 0, 9 * 1000 * SteadyStateAllocation.Attempts);
     }
 
