@@ -80,6 +80,11 @@ internal static class Rules
         "Containing type must be partial",
         "The network class '{0}' is nested in '{1}', which must also be declared 'partial' so that the generator can add members to the nested class");
 
+    public static readonly DiagnosticDescriptor UnknownLayerAttribute = Error(
+        "LNG0014", Structure,
+        "LeNet.Gen attribute that the generator does not know",
+        "[{0}] is an attribute of the LeNet.Gen library that this generator does not know as a layer (it knows {1}), so no network is generated for '{2}': the library and the generator come from different versions; reference a single LeNet.Gen package");
+
     public static readonly DiagnosticDescriptor StrideSkipsInput = Warning(
         "LNG0101", Shapes,
         "Stride larger than the window",
@@ -98,7 +103,7 @@ internal static class Rules
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         NonWholeOutputSize, NonPositiveOutputSize, InvalidValue, TooLarge, SpatialLayerAfterDense, DenseInputsMismatch,
         NotPartial, NoLayers, LayersSplitAcrossDeclarations, SoftmaxNotLast, LayerWithoutNetwork, UnsupportedType,
-        ContainingTypeNotPartial, StrideSkipsInput, FloorDropsInput, TrainNotGenerated);
+        ContainingTypeNotPartial, UnknownLayerAttribute, StrideSkipsInput, FloorDropsInput, TrainNotGenerated);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);
 

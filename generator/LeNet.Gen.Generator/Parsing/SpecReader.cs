@@ -59,6 +59,7 @@ internal static class SpecReader
         AttributeData? network = null;
         int networkCount = 0;
         var layers = ImmutableArray.CreateBuilder<AttributeData>();
+        var unknown = new List<int>();
         foreach (var attribute in type.GetAttributes())
         {
             switch (attribute.AttributeClass?.ToDisplayString())
@@ -70,10 +71,15 @@ internal static class SpecReader
                 case var name when LayerKinds.ForAttribute(name) is not null:
                     layers.Add(attribute);
                     break;
+                case var _ when IsLibraryAttribute(attribute):
+                    // Kept among the layers, in source order, so that LNG0014 points at it; it is never read as a layer.
+                    unknown.Add(layers.Count);
+                    layers.Add(attribute);
+                    break;
             }
         }
 
-        if (network is null && layers.Count == 0)
+        if (network is null && layers.Count == unknown.Count)
         {
             return null;
         }
@@ -84,6 +90,12 @@ internal static class SpecReader
         {
             problems.Add(new Problem(Rules.LayerWithoutNetwork.Id, ProblemTarget.Layer(0), type.Name));
             return new SpecReading(null, problems.ToImmutable(), null, layerAttributes);
+        }
+
+        foreach (int index in unknown)
+        {
+            string known = string.Join(", ", LayerKinds.All.Select(k => "[" + ShortName(k.AttributeName) + "]"));
+            problems.Add(new Problem(Rules.UnknownLayerAttribute.Id, ProblemTarget.Layer(index), ShortName(layerAttributes[index].AttributeClass!.ToDisplayString()), known, type.Name));
         }
 
         CheckDeclaration(type, problems, cancellationToken);
@@ -105,7 +117,21 @@ internal static class SpecReader
         return new SpecReading(spec, problems.ToImmutable(), network, layerAttributes);
     }
 
-    // Only attributes of a registered kind were collected as layers, so the lookup always finds one.
+    /// <summary>
+    /// True for an attribute declared in the library's namespace, <c>LeNet.Gen</c>: every such attribute on a network
+    /// class is <c>[Network]</c> or a layer, so one that no unit reads comes from a library newer than this generator.
+    /// </summary>
+    private static bool IsLibraryAttribute(AttributeData attribute) =>
+        attribute.AttributeClass is { ContainingNamespace: { Name: "Gen", ContainingNamespace: { Name: "LeNet", ContainingNamespace.IsGlobalNamespace: true } } };
+
+    /// <summary><c>LeNet.Gen.ConvAttribute</c> → <c>Conv</c>: the name as users write it.</summary>
+    private static string ShortName(string attributeName)
+    {
+        string name = attributeName.Substring(attributeName.LastIndexOf('.') + 1);
+        return name.EndsWith("Attribute", System.StringComparison.Ordinal) ? name.Substring(0, name.Length - "Attribute".Length) : name;
+    }
+
+    // Only attributes of a registered kind reach a spec (an unknown one stops it with LNG0014), so the lookup always finds one.
     private static LayerSpec ReadLayer(AttributeData attribute, int index) =>
         LayerKinds.ForAttribute(attribute.AttributeClass?.ToDisplayString())!.Read(attribute, index);
 

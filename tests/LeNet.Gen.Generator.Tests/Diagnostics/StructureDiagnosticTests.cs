@@ -126,6 +126,54 @@ public class StructureDiagnosticTests
         Assert.Contains("'Orphan' has layer attributes but no [Network(channels, height, width)] attribute", error.GetMessage());
     }
 
+    [Fact]
+    public void LNG0014_an_attribute_of_the_library_that_no_layer_unit_reads_stops_generation()
+    {
+        // A newer library's attribute, as an older generator meets it: it is never read as some other kind of layer.
+        string source = """
+            using LeNet.Gen;
+            [Network(1, 8, 8)]
+            [Conv(4, 3)]
+            [Upsample(2)]
+            [Dense(10, Activation = Activation.Softmax)]
+            public partial class Net { }
+
+            namespace LeNet.Gen
+            {
+                [System.AttributeUsage(System.AttributeTargets.Class, AllowMultiple = true)]
+                public sealed class UpsampleAttribute(int factor) : System.Attribute
+                {
+                    public int Factor { get; } = factor;
+                }
+            }
+            """;
+
+        var error = SingleError(source, "LNG0014");
+
+        Assert.Equal(SourceSpan.Of(source, "Upsample(2)"), SourceSpan.Of(error));
+        Assert.Equal(
+            "[Upsample] is an attribute of the LeNet.Gen library that this generator does not know as a layer (it knows [Conv], [Pool], [Dense]), so no network is generated for 'Net': the library and the generator come from different versions; reference a single LeNet.Gen package",
+            error.GetMessage());
+    }
+
+    [Fact]
+    public void An_attribute_from_another_namespace_is_not_a_layer_and_not_an_error()
+    {
+        string source = """
+            using LeNet.Gen;
+            [Network(1, 4, 4)]
+            [System.Serializable]
+            [Dense(2, Activation = Activation.Softmax)]
+            public partial class Net { }
+            """;
+
+        var result = TestCompiler.Run(source);
+
+        Assert.Empty(result.GeneratorExceptions);
+        Assert.Empty(result.Errors);
+        Assert.Single(result.Generated);
+    }
+
     [Theory]
     [InlineData("public partial record Net;", "it is a record; declare a partial class")]
     [InlineData("public static partial class Net { }", "it is static, but a network is created with new and holds its weights")]
