@@ -47,6 +47,9 @@ internal sealed class LayerCode
 
     public bool IsVectorized => ForwardWide is not null;
 
+    /// <summary>The class of the network's vector kernels, fully qualified, for calls from the layer methods.</summary>
+    public string VectorKernels => VectorEmitter.ClassOf(Plan);
+
     /// <summary>
     /// Which weight-gradient kernel the vector code uses for <paramref name="isa"/>: one filter per lane when the filters fill
     /// whole vectors (it reads the output gradient transposed, <see cref="TransposedGradient"/>), otherwise dot products

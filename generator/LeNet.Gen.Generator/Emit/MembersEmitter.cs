@@ -17,14 +17,14 @@ internal static class MembersEmitter
 {
     private const string Training = "global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>";
 
-    public static void Emit(SourceWriter w, NetworkPlan plan)
+    public static void Emit(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
-        var layers = Enumerable.Range(0, plan.Layers.Count).Select(i => new LayerCode(plan, i)).ToArray();
         string name = plan.Spec.Type.Name;
         string gc = NetworkEmitter.GeneratedCode;
 
         // As a learner reads it: the layer table (above), then the passes as a table of contents, then each layer's
-        // definition, forward and backward side by side; the public surface after that; the vector kernels last.
+        // definition, forward and backward side by side; the public surface after that; the vector kernels in a class of
+        // their own after this one (VectorEmitter.EmitKernelClass).
         w.Line();
         EmitForward(w, plan, layers);
         if (plan.CanTrain)
@@ -54,7 +54,6 @@ internal static class MembersEmitter
             EmitKernels(w, plan, layers);
         }
 
-        EmitVectorKernels(w, plan, layers);
         EmitWorkspace(w, plan, layers);
     }
 
@@ -414,23 +413,6 @@ internal static class MembersEmitter
         }
 
         w.Line();
-    }
-
-    private static void EmitVectorKernels(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
-    {
-        if (!layers.Any(l => l.IsVectorized))
-        {
-            return;
-        }
-
-        w.Line("// ---------------------------------------------------------------- vector kernels");
-        w.Line("// The same sums as the scalar definitions above, in another order: stride-1 convolutions on wide rows, with AVX-512");
-        w.Line("// or AVX2. The scalar methods call these when the processor has the instructions.");
-        w.Line();
-        foreach (var layer in layers.Where(l => l.IsVectorized))
-        {
-            VectorEmitter.EmitConvKernels(w, layer, plan.CanTrain);
-        }
     }
 
     private static void EmitKernels(SourceWriter w, NetworkPlan plan, LayerCode[] layers)

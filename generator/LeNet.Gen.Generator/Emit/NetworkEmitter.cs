@@ -56,16 +56,19 @@ internal static class NetworkEmitter
         w.Line("/// </code>");
         w.Line("/// </summary>");
         string interfaces = plan.CanTrain ? "global::LeNet.Gen.ITrainableNetwork" : "global::LeNet.Gen.INetwork";
+        var layers = Enumerable.Range(0, plan.Layers.Count).Select(i => new LayerCode(plan, i)).ToArray();
         using (w.Block("partial class " + type.NameWithTypeParameters + " : " + interfaces))
         {
             EmitConstants(w, plan, summary);
-            MembersEmitter.Emit(w, plan);
+            MembersEmitter.Emit(w, plan, layers);
         }
 
         for (int i = scopes.Count - 1; i >= 0; i--)
         {
             scopes[i].Dispose();
         }
+
+        VectorEmitter.EmitKernelClass(w, plan, layers);
 
         return w.ToString();
     }

@@ -44,6 +44,15 @@ internal sealed class SourceWriter
         return new Scope(this, "}" + closing);
     }
 
+    /// <summary>Removes the last line if it is blank, so that a block does not end with an empty line.</summary>
+    public void TrimBlankLine()
+    {
+        if (_text.Length >= 2 && _text[_text.Length - 1] == '\n' && _text[_text.Length - 2] == '\n')
+        {
+            _text.Length--;
+        }
+    }
+
     public void Indent() => _indent++;
 
     public void Outdent() => _indent--;

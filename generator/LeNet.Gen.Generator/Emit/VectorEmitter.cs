@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using LeNet.Gen.Generator.Model;
-using static LeNet.Gen.Generator.Emit.Code;
+using LeNet.Gen.Generator.Shapes;
 
 namespace LeNet.Gen.Generator.Emit;
 
@@ -13,9 +13,80 @@ namespace LeNet.Gen.Generator.Emit;
 /// </summary>
 internal static class VectorEmitter
 {
-    private const string Unsafe = "global::System.Runtime.CompilerServices.Unsafe";
-    private const string Marshal = "global::System.Runtime.InteropServices.MemoryMarshal";
-    private const string Fma = "global::LeNet.Gen.Runtime.Simd.MultiplyAdd";
+    // The kernels live in a namespace of their own with these using directives, so short names are safe there: no type
+    // of the user's can shadow them (see EmitKernelClass).
+    private const string Unsafe = "Unsafe";
+    private const string Marshal = "MemoryMarshal";
+    private const string Fma = "Simd.MultiplyAdd";
+    private const string Span = "Span<float>";
+    private const string ReadOnlySpan = "ReadOnlySpan<float>";
+
+    private static readonly string[] Usings =
+    {
+        "System",
+        "System.Runtime.CompilerServices",
+        "System.Runtime.InteropServices",
+        "System.Runtime.Intrinsics",
+        "LeNet.Gen.Runtime",
+    };
+
+    /// <summary>The generated class's way to call a kernel: its class, fully qualified.</summary>
+    public static string ClassOf(NetworkPlan plan) => "global::" + Namespace + "." + plan.Spec.Type.KernelClass;
+
+    private const string Namespace = "LeNet.Gen.Generated";
+
+    /// <summary>
+    /// Writes the vector kernels of every vectorised layer after the network class, in a static class of the namespace
+    /// <c>LeNet.Gen.Generated</c>, as the Regex generator does with its helpers: its own <c>using</c> directives keep the
+    /// kernels short to read, and a user's type can never change what they mean.
+    /// </summary>
+    public static void EmitKernelClass(SourceWriter w, NetworkPlan plan, IReadOnlyList<LayerCode> layers)
+    {
+        if (!layers.Any(l => l.IsVectorized))
+        {
+            return;
+        }
+
+        w.Line();
+        using (w.Block("namespace " + Namespace))
+        {
+            foreach (string name in Usings)
+            {
+                w.Line("using " + name + ";");
+            }
+
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// The vector kernels of <see cref=\"" + Code.Xml(CrefOf(plan.Spec.Type)) + "\"/>: the same sums as its scalar layer methods, in another order:");
+            w.Line("/// stride-1 convolutions on wide rows, with AVX-512 or AVX2. The layer methods call these when the processor has the instructions.");
+            w.Line("/// </summary>");
+            w.Line(NetworkEmitter.GeneratedCode);
+            w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
+            using (w.Block("internal static class " + plan.Spec.Type.KernelClass))
+            {
+                foreach (var layer in layers.Where(l => l.IsVectorized))
+                {
+                    EmitConvKernels(w, layer, plan.CanTrain);
+                }
+
+                w.TrimBlankLine();
+            }
+        }
+    }
+
+    /// <summary>The network class as a <c>cref</c> from outside its namespace: <c>global::Demo.LeNet5</c>, type parameters as <c>{T}</c>.</summary>
+    private static string CrefOf(TypeIdentity type)
+    {
+        var parts = new List<string>();
+        if (type.Namespace is not null)
+        {
+            parts.Add(type.Namespace);
+        }
+
+        parts.AddRange(type.ContainingTypes.Select(t => t.NameWithTypeParameters));
+        parts.Add(type.NameWithTypeParameters);
+        return "global::" + string.Join(".", parts).Replace('<', '{').Replace('>', '}');
+    }
 
     public static void EmitConvKernels(SourceWriter w, LayerCode code, bool training)
     {
@@ -61,7 +132,7 @@ internal static class VectorEmitter
         var (filters, vectors, plane) = conv.Tile(isa);
         int lanes = isa.Lanes, k = conv.Kernel, kk = k * k;
         string parameters = $"{ReadOnlySpan} source, {ReadOnlySpan} weight, " + (withBias ? $"{ReadOnlySpan} bias, " : string.Empty) + $"{Span} wide";
-        using (w.Block($"private static void {name}({parameters})"))
+        using (w.Block($"internal static void {name}({parameters})"))
         {
             w.Line($"ref float x = ref {Marshal}.GetReference(source);");
             w.Line($"ref float w = ref {Marshal}.GetReference(weight);");
@@ -112,7 +183,7 @@ internal static class VectorEmitter
     private static void EmitLocalHelpers(SourceWriter w, VectorIsa isa, bool relu, bool store)
     {
         string V = isa.Type, S = isa.Static;
-        const string Inline = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]";
+        const string Inline = "[MethodImpl(MethodImplOptions.AggressiveInlining)]";
         w.Line();
         w.Line($"{Inline} static ref float At(ref float start, int offset) => ref {Unsafe}.Add(ref start, offset);");
         w.Line($"{Inline} static {V} Load(ref float start, nuint offset) => {S}.LoadUnsafe(ref start, offset);");
@@ -125,7 +196,7 @@ internal static class VectorEmitter
         w.Line($"{Inline} static {V} Fma({V} a, {V} b, {V} c) => {Fma}(a, b, c);");
         if (relu)
         {
-            w.Line($"{Inline} static {V} Relu({V} value) => global::LeNet.Gen.Runtime.Simd.Relu(value);");
+            w.Line($"{Inline} static {V} Relu({V} value) => Simd.Relu(value);");
         }
     }
 
@@ -136,7 +207,7 @@ internal static class VectorEmitter
         int plane = conv.Tile(isa).Plane, k = conv.Kernel, lanes = isa.Lanes;
         w.Line($"// {code.Layer.Name} weight gradient, {isa.Description}: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + {conv.SourceWidth}i + j] over the wide positions");
         w.Line("// (d is zero at the positions that fall across a row end, so they add nothing).");
-        using (w.Block($"private static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} wideGradient, {Span} weightGradient)"))
+        using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} wideGradient, {Span} weightGradient)"))
         {
             w.Line($"ref float x = ref {Marshal}.GetReference(source);");
             w.Line($"ref float d = ref {Marshal}.GetReference(wideGradient);");
@@ -176,7 +247,7 @@ internal static class VectorEmitter
         int outputs = conv.OutHeight * conv.OutWidth;
         w.Line($"// {code.Layer.Name} weight gradient, {isa.Description}: {lanes} filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],");
         w.Line("// with d transposed first so that the gradients of all filters at one output are adjacent.");
-        using (w.Block($"private static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} outputGradient, {Span} transposed, {Span} weightGradient)"))
+        using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} outputGradient, {Span} transposed, {Span} weightGradient)"))
         {
             using (w.Block($"for (int filter = 0; filter < {f}; filter++)"))
             using (w.Block($"for (int p = 0; p < {outputs}; p++)"))
@@ -223,7 +294,7 @@ internal static class VectorEmitter
         var conv = code.ForwardWide!;
         int k = conv.Kernel, kk = k * k, f = conv.OutChannels, c = conv.InChannels;
         w.Line($"// {code.Layer.Name}: the kernels turned by 180° with filters and channels swapped, rotated[c, f, i, j] = weight[f, c, {k - 1} − i, {k - 1} − j].");
-        using (w.Block($"private static void {code.Pascal}RotateWeights({ReadOnlySpan} weight, {Span} rotated)"))
+        using (w.Block($"internal static void {code.Pascal}RotateWeights({ReadOnlySpan} weight, {Span} rotated)"))
         using (w.Block($"for (int f = 0; f < {f}; f++)"))
         using (w.Block($"for (int c = 0; c < {c}; c++)"))
         using (w.Block($"for (int t = 0; t < {kk}; t++)"))

@@ -10,7 +10,9 @@ internal sealed record VectorIsa(string Name, int Lanes, int Registers, string C
     /// <summary>Widest first: the dispatch tries them in this order, then falls back to scalar code.</summary>
     public static readonly VectorIsa[] All = { Avx512, Avx2 };
 
-    public string Type => $"global::System.Runtime.Intrinsics.{Name}<float>";
+    /// <summary>The vector type, as the kernels' namespace (which imports <c>System.Runtime.Intrinsics</c>) writes it.</summary>
+    public string Type => $"{Name}<float>";
 
-    public string Static => $"global::System.Runtime.Intrinsics.{Name}";
+    /// <summary>The static class of the vector operations, as the kernels' namespace writes it.</summary>
+    public string Static => Name;
 }

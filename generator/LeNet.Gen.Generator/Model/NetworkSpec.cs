@@ -40,7 +40,14 @@ internal sealed record TypeIdentity(
     EquatableArray<ContainingType> ContainingTypes,
     string Name,
     string NameWithTypeParameters,
-    string HintName);
+    string HintName)
+{
+    /// <summary>
+    /// The class that holds the network's vector kernels, in the generator's own namespace <c>LeNet.Gen.Generated</c>:
+    /// the hint name as an identifier, so unique like it (<c>Demo.LeNet5.g.cs</c> → <c>Demo_LeNet5_VectorKernels</c>).
+    /// </summary>
+    public string KernelClass => HintName.Substring(0, HintName.Length - ".g.cs".Length).Replace('.', '_') + "_VectorKernels";
+}
 
 /// <summary>A type that encloses the network class; <see cref="Keyword"/> is <c>class</c>, <c>struct</c>, <c>record</c>, …</summary>
 internal sealed record ContainingType(string Keyword, string NameWithTypeParameters);

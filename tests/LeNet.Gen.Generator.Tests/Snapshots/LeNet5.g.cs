@@ -95,14 +95,14 @@ namespace Demo
         {
             if (global::LeNet.Gen.Runtime.Simd.Use512)
             {
-                Conv1ForwardWideVector512(input, weight, bias, workspace.Conv1Wide);
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv1ForwardWideVector512(input, weight, bias, workspace.Conv1Wide);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 896, 32, 6, 28, 28, output);
                 return;
             }
 
             if (global::LeNet.Gen.Runtime.Simd.Use256)
             {
-                Conv1ForwardWideVector256(input, weight, bias, workspace.Conv1Wide);
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv1ForwardWideVector256(input, weight, bias, workspace.Conv1Wide);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 896, 32, 6, 28, 28, output);
                 return;
             }
@@ -139,7 +139,7 @@ namespace Demo
                     biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 784, 784));
                 }
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 28, 28, workspace.Conv1WideGradient, 896, 32, 0, 0);
-                Conv1WeightGradientVector512(input, workspace.Conv1WideGradient, weightGradient);
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv1WeightGradientVector512(input, workspace.Conv1WideGradient, weightGradient);
                 return;
             }
 
@@ -150,7 +150,7 @@ namespace Demo
                     biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 784, 784));
                 }
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 28, 28, workspace.Conv1WideGradient, 896, 32, 0, 0);
-                Conv1WeightGradientVector256(input, workspace.Conv1WideGradient, weightGradient);
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv1WeightGradientVector256(input, workspace.Conv1WideGradient, weightGradient);
                 return;
             }
 
@@ -220,14 +220,14 @@ namespace Demo
         {
             if (global::LeNet.Gen.Runtime.Simd.Use512)
             {
-                Conv2ForwardWideVector512(input, weight, bias, workspace.Conv2Wide);
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2ForwardWideVector512(input, weight, bias, workspace.Conv2Wide);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2Wide, 144, 14, 16, 10, 10, output);
                 return;
             }
 
             if (global::LeNet.Gen.Runtime.Simd.Use256)
             {
-                Conv2ForwardWideVector256(input, weight, bias, workspace.Conv2Wide);
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2ForwardWideVector256(input, weight, bias, workspace.Conv2Wide);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2Wide, 144, 14, 16, 10, 10, output);
                 return;
             }
@@ -266,10 +266,10 @@ namespace Demo
                 {
                     biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 100, 100));
                 }
-                Conv2WeightGradientVector512(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2WeightGradientVector512(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
-                Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
-                Conv2InputGradientWideVector512(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2InputGradientWideVector512(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 256, 18, 6, 14, 14, inputGradient);
                 return;
             }
@@ -280,10 +280,10 @@ namespace Demo
                 {
                     biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 100, 100));
                 }
-                Conv2WeightGradientVector256(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2WeightGradientVector256(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
-                Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
-                Conv2InputGradientWideVector256(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2InputGradientWideVector256(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 256, 18, 6, 14, 14, inputGradient);
                 return;
             }
@@ -672,17 +672,78 @@ namespace Demo
             public static global::System.Span<float> LogitsGradient(Workspace workspace) => workspace.LogitsGradient;
         }
 
-        // ---------------------------------------------------------------- vector kernels
-        // The same sums as the scalar definitions above, in another order: stride-1 convolutions on wide rows, with AVX-512
-        // or AVX2. The scalar methods call these when the processor has the instructions.
+        // Every intermediate value of one forward (and, for training, backward) pass, allocated once and reused.
+        // Buffers a vectorised convolution reads are a little longer than their tensor: its last vector loads run past the last row.
+        private sealed class Workspace
+        {
+            public readonly float[] Conv1Input = new float[1028]; // conv1 input: 1×32×32
+            public readonly float[] Conv1Output = new float[4704]; // conv1: 6×28×28
+            public readonly float[] Conv1Wide = new float[5376]; // conv1 output on wide rows
+            public readonly float[] Pool1Output = new float[1184]; // pool1: 6×14×14
+            public readonly float[] Conv2Output = new float[1600]; // conv2: 16×10×10
+            public readonly float[] Conv2Wide = new float[2304]; // conv2 output on wide rows
+            public readonly float[] Pool2Output = new float[400]; // pool2: 16×5×5
+            public readonly float[] Fc1Output = new float[120]; // fc1: 120
+            public readonly float[] Fc2Output = new float[84]; // fc2: 84
+            public readonly float[] Logits = new float[10]; // fc3 before softmax
+            public readonly float[] Fc3Output = new float[10]; // probabilities
 
+            public readonly float[] Conv1OutputGradient;
+            public readonly float[] Conv1WideGradient;
+            public readonly float[] Pool1OutputGradient;
+            public readonly float[] Conv2OutputGradient;
+            public readonly float[] Conv2TransposedGradient;
+            public readonly float[] Conv2PaddedGradient;
+            public readonly float[] Conv2RotatedWeights;
+            public readonly float[] Conv2WideInputGradient;
+            public readonly float[] Pool2OutputGradient;
+            public readonly float[] Fc1OutputGradient;
+            public readonly float[] Fc2OutputGradient;
+            public readonly float[] LogitsGradient;
+
+            // Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.
+            public Workspace(bool training)
+            {
+                Conv1OutputGradient = training ? new float[4704] : global::System.Array.Empty<float>();
+                Conv1WideGradient = training ? new float[5376] : global::System.Array.Empty<float>();
+                Pool1OutputGradient = training ? new float[1176] : global::System.Array.Empty<float>();
+                Conv2OutputGradient = training ? new float[1600] : global::System.Array.Empty<float>();
+                Conv2TransposedGradient = training ? new float[1600] : global::System.Array.Empty<float>();
+                Conv2PaddedGradient = training ? new float[5192] : global::System.Array.Empty<float>();
+                Conv2RotatedWeights = training ? new float[2400] : global::System.Array.Empty<float>();
+                Conv2WideInputGradient = training ? new float[1536] : global::System.Array.Empty<float>();
+                Pool2OutputGradient = training ? new float[400] : global::System.Array.Empty<float>();
+                Fc1OutputGradient = training ? new float[120] : global::System.Array.Empty<float>();
+                Fc2OutputGradient = training ? new float[84] : global::System.Array.Empty<float>();
+                LogitsGradient = training ? new float[10] : global::System.Array.Empty<float>();
+            }
+        }
+    }
+}
+
+namespace LeNet.Gen.Generated
+{
+    using System;
+    using System.Runtime.CompilerServices;
+    using System.Runtime.InteropServices;
+    using System.Runtime.Intrinsics;
+    using LeNet.Gen.Runtime;
+
+    /// <summary>
+    /// The vector kernels of <see cref="global::Demo.LeNet5"/>: the same sums as its scalar layer methods, in another order:
+    /// stride-1 convolutions on wide rows, with AVX-512 or AVX2. The layer methods call these when the processor has the instructions.
+    /// </summary>
+    [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    internal static class Demo_LeNet5_VectorKernels
+    {
         // conv1 forward, AVX-512, 16 lanes: each filter's 28×28 outputs sit at y·32 + x of a
         // 896-wide plane (892 positions used), computed 6 filters × 4 vectors at a time.
-        private static void Conv1ForwardWideVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> wide)
+        internal static void Conv1ForwardWideVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
-            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float w = ref MemoryMarshal.GetReference(weight);
+            ref float o = ref MemoryMarshal.GetReference(wide);
             for (int f = 0; f < 6; f += 6)
             {
                 for (nuint p = 0; p < 896; p += 64)
@@ -751,20 +812,20 @@ namespace Demo
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector512<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(value, ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Relu(global::System.Runtime.Intrinsics.Vector512<float> value) => global::LeNet.Gen.Runtime.Simd.Relu(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Load(ref float start, nuint offset) => Vector512.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector512<float> value, ref float start, nuint offset) => Vector512.StoreUnsafe(value, ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Relu(Vector512<float> value) => Simd.Relu(value);
         }
 
         // conv1 weight gradient, AVX-512, 16 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 32i + j] over the wide positions
         // (d is zero at the positions that fall across a row end, so they add nothing).
-        private static void Conv1WeightGradientVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> wideGradient, global::System.Span<float> weightGradient)
+        internal static void Conv1WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wideGradient);
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float d = ref MemoryMarshal.GetReference(wideGradient);
             for (int f = 0; f < 6; f++)
             {
                 for (int c = 0; c < 1; c++)
@@ -779,25 +840,25 @@ namespace Demo
                             var e = Load(ref g, p);
                             t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2); t3 = Fma(e, Load(ref row, p + 3), t3); t4 = Fma(e, Load(ref row, p + 4), t4);
                         }
-                        global::System.Span<float> dw = weightGradient.Slice((((f * 1) + c) * 25) + (i * 5), 5);
-                        dw[0] += global::System.Runtime.Intrinsics.Vector512.Sum(t0); dw[1] += global::System.Runtime.Intrinsics.Vector512.Sum(t1); dw[2] += global::System.Runtime.Intrinsics.Vector512.Sum(t2); dw[3] += global::System.Runtime.Intrinsics.Vector512.Sum(t3); dw[4] += global::System.Runtime.Intrinsics.Vector512.Sum(t4);
+                        Span<float> dw = weightGradient.Slice((((f * 1) + c) * 25) + (i * 5), 5);
+                        dw[0] += Vector512.Sum(t0); dw[1] += Vector512.Sum(t1); dw[2] += Vector512.Sum(t2); dw[3] += Vector512.Sum(t3); dw[4] += Vector512.Sum(t4);
                     }
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Load(ref float start, nuint offset) => Vector512.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
         }
 
         // conv1 forward, AVX2 with FMA, 8 lanes: each filter's 28×28 outputs sit at y·32 + x of a
         // 896-wide plane (892 positions used), computed 6 filters × 2 vectors at a time.
-        private static void Conv1ForwardWideVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> wide)
+        internal static void Conv1ForwardWideVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
-            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float w = ref MemoryMarshal.GetReference(weight);
+            ref float o = ref MemoryMarshal.GetReference(wide);
             for (int f = 0; f < 6; f += 6)
             {
                 for (nuint p = 0; p < 896; p += 16)
@@ -866,20 +927,20 @@ namespace Demo
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector256<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(value, ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Relu(global::System.Runtime.Intrinsics.Vector256<float> value) => global::LeNet.Gen.Runtime.Simd.Relu(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector256<float> value, ref float start, nuint offset) => Vector256.StoreUnsafe(value, ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Relu(Vector256<float> value) => Simd.Relu(value);
         }
 
         // conv1 weight gradient, AVX2 with FMA, 8 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 32i + j] over the wide positions
         // (d is zero at the positions that fall across a row end, so they add nothing).
-        private static void Conv1WeightGradientVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> wideGradient, global::System.Span<float> weightGradient)
+        internal static void Conv1WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wideGradient);
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float d = ref MemoryMarshal.GetReference(wideGradient);
             for (int f = 0; f < 6; f++)
             {
                 for (int c = 0; c < 1; c++)
@@ -894,25 +955,25 @@ namespace Demo
                             var e = Load(ref g, p);
                             t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2); t3 = Fma(e, Load(ref row, p + 3), t3); t4 = Fma(e, Load(ref row, p + 4), t4);
                         }
-                        global::System.Span<float> dw = weightGradient.Slice((((f * 1) + c) * 25) + (i * 5), 5);
-                        dw[0] += global::System.Runtime.Intrinsics.Vector256.Sum(t0); dw[1] += global::System.Runtime.Intrinsics.Vector256.Sum(t1); dw[2] += global::System.Runtime.Intrinsics.Vector256.Sum(t2); dw[3] += global::System.Runtime.Intrinsics.Vector256.Sum(t3); dw[4] += global::System.Runtime.Intrinsics.Vector256.Sum(t4);
+                        Span<float> dw = weightGradient.Slice((((f * 1) + c) * 25) + (i * 5), 5);
+                        dw[0] += Vector256.Sum(t0); dw[1] += Vector256.Sum(t1); dw[2] += Vector256.Sum(t2); dw[3] += Vector256.Sum(t3); dw[4] += Vector256.Sum(t4);
                     }
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
         }
 
         // conv2 forward, AVX-512, 16 lanes: each filter's 10×10 outputs sit at y·14 + x of a
         // 144-wide plane (136 positions used), computed 8 filters × 3 vectors at a time.
-        private static void Conv2ForwardWideVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> wide)
+        internal static void Conv2ForwardWideVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
-            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float w = ref MemoryMarshal.GetReference(weight);
+            ref float o = ref MemoryMarshal.GetReference(wide);
             for (int f = 0; f < 16; f += 8)
             {
                 for (nuint p = 0; p < 144; p += 48)
@@ -995,17 +1056,17 @@ namespace Demo
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector512<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(value, ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Relu(global::System.Runtime.Intrinsics.Vector512<float> value) => global::LeNet.Gen.Runtime.Simd.Relu(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Load(ref float start, nuint offset) => Vector512.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector512<float> value, ref float start, nuint offset) => Vector512.StoreUnsafe(value, ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Relu(Vector512<float> value) => Simd.Relu(value);
         }
 
         // conv2 weight gradient, AVX-512, 16 lanes: 16 filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],
         // with d transposed first so that the gradients of all filters at one output are adjacent.
-        private static void Conv2WeightGradientVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> transposed, global::System.Span<float> weightGradient)
+        internal static void Conv2WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> outputGradient, Span<float> transposed, Span<float> weightGradient)
         {
             for (int filter = 0; filter < 16; filter++)
             {
@@ -1014,9 +1075,9 @@ namespace Demo
                     transposed[(p * 16) + filter] = outputGradient[(filter * 100) + p];
                 }
             }
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(transposed);
-            global::System.Span<float> sums = stackalloc float[16];
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float d = ref MemoryMarshal.GetReference(transposed);
+            Span<float> sums = stackalloc float[16];
             for (int c = 0; c < 6; c++)
             {
                 for (int i = 0; i < 5; i++)
@@ -1033,27 +1094,27 @@ namespace Demo
                                 t0 = Fma(e, Splat(At(ref row, q + 0)), t0); t1 = Fma(e, Splat(At(ref row, q + 1)), t1); t2 = Fma(e, Splat(At(ref row, q + 2)), t2); t3 = Fma(e, Splat(At(ref row, q + 3)), t3); t4 = Fma(e, Splat(At(ref row, q + 4)), t4);
                             }
                         }
-                        global::System.Runtime.Intrinsics.Vector512.CopyTo(t0, sums);
+                        Vector512.CopyTo(t0, sums);
                         for (int lane = 0; lane < 16; lane++)
                         {
                             weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 0] += sums[lane];
                         }
-                        global::System.Runtime.Intrinsics.Vector512.CopyTo(t1, sums);
+                        Vector512.CopyTo(t1, sums);
                         for (int lane = 0; lane < 16; lane++)
                         {
                             weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 1] += sums[lane];
                         }
-                        global::System.Runtime.Intrinsics.Vector512.CopyTo(t2, sums);
+                        Vector512.CopyTo(t2, sums);
                         for (int lane = 0; lane < 16; lane++)
                         {
                             weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 2] += sums[lane];
                         }
-                        global::System.Runtime.Intrinsics.Vector512.CopyTo(t3, sums);
+                        Vector512.CopyTo(t3, sums);
                         for (int lane = 0; lane < 16; lane++)
                         {
                             weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 3] += sums[lane];
                         }
-                        global::System.Runtime.Intrinsics.Vector512.CopyTo(t4, sums);
+                        Vector512.CopyTo(t4, sums);
                         for (int lane = 0; lane < 16; lane++)
                         {
                             weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 4] += sums[lane];
@@ -1062,19 +1123,19 @@ namespace Demo
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Load(ref float start, nuint offset) => Vector512.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
         }
 
         // conv2 input gradient, AVX-512, 16 lanes: din = the output gradient, padded by 4, convolved with the kernels
         // turned by 180° (channels and filters swapped), on a 256-wide plane, 6 channels × 4 vectors at a time.
-        private static void Conv2InputGradientWideVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.Span<float> wide)
+        internal static void Conv2InputGradientWideVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, Span<float> wide)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
-            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float w = ref MemoryMarshal.GetReference(weight);
+            ref float o = ref MemoryMarshal.GetReference(wide);
             for (int f = 0; f < 6; f += 6)
             {
                 for (nuint p = 0; p < 256; p += 64)
@@ -1143,20 +1204,20 @@ namespace Demo
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector512<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(value, ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Load(ref float start, nuint offset) => Vector512.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector512<float> value, ref float start, nuint offset) => Vector512.StoreUnsafe(value, ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
         }
 
         // conv2 forward, AVX2 with FMA, 8 lanes: each filter's 10×10 outputs sit at y·14 + x of a
         // 144-wide plane (136 positions used), computed 4 filters × 3 vectors at a time.
-        private static void Conv2ForwardWideVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> wide)
+        internal static void Conv2ForwardWideVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
-            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float w = ref MemoryMarshal.GetReference(weight);
+            ref float o = ref MemoryMarshal.GetReference(wide);
             for (int f = 0; f < 16; f += 4)
             {
                 for (nuint p = 0; p < 144; p += 24)
@@ -1211,17 +1272,17 @@ namespace Demo
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector256<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(value, ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Relu(global::System.Runtime.Intrinsics.Vector256<float> value) => global::LeNet.Gen.Runtime.Simd.Relu(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector256<float> value, ref float start, nuint offset) => Vector256.StoreUnsafe(value, ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Relu(Vector256<float> value) => Simd.Relu(value);
         }
 
         // conv2 weight gradient, AVX2 with FMA, 8 lanes: 8 filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],
         // with d transposed first so that the gradients of all filters at one output are adjacent.
-        private static void Conv2WeightGradientVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> transposed, global::System.Span<float> weightGradient)
+        internal static void Conv2WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> outputGradient, Span<float> transposed, Span<float> weightGradient)
         {
             for (int filter = 0; filter < 16; filter++)
             {
@@ -1230,9 +1291,9 @@ namespace Demo
                     transposed[(p * 16) + filter] = outputGradient[(filter * 100) + p];
                 }
             }
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(transposed);
-            global::System.Span<float> sums = stackalloc float[8];
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float d = ref MemoryMarshal.GetReference(transposed);
+            Span<float> sums = stackalloc float[8];
             for (int c = 0; c < 6; c++)
             {
                 for (int i = 0; i < 5; i++)
@@ -1249,27 +1310,27 @@ namespace Demo
                                 t0 = Fma(e, Splat(At(ref row, q + 0)), t0); t1 = Fma(e, Splat(At(ref row, q + 1)), t1); t2 = Fma(e, Splat(At(ref row, q + 2)), t2); t3 = Fma(e, Splat(At(ref row, q + 3)), t3); t4 = Fma(e, Splat(At(ref row, q + 4)), t4);
                             }
                         }
-                        global::System.Runtime.Intrinsics.Vector256.CopyTo(t0, sums);
+                        Vector256.CopyTo(t0, sums);
                         for (int lane = 0; lane < 8; lane++)
                         {
                             weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 0] += sums[lane];
                         }
-                        global::System.Runtime.Intrinsics.Vector256.CopyTo(t1, sums);
+                        Vector256.CopyTo(t1, sums);
                         for (int lane = 0; lane < 8; lane++)
                         {
                             weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 1] += sums[lane];
                         }
-                        global::System.Runtime.Intrinsics.Vector256.CopyTo(t2, sums);
+                        Vector256.CopyTo(t2, sums);
                         for (int lane = 0; lane < 8; lane++)
                         {
                             weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 2] += sums[lane];
                         }
-                        global::System.Runtime.Intrinsics.Vector256.CopyTo(t3, sums);
+                        Vector256.CopyTo(t3, sums);
                         for (int lane = 0; lane < 8; lane++)
                         {
                             weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 3] += sums[lane];
                         }
-                        global::System.Runtime.Intrinsics.Vector256.CopyTo(t4, sums);
+                        Vector256.CopyTo(t4, sums);
                         for (int lane = 0; lane < 8; lane++)
                         {
                             weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 4] += sums[lane];
@@ -1278,19 +1339,19 @@ namespace Demo
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
         }
 
         // conv2 input gradient, AVX2 with FMA, 8 lanes: din = the output gradient, padded by 4, convolved with the kernels
         // turned by 180° (channels and filters swapped), on a 256-wide plane, 6 channels × 2 vectors at a time.
-        private static void Conv2InputGradientWideVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.Span<float> wide)
+        internal static void Conv2InputGradientWideVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, Span<float> wide)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
-            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float w = ref MemoryMarshal.GetReference(weight);
+            ref float o = ref MemoryMarshal.GetReference(wide);
             for (int f = 0; f < 6; f += 6)
             {
                 for (nuint p = 0; p < 256; p += 16)
@@ -1359,15 +1420,15 @@ namespace Demo
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector256<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(value, ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector256<float> value, ref float start, nuint offset) => Vector256.StoreUnsafe(value, ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
         }
 
         // conv2: the kernels turned by 180° with filters and channels swapped, rotated[c, f, i, j] = weight[f, c, 4 − i, 4 − j].
-        private static void Conv2RotateWeights(global::System.ReadOnlySpan<float> weight, global::System.Span<float> rotated)
+        internal static void Conv2RotateWeights(ReadOnlySpan<float> weight, Span<float> rotated)
         {
             for (int f = 0; f < 16; f++)
             {
@@ -1378,53 +1439,6 @@ namespace Demo
                         rotated[(((c * 16) + f) * 25) + (24 - t)] = weight[(((f * 6) + c) * 25) + t];
                     }
                 }
-            }
-        }
-
-        // Every intermediate value of one forward (and, for training, backward) pass, allocated once and reused.
-        // Buffers a vectorised convolution reads are a little longer than their tensor: its last vector loads run past the last row.
-        private sealed class Workspace
-        {
-            public readonly float[] Conv1Input = new float[1028]; // conv1 input: 1×32×32
-            public readonly float[] Conv1Output = new float[4704]; // conv1: 6×28×28
-            public readonly float[] Conv1Wide = new float[5376]; // conv1 output on wide rows
-            public readonly float[] Pool1Output = new float[1184]; // pool1: 6×14×14
-            public readonly float[] Conv2Output = new float[1600]; // conv2: 16×10×10
-            public readonly float[] Conv2Wide = new float[2304]; // conv2 output on wide rows
-            public readonly float[] Pool2Output = new float[400]; // pool2: 16×5×5
-            public readonly float[] Fc1Output = new float[120]; // fc1: 120
-            public readonly float[] Fc2Output = new float[84]; // fc2: 84
-            public readonly float[] Logits = new float[10]; // fc3 before softmax
-            public readonly float[] Fc3Output = new float[10]; // probabilities
-
-            public readonly float[] Conv1OutputGradient;
-            public readonly float[] Conv1WideGradient;
-            public readonly float[] Pool1OutputGradient;
-            public readonly float[] Conv2OutputGradient;
-            public readonly float[] Conv2TransposedGradient;
-            public readonly float[] Conv2PaddedGradient;
-            public readonly float[] Conv2RotatedWeights;
-            public readonly float[] Conv2WideInputGradient;
-            public readonly float[] Pool2OutputGradient;
-            public readonly float[] Fc1OutputGradient;
-            public readonly float[] Fc2OutputGradient;
-            public readonly float[] LogitsGradient;
-
-            // Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.
-            public Workspace(bool training)
-            {
-                Conv1OutputGradient = training ? new float[4704] : global::System.Array.Empty<float>();
-                Conv1WideGradient = training ? new float[5376] : global::System.Array.Empty<float>();
-                Pool1OutputGradient = training ? new float[1176] : global::System.Array.Empty<float>();
-                Conv2OutputGradient = training ? new float[1600] : global::System.Array.Empty<float>();
-                Conv2TransposedGradient = training ? new float[1600] : global::System.Array.Empty<float>();
-                Conv2PaddedGradient = training ? new float[5192] : global::System.Array.Empty<float>();
-                Conv2RotatedWeights = training ? new float[2400] : global::System.Array.Empty<float>();
-                Conv2WideInputGradient = training ? new float[1536] : global::System.Array.Empty<float>();
-                Pool2OutputGradient = training ? new float[400] : global::System.Array.Empty<float>();
-                Fc1OutputGradient = training ? new float[120] : global::System.Array.Empty<float>();
-                Fc2OutputGradient = training ? new float[84] : global::System.Array.Empty<float>();
-                LogitsGradient = training ? new float[10] : global::System.Array.Empty<float>();
             }
         }
     }

@@ -106,7 +106,7 @@ namespace Demo
         {
             if (global::LeNet.Gen.Runtime.Simd.Use512)
             {
-                Conv1ForwardWideVector512(input, weight, bias, workspace.Conv1Wide);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv1ForwardWideVector512(input, weight, bias, workspace.Conv1Wide);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 256, 17, 4, 15, 15, output);
                 global::LeNet.Gen.Runtime.Simd.Tanh(output.Slice(0, 900));
                 return;
@@ -114,7 +114,7 @@ namespace Demo
 
             if (global::LeNet.Gen.Runtime.Simd.Use256)
             {
-                Conv1ForwardWideVector256(input, weight, bias, workspace.Conv1Wide);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv1ForwardWideVector256(input, weight, bias, workspace.Conv1Wide);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv1Wide, 264, 17, 4, 15, 15, output);
                 global::LeNet.Gen.Runtime.Simd.Tanh(output.Slice(0, 900));
                 return;
@@ -153,7 +153,7 @@ namespace Demo
                     biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 225, 225));
                 }
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 4, 15, 15, workspace.Conv1WideGradient, 256, 17, 0, 0);
-                Conv1WeightGradientVector512(input, workspace.Conv1WideGradient, weightGradient);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv1WeightGradientVector512(input, workspace.Conv1WideGradient, weightGradient);
                 return;
             }
 
@@ -164,7 +164,7 @@ namespace Demo
                     biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 225, 225));
                 }
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 4, 15, 15, workspace.Conv1WideGradient, 264, 17, 0, 0);
-                Conv1WeightGradientVector256(input, workspace.Conv1WideGradient, weightGradient);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv1WeightGradientVector256(input, workspace.Conv1WideGradient, weightGradient);
                 return;
             }
 
@@ -586,17 +586,63 @@ namespace Demo
             public static global::System.Span<float> LogitsGradient(Workspace workspace) => workspace.LogitsGradient;
         }
 
-        // ---------------------------------------------------------------- vector kernels
-        // The same sums as the scalar definitions above, in another order: stride-1 convolutions on wide rows, with AVX-512
-        // or AVX2. The scalar methods call these when the processor has the instructions.
+        // Every intermediate value of one forward (and, for training, backward) pass, allocated once and reused.
+        // Buffers a vectorised convolution reads are a little longer than their tensor: its last vector loads run past the last row.
+        private sealed class Workspace
+        {
+            public readonly float[] Conv1PaddedInput = new float[878]; // conv1 input, padded: 3×17×17
+            public readonly float[] Conv1Output = new float[900]; // conv1: 4×15×15
+            public readonly float[] Conv1Wide = new float[1056]; // conv1 output on wide rows
+            public readonly float[] Pool1Output = new float[256]; // pool1: 4×8×8
+            public readonly float[] Conv2PaddedInput = new float[324]; // conv2 input, padded: 4×9×9
+            public readonly float[] Conv2Output = new float[96]; // conv2: 6×4×4
+            public readonly float[] Logits = new float[5]; // fc1 before softmax
+            public readonly float[] Fc1Output = new float[5]; // probabilities
 
+            public readonly float[] Conv1OutputGradient;
+            public readonly float[] Conv1WideGradient;
+            public readonly float[] Pool1OutputGradient;
+            public readonly float[] Conv2PaddedInputGradient;
+            public readonly float[] Conv2OutputGradient;
+            public readonly float[] LogitsGradient;
+
+            // Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.
+            public Workspace(bool training)
+            {
+                Conv1OutputGradient = training ? new float[900] : global::System.Array.Empty<float>();
+                Conv1WideGradient = training ? new float[1056] : global::System.Array.Empty<float>();
+                Pool1OutputGradient = training ? new float[256] : global::System.Array.Empty<float>();
+                Conv2PaddedInputGradient = training ? new float[324] : global::System.Array.Empty<float>();
+                Conv2OutputGradient = training ? new float[96] : global::System.Array.Empty<float>();
+                LogitsGradient = training ? new float[5] : global::System.Array.Empty<float>();
+            }
+        }
+    }
+}
+
+namespace LeNet.Gen.Generated
+{
+    using System;
+    using System.Runtime.CompilerServices;
+    using System.Runtime.InteropServices;
+    using System.Runtime.Intrinsics;
+    using LeNet.Gen.Runtime;
+
+    /// <summary>
+    /// The vector kernels of <see cref="global::Demo.PaddedNet"/>: the same sums as its scalar layer methods, in another order:
+    /// stride-1 convolutions on wide rows, with AVX-512 or AVX2. The layer methods call these when the processor has the instructions.
+    /// </summary>
+    [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    internal static class Demo_PaddedNet_VectorKernels
+    {
         // conv1 forward, AVX-512, 16 lanes: each filter's 15×15 outputs sit at y·17 + x of a
         // 256-wide plane (253 positions used), computed 4 filters × 4 vectors at a time.
-        private static void Conv1ForwardWideVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> wide)
+        internal static void Conv1ForwardWideVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
-            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float w = ref MemoryMarshal.GetReference(weight);
+            ref float o = ref MemoryMarshal.GetReference(wide);
             for (int f = 0; f < 4; f += 4)
             {
                 for (nuint p = 0; p < 256; p += 64)
@@ -639,19 +685,19 @@ namespace Demo
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector512<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(value, ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Load(ref float start, nuint offset) => Vector512.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector512<float> value, ref float start, nuint offset) => Vector512.StoreUnsafe(value, ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
         }
 
         // conv1 weight gradient, AVX-512, 16 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 17i + j] over the wide positions
         // (d is zero at the positions that fall across a row end, so they add nothing).
-        private static void Conv1WeightGradientVector512(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> wideGradient, global::System.Span<float> weightGradient)
+        internal static void Conv1WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wideGradient);
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float d = ref MemoryMarshal.GetReference(wideGradient);
             for (int f = 0; f < 4; f++)
             {
                 for (int c = 0; c < 3; c++)
@@ -666,25 +712,25 @@ namespace Demo
                             var e = Load(ref g, p);
                             t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2);
                         }
-                        global::System.Span<float> dw = weightGradient.Slice((((f * 3) + c) * 9) + (i * 3), 3);
-                        dw[0] += global::System.Runtime.Intrinsics.Vector512.Sum(t0); dw[1] += global::System.Runtime.Intrinsics.Vector512.Sum(t1); dw[2] += global::System.Runtime.Intrinsics.Vector512.Sum(t2);
+                        Span<float> dw = weightGradient.Slice((((f * 3) + c) * 9) + (i * 3), 3);
+                        dw[0] += Vector512.Sum(t0); dw[1] += Vector512.Sum(t1); dw[2] += Vector512.Sum(t2);
                     }
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector512.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector512<float> Fma(global::System.Runtime.Intrinsics.Vector512<float> a, global::System.Runtime.Intrinsics.Vector512<float> b, global::System.Runtime.Intrinsics.Vector512<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Load(ref float start, nuint offset) => Vector512.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
         }
 
         // conv1 forward, AVX2 with FMA, 8 lanes: each filter's 15×15 outputs sit at y·17 + x of a
         // 264-wide plane (253 positions used), computed 4 filters × 3 vectors at a time.
-        private static void Conv1ForwardWideVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> wide)
+        internal static void Conv1ForwardWideVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float w = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(weight);
-            ref float o = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wide);
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float w = ref MemoryMarshal.GetReference(weight);
+            ref float o = ref MemoryMarshal.GetReference(wide);
             for (int f = 0; f < 4; f += 4)
             {
                 for (nuint p = 0; p < 264; p += 24)
@@ -727,19 +773,19 @@ namespace Demo
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static void Store(global::System.Runtime.Intrinsics.Vector256<float> value, ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(value, ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector256<float> value, ref float start, nuint offset) => Vector256.StoreUnsafe(value, ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
         }
 
         // conv1 weight gradient, AVX2 with FMA, 8 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 17i + j] over the wide positions
         // (d is zero at the positions that fall across a row end, so they add nothing).
-        private static void Conv1WeightGradientVector256(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> wideGradient, global::System.Span<float> weightGradient)
+        internal static void Conv1WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
-            ref float x = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float d = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(wideGradient);
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float d = ref MemoryMarshal.GetReference(wideGradient);
             for (int f = 0; f < 4; f++)
             {
                 for (int c = 0; c < 3; c++)
@@ -754,48 +800,16 @@ namespace Demo
                             var e = Load(ref g, p);
                             t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2);
                         }
-                        global::System.Span<float> dw = weightGradient.Slice((((f * 3) + c) * 9) + (i * 3), 3);
-                        dw[0] += global::System.Runtime.Intrinsics.Vector256.Sum(t0); dw[1] += global::System.Runtime.Intrinsics.Vector256.Sum(t1); dw[2] += global::System.Runtime.Intrinsics.Vector256.Sum(t2);
+                        Span<float> dw = weightGradient.Slice((((f * 3) + c) * 9) + (i * 3), 3);
+                        dw[0] += Vector256.Sum(t0); dw[1] += Vector256.Sum(t1); dw[2] += Vector256.Sum(t2);
                     }
                 }
             }
 
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Load(ref float start, nuint offset) => global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, offset);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Splat(float value) => global::System.Runtime.Intrinsics.Vector256.Create(value);
-            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] static global::System.Runtime.Intrinsics.Vector256<float> Fma(global::System.Runtime.Intrinsics.Vector256<float> a, global::System.Runtime.Intrinsics.Vector256<float> b, global::System.Runtime.Intrinsics.Vector256<float> c) => global::LeNet.Gen.Runtime.Simd.MultiplyAdd(a, b, c);
-        }
-
-        // Every intermediate value of one forward (and, for training, backward) pass, allocated once and reused.
-        // Buffers a vectorised convolution reads are a little longer than their tensor: its last vector loads run past the last row.
-        private sealed class Workspace
-        {
-            public readonly float[] Conv1PaddedInput = new float[878]; // conv1 input, padded: 3×17×17
-            public readonly float[] Conv1Output = new float[900]; // conv1: 4×15×15
-            public readonly float[] Conv1Wide = new float[1056]; // conv1 output on wide rows
-            public readonly float[] Pool1Output = new float[256]; // pool1: 4×8×8
-            public readonly float[] Conv2PaddedInput = new float[324]; // conv2 input, padded: 4×9×9
-            public readonly float[] Conv2Output = new float[96]; // conv2: 6×4×4
-            public readonly float[] Logits = new float[5]; // fc1 before softmax
-            public readonly float[] Fc1Output = new float[5]; // probabilities
-
-            public readonly float[] Conv1OutputGradient;
-            public readonly float[] Conv1WideGradient;
-            public readonly float[] Pool1OutputGradient;
-            public readonly float[] Conv2PaddedInputGradient;
-            public readonly float[] Conv2OutputGradient;
-            public readonly float[] LogitsGradient;
-
-            // Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.
-            public Workspace(bool training)
-            {
-                Conv1OutputGradient = training ? new float[900] : global::System.Array.Empty<float>();
-                Conv1WideGradient = training ? new float[1056] : global::System.Array.Empty<float>();
-                Pool1OutputGradient = training ? new float[256] : global::System.Array.Empty<float>();
-                Conv2PaddedInputGradient = training ? new float[324] : global::System.Array.Empty<float>();
-                Conv2OutputGradient = training ? new float[96] : global::System.Array.Empty<float>();
-                LogitsGradient = training ? new float[5] : global::System.Array.Empty<float>();
-            }
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
         }
     }
 }

@@ -166,7 +166,7 @@ internal sealed class ConvLayer : ILayerKind
         {
             using (w.Block($"if ({isa.Condition})"))
             {
-                w.Line($"{code.Pascal}ForwardWide{isa.Name}(input, weight, bias, workspace.{code.Wide});");
+                w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}(input, weight, bias, workspace.{code.Wide});");
                 w.Line($"{Simd}.Compact(workspace.{code.Wide}, {conv.Tile(isa).Plane}, {conv.SourceWidth}, {conv.OutChannels}, {conv.OutHeight}, {conv.OutWidth}, output);");
                 if (!code.Activation.FusesIntoVectorStore)
                 {
@@ -273,19 +273,19 @@ internal sealed class ConvLayer : ILayerKind
 
                 if (code.FiltersFillVectors(isa))
                 {
-                    w.Line($"{code.Pascal}WeightGradient{isa.Name}(input, outputGradient, workspace.{code.TransposedGradient}, weightGradient);");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}(input, outputGradient, workspace.{code.TransposedGradient}, weightGradient);");
                 }
                 else
                 {
                     w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{code.WideGradient}, {forward.Tile(isa).Plane}, {forward.SourceWidth}, 0, 0);");
-                    w.Line($"{code.Pascal}WeightGradient{isa.Name}(input, workspace.{code.WideGradient}, weightGradient);");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}(input, workspace.{code.WideGradient}, weightGradient);");
                 }
 
                 if (!code.IsFirst)
                 {
                     w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{code.PaddedGradient}, {backward.SourcePlane}, {backward.SourceWidth}, {k - 1}, {k - 1});");
-                    w.Line($"{code.Pascal}RotateWeights(weight, workspace.{code.RotatedWeights});");
-                    w.Line($"{code.Pascal}InputGradientWide{isa.Name}(workspace.{code.PaddedGradient}, workspace.{code.RotatedWeights}, workspace.{code.WideInputGradient});");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}RotateWeights(weight, workspace.{code.RotatedWeights});");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}InputGradientWide{isa.Name}(workspace.{code.PaddedGradient}, workspace.{code.RotatedWeights}, workspace.{code.WideInputGradient});");
                     w.Line($"{Simd}.Compact(workspace.{code.WideInputGradient}, {backward.Tile(isa).Plane}, {backward.SourceWidth}, {backward.OutChannels}, {backward.OutHeight}, {backward.OutWidth}, inputGradient);");
                 }
 
