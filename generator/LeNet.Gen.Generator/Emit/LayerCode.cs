@@ -1,4 +1,5 @@
 using System.Linq;
+using LeNet.Gen.Generator.Layers;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
 

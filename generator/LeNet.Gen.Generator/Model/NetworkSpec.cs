@@ -18,18 +18,7 @@ internal sealed record NetworkSpec(
 /// </summary>
 internal abstract record LayerSpec(int Index);
 
-/// <summary><c>[Conv(filters, kernel, Stride, Padding, Activation)]</c>.</summary>
-internal sealed record ConvSpec(int Index, int Filters, int Kernel, int Stride, int Padding, ActivationKind Activation)
-    : LayerSpec(Index);
-
-/// <summary><c>[Pool(kind, size, Stride)]</c>; <see cref="StrideArgument"/> is null when not written, and the stride is then the window.</summary>
-internal sealed record PoolSpec(int Index, PoolingKind Kind, int Size, int? StrideArgument) : LayerSpec(Index)
-{
-    public int Stride => StrideArgument ?? Size;
-}
-
-/// <summary><c>[Dense(units, Activation, Inputs)]</c>; <see cref="Inputs"/> is null when not written.</summary>
-internal sealed record DenseSpec(int Index, int Units, ActivationKind Activation, int? Inputs) : LayerSpec(Index);
+// Each kind's own record (ConvSpec, PoolSpec, DenseSpec, …) lives beside its unit in Layers/<Kind>/.
 
 /// <summary>
 /// Where the generated partial declaration goes: namespace, the containing types (outermost first) and the type itself,

@@ -12,6 +12,10 @@ using static LeNet.Gen.Generator.Parsing.SpecReader;
 
 namespace LeNet.Gen.Generator.Layers;
 
+/// <summary><c>[Conv(filters, kernel, Stride, Padding, Activation)]</c>.</summary>
+internal sealed record ConvSpec(int Index, int Filters, int Kernel, int Stride, int Padding, ActivationKind Activation)
+    : LayerSpec(Index);
+
 /// <summary>
 /// <c>[Conv(filters, kernel, Stride, Padding, Activation)]</c>: a 2-D convolution, <c>conv{k}</c> with PyTorch's
 /// <c>Conv2d</c> tensors. Its scalar code unrolls each window row by row; a stride-1 convolution also gets vector

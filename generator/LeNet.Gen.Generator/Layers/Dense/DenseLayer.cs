@@ -12,6 +12,9 @@ using static LeNet.Gen.Generator.Parsing.SpecReader;
 
 namespace LeNet.Gen.Generator.Layers;
 
+/// <summary><c>[Dense(units, Activation, Inputs)]</c>; <see cref="Inputs"/> is null when not written.</summary>
+internal sealed record DenseSpec(int Index, int Units, ActivationKind Activation, int? Inputs) : LayerSpec(Index);
+
 /// <summary>
 /// <c>[Dense(units, Activation, Inputs)]</c>: a fully connected layer, <c>fc{k}</c> with PyTorch's <c>Linear</c> tensors
 /// (weight [out, in]); a spatial input is flattened in channel, row, column order.

@@ -12,6 +12,12 @@ using static LeNet.Gen.Generator.Parsing.SpecReader;
 
 namespace LeNet.Gen.Generator.Layers;
 
+/// <summary><c>[Pool(kind, size, Stride)]</c>; <see cref="StrideArgument"/> is null when not written, and the stride is then the window.</summary>
+internal sealed record PoolSpec(int Index, PoolingKind Kind, int Size, int? StrideArgument) : LayerSpec(Index)
+{
+    public int Stride => StrideArgument ?? Size;
+}
+
 /// <summary>
 /// <c>[Pool(kind, size, Stride)]</c>: max or average pooling, <c>pool{k}</c>, without parameters (PyTorch's
 /// <c>MaxPool2d</c>/<c>AvgPool2d</c>). With Ceiling rounding a last window may hang over the edge and covers only what is inside.
