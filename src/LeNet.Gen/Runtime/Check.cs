@@ -69,7 +69,7 @@ public static class Check
         }
 
         throw new ArgumentException(
-            string.Create(CultureInfo.InvariantCulture, $"{parameterName} has {outputsLength} values, but {inputsName} holds {count} inputs, so {network} needs {count} × {outputLength} = {expected} ({count} outputs of {shape})."),
+            string.Create(CultureInfo.InvariantCulture, $"{parameterName} has {outputsLength} values, but {inputsName} holds {InputCount(count)}, so {network} needs {count} × {outputLength} = {expected} ({count} outputs of {shape})."),
             parameterName);
     }
 
@@ -79,7 +79,7 @@ public static class Check
         if (classesLength != count)
         {
             throw new ArgumentException(
-                string.Create(CultureInfo.InvariantCulture, $"{parameterName} has {classesLength} values, but {inputsName} holds {count} inputs for {network}, so it needs {count} (one class per input)."),
+                string.Create(CultureInfo.InvariantCulture, $"{parameterName} has {classesLength} values, but {inputsName} holds {InputCount(count)} for {network}, so it needs {count} (one class per input)."),
                 parameterName);
         }
     }
@@ -188,6 +188,13 @@ public static class Check
 
         return -1;
     }
+
+    private static string InputCount(int count) => count switch
+    {
+        0 => "no inputs",
+        1 => "1 input",
+        _ => string.Create(CultureInfo.InvariantCulture, $"{count} inputs"),
+    };
 
     [DoesNotReturn]
     private static void ThrowLength(int actual, int expected, string shape, string network, string parameterName) =>

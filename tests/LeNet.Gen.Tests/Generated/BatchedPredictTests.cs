@@ -141,6 +141,12 @@ public class BatchedPredictTests
 
         var error = Assert.Throws<ArgumentException>(() => network.Predict(ReadOnlySpan<float>.Empty, new int[1]));
         Assert.Equal("classes", error.ParamName);
+        Assert.StartsWith("classes has 1 values, but inputs holds no inputs for LeNet5, so it needs 0", error.Message);
+        var outputs = Assert.Throws<ArgumentException>(() => network.Predict(ReadOnlySpan<float>.Empty, new float[10]));
+        Assert.Equal("output", outputs.ParamName);
+        Assert.StartsWith("output has 10 values, but input holds no inputs, so LeNet5 needs 0 × 10 = 0", outputs.Message);
+        var one = Assert.Throws<ArgumentException>(() => network.Predict(new float[1024], new int[2]));
+        Assert.StartsWith("classes has 2 values, but inputs holds 1 input for LeNet5, so it needs 1", one.Message);
     }
 
     [Fact]
