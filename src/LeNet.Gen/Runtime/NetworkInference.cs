@@ -27,10 +27,11 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     where TWorkspace : class
 {
     /// <summary>
-    /// Chunks per thread a batch is cut into. More than one, so that a thread that the operating system delays leaves
-    /// its remaining chunks to the others, which matters on a machine shared with other work.
+    /// Chunks per thread a batch is cut into (at most one input per chunk). Threads take chunks as they go, so small chunks
+    /// keep them busy until the end: the last thread to finish waits for at most one small chunk, and a thread that the
+    /// operating system delays leaves its remaining chunks to the others. Taking a chunk costs one atomic increment.
     /// </summary>
-    public const int ChunksPerThread = 4;
+    public const int ChunksPerThread = 32;
 
     // The batch a calling thread is running: spans cannot be stored, so the job holds pointers into the caller's spans,
     // which stay pinned until every chunk is done. One per calling thread, reused, so a call allocates nothing.
