@@ -40,6 +40,7 @@ public class LeNet5Benchmarks
     private const int Halves = 2;
 
     private readonly int[] _halfSums = new int[Halves];
+    private readonly int[] _classes = new int[InferenceBatch];
     private Digits _digits = null!;
     private LeNet5 _generated = null!;
     private StraightforwardLeNet5 _baseline = null!;
@@ -149,6 +150,10 @@ public class LeNet5Benchmarks
         return sum;
     }
 
+    [Benchmark(OperationsPerInvoke = InferenceBatch)]
+    [BenchmarkCategory(Inference1Category)]
+    public int Inference1GeneratedBatched() => GeneratedBatch(threads: 1);
+
     [Benchmark(Baseline = true, OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference2Category)]
     public int Inference2Straightforward()
@@ -166,6 +171,10 @@ public class LeNet5Benchmarks
         Parallel.For(0, Halves, _generatedHalf);
         return _halfSums[0] + _halfSums[1];
     }
+
+    [Benchmark(OperationsPerInvoke = InferenceBatch)]
+    [BenchmarkCategory(Inference2Category)]
+    public int Inference2GeneratedBatched() => GeneratedBatch(threads: 2);
 
     [Benchmark(Baseline = true, OperationsPerInvoke = TrainingBatch)]
     [BenchmarkCategory(Train32Threads1Category)]
@@ -228,6 +237,21 @@ public class LeNet5Benchmarks
         }
 
         return loss;
+    }
+
+    // The batched API: one Predict call for the 256 images, split over InferenceThreads inside the library.
+    private int GeneratedBatch(int threads)
+    {
+        _generated.InferenceThreads = threads;
+        int start = NextInferenceOffset();
+        _generated.Predict(_digits.TestImages.AsSpan(start * Digits.ImageLength, InferenceBatch * Digits.ImageLength), _classes);
+        int sum = 0;
+        foreach (int predicted in _classes)
+        {
+            sum += predicted;
+        }
+
+        return sum;
     }
 
     private void GeneratedHalf(int half)

@@ -77,10 +77,70 @@ public static class Verification
         results.Add(Report($"generated TrainingThreads = 2 vs 1, batch {batch} (documented: bit-identical)", threadsDifference, 0f));
         Console.WriteLine($"    losses {loss1:R} and {loss2:R}");
 
+        // The batched API rows: one call over 256 images gives what Predict gives image by image, on 1 and 2 threads.
+        results.Add(CompareBatched("LeNet-5", new LeNet5(Seed), digits.TestImages.AsSpan(0, 256 * Digits.ImageLength).ToArray()));
+
+        // vgg-cifar: the batched API likewise, and ONNX Runtime (its peer row) computes the same probabilities.
+        var vgg = new VggCifar(Seed);
+        var random = new Random(Seed);
+        var vggImages = new float[64 * VggCifar.InputLength];
+        for (int i = 0; i < vggImages.Length; i++)
+        {
+            vggImages[i] = (float)random.NextDouble();
+        }
+
+        results.Add(CompareBatched("vgg-cifar", vgg, vggImages));
+        results.Add(CompareWithOnnxRuntime(vgg, vggImages, 64));
+
         int failures = results.FindAll(ok => !ok).Count;
         Console.WriteLine();
         Console.WriteLine(failures == 0 ? "Verification passed." : $"Verification FAILED: {failures} of {results.Count} checks.");
         return failures == 0 ? 0 : 1;
+    }
+
+    // Batched Predict(inputs, output) and Predict(inputs, classes) on 1 and 2 threads against Predict per image: bit-identical.
+    private static bool CompareBatched(string name, INetwork network, float[] images)
+    {
+        int count = images.Length / network.InputLength;
+        var single = new float[count * network.OutputLength];
+        var singleClasses = new int[count];
+        for (int n = 0; n < count; n++)
+        {
+            var image = images.AsSpan(n * network.InputLength, network.InputLength);
+            network.Predict(image, single.AsSpan(n * network.OutputLength, network.OutputLength));
+            singleClasses[n] = network.Predict(image);
+        }
+
+        bool ok = true;
+        foreach (int threads in new[] { 1, 2 })
+        {
+            network.InferenceThreads = threads;
+            var batched = new float[single.Length];
+            var classes = new int[count];
+            network.Predict(images, batched);
+            network.Predict(images, classes);
+            ok &= Report($"{name}: batched Predict of {count} images, InferenceThreads = {threads}, vs one image at a time (documented: bit-identical)", MaxDifference(single, batched), 0f);
+            if (!classes.AsSpan().SequenceEqual(singleClasses))
+            {
+                Console.WriteLine("    FAIL: the batched classes differ");
+                ok = false;
+            }
+        }
+
+        return ok;
+    }
+
+    private static bool CompareWithOnnxRuntime(VggCifar network, float[] images, int count)
+    {
+        using var model = new System.IO.MemoryStream();
+        network.SaveOnnx(model);
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(model.ToArray());
+        using var input = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(images, [count, 3, 32, 32]);
+        using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+        using var outputs = session.Run(runOptions, ["input"], [input], ["output"]);
+        var generated = new float[count * VggCifar.OutputLength];
+        network.Predict(images, generated);
+        return Report($"vgg-cifar: probabilities of {count} random images, generated vs ONNX Runtime", MaxDifference(generated, outputs[0].GetTensorDataAsSpan<float>()), Tolerance);
     }
 
     private static LeNet5 Fresh(float[] parameters, int threads)

@@ -16,6 +16,7 @@ namespace LeNet.Gen.Generator.Emit;
 internal static class MembersEmitter
 {
     private const string Training = "global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>";
+    private const string Inference = "global::LeNet.Gen.Runtime.NetworkInference<Kernels, Workspace>";
 
     public static void Emit(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
@@ -49,10 +50,7 @@ internal static class MembersEmitter
         EmitWeightFiles(w, gc);
         EmitOnnxFiles(w, gc);
         EmitInterfaceMembers(w, plan, gc);
-        if (plan.CanTrain)
-        {
-            EmitKernels(w, plan, layers);
-        }
+        EmitKernels(w, plan, layers);
 
         EmitWorkspace(w, plan, layers);
     }
@@ -146,38 +144,63 @@ internal static class MembersEmitter
     private static void EmitPredict(SourceWriter w, NetworkPlan plan, string name, string gc)
     {
         string shape = plan.Input.ToString();
+        string outputs = plan.CanTrain ? " (the class probabilities)" : string.Empty;
+        const string ThreadSafe = "/// Safe to call from several threads at once, as long as no thread is training or changing <see cref=\"Parameters\"/>.";
+        const string Identical = "/// Each input's result is bit-identical to <c>Predict</c> on that input alone, whatever <see cref=\"InferenceThreads\"/> is:";
+        const string Why = "/// every input runs through the same code on its own, and nothing is summed across inputs.";
+        w.Line("// Inference is the same for every network: argument checks and the split of a batch over threads live in the runtime");
+        w.Line("// (LeNet.Gen.Runtime.NetworkInference), which reaches this network's forward pass through the Kernels struct below.");
+        w.Line("private int _inferenceThreads = 1;");
+        w.Line();
         w.Line("/// <summary>");
         w.Line("/// Runs the network on one input and returns the index of its largest output (the first, on a tie): the predicted class.");
         w.Line("/// Returns −1 when the outputs are NaN, which is what an input holding NaN or infinity produces.");
         w.Line("/// </summary>");
         w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape} (channels × height × width), row-major.</param>");
-        w.Line("/// <remarks>Safe to call from several threads at once, as long as no thread is training or changing <see cref=\"Parameters\"/>. Allocates nothing after each thread's first call.</remarks>");
+        w.Line("/// <remarks>" + ThreadSafe.Substring(4) + " Allocates nothing after each thread's first call.</remarks>");
         w.Line("/// <exception cref=\"global::System.ArgumentException\"><paramref name=\"input\"/> does not hold <see cref=\"InputLength\"/> values.</exception>");
         w.Line(gc);
-        using (w.Block($"public int Predict({ReadOnlySpan} input)"))
-        {
-            w.Line($"{Check}.Length(input.Length, InputLength, \"{shape}\", \"{name}\", nameof(input));");
-            w.Line($"var workspace = t_inferenceWorkspace ??= {NewInferenceWorkspace(plan)};");
-            w.Line("Forward(_parameters, input, workspace);");
-            w.Line($"return global::LeNet.Gen.Runtime.Softmax.LargestIndex(workspace.{new LayerCode(plan, plan.Layers.Count - 1).Output}); // −1 for NaN outputs (a NaN or infinite input)");
-        }
-
+        w.Line($"public int Predict({ReadOnlySpan} input) => {Inference}.Predict(_parameters, input);");
         w.Line();
-        w.Line($"/// <summary>Runs the network on one input and writes its <see cref=\"OutputLength\"/> outputs{(plan.CanTrain ? " (the class probabilities)" : string.Empty)}.</summary>");
-        w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape} (channels × height × width), row-major.</param>");
-        w.Line("/// <param name=\"output\">Receives <see cref=\"OutputLength\"/> values; NaN where the input holds NaN or infinity.</param>");
-        w.Line("/// <remarks>Safe to call from several threads at once, as long as no thread is training or changing <see cref=\"Parameters\"/>.</remarks>");
-        w.Line("/// <exception cref=\"global::System.ArgumentException\">A span does not have the length the network needs.</exception>");
+        w.Line("/// <summary>");
+        w.Line($"/// Runs the network on one input, or on N inputs one after another, and writes each input's <see cref=\"OutputLength\"/> outputs{outputs},");
+        w.Line("/// in input order. A batch is split over <see cref=\"InferenceThreads\"/> threads.");
+        w.Line("/// </summary>");
+        w.Line($"/// <param name=\"input\">N × <see cref=\"InputLength\"/> values: N inputs, each {shape} (channels × height × width), row-major.</param>");
+        w.Line("/// <param name=\"output\">Receives N × <see cref=\"OutputLength\"/> values; NaN where an input holds NaN or infinity.</param>");
+        w.Line("/// <remarks>");
+        w.Line(Identical);
+        w.Line(Why);
+        w.Line(ThreadSafe);
+        w.Line("/// Allocates nothing after each thread's first call. Empty spans (N = 0) do nothing.");
+        w.Line("/// </remarks>");
+        w.Line("/// <exception cref=\"global::System.ArgumentException\"><paramref name=\"input\"/> is not a whole number of inputs, or <paramref name=\"output\"/> does not hold one output per input.</exception>");
         w.Line(gc);
-        using (w.Block($"public void Predict({ReadOnlySpan} input, {Span} output)"))
-        {
-            w.Line($"{Check}.Length(input.Length, InputLength, \"{shape}\", \"{name}\", nameof(input));");
-            w.Line($"{Check}.Length(output.Length, OutputLength, \"{plan.Output}\", \"{name}\", nameof(output));");
-            w.Line($"var workspace = t_inferenceWorkspace ??= {NewInferenceWorkspace(plan)};");
-            w.Line("Forward(_parameters, input, workspace);");
-            w.Line($"global::System.MemoryExtensions.AsSpan(workspace.{new LayerCode(plan, plan.Layers.Count - 1).Output}).CopyTo(output);");
-        }
-
+        w.Line($"public void Predict({ReadOnlySpan} input, {Span} output) => {Inference}.Predict(_parameters, _inferenceThreads, input, output);");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Runs the network on N inputs, one after another, and writes each one's predicted class: the index of its largest output");
+        w.Line("/// (the first, on a tie), or −1 when its outputs are NaN. The batch is split over <see cref=\"InferenceThreads\"/> threads.");
+        w.Line("/// </summary>");
+        w.Line($"/// <param name=\"inputs\">N × <see cref=\"InputLength\"/> values: N inputs, each {shape} (channels × height × width), row-major.</param>");
+        w.Line("/// <param name=\"classes\">Receives N values, in input order.</param>");
+        w.Line("/// <remarks>");
+        w.Line(Identical);
+        w.Line(Why);
+        w.Line(ThreadSafe);
+        w.Line("/// Allocates nothing after each thread's first call. Empty spans (N = 0) do nothing.");
+        w.Line("/// </remarks>");
+        w.Line("/// <exception cref=\"global::System.ArgumentException\"><paramref name=\"inputs\"/> is not a whole number of inputs, or <paramref name=\"classes\"/> does not hold one value per input.</exception>");
+        w.Line(gc);
+        w.Line($"public void Predict({ReadOnlySpan} inputs, global::System.Span<int> classes) => {Inference}.Predict(_parameters, _inferenceThreads, inputs, classes);");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// How many threads a batched <c>Predict</c> splits its inputs over; 1 unless set. The results do not depend on it.");
+        w.Line("/// The threads are the calling thread and workers of a pool shared by every network in the process.");
+        w.Line("/// </summary>");
+        w.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The value is below 1.</exception>");
+        w.Line(gc);
+        w.Line($"public int InferenceThreads {{ get => _inferenceThreads; set => _inferenceThreads = {Check}.Threads(value, nameof(InferenceThreads)); }}");
         w.Line();
     }
 
@@ -418,26 +441,35 @@ internal static class MembersEmitter
     private static void EmitKernels(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
         string type = plan.Spec.Type.NameWithTypeParameters;
-        string probabilities = layers[layers.Length - 1].Output;
-        w.Line("// What the runtime's training code needs from this network: its sizes, its buffers and its two passes.");
-        using (w.Block("private readonly struct Kernels : global::LeNet.Gen.Runtime.INetworkKernels<Workspace>"))
+        string output = layers[layers.Length - 1].Output;
+        string kernels = plan.CanTrain ? "INetworkKernels" : "IInferenceKernels";
+        w.Line(plan.CanTrain
+            ? "// What the runtime's inference and training code needs from this network: its sizes, its buffers and its two passes."
+            : "// What the runtime's inference code needs from this network: its sizes, its buffers and its forward pass.");
+        using (w.Block($"private readonly struct Kernels : global::LeNet.Gen.Runtime.{kernels}<Workspace>"))
         {
             w.Line($"public static string Name => \"{plan.Spec.Type.Name}\";");
             w.Line($"public static string InputShape => \"{plan.Input}\";");
+            w.Line($"public static string OutputShape => \"{plan.Output}\";");
             w.Line($"public static int InputLength => {type}.InputLength;");
             w.Line($"public static int OutputLength => {type}.OutputLength;");
-            w.Line($"public static int ParameterCount => {type}.ParameterCount;");
-            w.Line("public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= new Workspace(training: false);");
-            w.Line("public static Workspace CreateWorkspace(bool training) => new Workspace(training);");
+            w.Line($"public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= {NewInferenceWorkspace(plan)};");
             w.Line($"public static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace) => {type}.Forward(parameters, input, workspace);");
-            w.Line($"public static void Backward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {Span} gradients) => {type}.Backward(parameters, input, workspace, gradients);");
-            w.Line($"public static {Span} Logits(Workspace workspace) => workspace.Logits;");
-            w.Line($"public static {Span} Probabilities(Workspace workspace) => workspace.{probabilities};");
-            w.Line($"public static {Span} LogitsGradient(Workspace workspace) => workspace.LogitsGradient;");
+            w.Line($"public static {Span} Output(Workspace workspace) => workspace.{output};");
+            if (plan.CanTrain)
+            {
+                w.Line($"public static int ParameterCount => {type}.ParameterCount;");
+                w.Line("public static Workspace CreateWorkspace(bool training) => new Workspace(training);");
+                w.Line($"public static void Backward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {Span} gradients) => {type}.Backward(parameters, input, workspace, gradients);");
+                w.Line($"public static {Span} Logits(Workspace workspace) => workspace.Logits;");
+                w.Line($"public static {Span} Probabilities(Workspace workspace) => workspace.{output};");
+                w.Line($"public static {Span} LogitsGradient(Workspace workspace) => workspace.LogitsGradient;");
+            }
         }
 
         w.Line();
     }
+
     private static void EmitWorkspace(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
         bool training = plan.CanTrain;

@@ -28,10 +28,26 @@ public interface INetwork
     /// <param name="input"><see cref="InputLength"/> values, channels × height × width, row-major.</param>
     int Predict(ReadOnlySpan<float> input);
 
-    /// <summary>Runs the network on one input and writes its <see cref="OutputLength"/> outputs.</summary>
-    /// <param name="input"><see cref="InputLength"/> values, channels × height × width, row-major.</param>
-    /// <param name="output">Receives <see cref="OutputLength"/> values.</param>
+    /// <summary>
+    /// Runs the network on one input, or on N inputs one after another, and writes each input's
+    /// <see cref="OutputLength"/> outputs in input order. A batch is split over <see cref="InferenceThreads"/> threads;
+    /// each input's outputs are bit-identical to a call on that input alone.
+    /// </summary>
+    /// <param name="input">N × <see cref="InputLength"/> values, each input channels × height × width, row-major.</param>
+    /// <param name="output">Receives N × <see cref="OutputLength"/> values.</param>
     void Predict(ReadOnlySpan<float> input, Span<float> output);
+
+    /// <summary>
+    /// Runs the network on N inputs, one after another, and writes each one's predicted class (the index of its
+    /// largest output, −1 for NaN outputs) in input order. The batch is split over <see cref="InferenceThreads"/>
+    /// threads; each class is the one <see cref="Predict(ReadOnlySpan{float})"/> returns for that input alone.
+    /// </summary>
+    /// <param name="inputs">N × <see cref="InputLength"/> values, each input channels × height × width, row-major.</param>
+    /// <param name="classes">Receives N values.</param>
+    void Predict(ReadOnlySpan<float> inputs, Span<int> classes);
+
+    /// <summary>How many threads a batched <c>Predict</c> splits its inputs over (1 unless set); the results do not depend on it.</summary>
+    int InferenceThreads { get; set; }
 }
 
 /// <summary>A network with a softmax head, which can be trained on labelled examples by minimising cross-entropy.</summary>

@@ -38,6 +38,52 @@ public static class Check
         }
     }
 
+    /// <summary>
+    /// Returns how many inputs of <paramref name="inputLength"/> values <paramref name="inputsLength"/> values hold, and
+    /// throws unless they hold a whole number of them (zero included).
+    /// </summary>
+    public static int Inputs(int inputsLength, int inputLength, string shape, string network, string parameterName)
+    {
+        if (inputsLength % inputLength != 0)
+        {
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"{parameterName} has {inputsLength} values, but {network} needs a whole number of inputs of {inputLength} values ({shape}) each: {inputsLength} is not a multiple of {inputLength}."),
+                parameterName);
+        }
+
+        return inputsLength / inputLength;
+    }
+
+    /// <summary>Throws unless <paramref name="outputsLength"/> holds exactly one output of <paramref name="outputLength"/> values for each of <paramref name="count"/> inputs.</summary>
+    public static void Outputs(int outputsLength, int count, int outputLength, string shape, string network, string parameterName, string inputsName)
+    {
+        long expected = (long)count * outputLength;
+        if (outputsLength == expected)
+        {
+            return;
+        }
+
+        if (count == 1)
+        {
+            ThrowLength(outputsLength, outputLength, shape, network, parameterName); // one input: the message of a single-input call
+        }
+
+        throw new ArgumentException(
+            string.Create(CultureInfo.InvariantCulture, $"{parameterName} has {outputsLength} values, but {inputsName} holds {InputCount(count)}, so {network} needs {count} × {outputLength} = {expected} ({count} outputs of {shape})."),
+            parameterName);
+    }
+
+    /// <summary>Throws unless <paramref name="classesLength"/> is <paramref name="count"/>: one class per input.</summary>
+    public static void Classes(int classesLength, int count, string network, string parameterName, string inputsName)
+    {
+        if (classesLength != count)
+        {
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"{parameterName} has {classesLength} values, but {inputsName} holds {InputCount(count)} for {network}, so it needs {count} (one class per input)."),
+                parameterName);
+        }
+    }
+
     /// <summary>Throws unless <paramref name="label"/> is a class index in [0, <paramref name="classes"/>).</summary>
     public static void Label(int label, int classes, string parameterName, int index = -1)
     {
@@ -142,6 +188,13 @@ public static class Check
 
         return -1;
     }
+
+    private static string InputCount(int count) => count switch
+    {
+        0 => "no inputs",
+        1 => "1 input",
+        _ => string.Create(CultureInfo.InvariantCulture, $"{count} inputs"),
+    };
 
     [DoesNotReturn]
     private static void ThrowLength(int actual, int expected, string shape, string network, string parameterName) =>

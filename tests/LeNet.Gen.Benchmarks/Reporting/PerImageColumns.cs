@@ -42,7 +42,7 @@ public static class PerImage
             && other.Job.Id == benchmarkCase.Job.Id);
     }
 
-    /// <summary>Baseline median time ÷ this median time: how many times faster than the straightforward network.</summary>
+    /// <summary>Baseline median time ÷ this median time: how many times faster than the category's baseline (the straightforward network for LeNet-5, ONNX Runtime for vgg-cifar inference).</summary>
     public static double? Speedup(Summary summary, BenchmarkCase benchmarkCase)
     {
         BenchmarkCase? baseline = BaselineOf(summary, benchmarkCase);
@@ -94,7 +94,7 @@ public sealed class ImagesPerSecondColumn : IColumn
     public override string ToString() => ColumnName;
 }
 
-/// <summary>How many times faster than the straightforward baseline of the same category, from median times.</summary>
+/// <summary>How many times faster than the baseline of the same category, from median times.</summary>
 public sealed class SpeedupColumn : IColumn
 {
     public string Id => nameof(SpeedupColumn);
@@ -111,7 +111,7 @@ public sealed class SpeedupColumn : IColumn
 
     public UnitType UnitType => UnitType.Dimensionless;
 
-    public string Legend => "Median time of the straightforward baseline in the same category divided by this median time";
+    public string Legend => "Median time of the baseline of the same category (straightforward LeNet-5, or ONNX Runtime for vgg-cifar) divided by this median time";
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
 

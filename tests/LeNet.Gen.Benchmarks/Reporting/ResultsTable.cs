@@ -9,7 +9,7 @@ using BenchmarkDotNet.Running;
 
 namespace LeNet.Gen.Benchmarks.Reporting;
 
-/// <summary>The post-run summary: one line per benchmark, per image, generated next to straightforward.</summary>
+/// <summary>The post-run summary: one line per benchmark, per image, each next to the baseline of its category.</summary>
 public static class ResultsTable
 {
     /// <summary>Builds the table as Markdown, prints it and saves it next to BenchmarkDotNet's own reports.</summary>
@@ -24,7 +24,7 @@ public static class ResultsTable
 
             string table = Build(summary);
             Console.WriteLine();
-            Console.WriteLine("Per image (median time; img/s = 1e9 / median ns; speedup = straightforward median / generated median):");
+            Console.WriteLine("Per image (median time; img/s = 1e9 / median ns; speedup = the category's baseline median / this median):");
             Console.WriteLine();
             Console.Write(table);
             string path = Path.Combine(summary.ResultsDirectoryPath, "per-image-summary.md");
@@ -50,7 +50,7 @@ public static class ResultsTable
                 ? "1.00x"
                 : PerImage.Speedup(summary, benchmarkCase) is double s ? s.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
             text.Append("| ").Append(PerImage.Category(benchmarkCase))
-                .Append(" | ").Append(benchmarkCase.Descriptor.WorkloadMethod.Name.EndsWith("OnnxRuntime", StringComparison.Ordinal) ? "ONNX Runtime" : baseline ? "straightforward" : "generated")
+                .Append(" | ").Append(Network(benchmarkCase))
                 .Append(" | ").Append(Format(PerImage.MedianNanoseconds(summary, benchmarkCase)))
                 .Append(" | ").Append(Format(PerImage.MeanNanoseconds(summary, benchmarkCase)))
                 .Append(" | ").Append(Format(PerImage.MinNanoseconds(summary, benchmarkCase)))
@@ -63,6 +63,16 @@ public static class ResultsTable
         return text.ToString();
     }
 
+    // Who ran the benchmark, from the method's name.
+    private static string Network(BenchmarkCase benchmarkCase)
+    {
+        string name = benchmarkCase.Descriptor.WorkloadMethod.Name;
+        return name.EndsWith("OnnxRuntime", StringComparison.Ordinal) ? "ONNX Runtime"
+            : name.EndsWith("Straightforward", StringComparison.Ordinal) ? "straightforward"
+            : name.EndsWith("Batched", StringComparison.Ordinal) ? "generated, batched Predict"
+            : "generated";
+    }
+
     private static int CategoryOrder(string category)
     {
         string[] order =
@@ -73,6 +83,11 @@ public static class ResultsTable
             LeNet5Benchmarks.Train32Threads1Category,
             LeNet5Benchmarks.Train32Threads2Category,
             LeNet5Benchmarks.Train1Category,
+            VggCifarBenchmarks.PredictOneCategory,
+            VggCifarBenchmarks.Inference1Category,
+            VggCifarBenchmarks.Inference2Category,
+            VggCifarBenchmarks.Train32Threads1Category,
+            VggCifarBenchmarks.Train32Threads2Category,
         ];
         int index = Array.IndexOf(order, category);
         return index < 0 ? order.Length : index;

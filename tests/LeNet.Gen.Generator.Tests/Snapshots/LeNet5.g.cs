@@ -490,6 +490,10 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
         public global::System.Span<float> Parameters => _parameters;
 
+        // Inference is the same for every network: argument checks and the split of a batch over threads live in the runtime
+        // (LeNet.Gen.Runtime.NetworkInference), which reaches this network's forward pass through the Kernels struct below.
+        private int _inferenceThreads = 1;
+
         /// <summary>
         /// Runs the network on one input and returns the index of its largest output (the first, on a tie): the predicted class.
         /// Returns −1 when the outputs are NaN, which is what an input holding NaN or infinity produces.
@@ -498,28 +502,47 @@ namespace Demo
         /// <remarks>Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>. Allocates nothing after each thread's first call.</remarks>
         /// <exception cref="global::System.ArgumentException"><paramref name="input"/> does not hold <see cref="InputLength"/> values.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public int Predict(global::System.ReadOnlySpan<float> input)
-        {
-            global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "1×32×32", "LeNet5", nameof(input));
-            var workspace = t_inferenceWorkspace ??= new Workspace(training: false);
-            Forward(_parameters, input, workspace);
-            return global::LeNet.Gen.Runtime.Softmax.LargestIndex(workspace.Fc3Output); // −1 for NaN outputs (a NaN or infinite input)
-        }
+        public int Predict(global::System.ReadOnlySpan<float> input) => global::LeNet.Gen.Runtime.NetworkInference<Kernels, Workspace>.Predict(_parameters, input);
 
-        /// <summary>Runs the network on one input and writes its <see cref="OutputLength"/> outputs (the class probabilities).</summary>
-        /// <param name="input"><see cref="InputLength"/> values, 1×32×32 (channels × height × width), row-major.</param>
-        /// <param name="output">Receives <see cref="OutputLength"/> values; NaN where the input holds NaN or infinity.</param>
-        /// <remarks>Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>.</remarks>
-        /// <exception cref="global::System.ArgumentException">A span does not have the length the network needs.</exception>
+        /// <summary>
+        /// Runs the network on one input, or on N inputs one after another, and writes each input's <see cref="OutputLength"/> outputs (the class probabilities),
+        /// in input order. A batch is split over <see cref="InferenceThreads"/> threads.
+        /// </summary>
+        /// <param name="input">N × <see cref="InputLength"/> values: N inputs, each 1×32×32 (channels × height × width), row-major.</param>
+        /// <param name="output">Receives N × <see cref="OutputLength"/> values; NaN where an input holds NaN or infinity.</param>
+        /// <remarks>
+        /// Each input's result is bit-identical to <c>Predict</c> on that input alone, whatever <see cref="InferenceThreads"/> is:
+        /// every input runs through the same code on its own, and nothing is summed across inputs.
+        /// Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>.
+        /// Allocates nothing after each thread's first call. Empty spans (N = 0) do nothing.
+        /// </remarks>
+        /// <exception cref="global::System.ArgumentException"><paramref name="input"/> is not a whole number of inputs, or <paramref name="output"/> does not hold one output per input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
-        {
-            global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "1×32×32", "LeNet5", nameof(input));
-            global::LeNet.Gen.Runtime.Check.Length(output.Length, OutputLength, "10", "LeNet5", nameof(output));
-            var workspace = t_inferenceWorkspace ??= new Workspace(training: false);
-            Forward(_parameters, input, workspace);
-            global::System.MemoryExtensions.AsSpan(workspace.Fc3Output).CopyTo(output);
-        }
+        public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => global::LeNet.Gen.Runtime.NetworkInference<Kernels, Workspace>.Predict(_parameters, _inferenceThreads, input, output);
+
+        /// <summary>
+        /// Runs the network on N inputs, one after another, and writes each one's predicted class: the index of its largest output
+        /// (the first, on a tie), or −1 when its outputs are NaN. The batch is split over <see cref="InferenceThreads"/> threads.
+        /// </summary>
+        /// <param name="inputs">N × <see cref="InputLength"/> values: N inputs, each 1×32×32 (channels × height × width), row-major.</param>
+        /// <param name="classes">Receives N values, in input order.</param>
+        /// <remarks>
+        /// Each input's result is bit-identical to <c>Predict</c> on that input alone, whatever <see cref="InferenceThreads"/> is:
+        /// every input runs through the same code on its own, and nothing is summed across inputs.
+        /// Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>.
+        /// Allocates nothing after each thread's first call. Empty spans (N = 0) do nothing.
+        /// </remarks>
+        /// <exception cref="global::System.ArgumentException"><paramref name="inputs"/> is not a whole number of inputs, or <paramref name="classes"/> does not hold one value per input.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+        public void Predict(global::System.ReadOnlySpan<float> inputs, global::System.Span<int> classes) => global::LeNet.Gen.Runtime.NetworkInference<Kernels, Workspace>.Predict(_parameters, _inferenceThreads, inputs, classes);
+
+        /// <summary>
+        /// How many threads a batched <c>Predict</c> splits its inputs over; 1 unless set. The results do not depend on it.
+        /// The threads are the calling thread and workers of a pool shared by every network in the process.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentOutOfRangeException">The value is below 1.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
+        public int InferenceThreads { get => _inferenceThreads; set => _inferenceThreads = global::LeNet.Gen.Runtime.Check.Threads(value, nameof(InferenceThreads)); }
 
         // Training is the same for every network: it lives in the runtime (LeNet.Gen.Runtime.NetworkTraining), which reaches
         // this network's passes through the Kernels struct below. The members here forward to it.
@@ -655,17 +678,19 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
         global::System.Collections.Generic.IReadOnlyList<global::LeNet.Gen.TensorInfo> global::LeNet.Gen.INetwork.Tensors => Tensors;
 
-        // What the runtime's training code needs from this network: its sizes, its buffers and its two passes.
+        // What the runtime's inference and training code needs from this network: its sizes, its buffers and its two passes.
         private readonly struct Kernels : global::LeNet.Gen.Runtime.INetworkKernels<Workspace>
         {
             public static string Name => "LeNet5";
             public static string InputShape => "1×32×32";
+            public static string OutputShape => "10";
             public static int InputLength => LeNet5.InputLength;
             public static int OutputLength => LeNet5.OutputLength;
-            public static int ParameterCount => LeNet5.ParameterCount;
             public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= new Workspace(training: false);
-            public static Workspace CreateWorkspace(bool training) => new Workspace(training);
             public static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace) => LeNet5.Forward(parameters, input, workspace);
+            public static global::System.Span<float> Output(Workspace workspace) => workspace.Fc3Output;
+            public static int ParameterCount => LeNet5.ParameterCount;
+            public static Workspace CreateWorkspace(bool training) => new Workspace(training);
             public static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients) => LeNet5.Backward(parameters, input, workspace, gradients);
             public static global::System.Span<float> Logits(Workspace workspace) => workspace.Logits;
             public static global::System.Span<float> Probabilities(Workspace workspace) => workspace.Fc3Output;

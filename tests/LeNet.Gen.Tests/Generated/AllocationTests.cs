@@ -35,6 +35,27 @@ public class AllocationTests(ITestOutputHelper output)
                 network.Predict(inputs.AsSpan((i % 8) * 1024, 1024), probabilities);
             }
         }, output);
+
+        // Batched Predict on 1 and 2 threads, warmed up first (the second thread's buffers are made on its first batch).
+        // This counts the calling thread; the pool's workers reuse their own buffers in the same way.
+        var batch = RandomInputs(64, LeNet5.InputLength, seed: 7);
+        var classes = new int[64];
+        var outputs = new float[640];
+        foreach (int threads in new[] { 1, 2 })
+        {
+            network.InferenceThreads = threads;
+            network.Predict(batch, classes);
+            network.Predict(batch, outputs);
+            SteadyStateAllocation.AssertNone($"100 batched Predict of 64 inputs on {threads} thread(s)", () =>
+            {
+                for (int i = 0; i < 50; i++)
+                {
+                    network.Predict(batch, classes);
+                    network.Predict(batch, outputs);
+                }
+            }, output);
+        }
+
         SteadyStateAllocation.AssertNone("1,000 Train on one example", () =>
         {
             for (int i = 0; i < 1000; i++)

@@ -274,6 +274,9 @@ public readonly struct Regression : INetworkKernels<RegressionWorkspace>
     public static string InputShape => "6";
 
     /// <inheritdoc/>
+    public static string OutputShape => "4";
+
+    /// <inheritdoc/>
     public static int InputLength => Inputs;
 
     /// <inheritdoc/>
@@ -325,6 +328,9 @@ public readonly struct Regression : INetworkKernels<RegressionWorkspace>
 
     /// <inheritdoc/>
     public static Span<float> Probabilities(RegressionWorkspace workspace) => workspace.Probabilities;
+
+    /// <inheritdoc/>
+    public static Span<float> Output(RegressionWorkspace workspace) => workspace.Probabilities;
 
     /// <inheritdoc/>
     public static Span<float> LogitsGradient(RegressionWorkspace workspace) => workspace.LogitsGradient;

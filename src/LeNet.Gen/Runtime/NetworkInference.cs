@@ -1,0 +1,155 @@
+using System;
+using System.ComponentModel;
+
+namespace LeNet.Gen.Runtime;
+
+/// <summary>
+/// Inference for any network, written once: the three <c>Predict</c> entry points, their argument checks, and a batch of
+/// inputs cut into chunks over threads. The network's own pass comes from <typeparamref name="TKernels"/>. A generated
+/// network forwards its public <c>Predict</c> members here. Not meant to be used directly.
+/// </summary>
+/// <typeparam name="TKernels">The network's sizes and forward pass; a struct, so the JIT specialises this class per network.</typeparam>
+/// <typeparam name="TWorkspace">The network's buffers for one pass.</typeparam>
+/// <remarks>
+/// <para>
+/// Every input of a batch goes through the same <see cref="IInferenceKernels{TWorkspace}.Forward"/> as a single-image
+/// call, on its own, into the buffers of whichever thread runs it. Nothing is summed across inputs, so a batched call
+/// gives, for each input, bit-identical outputs to <c>Predict</c> on that input alone, whatever the thread count.
+/// </para>
+/// <para>
+/// The calls keep no state in an instance: the batch being run belongs to the calling thread, and each thread (the
+/// caller and the pool's workers) has its own buffers, so several threads may call at once.
+/// </para>
+/// </remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static unsafe class NetworkInference<TKernels, TWorkspace>
+    where TKernels : struct, IInferenceKernels<TWorkspace>
+    where TWorkspace : class
+{
+    /// <summary>
+    /// Chunks per thread a batch is cut into (at most one input per chunk). Threads take chunks as they go, so small chunks
+    /// keep them busy until the end: the last thread to finish waits for at most one small chunk, and a thread that the
+    /// operating system delays leaves its remaining chunks to the others. Taking a chunk costs one atomic increment.
+    /// </summary>
+    public const int ChunksPerThread = 32;
+
+    // The batch a calling thread is running: spans cannot be stored, so the job holds pointers into the caller's spans,
+    // which stay pinned until every chunk is done. One per calling thread, reused, so a call allocates nothing.
+    [ThreadStatic]
+    private static Job? t_job;
+
+    /// <summary>Runs the network on one input and returns the index of its largest output (the first on a tie), or −1 for NaN outputs.</summary>
+    /// <exception cref="ArgumentException"><paramref name="input"/> does not hold one input.</exception>
+    public static int Predict(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input)
+    {
+        Check.Length(input.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(input));
+        var workspace = TKernels.InferenceWorkspace;
+        TKernels.Forward(parameters, input, workspace);
+        return Softmax.LargestIndex(TKernels.Output(workspace));
+    }
+
+    /// <summary>
+    /// Runs the network on N inputs (N × <c>InputLength</c> values, one after another) on up to
+    /// <paramref name="threads"/> threads, and writes each input's <c>OutputLength</c> outputs into
+    /// <paramref name="output"/> (N × <c>OutputLength</c> values, in input order).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="input"/> is not a whole number of inputs, or <paramref name="output"/> does not hold as many outputs.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
+    public static void Predict(float[] parameters, int threads, ReadOnlySpan<float> input, Span<float> output)
+    {
+        int count = Check.Inputs(input.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(input));
+        Check.Outputs(output.Length, count, TKernels.OutputLength, TKernels.OutputShape, TKernels.Name, nameof(output), nameof(input));
+        Check.Threads(threads, nameof(threads));
+        fixed (float* inputs = input)
+        fixed (float* outputs = output)
+        {
+            Run(parameters, threads, inputs, outputs, null, count);
+        }
+    }
+
+    /// <summary>
+    /// Runs the network on N inputs (N × <c>InputLength</c> values, one after another) on up to
+    /// <paramref name="threads"/> threads, and writes each input's predicted class into <paramref name="classes"/>
+    /// (N values, in input order): the index of its largest output, the first on a tie, or −1 for NaN outputs.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="inputs"/> is not a whole number of inputs, or <paramref name="classes"/> does not hold one value per input.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
+    public static void Predict(float[] parameters, int threads, ReadOnlySpan<float> inputs, Span<int> classes)
+    {
+        int count = Check.Inputs(inputs.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(inputs));
+        Check.Classes(classes.Length, count, TKernels.Name, nameof(classes), nameof(inputs));
+        Check.Threads(threads, nameof(threads));
+        fixed (float* input = inputs)
+        fixed (int* predicted = classes)
+        {
+            Run(parameters, threads, input, null, predicted, count);
+        }
+    }
+
+    private static void Run(float[] parameters, int threads, float* inputs, float* outputs, int* classes, int count)
+    {
+        if (threads == 1 || count <= 1)
+        {
+            PredictRange(parameters, inputs, outputs, classes, 0, count);
+            return;
+        }
+
+        int chunks = Math.Min(count, threads * ChunksPerThread);
+        var job = t_job is { Busy: false } idle ? idle : t_job = new Job(); // a new one only on a thread's first call (or a nested one)
+        job.Busy = true;
+        try
+        {
+            job.Parameters = parameters;
+            job.Inputs = inputs;
+            job.Outputs = outputs;
+            job.Classes = classes;
+            job.Count = count;
+            job.Chunks = chunks;
+            ChunkRunner.Run(job, chunks, Math.Min(threads, chunks));
+        }
+        finally
+        {
+            job.Parameters = null;
+            job.Inputs = null;
+            job.Outputs = null;
+            job.Classes = null;
+            job.Busy = false;
+        }
+    }
+
+    // Inputs [start, end) on the current thread, each through its own Forward into this thread's buffers.
+    private static void PredictRange(ReadOnlySpan<float> parameters, float* inputs, float* outputs, int* classes, int start, int end)
+    {
+        int inputLength = TKernels.InputLength;
+        int outputLength = TKernels.OutputLength;
+        var workspace = TKernels.InferenceWorkspace;
+        for (int n = start; n < end; n++)
+        {
+            TKernels.Forward(parameters, new ReadOnlySpan<float>(inputs + ((nint)n * inputLength), inputLength), workspace);
+            ReadOnlySpan<float> output = TKernels.Output(workspace);
+            if (classes is not null)
+            {
+                classes[n] = Softmax.LargestIndex(output);
+            }
+            else
+            {
+                output.CopyTo(new Span<float>(outputs + ((nint)n * outputLength), outputLength));
+            }
+        }
+    }
+
+    private sealed class Job : IChunkWork
+    {
+        public bool Busy;
+        public float[]? Parameters;
+        public float* Inputs;
+        public float* Outputs;
+        public int* Classes;
+        public int Count;
+        public int Chunks;
+
+        // Chunk c covers inputs [c × Count / Chunks, (c + 1) × Count / Chunks): sizes differ by at most one.
+        public void Execute(int chunk, int worker) =>
+            PredictRange(Parameters, Inputs, Outputs, Classes, (int)((long)chunk * Count / Chunks), (int)((long)(chunk + 1) * Count / Chunks));
+    }
+}
