@@ -81,7 +81,7 @@ internal static class Rules
         "The network class '{0}' is nested in '{1}', which must also be declared 'partial' so that the generator can add members to the nested class");
 
     public static readonly DiagnosticDescriptor UnknownLayerAttribute = Error(
-        "LNG0014", Structure,
+        "LNG0016", Structure,
         "LeNet.Gen attribute that the generator does not know",
         "[{0}] is an attribute of the LeNet.Gen library that this generator does not know as a layer (it knows {1}), so no network is generated for '{2}': the library and the generator come from different versions; reference a single LeNet.Gen package");
 

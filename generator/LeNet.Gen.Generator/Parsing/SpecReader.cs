@@ -72,7 +72,7 @@ internal static class SpecReader
                     layers.Add(attribute);
                     break;
                 case var _ when IsLibraryAttribute(attribute):
-                    // Kept among the layers, in source order, so that LNG0014 points at it; it is never read as a layer.
+                    // Kept among the layers, in source order, so that LNG0016 points at it; it is never read as a layer.
                     unknown.Add(layers.Count);
                     layers.Add(attribute);
                     break;
@@ -131,7 +131,7 @@ internal static class SpecReader
         return name.EndsWith("Attribute", System.StringComparison.Ordinal) ? name.Substring(0, name.Length - "Attribute".Length) : name;
     }
 
-    // Only attributes of a registered kind reach a spec (an unknown one stops it with LNG0014), so the lookup always finds one.
+    // Only attributes of a registered kind reach a spec (an unknown one stops it with LNG0016), so the lookup always finds one.
     private static LayerSpec ReadLayer(AttributeData attribute, int index) =>
         LayerKinds.ForAttribute(attribute.AttributeClass?.ToDisplayString())!.Read(attribute, index);
 

@@ -127,7 +127,7 @@ public class StructureDiagnosticTests
     }
 
     [Fact]
-    public void LNG0014_an_attribute_of_the_library_that_no_layer_unit_reads_stops_generation()
+    public void LNG0016_an_attribute_of_the_library_that_no_layer_unit_reads_stops_generation()
     {
         // A newer library's attribute, as an older generator meets it: it is never read as some other kind of layer.
         string source = """
@@ -148,7 +148,7 @@ public class StructureDiagnosticTests
             }
             """;
 
-        var error = SingleError(source, "LNG0014");
+        var error = SingleError(source, "LNG0016");
 
         Assert.Equal(SourceSpan.Of(source, "Upsample(2)"), SourceSpan.Of(error));
         Assert.Equal(
