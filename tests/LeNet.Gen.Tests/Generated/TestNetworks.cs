@@ -68,6 +68,22 @@ public partial class CeilingAverage { }
 [Dense(3, Activation = Activation.Softmax)]
 public partial class CeilingMaxFirst { }
 
+/// <summary>Global average pooling between convolutions and a dense head: 2×12×12 → 5×10×10 → 5×5×5 → 8×3×3 → 8×1×1 → 10.</summary>
+[Network(2, 12, 12)]
+[Conv(5, 3, Activation = Activation.ReLU)]
+[Pool(PoolKind.Max, 2)]
+[Conv(8, 3, Activation = Activation.Tanh)]
+[GlobalAveragePool]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class GlobalPooled { }
+
+/// <summary>Global average pooling straight on the input (no backward through it), then a 1×1-sized convolution and a dense head.</summary>
+[Network(3, 7, 5)]
+[GlobalAveragePool]
+[Conv(4, 1, Activation = Activation.Sigmoid)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class GlobalPooledFirst { }
+
 /// <summary>No softmax head: Predict only (LNG0201 is expected and silenced in the project file).</summary>
 [Network(1, 4, 4)]
 [Dense(3, Activation = Activation.Sigmoid)]
@@ -111,6 +127,15 @@ public sealed record NetworkCase(string Name, Func<int, ITrainableNetwork> Creat
         {
             new RefConv(3, 4, Stride: 2, Activation: RefActivation.Tanh), new RefPoolLayer(RefPool.Average, 2, 2), new RefDense(4, RefActivation.Softmax),
         }, RefRounding.Ceiling)),
+        new NetworkCase(nameof(GlobalPooled), seed => new GlobalPooled(seed), new ReferenceNetwork(2, 12, 12, new RefLayer[]
+        {
+            new RefConv(5, 3, Activation: RefActivation.ReLU), new RefPoolLayer(RefPool.Max, 2, 2), new RefConv(8, 3, Activation: RefActivation.Tanh),
+            new RefGlobalAveragePool(), new RefDense(10, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(GlobalPooledFirst), seed => new GlobalPooledFirst(seed), new ReferenceNetwork(3, 7, 5, new RefLayer[]
+        {
+            new RefGlobalAveragePool(), new RefConv(4, 1, Activation: RefActivation.Sigmoid), new RefDense(3, RefActivation.Softmax),
+        })),
         new NetworkCase(nameof(CeilingMaxFirst), seed => new CeilingMaxFirst(seed), new ReferenceNetwork(2, 9, 9, new RefLayer[]
         {
             new RefPoolLayer(RefPool.Max, 2, 2), new RefConv(3, 3, Padding: 1, Activation: RefActivation.ReLU), new RefDense(3, RefActivation.Softmax),

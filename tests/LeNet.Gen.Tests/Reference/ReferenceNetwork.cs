@@ -58,6 +58,9 @@ public sealed record RefConv(int Filters, int Kernel, int Stride = 1, int Paddin
 /// <summary>A per-channel pooling layer with a square window and no padding.</summary>
 public sealed record RefPoolLayer(RefPool Kind, int Size, int Stride) : RefLayer;
 
+/// <summary>Global average pooling: each channel's mean over its height and width, (C, H, W) → (C, 1, 1).</summary>
+public sealed record RefGlobalAveragePool : RefLayer;
+
 /// <summary>A fully connected layer over the flattened (C, H, W) input.</summary>
 public sealed record RefDense(int Units, RefActivation Activation = RefActivation.None) : RefLayer;
 
@@ -143,6 +146,18 @@ public sealed class ReferenceNetwork
                     info.OutC = c;
                     info.OutH = AxisSize(h, pool.Size, pool.Stride, 0, rounding, l, "height");
                     info.OutW = AxisSize(w, pool.Size, pool.Stride, 0, rounding, l, "width");
+                    break;
+
+                case RefGlobalAveragePool:
+                    if (flattened)
+                    {
+                        throw new ArgumentException($"Layer {l}: global average pooling cannot follow a dense layer.", nameof(layers));
+                    }
+
+                    info.Activation = RefActivation.None;
+                    info.OutC = c;
+                    info.OutH = 1;
+                    info.OutW = 1;
                     break;
 
                 case RefDense dense:
@@ -430,6 +445,7 @@ public sealed class ReferenceNetwork
             {
                 RefConv conv => ConvForward(info, conv, parameters, x),
                 RefPoolLayer pool => PoolForward(info, pool, x),
+                RefGlobalAveragePool => GlobalAverageForward(info, x),
                 RefDense => DenseForward(info, parameters, x),
                 _ => throw new InvalidOperationException("Unknown layer."),
             };
@@ -518,6 +534,25 @@ public sealed class ReferenceNetwork
                     z[(((c * info.OutH) + oy) * info.OutW) + ox] = value;
                 }
             }
+        }
+
+        return z;
+    }
+
+    // z[c] = (1 / HW) Σ_{y,x} x[c, y, x]
+    private static double[] GlobalAverageForward(LayerInfo info, double[] x)
+    {
+        int plane = info.InH * info.InW;
+        var z = new double[info.InC];
+        for (int c = 0; c < info.InC; c++)
+        {
+            double sum = 0;
+            for (int i = 0; i < plane; i++)
+            {
+                sum += x[(c * plane) + i];
+            }
+
+            z[c] = sum / plane;
         }
 
         return z;
@@ -629,6 +664,7 @@ public sealed class ReferenceNetwork
             {
                 RefConv conv => ConvBackward(info, conv, parameters, x, dPre, gradient),
                 RefPoolLayer pool => PoolBackward(info, pool, x, dPre),
+                RefGlobalAveragePool => GlobalAverageBackward(info, dPre),
                 RefDense => DenseBackward(info, parameters, x, dPre, gradient),
                 _ => throw new InvalidOperationException("Unknown layer."),
             };
@@ -774,6 +810,22 @@ public sealed class ReferenceNetwork
                         }
                     }
                 }
+            }
+        }
+
+        return dX;
+    }
+
+    // ∂z[c]/∂x[c, y, x] = 1 / HW
+    private static double[] GlobalAverageBackward(LayerInfo info, double[] dZ)
+    {
+        int plane = info.InH * info.InW;
+        var dX = new double[info.InC * plane];
+        for (int c = 0; c < info.InC; c++)
+        {
+            for (int i = 0; i < plane; i++)
+            {
+                dX[(c * plane) + i] = dZ[c] / plane;
             }
         }
 

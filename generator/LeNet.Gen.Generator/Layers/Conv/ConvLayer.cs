@@ -25,6 +25,8 @@ internal sealed class ConvLayer : ILayerKind
 
     public string NamePrefix => "conv";
 
+    public string? SoleName => null;
+
     public bool Owns(LayerSpec spec) => spec is ConvSpec;
 
     public LayerSpec Read(AttributeData attribute, int index) => new ConvSpec(

@@ -24,6 +24,8 @@ internal sealed class DenseLayer : ILayerKind
 
     public string NamePrefix => "fc";
 
+    public string? SoleName => null;
+
     public bool Owns(LayerSpec spec) => spec is DenseSpec;
 
     public LayerSpec Read(AttributeData attribute, int index) => new DenseSpec(

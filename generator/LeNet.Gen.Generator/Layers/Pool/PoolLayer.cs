@@ -24,6 +24,8 @@ internal sealed class PoolLayer : ILayerKind
 
     public string NamePrefix => "pool";
 
+    public string? SoleName => null;
+
     public bool Owns(LayerSpec spec) => spec is PoolSpec;
 
     public LayerSpec Read(AttributeData attribute, int index) =>
