@@ -17,6 +17,13 @@ internal static class MembersEmitter
 {
     private const string Training = "global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>";
 
+    /// <summary>True when some layer reads the workspace for more than tensors (the training flag, the example's key).</summary>
+    private static bool HasExampleState(NetworkPlan plan) => plan.Layers.Any(l => LayerKinds.Of(l.Spec).NeedsWorkspace);
+
+    /// <summary>", workspace" when the layer's methods take the workspace: vector scratch buffers, or example state.</summary>
+    private static string ScratchArgument(LayerCode code) =>
+        code.IsVectorized || LayerKinds.Of(code.Layer.Spec).NeedsWorkspace ? ", workspace" : string.Empty;
+
     public static void Emit(SourceWriter w, NetworkPlan plan)
     {
         var layers = Enumerable.Range(0, plan.Layers.Count).Select(i => new LayerCode(plan, i)).ToArray();
@@ -115,6 +122,13 @@ internal static class MembersEmitter
     {
         w.Line("private readonly float[] _parameters = new float[ParameterCount];");
         w.Line();
+        if (HasExampleState(plan) && plan.CanTrain)
+        {
+            w.Line("// The seed also keys the dropout masks in training, with the step count and each example's place in its batch.");
+            w.Line("private readonly long _seed;");
+            w.Line();
+        }
+
         w.Line("// Predict may run on several threads at once: each thread gets its own buffers, created on its first call.");
         w.Line("[global::System.ThreadStatic]");
         w.Line("private static Workspace? t_inferenceWorkspace;");
@@ -127,6 +141,11 @@ internal static class MembersEmitter
         w.Line(gc);
         using (w.Block($"public {name}(int seed)"))
         {
+            if (HasExampleState(plan) && plan.CanTrain)
+            {
+                w.Line("_seed = seed;");
+            }
+
             w.Line("var random = new global::LeNet.Gen.NetworkRandom(seed);");
             foreach (var layer in plan.Layers.Where(l => l.ParameterCount > 0))
             {
@@ -192,7 +211,7 @@ internal static class MembersEmitter
         w.Line("// this network's passes through the Kernels struct below. The members here forward to it.");
         w.Line($"private {Training}? _training;");
         w.Line();
-        w.Line($"private {Training} Training => _training ??= new {Training}(_parameters);");
+        w.Line($"private {Training} Training => _training ??= new {Training}(_parameters{(HasExampleState(plan) ? ", _seed" : string.Empty)});");
         w.Line();
         w.Line("/// <summary>One plain SGD step on one example's cross-entropy loss: every parameter moves by −<paramref name=\"learningRate\"/> × its gradient.</summary>");
         w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape}, row-major.</param>");
@@ -360,10 +379,10 @@ internal static class MembersEmitter
                     source = "workspace." + code.PaddedInput;
                 }
 
-                string scratch = code.IsVectorized ? ", workspace" : string.Empty;
+                string scratch = ScratchArgument(code);
                 w.Line(layer.ParameterCount > 0
                     ? $"{code.Forward}({source}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), parameters.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)}), workspace.{code.Written}{scratch});"
-                    : $"{code.Forward}({source}, workspace.{code.Written});");
+                    : $"{code.Forward}({source}, workspace.{code.Written}{scratch});");
             }
 
             if (plan.CanTrain)
@@ -393,7 +412,7 @@ internal static class MembersEmitter
                 var from = code.SourcePosition is int s ? layers[s] : null;
                 string layerInput = from is null ? "input" : "workspace." + from.Output;
                 string windowInput = code.IsPadded ? "workspace." + code.PaddedInput : code.CopiesInput ? "workspace." + code.InputCopy : layerInput;
-                string scratch = code.IsVectorized ? ", workspace" : string.Empty;
+                string scratch = ScratchArgument(code);
                 string inputGradient = code.IsFirst ? string.Empty
                     : code.IsPadded ? $"workspace.{code.PaddedInputGradient}, " : $"workspace.{from!.WrittenGradient}, ";
                 if (layer.ParameterCount > 0)
@@ -403,7 +422,7 @@ internal static class MembersEmitter
                 }
                 else
                 {
-                    w.Line($"{code.Backward}({layerInput}, workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient.TrimEnd(',', ' ')});");
+                    w.Line($"{code.Backward}({layerInput}, workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient.TrimEnd(',', ' ')}{scratch});");
                 }
 
                 if (code.IsPadded && !code.IsFirst)
@@ -452,6 +471,10 @@ internal static class MembersEmitter
             w.Line($"public static {Span} Logits(Workspace workspace) => workspace.Logits;");
             w.Line($"public static {Span} Probabilities(Workspace workspace) => workspace.{probabilities};");
             w.Line($"public static {Span} LogitsGradient(Workspace workspace) => workspace.LogitsGradient;");
+            if (HasExampleState(plan))
+            {
+                w.Line("public static void BeginExample(Workspace workspace, ulong key) => workspace.ExampleKey = key;");
+            }
         }
 
         w.Line();
@@ -544,10 +567,26 @@ internal static class MembersEmitter
                 w.Line($"public readonly float[] {name};");
             }
 
+            bool exampleState = HasExampleState(plan);
+            if (exampleState)
+            {
+                w.Line();
+                w.Line("// True in the runtime's training workspaces: dropout drops values only there.");
+                w.Line("public readonly bool Training;");
+                w.Line();
+                w.Line("// The current example's key, set by the runtime before each training example's forward pass.");
+                w.Line("public ulong ExampleKey;");
+            }
+
             w.Line();
             w.Line("// Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.");
             using (w.Block("public Workspace(bool training)"))
             {
+                if (exampleState)
+                {
+                    w.Line("Training = training;");
+                }
+
                 foreach (var (name, length) in gradients)
                 {
                     w.Line($"{name} = training ? new float[{Int(length)}] : global::System.Array.Empty<float>();");

@@ -27,6 +27,12 @@ internal interface ILayerKind
     /// </summary>
     string? SoleName { get; }
 
+    /// <summary>
+    /// True when the layer's forward and backward methods take the workspace as their last argument, for what is not a
+    /// tensor: whether the pass is a training one, and the example's key (dropout masks).
+    /// </summary>
+    bool NeedsWorkspace { get; }
+
     /// <summary>True when <paramref name="spec"/> is a layer of this kind.</summary>
     bool Owns(LayerSpec spec);
 
@@ -72,7 +78,7 @@ internal interface ILayerKind
 internal static class LayerKinds
 {
     public static readonly ImmutableArray<ILayerKind> All = ImmutableArray.Create<ILayerKind>(
-        ConvLayer.Instance, PoolLayer.Instance, DenseLayer.Instance, GlobalAveragePoolLayer.Instance);
+        ConvLayer.Instance, PoolLayer.Instance, DenseLayer.Instance, GlobalAveragePoolLayer.Instance, DropoutLayer.Instance);
 
     /// <summary>The kind declared by the attribute named <paramref name="attributeName"/>, or null for any other attribute.</summary>
     public static ILayerKind? ForAttribute(string? attributeName) => All.FirstOrDefault(k => k.AttributeName == attributeName);

@@ -52,4 +52,13 @@ public interface INetworkKernels<TWorkspace>
 
     /// <summary>Where <see cref="Backward"/> reads the gradient of the loss with respect to the logits.</summary>
     static abstract Span<float> LogitsGradient(TWorkspace workspace);
+
+    /// <summary>
+    /// Called in training before <see cref="Forward"/> on each example, with that example's key (from the network's
+    /// seed, the training step and the example's place in its batch): a network with dropout keeps it in the workspace
+    /// and draws its masks from it. Does nothing unless the network overrides it.
+    /// </summary>
+    static virtual void BeginExample(TWorkspace workspace, ulong key)
+    {
+    }
 }

@@ -25,6 +25,8 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     public const int ChunkSize = 8;
 
     private readonly float[] _parameters;
+    private readonly long _seed;
+    private long _step;
     private float[]? _gradients;
     private TWorkspace? _workspace;
     private int _threads = 1;
@@ -40,16 +42,33 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     private int[]? _batchLabels;
     private int _batchCount;
     private float _batchScale;
+    private long _batchStep;
 
     /// <summary>Creates the training state of a network whose weights and biases live in <paramref name="parameters"/>.</summary>
     /// <param name="parameters">The network's parameters, <c>ParameterCount</c> values; training updates them in place.</param>
     /// <exception cref="ArgumentException"><paramref name="parameters"/> does not hold <c>ParameterCount</c> values.</exception>
     public NetworkTraining(float[] parameters)
+        : this(parameters, seed: 0)
+    {
+    }
+
+    /// <summary>
+    /// Creates the training state of a network whose weights and biases live in <paramref name="parameters"/> and whose
+    /// random choices in training (dropout masks) derive from <paramref name="seed"/>.
+    /// </summary>
+    /// <param name="parameters">The network's parameters, <c>ParameterCount</c> values; training updates them in place.</param>
+    /// <param name="seed">The network's seed: with the step count and each example's place in its batch, it gives the example's key.</param>
+    /// <exception cref="ArgumentException"><paramref name="parameters"/> does not hold <c>ParameterCount</c> values.</exception>
+    public NetworkTraining(float[] parameters, long seed)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         Check.Length(parameters.Length, TKernels.ParameterCount, "the parameter count", TKernels.Name, nameof(parameters));
         _parameters = parameters;
+        _seed = seed;
     }
+
+    /// <summary>How many gradients (training steps) have been computed: the step number the next one draws its dropout masks with.</summary>
+    public long Steps => _step;
 
     /// <summary>
     /// How many threads a training step splits its batch over; 1 unless set. The parameters after training do not
@@ -123,21 +142,22 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         int count = labels.Length;
         float scale = 1f / count;
         int chunks = (count + ChunkSize - 1) / ChunkSize;
+        long step = _step++;
         if (_threads > 1 && chunks > 1)
         {
-            return ComputeGradientsInParallel(inputs, labels, gradients, chunks, scale);
+            return ComputeGradientsInParallel(inputs, labels, gradients, chunks, scale, step);
         }
 
         // One thread: chunk 0 straight into gradients, each later chunk into a scratch buffer added on in order.
         var workspace = _workspace ??= TKernels.CreateWorkspace(training: true);
         gradients.Clear();
-        float total = AccumulateRange(_parameters, inputs, labels, 0, Math.Min(ChunkSize, count), scale, workspace, gradients);
+        float total = AccumulateRange(_parameters, inputs, labels, 0, Math.Min(ChunkSize, count), scale, workspace, gradients, _seed, step);
         for (int chunk = 1; chunk < chunks; chunk++)
         {
             float[] partial = _chunkGradient ??= new float[TKernels.ParameterCount];
             Array.Clear(partial);
             int start = chunk * ChunkSize;
-            total += AccumulateRange(_parameters, inputs, labels, start, Math.Min(start + ChunkSize, count), scale, workspace, partial);
+            total += AccumulateRange(_parameters, inputs, labels, start, Math.Min(start + ChunkSize, count), scale, workspace, partial, _seed, step);
             Simd.Add(partial, gradients);
         }
 
@@ -158,12 +178,14 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     }
 
     // Examples [start, end) of a batch: forward, loss and backward for each, gradients added to gradients. Returns the sum of their losses.
-    private static float AccumulateRange(ReadOnlySpan<float> parameters, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int start, int end, float scale, TWorkspace workspace, Span<float> gradients)
+    // Each example gets its key from the seed, the step and its place in the batch, whichever thread runs it.
+    private static float AccumulateRange(ReadOnlySpan<float> parameters, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int start, int end, float scale, TWorkspace workspace, Span<float> gradients, long seed, long step)
     {
         int inputLength = TKernels.InputLength;
         float total = 0f;
         for (int n = start; n < end; n++)
         {
+            TKernels.BeginExample(workspace, DropoutMask.ExampleKey(seed, step, n));
             total += Accumulate(parameters, inputs.Slice(n * inputLength, inputLength), labels[n], scale, workspace, gradients);
         }
 
@@ -190,8 +212,9 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
 
     // Several threads: the batch is copied (spans cannot cross threads), each chunk goes to its own gradient buffer, then the
     // buffers are added in chunk order, exactly as the one-thread path adds them.
-    private float ComputeGradientsInParallel(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> gradients, int chunks, float scale)
+    private float ComputeGradientsInParallel(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> gradients, int chunks, float scale, long step)
     {
+        _batchStep = step;
         int threads = Math.Min(_threads, chunks);
         if (_batchInputs is null || _batchInputs.Length < inputs.Length) _batchInputs = new float[inputs.Length];
         if (_batchLabels is null || _batchLabels.Length < labels.Length) _batchLabels = new int[labels.Length];
@@ -230,6 +253,6 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         Array.Clear(partial);
         int start = chunk * ChunkSize;
         int end = Math.Min(start + ChunkSize, _batchCount);
-        _chunkLosses![chunk] = AccumulateRange(_parameters, _batchInputs, _batchLabels, start, end, _batchScale, _workerWorkspaces![worker]!, partial);
+        _chunkLosses![chunk] = AccumulateRange(_parameters, _batchInputs, _batchLabels, start, end, _batchScale, _workerWorkspaces![worker]!, partial, _seed, _batchStep);
     }
 }

@@ -96,4 +96,63 @@ public class NewLayerKindTests
         Assert.Equal("LNG0201", warning.RuleId);
         Assert.Empty(warning.Fixes);
     }
+
+    [Fact]
+    public void Dropout_keeps_the_shape_and_has_a_row_with_its_p()
+    {
+        string source = """
+            using LeNet.Gen;
+            [Network(1, 8, 8)]
+            [Conv(3, 3, Activation = Activation.ReLU)]
+            [Dropout(0.25)]
+            [Dense(12, Activation = Activation.ReLU)]
+            [Dropout(0.5)]
+            [Dense(4, Activation = Activation.Softmax)]
+            public partial class Net { }
+            """;
+
+        var summary = SummaryOf(source);
+
+        Assert.Contains(summary, l => l.StartsWith("drop1 p0.25", System.StringComparison.Ordinal) && l.Contains("3×6×6") && l.EndsWith(" 0", System.StringComparison.Ordinal));
+        Assert.Contains(summary, l => l.StartsWith("drop2 p0.5 ", System.StringComparison.Ordinal) && l.Contains(" 12 "));
+        Assert.Contains(summary, l => l.StartsWith("fc1 108→12 ReLU", System.StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("1", "1")]
+    [InlineData("1.5", "1.5")]
+    [InlineData("-0.1", "-0.1")]
+    [InlineData("double.NaN", "NaN")]
+    public void LNG0003_dropout_p_outside_0_to_1(string p, string shown)
+    {
+        string source = $$"""
+            using LeNet.Gen;
+            [Network(1, 8, 8)]
+            [Dense(12, Activation = Activation.ReLU)]
+            [Dropout({{p}})]
+            [Dense(4, Activation = Activation.Softmax)]
+            public partial class Net { }
+            """;
+
+        var error = SingleError(source, "LNG0003");
+
+        Assert.Equal(SourceSpan.Of(source, p + ")").Line, SourceSpan.Of(error).Line);
+        Assert.Equal(SourceSpan.Of(source, p + ")").Column, SourceSpan.Of(error).Column);
+        Assert.Equal($"drop1: p must be in [0, 1), but it is {shown}", error.GetMessage());
+    }
+
+    [Fact]
+    public void Dropout_p_0_is_accepted()
+    {
+        var result = TestCompiler.Run("""
+            using LeNet.Gen;
+            [Network(1, 4, 4)]
+            [Dropout(0)]
+            [Dense(2, Activation = Activation.Softmax)]
+            public partial class Net { }
+            """);
+
+        Assert.True(result.Diagnostics.IsEmpty, result.Describe());
+        Assert.Single(result.Generated);
+    }
 }

@@ -84,6 +84,25 @@ public partial class GlobalPooled { }
 [Dense(3, Activation = Activation.Softmax)]
 public partial class GlobalPooledFirst { }
 
+/// <summary>Dropout on a spatial output and on a dense one: 1×12×12 → 4×10×10 → (drop 0.25) → 4×5×5 → 16 → (drop 0.5) → 5.</summary>
+[Network(1, 12, 12)]
+[Conv(4, 3, Activation = Activation.ReLU)]
+[Dropout(0.25)]
+[Pool(PoolKind.Max, 2)]
+[Dense(16, Activation = Activation.Tanh)]
+[Dropout(0.5)]
+[Dense(5, Activation = Activation.Softmax)]
+public partial class DropoutNet { }
+
+/// <summary>Dropout on the input (no backward through it) and before a global pool: 2×6×6 → (drop 0.2) → 3×4×4 → (drop 0.1) → 3×1×1 → 4.</summary>
+[Network(2, 6, 6)]
+[Dropout(0.2)]
+[Conv(3, 3, Activation = Activation.Sigmoid)]
+[Dropout(0.1)]
+[GlobalAveragePool]
+[Dense(4, Activation = Activation.Softmax)]
+public partial class DropoutFirst { }
+
 /// <summary>No softmax head: Predict only (LNG0201 is expected and silenced in the project file).</summary>
 [Network(1, 4, 4)]
 [Dense(3, Activation = Activation.Sigmoid)]
@@ -93,6 +112,24 @@ public partial class Regressor { }
 public sealed record NetworkCase(string Name, Func<int, ITrainableNetwork> Create, ReferenceNetwork Reference)
 {
     public override string ToString() => Name;
+
+    /// <summary>
+    /// Networks with dropout: Predict agrees with the reference (dropout is the identity there), but training draws masks,
+    /// so the training checks hand the reference the masks of the step (DropoutTests), and they are not in <see cref="All"/>.
+    /// </summary>
+    public static IReadOnlyList<NetworkCase> WithDropout { get; } = new[]
+    {
+        new NetworkCase(nameof(DropoutNet), seed => new DropoutNet(seed), new ReferenceNetwork(1, 12, 12, new RefLayer[]
+        {
+            new RefConv(4, 3, Activation: RefActivation.ReLU), new RefDropout(0.25), new RefPoolLayer(RefPool.Max, 2, 2),
+            new RefDense(16, RefActivation.Tanh), new RefDropout(0.5), new RefDense(5, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(DropoutFirst), seed => new DropoutFirst(seed), new ReferenceNetwork(2, 6, 6, new RefLayer[]
+        {
+            new RefDropout(0.2), new RefConv(3, 3, Activation: RefActivation.Sigmoid), new RefDropout(0.1),
+            new RefGlobalAveragePool(), new RefDense(4, RefActivation.Softmax),
+        })),
+    };
 
     public static IReadOnlyList<NetworkCase> All { get; } = new[]
     {

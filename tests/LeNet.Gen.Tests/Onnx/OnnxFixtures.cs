@@ -65,6 +65,8 @@ public sealed record OnnxCase(string Name, Func<int, INetwork> Create, IReadOnly
         new OnnxCase(nameof(CeilingPooled), s => new CeilingPooled(s), CeilingPooled.Layers),
         new OnnxCase(nameof(GlobalPooled), s => new GlobalPooled(s), GlobalPooled.Layers),
         new OnnxCase(nameof(GlobalPooledFirst), s => new GlobalPooledFirst(s), GlobalPooledFirst.Layers),
+        new OnnxCase(nameof(DropoutNet), s => new DropoutNet(s), DropoutNet.Layers),
+        new OnnxCase(nameof(DropoutFirst), s => new DropoutFirst(s), DropoutFirst.Layers),
     };
 
     public static IEnumerable<object[]> Data()
@@ -114,6 +116,8 @@ internal static class OnnxMembers
             case CeilingPooled n: n.SaveOnnx(stream); break;
             case GlobalPooled n: n.SaveOnnx(stream); break;
             case GlobalPooledFirst n: n.SaveOnnx(stream); break;
+            case DropoutNet n: n.SaveOnnx(stream); break;
+            case DropoutFirst n: n.SaveOnnx(stream); break;
             default: throw new ArgumentException(network.GetType().Name);
         }
     }
@@ -138,6 +142,8 @@ internal static class OnnxMembers
             case CeilingPooled n: n.LoadOnnx(stream); break;
             case GlobalPooled n: n.LoadOnnx(stream); break;
             case GlobalPooledFirst n: n.LoadOnnx(stream); break;
+            case DropoutNet n: n.LoadOnnx(stream); break;
+            case DropoutFirst n: n.LoadOnnx(stream); break;
             default: throw new ArgumentException(network.GetType().Name);
         }
     }

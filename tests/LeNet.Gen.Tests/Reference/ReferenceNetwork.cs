@@ -61,6 +61,12 @@ public sealed record RefPoolLayer(RefPool Kind, int Size, int Stride) : RefLayer
 /// <summary>Global average pooling: each channel's mean over its height and width, (C, H, W) → (C, 1, 1).</summary>
 public sealed record RefGlobalAveragePool : RefLayer;
 
+/// <summary>
+/// Inverted dropout: the identity in prediction; in training (when <see cref="ReferenceNetwork.DropoutKeeps"/> is set)
+/// a kept value is scaled by 1 / (1 − P) and a dropped one is 0.
+/// </summary>
+public sealed record RefDropout(double P) : RefLayer;
+
 /// <summary>A fully connected layer over the flattened (C, H, W) input.</summary>
 public sealed record RefDense(int Units, RefActivation Activation = RefActivation.None) : RefLayer;
 
@@ -160,6 +166,15 @@ public sealed class ReferenceNetwork
                     info.OutW = 1;
                     break;
 
+                case RefDropout dropout:
+                    Require(dropout.P >= 0 && dropout.P < 1, l, "p must be in [0, 1)");
+                    info.Activation = RefActivation.None;
+                    info.OutC = c;
+                    info.OutH = h;
+                    info.OutW = w;
+                    info.Index = l;
+                    break;
+
                 case RefDense dense:
                     Require(dense.Units >= 1, l, "units must be at least 1");
                     CheckActivation(dense.Activation, last, l);
@@ -196,8 +211,19 @@ public sealed class ReferenceNetwork
         _tensors = tensors.ToArray();
     }
 
+    /// <summary>The layers, as described.</summary>
+    public IReadOnlyList<RefLayer> Layers => Array.ConvertAll(_layers, l => l.Layer);
+
     /// <summary>The input shape (C, H, W).</summary>
     public (int C, int H, int W) InputShape { get; }
+
+    /// <summary>
+    /// The dropout masks of training: whether (example in the batch, layer position, value index) is kept. When null,
+    /// dropout is the identity everywhere. Used by <see cref="MeanLoss"/>, <see cref="Gradient"/> and
+    /// <see cref="FiniteDifferenceGradient"/>; <see cref="Forward"/>, <see cref="Loss"/> and <see cref="Backward"/> are
+    /// prediction and never drop.
+    /// </summary>
+    public Func<int, int, int, bool>? DropoutKeeps { get; set; }
 
     /// <summary>The rounding mode of convolution and pooling output sizes.</summary>
     public RefRounding Rounding { get; }
@@ -309,7 +335,7 @@ public sealed class ReferenceNetwork
         double sum = 0;
         for (int n = 0; n < labels.Length; n++)
         {
-            Trace trace = RunForward(parameters, inputs.Slice(n * InputLength, InputLength));
+            Trace trace = RunForward(parameters, inputs.Slice(n * InputLength, InputLength), n);
             sum += CrossEntropyFromLogits(trace.PreActivations[^1], labels[n]);
         }
 
@@ -326,7 +352,7 @@ public sealed class ReferenceNetwork
         int batch = labels.Length;
         for (int n = 0; n < batch; n++)
         {
-            Trace trace = RunForward(parameters, inputs.Slice(n * InputLength, InputLength));
+            Trace trace = RunForward(parameters, inputs.Slice(n * InputLength, InputLength), n);
 
             // For L = −log p[label] with p = softmax(z): ∂L/∂z_k = p_k − [k = label]. The batch mean scales it by 1/N.
             double[] probabilities = trace.Outputs[^1];
@@ -429,12 +455,13 @@ public sealed class ReferenceNetwork
 
     // ---------------------------------------------------------------- forward
 
-    private Trace RunForward(ReadOnlySpan<double> parameters, ReadOnlySpan<double> input)
+    private Trace RunForward(ReadOnlySpan<double> parameters, ReadOnlySpan<double> input, int example = -1)
     {
         var trace = new Trace
         {
             Outputs = new double[_layers.Length + 1][],
             PreActivations = new double[_layers.Length][],
+            Example = example,
         };
         trace.Outputs[0] = input.ToArray();
         for (int l = 0; l < _layers.Length; l++)
@@ -446,6 +473,7 @@ public sealed class ReferenceNetwork
                 RefConv conv => ConvForward(info, conv, parameters, x),
                 RefPoolLayer pool => PoolForward(info, pool, x),
                 RefGlobalAveragePool => GlobalAverageForward(info, x),
+                RefDropout dropout => DropoutApply(info, dropout, x, example),
                 RefDense => DenseForward(info, parameters, x),
                 _ => throw new InvalidOperationException("Unknown layer."),
             };
@@ -534,6 +562,24 @@ public sealed class ReferenceNetwork
                     z[(((c * info.OutH) + oy) * info.OutW) + ox] = value;
                 }
             }
+        }
+
+        return z;
+    }
+
+    // Training (an example index and masks): z[i] = x[i] / (1 − p) where kept, 0 elsewhere; the same factors scale the
+    // gradient on the way back. Prediction: the identity.
+    private double[] DropoutApply(LayerInfo info, RefDropout dropout, double[] x, int example)
+    {
+        var z = (double[])x.Clone();
+        if (example < 0 || DropoutKeeps is not { } keeps)
+        {
+            return z;
+        }
+
+        for (int i = 0; i < z.Length; i++)
+        {
+            z[i] = keeps(example, info.Index, i) ? x[i] / (1 - dropout.P) : 0.0;
         }
 
         return z;
@@ -665,6 +711,7 @@ public sealed class ReferenceNetwork
                 RefConv conv => ConvBackward(info, conv, parameters, x, dPre, gradient),
                 RefPoolLayer pool => PoolBackward(info, pool, x, dPre),
                 RefGlobalAveragePool => GlobalAverageBackward(info, dPre),
+                RefDropout dropout => DropoutApply(info, dropout, dPre, trace.Example),
                 RefDense => DenseBackward(info, parameters, x, dPre, gradient),
                 _ => throw new InvalidOperationException("Unknown layer."),
             };
@@ -957,6 +1004,8 @@ public sealed class ReferenceNetwork
         public int WeightOffset { get; set; }
 
         public int BiasOffset { get; set; }
+
+        public int Index { get; set; }
     }
 
     // The values of one forward pass: Outputs[0] is the input, Outputs[l + 1] layer l's output after its activation,
@@ -966,5 +1015,8 @@ public sealed class ReferenceNetwork
         public required double[][] Outputs { get; init; }
 
         public required double[][] PreActivations { get; init; }
+
+        // The example's place in its batch in training, −1 in prediction (dropout is then the identity).
+        public int Example { get; init; }
     }
 }

@@ -26,6 +26,8 @@ internal sealed class GlobalAveragePoolLayer : ILayerKind
 
     public string? SoleName => "gap";
 
+    public bool NeedsWorkspace => false;
+
     public bool Owns(LayerSpec spec) => spec is GlobalAveragePoolSpec;
 
     public LayerSpec Read(AttributeData attribute, int index) => new GlobalAveragePoolSpec(index);

@@ -26,6 +26,8 @@ internal sealed class PoolLayer : ILayerKind
 
     public string? SoleName => null;
 
+    public bool NeedsWorkspace => false;
+
     public bool Owns(LayerSpec spec) => spec is PoolSpec;
 
     public LayerSpec Read(AttributeData attribute, int index) =>
