@@ -85,6 +85,11 @@ internal static class Rules
         "Global average pooling after a dense layer",
         "{0} averages each channel of a channels × height × width input, but it follows {1}, whose output is a flat vector of {2} values; put [GlobalAveragePool] after the last [Conv] or [Pool] and before the first [Dense]");
 
+    public static readonly DiagnosticDescriptor BatchNormPlacement = Error(
+        "LNG0015", Shapes,
+        "Batch norm without a layer to normalise",
+        "{0} normalises the output of the layer before it, but {1}");
+
     public static readonly DiagnosticDescriptor StrideSkipsInput = Warning(
         "LNG0101", Shapes,
         "Stride larger than the window",
@@ -103,7 +108,7 @@ internal static class Rules
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         NonWholeOutputSize, NonPositiveOutputSize, InvalidValue, TooLarge, SpatialLayerAfterDense, DenseInputsMismatch,
         NotPartial, NoLayers, LayersSplitAcrossDeclarations, SoftmaxNotLast, LayerWithoutNetwork, UnsupportedType,
-        ContainingTypeNotPartial, GlobalPoolAfterDense, StrideSkipsInput, FloorDropsInput, TrainNotGenerated);
+        ContainingTypeNotPartial, GlobalPoolAfterDense, BatchNormPlacement, StrideSkipsInput, FloorDropsInput, TrainNotGenerated);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);
 

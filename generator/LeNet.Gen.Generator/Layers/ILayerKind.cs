@@ -78,7 +78,7 @@ internal interface ILayerKind
 internal static class LayerKinds
 {
     public static readonly ImmutableArray<ILayerKind> All = ImmutableArray.Create<ILayerKind>(
-        ConvLayer.Instance, PoolLayer.Instance, DenseLayer.Instance, GlobalAveragePoolLayer.Instance, DropoutLayer.Instance);
+        ConvLayer.Instance, PoolLayer.Instance, DenseLayer.Instance, GlobalAveragePoolLayer.Instance, DropoutLayer.Instance, BatchNormLayer.Instance);
 
     /// <summary>The kind declared by the attribute named <paramref name="attributeName"/>, or null for any other attribute.</summary>
     public static ILayerKind? ForAttribute(string? attributeName) => All.FirstOrDefault(k => k.AttributeName == attributeName);

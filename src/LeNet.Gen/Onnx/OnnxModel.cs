@@ -391,6 +391,11 @@ public static class OnnxModel
         for (int i = 0; i < layers.Count; i++)
         {
             LayerInfo layer = layers[i] ?? throw new ArgumentException($"Entry {i} of the layer list is null.", nameof(layers));
+            if (layer.Kind == LayerKind.BatchNorm)
+            {
+                throw new NotSupportedException($"Layer {layer.Name} is a batch norm, which the ONNX export and import do not support yet; save the weights with Save (safetensors) instead.");
+            }
+
             if (previous is not null && !Same(previous, layer.InputShape) && !(layer.Kind == LayerKind.Dense && Product(previous) == Product(layer.InputShape)))
             {
                 throw new ArgumentException($"Layer {layer.Name} reads {TensorInfo.Format(layer.InputShape)}, but the layer before writes {TensorInfo.Format(previous)}.", nameof(layers));

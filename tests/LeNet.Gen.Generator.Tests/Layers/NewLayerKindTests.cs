@@ -155,4 +155,107 @@ public class NewLayerKindTests
         Assert.True(result.Diagnostics.IsEmpty, result.Describe());
         Assert.Single(result.Generated);
     }
+
+    [Fact]
+    public void Batch_norm_rows_count_channels_after_a_convolution_and_units_after_a_dense_layer()
+    {
+        string source = """
+            using LeNet.Gen;
+            [Network(1, 32, 32)]
+            [Conv(6, 5, Activation = Activation.ReLU)]
+            [BatchNorm]
+            [Pool(PoolKind.Max, 2)]
+            [Dense(120, Activation = Activation.ReLU)]
+            [BatchNorm(Epsilon = 1e-3, Momentum = 0.05)]
+            [Dense(10, Activation = Activation.Softmax)]
+            public partial class Net { }
+            """;
+
+        var summary = SummaryOf(source);
+
+        // γ and β are parameters (2 per channel or unit); the running statistics are state and not counted.
+        Assert.Contains(summary, l => l.StartsWith("bn1 6ch ", System.StringComparison.Ordinal) && l.Contains("6×28×28") && l.EndsWith(" 12", System.StringComparison.Ordinal));
+        Assert.Contains(summary, l => l.StartsWith("bn2 120 units ", System.StringComparison.Ordinal) && l.EndsWith(" 240", System.StringComparison.Ordinal));
+        Assert.Contains(summary, l => l.StartsWith("conv1 5×5×6 s1 p0 ReLU", System.StringComparison.Ordinal));
+        Assert.Contains(summary, l => l.StartsWith("Net: 1×32×32 → 10, 142,858 parameters", System.StringComparison.Ordinal)); // 156 + 12 + (1,176 × 120 + 120) + 240 + 1,210
+    }
+
+    [Fact]
+    public void The_activation_of_the_layer_before_a_batch_norm_is_applied_after_it()
+    {
+        var result = TestCompiler.Run("""
+            using LeNet.Gen;
+            [Network(1, 8, 8)]
+            [Conv(2, 3, Activation = Activation.Tanh)]
+            [BatchNorm]
+            [Dense(3, Activation = Activation.Softmax)]
+            public partial class Net { }
+            """);
+        Assert.Empty(result.Errors);
+        string text = Assert.Single(result.Generated).SourceText.ToString();
+
+        // conv1 writes its sums without tanh; bn1 normalises them and applies tanh, in Predict and in training.
+        Assert.Contains("// out[f, y, x] = bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, y + i, x + j]", text);
+        Assert.Contains("// Predict: out[c, i] = tanh(γ[c] · (in[c, i] − running_mean[c]) / √(running_var[c] + 1E-05) + β[c])", text);
+        Assert.Contains("LayerKind.Convolution, \"conv1\", new[] { 1, 8, 8 }, new[] { 2, 6, 6 }, kernel: 3, stride: 1, padding: 0, global::LeNet.Gen.PoolKind.Max, global::LeNet.Gen.ShapeRounding.Exact, global::LeNet.Gen.Activation.None", text);
+        Assert.Contains("LayerKind.BatchNorm, \"bn1\"", text);
+    }
+
+    [Fact]
+    public void LNG0015_batch_norm_first()
+    {
+        string source = """
+            using LeNet.Gen;
+            [Network(1, 8, 8)]
+            [BatchNorm]
+            [Dense(4, Activation = Activation.Softmax)]
+            public partial class Net { }
+            """;
+
+        var error = SingleError(source, "LNG0015");
+
+        Assert.Equal(SourceSpan.Of(source, "BatchNorm"), SourceSpan.Of(error));
+        Assert.Equal("bn1 normalises the output of the layer before it, but it is the first layer: put it after a [Conv] or a [Dense]", error.GetMessage());
+    }
+
+    [Fact]
+    public void LNG0015_batch_norm_twice_in_a_row()
+    {
+        string source = """
+            using LeNet.Gen;
+            [Network(1, 8, 8)]
+            [Conv(3, 3)]
+            [BatchNorm]
+            [BatchNorm(Momentum = 0.2)]
+            [Dense(4, Activation = Activation.Softmax)]
+            public partial class Net { }
+            """;
+
+        var error = SingleError(source, "LNG0015");
+
+        Assert.Equal(SourceSpan.Of(source, "BatchNorm(Momentum = 0.2)"), SourceSpan.Of(error));
+        Assert.Equal("bn2 normalises the output of the layer before it, but it follows bn1, another batch norm, whose output is already normalised: remove one of them", error.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("Epsilon = 0", "Epsilon", "positive and finite", "0")]
+    [InlineData("Epsilon = -1e-5", "Epsilon", "positive and finite", "-1E-05")]
+    [InlineData("Momentum = 1.5", "Momentum", "in [0, 1]", "1.5")]
+    [InlineData("Momentum = -0.1", "Momentum", "in [0, 1]", "-0.1")]
+    public void LNG0003_batch_norm_epsilon_and_momentum(string argument, string name, string expected, string shown)
+    {
+        string source = $$"""
+            using LeNet.Gen;
+            [Network(1, 8, 8)]
+            [Dense(12)]
+            [BatchNorm({{argument}})]
+            [Dense(4, Activation = Activation.Softmax)]
+            public partial class Net { }
+            """;
+
+        var error = SingleError(source, "LNG0003");
+
+        Assert.Equal(SourceSpan.Of(source, argument), SourceSpan.Of(error));
+        Assert.Equal($"bn1: {name} must be {expected}, but it is {shown}", error.GetMessage());
+    }
 }

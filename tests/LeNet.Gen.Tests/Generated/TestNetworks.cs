@@ -103,6 +103,35 @@ public partial class DropoutNet { }
 [Dense(4, Activation = Activation.Softmax)]
 public partial class DropoutFirst { }
 
+/// <summary>Batch norm after convolutions (per channel, ReLU and Tanh moved after it) and after a dense layer (per unit, no activation).</summary>
+[Network(1, 12, 12)]
+[Conv(4, 3, Activation = Activation.ReLU)]
+[BatchNorm]
+[Pool(PoolKind.Max, 2)]
+[Conv(6, 3, Activation = Activation.Tanh)]
+[BatchNorm(Epsilon = 1e-3, Momentum = 0.2)]
+[Dense(12)]
+[BatchNorm]
+[Dense(5, Activation = Activation.Softmax)]
+public partial class BatchNormNet { }
+
+/// <summary>Batch norm on a dense layer with a sigmoid moved after it, then global pooling is not involved: 2×5×5 → 10 → 4.</summary>
+[Network(2, 5, 5)]
+[Dense(10, Activation = Activation.Sigmoid)]
+[BatchNorm]
+[Dense(4, Activation = Activation.Softmax)]
+public partial class BatchNormDense { }
+
+/// <summary>Batch norm with padding, a stride-2 convolution (scalar code), dropout and global pooling: 3×9×9 → 5×9×9 → 7×4×4 → 7×1×1 → 6.</summary>
+[Network(3, 9, 9)]
+[Conv(5, 3, Padding = 1, Activation = Activation.ReLU)]
+[BatchNorm]
+[Conv(7, 3, Stride = 2)]
+[BatchNorm(Momentum = 0.5)]
+[GlobalAveragePool]
+[Dense(6, Activation = Activation.Softmax)]
+public partial class BatchNormPadded { }
+
 /// <summary>No softmax head: Predict only (LNG0201 is expected and silenced in the project file).</summary>
 [Network(1, 4, 4)]
 [Dense(3, Activation = Activation.Sigmoid)]
@@ -128,6 +157,30 @@ public sealed record NetworkCase(string Name, Func<int, ITrainableNetwork> Creat
         {
             new RefDropout(0.2), new RefConv(3, 3, Activation: RefActivation.Sigmoid), new RefDropout(0.1),
             new RefGlobalAveragePool(), new RefDense(4, RefActivation.Softmax),
+        })),
+    };
+
+    /// <summary>
+    /// Networks with batch norm. Their losses couple the examples of a batch through its statistics, and a bias before a
+    /// batch norm has a gradient that is exactly 0 in exact arithmetic and float noise here, so the agreement checks use an
+    /// absolute floor relative to the gradients' scale (BatchNormTests) rather than the tolerances of <see cref="All"/>.
+    /// </summary>
+    public static IReadOnlyList<NetworkCase> WithBatchNorm { get; } = new[]
+    {
+        new NetworkCase(nameof(BatchNormNet), seed => new BatchNormNet(seed), new ReferenceNetwork(1, 12, 12, new RefLayer[]
+        {
+            new RefConv(4, 3, Activation: RefActivation.ReLU), new RefBatchNorm(), new RefPoolLayer(RefPool.Max, 2, 2),
+            new RefConv(6, 3, Activation: RefActivation.Tanh), new RefBatchNorm(1e-3, 0.2), new RefDense(12), new RefBatchNorm(),
+            new RefDense(5, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(BatchNormDense), seed => new BatchNormDense(seed), new ReferenceNetwork(2, 5, 5, new RefLayer[]
+        {
+            new RefDense(10, RefActivation.Sigmoid), new RefBatchNorm(), new RefDense(4, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(BatchNormPadded), seed => new BatchNormPadded(seed), new ReferenceNetwork(3, 9, 9, new RefLayer[]
+        {
+            new RefConv(5, 3, Padding: 1, Activation: RefActivation.ReLU), new RefBatchNorm(), new RefConv(7, 3, Stride: 2),
+            new RefBatchNorm(Momentum: 0.5), new RefGlobalAveragePool(), new RefDense(6, RefActivation.Softmax),
         })),
     };
 

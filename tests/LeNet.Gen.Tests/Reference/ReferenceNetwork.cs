@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace LeNet.Gen.Tests.Reference;
 
@@ -67,6 +68,13 @@ public sealed record RefGlobalAveragePool : RefLayer;
 /// </summary>
 public sealed record RefDropout(double P) : RefLayer;
 
+/// <summary>
+/// Batch normalisation of the layer before it, per channel (spatial input) or per unit (flat input), with learnable γ
+/// and β; the activation written on the layer before is applied after it. Training uses the batch's mean and biased
+/// variance; prediction uses the running statistics in <see cref="ReferenceNetwork.State"/>.
+/// </summary>
+public sealed record RefBatchNorm(double Epsilon = 1e-5, double Momentum = 0.1) : RefLayer;
+
 /// <summary>A fully connected layer over the flattened (C, H, W) input.</summary>
 public sealed record RefDense(int Units, RefActivation Activation = RefActivation.None) : RefLayer;
 
@@ -79,6 +87,7 @@ public sealed class ReferenceNetwork
     private readonly LayerInfo[] _layers;
     private readonly (string Name, int Offset, int[] Shape)[] _tensors;
     private readonly (int C, int H, int W)[] _outputShapes;
+    private readonly List<LayerInfo> _norms = new();
 
     /// <summary>Builds a network and infers every layer's shape and parameter offsets.</summary>
     /// <param name="channels">Input channels C.</param>
@@ -109,13 +118,13 @@ public sealed class ReferenceNetwork
         var tensors = new List<(string Name, int Offset, int[] Shape)>();
         int c = channels, h = height, w = width;
         bool flattened = false;
-        int convCount = 0, denseCount = 0, offset = 0;
+        int convCount = 0, denseCount = 0, normCount = 0, offset = 0;
 
         for (int l = 0; l < layers.Count; l++)
         {
             RefLayer layer = layers[l] ?? throw new ArgumentException($"Layer {l} is null.", nameof(layers));
             bool last = l == layers.Count - 1;
-            var info = new LayerInfo { Layer = layer, InC = c, InH = h, InW = w };
+            var info = new LayerInfo { Layer = layer, InC = c, InH = h, InW = w, Flat = flattened };
             switch (layer)
             {
                 case RefConv conv:
@@ -175,6 +184,28 @@ public sealed class ReferenceNetwork
                     info.Index = l;
                     break;
 
+                case RefBatchNorm norm:
+                    Require(l > 0 && layers[l - 1] is not RefBatchNorm, l, "a batch norm needs a layer before it that is not a batch norm");
+                    Require(norm.Epsilon > 0 && norm.Momentum >= 0 && norm.Momentum <= 1, l, "epsilon must be positive and momentum in [0, 1]");
+
+                    // layer → batch norm → activation: the activation written on the layer before moves here.
+                    info.Activation = _layers[l - 1].Activation;
+                    _layers[l - 1].Activation = RefActivation.None;
+                    info.OutC = c;
+                    info.OutH = h;
+                    info.OutW = w;
+                    normCount++;
+                    int normalised = flattened ? c * h * w : c;
+                    info.WeightOffset = offset;
+                    tensors.Add(($"bn{normCount}.weight", offset, [normalised]));
+                    offset = checked(offset + normalised);
+                    info.BiasOffset = offset;
+                    tensors.Add(($"bn{normCount}.bias", offset, [normalised]));
+                    offset = checked(offset + normalised);
+                    info.Index = l;
+                    _norms.Add(info);
+                    break;
+
                 case RefDense dense:
                     Require(dense.Units >= 1, l, "units must be at least 1");
                     CheckActivation(dense.Activation, last, l);
@@ -208,8 +239,38 @@ public sealed class ReferenceNetwork
         InputLength = channels * height * width;
         OutputLength = c * h * w;
         ParameterCount = offset;
+
+        // Running statistics follow the parameters: running_mean, running_var, num_batches_tracked of each batch norm.
+        int state = 0;
+        foreach (LayerInfo norm in _norms)
+        {
+            int units = Channels(norm);
+            int number = _norms.IndexOf(norm) + 1;
+            norm.StateOffset = state;
+            tensors.Add(($"bn{number}.running_mean", offset + state, [units]));
+            tensors.Add(($"bn{number}.running_var", offset + state + units, [units]));
+            tensors.Add(($"bn{number}.num_batches_tracked", offset + state + (2 * units), []));
+            state += (2 * units) + 1;
+        }
+
+        State = new double[state];
+        foreach (LayerInfo norm in _norms)
+        {
+            Array.Fill(State, 1.0, norm.StateOffset + Channels(norm), Channels(norm));
+        }
+
         _tensors = tensors.ToArray();
     }
+
+    /// <summary>
+    /// The running statistics of the batch norms (running_mean, running_var, num_batches_tracked of each, as the state
+    /// tensors of <see cref="Tensors"/> lay them out after the parameters): initially mean 0, variance 1, count 0.
+    /// Prediction reads them; <see cref="UpdateRunningStatistics"/> moves them as one training step does.
+    /// </summary>
+    public double[] State { get; private set; }
+
+    /// <summary>True when some layer is a batch norm: the loss of an example then depends on its whole batch.</summary>
+    public bool HasBatchNorm => _norms.Count > 0;
 
     /// <summary>The layers, as described.</summary>
     public IReadOnlyList<RefLayer> Layers => Array.ConvertAll(_layers, l => l.Layer);
@@ -332,6 +393,18 @@ public sealed class ReferenceNetwork
         CheckLossDefined();
         CheckParameters(parameters);
         CheckBatch(inputs, labels);
+        if (HasBatchNorm)
+        {
+            Trace[] traces = RunForwardBatch(parameters, inputs, labels.Length);
+            double total = 0;
+            for (int n = 0; n < labels.Length; n++)
+            {
+                total += CrossEntropyFromLogits(traces[n].PreActivations[^1], labels[n]);
+            }
+
+            return total / labels.Length;
+        }
+
         double sum = 0;
         for (int n = 0; n < labels.Length; n++)
         {
@@ -350,6 +423,11 @@ public sealed class ReferenceNetwork
         CheckBatch(inputs, labels);
         var gradient = new double[ParameterCount];
         int batch = labels.Length;
+        if (HasBatchNorm)
+        {
+            return GradientBatch(parameters, inputs, labels);
+        }
+
         for (int n = 0; n < batch; n++)
         {
             Trace trace = RunForward(parameters, inputs.Slice(n * InputLength, InputLength), n);
@@ -474,6 +552,7 @@ public sealed class ReferenceNetwork
                 RefPoolLayer pool => PoolForward(info, pool, x),
                 RefGlobalAveragePool => GlobalAverageForward(info, x),
                 RefDropout dropout => DropoutApply(info, dropout, x, example),
+                RefBatchNorm norm => NormPredict(info, norm, parameters, x),
                 RefDense => DenseForward(info, parameters, x),
                 _ => throw new InvalidOperationException("Unknown layer."),
             };
@@ -583,6 +662,232 @@ public sealed class ReferenceNetwork
         }
 
         return z;
+    }
+
+    private static int Channels(LayerInfo info) => info.InC * info.InH * info.InW / Plane(info);
+
+    private static int Plane(LayerInfo info) => info.InH * info.InW == 1 || info.Flat ? 1 : info.InH * info.InW;
+
+    // Prediction: z[c, i] = γ[c] (x[c, i] − running_mean[c]) / √(running_var[c] + ε) + β[c]
+    private double[] NormPredict(LayerInfo info, RefBatchNorm norm, ReadOnlySpan<double> parameters, double[] x)
+    {
+        int channels = Channels(info), plane = Plane(info);
+        var z = new double[x.Length];
+        for (int c = 0; c < channels; c++)
+        {
+            double mean = State[info.StateOffset + c], variance = State[info.StateOffset + channels + c];
+            for (int i = 0; i < plane; i++)
+            {
+                int j = (c * plane) + i;
+                z[j] = (parameters[info.WeightOffset + c] * (x[j] - mean) / Math.Sqrt(variance + norm.Epsilon)) + parameters[info.BiasOffset + c];
+            }
+        }
+
+        return z;
+    }
+
+    // The batch's mean and biased variance of channel c of a batch norm's inputs xs (one array per example).
+    private static (double Mean, double Variance) BatchMoments(LayerInfo info, double[][] xs, int c)
+    {
+        int plane = Plane(info);
+        double sum = 0, count = (double)xs.Length * plane;
+        foreach (double[] x in xs)
+        {
+            for (int i = 0; i < plane; i++)
+            {
+                sum += x[(c * plane) + i];
+            }
+        }
+
+        double mean = sum / count, squares = 0;
+        foreach (double[] x in xs)
+        {
+            for (int i = 0; i < plane; i++)
+            {
+                double d = x[(c * plane) + i] - mean;
+                squares += d * d;
+            }
+        }
+
+        return (mean, squares / count);
+    }
+
+    // Training forward of a whole batch, layer by layer: a batch norm normalises with the batch's moments.
+    private Trace[] RunForwardBatch(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, int batch)
+    {
+        var traces = new Trace[batch];
+        for (int n = 0; n < batch; n++)
+        {
+            traces[n] = new Trace { Outputs = new double[_layers.Length + 1][], PreActivations = new double[_layers.Length][], Example = n };
+            traces[n].Outputs[0] = inputs.Slice(n * InputLength, InputLength).ToArray();
+        }
+
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            LayerInfo info = _layers[l];
+            if (info.Layer is RefBatchNorm norm)
+            {
+                int channels = Channels(info), plane = Plane(info);
+                double[][] xs = traces.Select(t => t.Outputs[l]).ToArray();
+                var zs = xs.Select(x => new double[x.Length]).ToArray();
+                for (int c = 0; c < channels; c++)
+                {
+                    (double mean, double variance) = BatchMoments(info, xs, c);
+                    double scale = 1 / Math.Sqrt(variance + norm.Epsilon);
+                    for (int n = 0; n < batch; n++)
+                    {
+                        for (int i = 0; i < plane; i++)
+                        {
+                            int j = (c * plane) + i;
+                            zs[n][j] = (parameters[info.WeightOffset + c] * (xs[n][j] - mean) * scale) + parameters[info.BiasOffset + c];
+                        }
+                    }
+                }
+
+                for (int n = 0; n < batch; n++)
+                {
+                    traces[n].PreActivations[l] = zs[n];
+                    traces[n].Outputs[l + 1] = Activate(info.Activation, zs[n]);
+                }
+
+                continue;
+            }
+
+            for (int n = 0; n < batch; n++)
+            {
+                double[] x = traces[n].Outputs[l];
+                double[] z = info.Layer switch
+                {
+                    RefConv conv => ConvForward(info, conv, parameters, x),
+                    RefPoolLayer pool => PoolForward(info, pool, x),
+                    RefGlobalAveragePool => GlobalAverageForward(info, x),
+                    RefDropout dropout => DropoutApply(info, dropout, x, n),
+                    RefDense => DenseForward(info, parameters, x),
+                    _ => throw new InvalidOperationException("Unknown layer."),
+                };
+                traces[n].PreActivations[l] = z;
+                traces[n].Outputs[l + 1] = Activate(info.Activation, z);
+            }
+        }
+
+        return traces;
+    }
+
+    /// <summary>
+    /// Moves <see cref="State"/> as one training step on this batch does (PyTorch's rule): running = (1 − momentum) ·
+    /// running + momentum · batch, with the unbiased batch variance, and the batch count up by one.
+    /// </summary>
+    public void UpdateRunningStatistics(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, int batch)
+    {
+        CheckParameters(parameters);
+        Trace[] traces = RunForwardBatch(parameters, inputs, batch);
+        foreach (LayerInfo info in _norms)
+        {
+            var norm = (RefBatchNorm)info.Layer;
+            int channels = Channels(info);
+            double count = (double)batch * Plane(info);
+            double[][] xs = traces.Select(t => t.Outputs[info.Index]).ToArray();
+            for (int c = 0; c < channels; c++)
+            {
+                (double mean, double variance) = BatchMoments(info, xs, c);
+                State[info.StateOffset + c] = ((1 - norm.Momentum) * State[info.StateOffset + c]) + (norm.Momentum * mean);
+                State[info.StateOffset + channels + c] = ((1 - norm.Momentum) * State[info.StateOffset + channels + c]) + (norm.Momentum * variance * count / (count - 1));
+            }
+
+            State[info.StateOffset + (2 * channels)] += 1;
+        }
+    }
+
+    // The batch gradient, layer by layer from the last: a batch norm's input gradient couples the examples through the
+    // batch moments, dx = γ/σ (dz − mean(dz) − x̂ · mean(dz · x̂)), with dγ = Σ dz · x̂ and dβ = Σ dz.
+    private double[] GradientBatch(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, ReadOnlySpan<int> labels)
+    {
+        int batch = labels.Length;
+        Trace[] traces = RunForwardBatch(parameters, inputs, batch);
+        var gradient = new double[ParameterCount];
+        var dPre = new double[batch][];
+        for (int n = 0; n < batch; n++)
+        {
+            double[] probabilities = traces[n].Outputs[^1];
+            dPre[n] = new double[OutputLength];
+            for (int k = 0; k < OutputLength; k++)
+            {
+                dPre[n][k] = (probabilities[k] - (k == labels[n] ? 1.0 : 0.0)) / batch;
+            }
+        }
+
+        for (int l = _layers.Length - 1; l >= 0; l--)
+        {
+            LayerInfo info = _layers[l];
+            var dInput = new double[batch][];
+            if (info.Layer is RefBatchNorm norm)
+            {
+                int channels = Channels(info), plane = Plane(info);
+                double[][] xs = traces.Select(t => t.Outputs[l]).ToArray();
+                for (int n = 0; n < batch; n++)
+                {
+                    dInput[n] = new double[xs[n].Length];
+                }
+
+                double count = (double)batch * plane;
+                for (int c = 0; c < channels; c++)
+                {
+                    (double mean, double variance) = BatchMoments(info, xs, c);
+                    double inv = 1 / Math.Sqrt(variance + norm.Epsilon);
+                    double sumDz = 0, sumDzXhat = 0;
+                    for (int n = 0; n < batch; n++)
+                    {
+                        for (int i = 0; i < plane; i++)
+                        {
+                            int j = (c * plane) + i;
+                            sumDz += dPre[n][j];
+                            sumDzXhat += dPre[n][j] * (xs[n][j] - mean) * inv;
+                        }
+                    }
+
+                    gradient[info.WeightOffset + c] += sumDzXhat;
+                    gradient[info.BiasOffset + c] += sumDz;
+                    double gamma = parameters[info.WeightOffset + c];
+                    for (int n = 0; n < batch; n++)
+                    {
+                        for (int i = 0; i < plane; i++)
+                        {
+                            int j = (c * plane) + i;
+                            double xhat = (xs[n][j] - mean) * inv;
+                            dInput[n][j] = gamma * inv * (dPre[n][j] - (sumDz / count) - (xhat * sumDzXhat / count));
+                        }
+                    }
+                }
+            }
+            else
+            {
+                for (int n = 0; n < batch; n++)
+                {
+                    double[] x = traces[n].Outputs[l];
+                    dInput[n] = info.Layer switch
+                    {
+                        RefConv conv => ConvBackward(info, conv, parameters, x, dPre[n], gradient),
+                        RefPoolLayer pool => PoolBackward(info, pool, x, dPre[n]),
+                        RefGlobalAveragePool => GlobalAverageBackward(info, dPre[n]),
+                        RefDropout dropout => DropoutApply(info, dropout, dPre[n], n),
+                        RefDense => DenseBackward(info, parameters, x, dPre[n], gradient),
+                        _ => throw new InvalidOperationException("Unknown layer."),
+                    };
+                }
+            }
+
+            if (l == 0)
+            {
+                break;
+            }
+
+            for (int n = 0; n < batch; n++)
+            {
+                dPre[n] = ActivationBackward(_layers[l - 1].Activation, traces[n].PreActivations[l - 1], traces[n].Outputs[l], dInput[n]);
+            }
+        }
+
+        return gradient;
     }
 
     // z[c] = (1 / HW) Σ_{y,x} x[c, y, x]
@@ -1006,6 +1311,11 @@ public sealed class ReferenceNetwork
         public int BiasOffset { get; set; }
 
         public int Index { get; set; }
+
+        public int StateOffset { get; set; }
+
+        // True when the input is a flat vector (after a dense layer): a batch norm then normalises per unit.
+        public bool Flat { get; set; }
     }
 
     // The values of one forward pass: Outputs[0] is the input, Outputs[l + 1] layer l's output after its activation,
