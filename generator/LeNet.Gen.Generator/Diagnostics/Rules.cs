@@ -80,6 +80,16 @@ internal static class Rules
         "Containing type must be partial",
         "The network class '{0}' is nested in '{1}', which must also be declared 'partial' so that the generator can add members to the nested class");
 
+    public static readonly DiagnosticDescriptor GlobalPoolAfterDense = Error(
+        "LNG0014", Shapes,
+        "Global average pooling after a dense layer",
+        "{0} averages each channel of a channels × height × width input, but it follows {1}, whose output is a flat vector of {2} values; put [GlobalAveragePool] after the last [Conv] or [Pool] and before the first [Dense]");
+
+    public static readonly DiagnosticDescriptor BatchNormPlacement = Error(
+        "LNG0015", Shapes,
+        "Batch norm without a layer to normalise",
+        "{0} normalises the output of the layer before it, but {1}");
+
     public static readonly DiagnosticDescriptor UnknownLayerAttribute = Error(
         "LNG0016", Structure,
         "LeNet.Gen attribute that the generator does not know",
@@ -103,7 +113,7 @@ internal static class Rules
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         NonWholeOutputSize, NonPositiveOutputSize, InvalidValue, TooLarge, SpatialLayerAfterDense, DenseInputsMismatch,
         NotPartial, NoLayers, LayersSplitAcrossDeclarations, SoftmaxNotLast, LayerWithoutNetwork, UnsupportedType,
-        ContainingTypeNotPartial, UnknownLayerAttribute, StrideSkipsInput, FloorDropsInput, TrainNotGenerated);
+        ContainingTypeNotPartial, GlobalPoolAfterDense, BatchNormPlacement, UnknownLayerAttribute, StrideSkipsInput, FloorDropsInput, TrainNotGenerated);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);
 

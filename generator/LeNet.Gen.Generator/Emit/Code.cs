@@ -11,6 +11,7 @@ internal static class Code
     public const string Span = "global::System.Span<float>";
     public const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
     public const string ReadOnlyIntSpan = "global::System.ReadOnlySpan<int>";
+    public const string ReadOnlyDoubleSpan = "global::System.ReadOnlySpan<double>";
     public const string MathF = "global::System.MathF";
     public const string Simd = "global::LeNet.Gen.Runtime.Simd";
     public const string Check = "global::LeNet.Gen.Runtime.Check";

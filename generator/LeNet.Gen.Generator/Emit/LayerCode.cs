@@ -117,8 +117,17 @@ internal sealed class LayerCode
     /// <summary>True when the last layer applies softmax: its forward pass writes logits and the loss supplies their gradient.</summary>
     public bool IsSoftmaxHead => IsLast && Layer.Activation == ActivationKind.Softmax;
 
-    /// <summary>The activation the layer's own method applies (softmax is applied separately, after the logits).</summary>
-    public ActivationKind FusedActivation => IsSoftmaxHead ? ActivationKind.None : Layer.Activation;
+    /// <summary>True when a batch norm follows the layer: the layer's activation then moves after the normalisation.</summary>
+    public bool IsFollowedByBatchNorm => Position + 1 < Plan.Layers.Count && Plan.Layers[Position + 1].Spec is Layers.BatchNormSpec;
+
+    /// <summary>
+    /// The activation the layer's own method applies (softmax is applied separately, after the logits). A layer followed by
+    /// a batch norm applies none, and the batch norm applies the one written on the layer before it.
+    /// </summary>
+    public ActivationKind FusedActivation =>
+        IsSoftmaxHead || IsFollowedByBatchNorm ? ActivationKind.None
+        : Layer.Spec is Layers.BatchNormSpec && Position > 0 ? Plan.Layers[Position - 1].Activation
+        : Layer.Activation;
 
     /// <summary>The table row of <see cref="FusedActivation"/>.</summary>
     public ActivationRow Activation => ActivationRow.Of(FusedActivation);

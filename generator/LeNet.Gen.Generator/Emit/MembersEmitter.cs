@@ -18,6 +18,13 @@ internal static class MembersEmitter
     private const string Training = "global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>";
     private const string Inference = "global::LeNet.Gen.Runtime.NetworkInference<Kernels, Workspace>";
 
+    /// <summary>True when some layer reads the workspace for more than tensors (the training flag, the example's key).</summary>
+    private static bool HasExampleState(NetworkPlan plan) => plan.Layers.Any(l => LayerKinds.Of(l.Spec).NeedsWorkspace);
+
+    /// <summary>", workspace" when the layer's methods take the workspace: vector scratch buffers, or example state.</summary>
+    private static string ScratchArgument(LayerCode code) =>
+        code.IsVectorized || LayerKinds.Of(code.Layer.Spec).NeedsWorkspace ? ", workspace" : string.Empty;
+
     public static void Emit(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
         string name = plan.Spec.Type.Name;
@@ -51,7 +58,6 @@ internal static class MembersEmitter
         EmitOnnxFiles(w, gc);
         EmitInterfaceMembers(w, plan, gc);
         EmitKernels(w, plan, layers);
-
         EmitWorkspace(w, plan, layers);
     }
 
@@ -77,6 +83,16 @@ internal static class MembersEmitter
             w.Line($"new global::LeNet.Gen.TensorInfo(\"{layer.Name}.bias\", {Int(layer.BiasOffset)}, {Int(layer.BiasCount)}),");
         }
 
+        // Batch norm's running statistics are state, not parameters: they follow the parameters in the storage.
+        foreach (var slot in BatchNormLayer.Slots(plan))
+        {
+            int at = plan.ParameterCount + slot.StateOffset;
+            string name = slot.Layer.Name;
+            w.Line($"new global::LeNet.Gen.TensorInfo(\"{name}.running_mean\", {Int(at)}, {Int(slot.Channels)}),");
+            w.Line($"new global::LeNet.Gen.TensorInfo(\"{name}.running_var\", {Int(at + slot.Channels)}, {Int(slot.Channels)}),");
+            w.Line($"new global::LeNet.Gen.TensorInfo(\"{name}.num_batches_tracked\", {Int(at + (2 * slot.Channels))}) {{ ElementType = global::LeNet.Gen.TensorElementType.Int64 }},");
+        }
+
         w.Outdent();
         w.Line("});");
         w.Line();
@@ -91,11 +107,14 @@ internal static class MembersEmitter
         w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Info}> Layers {{ get; }} = global::System.Array.AsReadOnly(new {Info}[]");
         w.Line("{");
         w.Indent();
-        foreach (var layer in plan.Layers)
+        for (int i = 0; i < plan.Layers.Count; i++)
         {
+            // The activation where it is applied: after a batch norm rather than on the layer it was written on.
+            var layer = plan.Layers[i];
+            var code = new LayerCode(plan, i);
             string input = Shape(layer.Input);
             string output = Shape(layer.Output);
-            string activation = "global::LeNet.Gen.Activation." + layer.Activation;
+            string activation = "global::LeNet.Gen.Activation." + (code.IsSoftmaxHead ? ActivationKind.Softmax : code.FusedActivation);
             w.Line(LayerKinds.Of(layer.Spec).LayerInfo(layer, input, output, rounding, activation) + ",");
         }
 
@@ -110,8 +129,29 @@ internal static class MembersEmitter
 
     private static void EmitStorageAndConstructor(SourceWriter w, NetworkPlan plan, LayerCode[] layers, string name, string gc)
     {
-        w.Line("private readonly float[] _parameters = new float[ParameterCount];");
+        int stateLength = BatchNormLayer.StateLength(plan);
+        if (stateLength > 0)
+        {
+            w.Line("/// <summary>Running statistics of the batch-norm layers (mean, variance and batch count of each): state, not parameters.</summary>");
+            w.Line(gc);
+            w.Line($"public const int StateLength = {Int(stateLength)};");
+            w.Line();
+            w.Line("// The parameters, then the running statistics of the batch-norm layers, which optimizers do not move.");
+            w.Line("private readonly float[] _parameters = new float[ParameterCount + StateLength];");
+        }
+        else
+        {
+            w.Line("private readonly float[] _parameters = new float[ParameterCount];");
+        }
+
         w.Line();
+        if (HasExampleState(plan) && plan.CanTrain)
+        {
+            w.Line("// The seed also keys the dropout masks in training, with the step count and each example's place in its batch.");
+            w.Line("private readonly long _seed;");
+            w.Line();
+        }
+
         w.Line("// Predict may run on several threads at once: each thread gets its own buffers, created on its first call.");
         w.Line("[global::System.ThreadStatic]");
         w.Line("private static Workspace? t_inferenceWorkspace;");
@@ -124,8 +164,20 @@ internal static class MembersEmitter
         w.Line(gc);
         using (w.Block($"public {name}(int seed)"))
         {
+            if (HasExampleState(plan) && plan.CanTrain)
+            {
+                w.Line("_seed = seed;");
+            }
+
             w.Line("var random = new global::LeNet.Gen.NetworkRandom(seed);");
-            foreach (var layer in plan.Layers.Where(l => l.ParameterCount > 0))
+            foreach (var slot in BatchNormLayer.Slots(plan))
+            {
+                var layer = slot.Layer;
+                w.Line($"global::System.MemoryExtensions.AsSpan(_parameters, {Int(layer.WeightOffset)}, {Int(layer.WeightCount)}).Fill(1f); // {layer.Name}.weight = 1, {layer.Name}.bias = 0");
+                w.Line($"global::System.MemoryExtensions.AsSpan(_parameters, {Int(plan.ParameterCount + slot.StateOffset + slot.Channels)}, {Int(slot.Channels)}).Fill(1f); // {layer.Name}.running_var = 1, running_mean = 0");
+            }
+
+            foreach (var layer in plan.Layers.Where(l => l.ParameterCount > 0 && l.Spec is not BatchNormSpec))
             {
                 int fanIn = layer.WeightCount / layer.BiasCount;
                 string bound = Float((float)(1.0 / Math.Sqrt(fanIn)));
@@ -137,7 +189,23 @@ internal static class MembersEmitter
         w.Line();
         w.Line("/// <summary>All weights and biases, contiguous, laid out as <see cref=\"Tensors\"/> lists them. Writable: load or edit weights here.</summary>");
         w.Line(gc);
-        w.Line($"public {Span} Parameters => _parameters;");
+        if (stateLength > 0)
+        {
+            w.Line($"public {Span} Parameters => global::System.MemoryExtensions.AsSpan(_parameters, 0, ParameterCount);");
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// The running statistics of the batch-norm layers, laid out as the <c>running_mean</c>, <c>running_var</c> and");
+            w.Line("/// <c>num_batches_tracked</c> entries of <see cref=\"Tensors\"/> list them (offsets counted from the start of <see cref=\"Parameters\"/>).");
+            w.Line("/// Training updates them; Predict uses them. Writable.");
+            w.Line("/// </summary>");
+            w.Line(gc);
+            w.Line($"public {Span} State => global::System.MemoryExtensions.AsSpan(_parameters, ParameterCount);");
+        }
+        else
+        {
+            w.Line($"public {Span} Parameters => _parameters;");
+        }
+
         w.Line();
     }
 
@@ -214,7 +282,7 @@ internal static class MembersEmitter
         w.Line("// this network's passes through the Kernels struct below. The members here forward to it.");
         w.Line($"private {Training}? _training;");
         w.Line();
-        w.Line($"private {Training} Training => _training ??= new {Training}(_parameters);");
+        w.Line($"private {Training} Training => _training ??= new {Training}(_parameters{(HasExampleState(plan) ? ", _seed" : string.Empty)});");
         w.Line();
         w.Line("/// <summary>One plain SGD step on one example's cross-entropy loss: every parameter moves by −<paramref name=\"learningRate\"/> × its gradient.</summary>");
         w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape}, row-major.</param>");
@@ -367,25 +435,7 @@ internal static class MembersEmitter
         {
             foreach (var code in layers)
             {
-                var layer = code.Layer;
-                string previous = code.SourcePosition is int from ? "workspace." + layers[from].Output : "input";
-                string source = previous;
-                if (code.CopiesInput)
-                {
-                    w.Line($"input.CopyTo(workspace.{code.InputCopy}); // the vector code reads a little past the last row");
-                    source = "workspace." + code.InputCopy;
-                }
-
-                if (code.IsPadded)
-                {
-                    w.Line($"{code.Pascal}Pad({previous}, workspace.{code.PaddedInput});");
-                    source = "workspace." + code.PaddedInput;
-                }
-
-                string scratch = code.IsVectorized ? ", workspace" : string.Empty;
-                w.Line(layer.ParameterCount > 0
-                    ? $"{code.Forward}({source}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), parameters.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)}), workspace.{code.Written}{scratch});"
-                    : $"{code.Forward}({source}, workspace.{code.Written});");
+                EmitForwardCall(w, plan, code, layers, training: false);
             }
 
             if (plan.CanTrain)
@@ -397,42 +447,182 @@ internal static class MembersEmitter
         w.Line();
     }
 
+    // One layer of a forward pass. In a training stage a batch norm normalises with the batch statistics instead of the running ones.
+    private static void EmitForwardCall(SourceWriter w, NetworkPlan plan, LayerCode code, LayerCode[] layers, bool training)
+    {
+        var layer = code.Layer;
+        string previous = code.SourcePosition is int from ? "workspace." + layers[from].Output : "input";
+        string source = previous;
+        if (code.CopiesInput)
+        {
+            w.Line($"input.CopyTo(workspace.{code.InputCopy}); // the vector code reads a little past the last row");
+            source = "workspace." + code.InputCopy;
+        }
+
+        if (code.IsPadded)
+        {
+            w.Line($"{code.Pascal}Pad({previous}, workspace.{code.PaddedInput});");
+            source = "workspace." + code.PaddedInput;
+        }
+
+        string scratch = ScratchArgument(code);
+        string weights = $"parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), parameters.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)})";
+        if (layer.Spec is BatchNormSpec)
+        {
+            var slot = BatchNormLayer.Slots(plan).Single(s => s.Layer == layer);
+            w.Line(training
+                ? $"{BatchNormLayer.Normalize(code)}({source}, {weights}, statistics.Slice({Int(slot.StatisticsOffset)}, {Int(2 * slot.Channels)}), workspace.{code.Written});"
+                : $"{code.Forward}({source}, {weights}, parameters.Slice({Int(plan.ParameterCount + slot.StateOffset)}, {Int(2 * slot.Channels)}), workspace.{code.Written});");
+            return;
+        }
+
+        w.Line(layer.ParameterCount > 0
+            ? $"{code.Forward}({source}, {weights}, workspace.{code.Written}{scratch});"
+            : $"{code.Forward}({source}, workspace.{code.Written}{scratch});");
+    }
+
     private static void EmitBackward(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
+        if (BatchNormLayer.Slots(plan).Count > 0)
+        {
+            EmitStages(w, plan, layers);
+            return;
+        }
+
         w.Line("// The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input");
         w.Line("// and adds the gradients of its weights and biases. workspace.LogitsGradient holds the loss gradient on entry.");
         using (w.Block($"private static void Backward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {Span} gradients)"))
         {
             for (int i = layers.Length - 1; i >= 0; i--)
             {
-                var code = layers[i];
-                var layer = code.Layer;
-                if (code.IsFirst && layer.ParameterCount == 0)
-                {
-                    continue; // a layer on the input without parameters has nothing to learn and no earlier layer to pass a gradient to
-                }
-
-                var from = code.SourcePosition is int s ? layers[s] : null;
-                string layerInput = from is null ? "input" : "workspace." + from.Output;
-                string windowInput = code.IsPadded ? "workspace." + code.PaddedInput : code.CopiesInput ? "workspace." + code.InputCopy : layerInput;
-                string scratch = code.IsVectorized ? ", workspace" : string.Empty;
-                string inputGradient = code.IsFirst ? string.Empty
-                    : code.IsPadded ? $"workspace.{code.PaddedInputGradient}, " : $"workspace.{from!.WrittenGradient}, ";
-                if (layer.ParameterCount > 0)
-                {
-                    w.Line($"{code.Backward}({windowInput}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient}" +
-                        $"gradients.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), gradients.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)}){scratch});");
-                }
-                else
-                {
-                    w.Line($"{code.Backward}({layerInput}, workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient.TrimEnd(',', ' ')});");
-                }
-
-                if (code.IsPadded && !code.IsFirst)
-                {
-                    w.Line($"{code.Pascal}Unpad(workspace.{code.PaddedInputGradient}, workspace.{from!.WrittenGradient});");
-                }
+                EmitBackwardCall(w, layers[i], layers);
             }
+        }
+
+        w.Line();
+    }
+
+    // One layer of a backward pass (not a batch norm: its backward is split around the batch reduction, see EmitStages).
+    private static void EmitBackwardCall(SourceWriter w, LayerCode code, LayerCode[] layers)
+    {
+        var layer = code.Layer;
+        if (code.IsFirst && layer.ParameterCount == 0)
+        {
+            return; // a layer on the input without parameters has nothing to learn and no earlier layer to pass a gradient to
+        }
+
+        var from = code.SourcePosition is int s ? layers[s] : null;
+        string layerInput = from is null ? "input" : "workspace." + from.Output;
+        string windowInput = code.IsPadded ? "workspace." + code.PaddedInput : code.CopiesInput ? "workspace." + code.InputCopy : layerInput;
+        string scratch = ScratchArgument(code);
+        string inputGradient = code.IsFirst ? string.Empty
+            : code.IsPadded ? $"workspace.{code.PaddedInputGradient}, " : $"workspace.{from!.WrittenGradient}, ";
+        if (layer.ParameterCount > 0)
+        {
+            w.Line($"{code.Backward}({windowInput}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient}" +
+                $"gradients.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), gradients.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)}){scratch});");
+        }
+        else
+        {
+            w.Line($"{code.Backward}({layerInput}, workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient.TrimEnd(',', ' ')}{scratch});");
+        }
+
+        if (code.IsPadded && !code.IsFirst)
+        {
+            w.Line($"{code.Pascal}Unpad(workspace.{code.PaddedInputGradient}, workspace.{from!.WrittenGradient});");
+        }
+    }
+
+    /// <summary>
+    /// A network with batch norm trains in stages cut at each batch norm, so that the runtime can reduce the batch
+    /// statistics over the whole batch in between (<c>NetworkTraining</c>): forward stage k normalises with batch norm k's
+    /// statistics and runs on to batch norm k + 1's input; backward stage k takes the gradient through batch norm k + 1,
+    /// runs back to batch norm k's output and leaves the gradient of γ·x̂ + β there for the runtime to reduce.
+    /// </summary>
+    private static void EmitStages(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
+    {
+        var slots = BatchNormLayer.Slots(plan);
+        int[] cuts = slots.Select(slot => layers.Single(l => l.Layer == slot.Layer).Position).ToArray();
+        int stages = cuts.Length;
+        w.Line("// Training with batch norm goes through ForwardStage and BackwardStage: the statistics come from the whole batch, so");
+        w.Line("// the runtime reduces them between the stages. Backward on one example alone is not defined for this network.");
+        using (w.Block($"private static void Backward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {Span} gradients)"))
+        {
+            w.Line("throw new global::System.InvalidOperationException(\"A network with batch norm trains through ForwardStage and BackwardStage, over a whole batch.\");");
+        }
+
+        w.Line();
+        w.Line("// Training forward stage k: batch norm k (from 1) normalises with the batch statistics, then the layers up to the next batch norm's input.");
+        using (w.Block($"private static void ForwardStage(int stage, {ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {ReadOnlyDoubleSpan} statistics)"))
+        using (w.Block("switch (stage)"))
+        {
+            for (int k = 0; k <= stages; k++)
+            {
+                int first = k == 0 ? 0 : cuts[k - 1];
+                int end = k == stages ? layers.Length : cuts[k];
+                w.Line($"case {k}:");
+                w.Indent();
+                for (int i = first; i < end; i++)
+                {
+                    EmitForwardCall(w, plan, layers[i], layers, training: true);
+                }
+
+                if (k == stages)
+                {
+                    w.Line($"global::LeNet.Gen.Runtime.Softmax.Apply(workspace.Logits, workspace.{layers[layers.Length - 1].Output});");
+                }
+
+                w.Line("return;");
+                w.Outdent();
+            }
+
+            w.Line("default:");
+            w.Indent();
+            w.Line("throw new global::System.ArgumentOutOfRangeException(nameof(stage));");
+            w.Outdent();
+        }
+
+        w.Line();
+        w.Line("// Training backward stage k: through batch norm k + 1's input, back through the layers after batch norm k, to its output gradient.");
+        using (w.Block($"private static void BackwardStage(int stage, {ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {Span} gradients, {ReadOnlyDoubleSpan} statistics, {ReadOnlyDoubleSpan} sums)"))
+        using (w.Block("switch (stage)"))
+        {
+            for (int k = stages; k >= 0; k--)
+            {
+                w.Line($"case {k}:");
+                w.Indent();
+                int end = k == stages ? layers.Length : cuts[k];
+                if (k < stages)
+                {
+                    var norm = layers[cuts[k]];
+                    var slot = slots[k];
+                    var layer = norm.Layer;
+                    var from = layers[norm.SourcePosition!.Value];
+                    string stats = $"statistics.Slice({Int(slot.StatisticsOffset)}, {Int(2 * slot.Channels)})";
+                    string sums = $"sums.Slice({Int(slot.StatisticsOffset)}, {Int(2 * slot.Channels)})";
+                    w.Line($"{BatchNormLayer.InputBackward(norm)}(workspace.{from.Output}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), {stats}, {sums}, workspace.{norm.WrittenGradient}, workspace.{from.WrittenGradient});");
+                }
+
+                int first = k == 0 ? 0 : cuts[k - 1] + 1;
+                for (int i = end - 1; i >= first; i--)
+                {
+                    EmitBackwardCall(w, layers[i], layers);
+                }
+
+                if (k > 0 && !layers[cuts[k - 1]].Activation.IsIdentity)
+                {
+                    var norm = layers[cuts[k - 1]];
+                    w.Line($"{BatchNormLayer.OutputBackward(norm)}(workspace.{norm.Written}, workspace.{norm.WrittenGradient});");
+                }
+
+                w.Line("return;");
+                w.Outdent();
+            }
+
+            w.Line("default:");
+            w.Indent();
+            w.Line("throw new global::System.ArgumentOutOfRangeException(nameof(stage));");
+            w.Outdent();
         }
 
         w.Line();
@@ -464,6 +654,51 @@ internal static class MembersEmitter
                 w.Line($"public static {Span} Logits(Workspace workspace) => workspace.Logits;");
                 w.Line($"public static {Span} Probabilities(Workspace workspace) => workspace.{output};");
                 w.Line($"public static {Span} LogitsGradient(Workspace workspace) => workspace.LogitsGradient;");
+                if (HasExampleState(plan))
+                {
+                    w.Line("public static void BeginExample(Workspace workspace, ulong key) => workspace.ExampleKey = key;");
+                }
+
+                var slots = BatchNormLayer.Slots(plan);
+                if (slots.Count > 0)
+                {
+                    const string Info = "global::LeNet.Gen.Runtime.BatchNormInfo";
+                    const string Buffer = "global::LeNet.Gen.Runtime.BatchNormBuffer";
+                    w.Line($"public static int StateLength => {type}.StateLength;");
+                    w.Line($"public static int BatchNormCount => {slots.Count};");
+                    w.Line($"public static int BatchStatisticsLength => {Int(slots.Sum(s => 2 * s.Channels))};");
+                    w.Line($"public static {Info} BatchNorm(int index) => index switch");
+                    w.Line("{");
+                    w.Indent();
+                    foreach (var slot in slots)
+                    {
+                        var spec = (BatchNormSpec)slot.Layer.Spec;
+                        w.Line($"{slot.Number - 1} => new {Info}(\"{slot.Layer.Name}\", {slot.Channels}, {slot.Plane}, {Int(slot.Layer.WeightOffset)}, {Int(slot.StateOffset)}, {Int(slot.StatisticsOffset)}, {spec.Epsilon.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}, {spec.Momentum.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}),");
+                    }
+
+                    w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(index)),");
+                    w.Outdent();
+                    w.Line("};");
+                    using (w.Block($"public static {Span} BatchNormValues(Workspace workspace, int index, {Buffer} buffer)"))
+                    {
+                        w.Line("switch (index)");
+                        w.Line("{");
+                        w.Indent();
+                        foreach (var slot in slots)
+                        {
+                            var code = layers.Single(l => l.Layer == slot.Layer);
+                            var from = layers[code.SourcePosition!.Value];
+                            w.Line($"case {slot.Number - 1}: return buffer == {Buffer}.Input ? workspace.{from.Output} : workspace.{code.WrittenGradient};");
+                        }
+
+                        w.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(index));");
+                        w.Outdent();
+                        w.Line("}");
+                    }
+
+                    w.Line($"public static void ForwardStage(int stage, {ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {ReadOnlyDoubleSpan} statistics) => {type}.ForwardStage(stage, parameters, input, workspace, statistics);");
+                    w.Line($"public static void BackwardStage(int stage, {ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {Span} gradients, {ReadOnlyDoubleSpan} statistics, {ReadOnlyDoubleSpan} sums) => {type}.BackwardStage(stage, parameters, input, workspace, gradients, statistics, sums);");
+                }
             }
         }
 
@@ -558,10 +793,26 @@ internal static class MembersEmitter
                 w.Line($"public readonly float[] {name};");
             }
 
+            bool exampleState = HasExampleState(plan);
+            if (exampleState)
+            {
+                w.Line();
+                w.Line("// True in the runtime's training workspaces: dropout drops values only there.");
+                w.Line("public readonly bool Training;");
+                w.Line();
+                w.Line("// The current example's key, set by the runtime before each training example's forward pass.");
+                w.Line("public ulong ExampleKey;");
+            }
+
             w.Line();
             w.Line("// Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.");
             using (w.Block("public Workspace(bool training)"))
             {
+                if (exampleState)
+                {
+                    w.Line("Training = training;");
+                }
+
                 foreach (var (name, length) in gradients)
                 {
                     w.Line($"{name} = training ? new float[{Int(length)}] : global::System.Array.Empty<float>();");

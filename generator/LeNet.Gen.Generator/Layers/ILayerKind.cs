@@ -21,6 +21,18 @@ internal interface ILayerKind
     /// <summary>The name of its layers before their number, as in the equivalent PyTorch model: <c>conv</c>, <c>pool</c>, <c>fc</c>.</summary>
     string NamePrefix { get; }
 
+    /// <summary>
+    /// The name of a layer of this kind when it is the network's only one (<c>gap</c>, as PyTorch models usually call
+    /// their one global pooling module), or null when its layers are numbered even then (<c>conv1</c>).
+    /// </summary>
+    string? SoleName { get; }
+
+    /// <summary>
+    /// True when the layer's forward and backward methods take the workspace as their last argument, for what is not a
+    /// tensor: whether the pass is a training one, and the example's key (dropout masks).
+    /// </summary>
+    bool NeedsWorkspace { get; }
+
     /// <summary>True when <paramref name="spec"/> is a layer of this kind.</summary>
     bool Owns(LayerSpec spec);
 
@@ -65,7 +77,8 @@ internal interface ILayerKind
 /// <summary>The registry: every layer kind the generator knows. An attribute not listed here is never read as a layer.</summary>
 internal static class LayerKinds
 {
-    public static readonly ImmutableArray<ILayerKind> All = ImmutableArray.Create<ILayerKind>(ConvLayer.Instance, PoolLayer.Instance, DenseLayer.Instance);
+    public static readonly ImmutableArray<ILayerKind> All = ImmutableArray.Create<ILayerKind>(
+        ConvLayer.Instance, PoolLayer.Instance, DenseLayer.Instance, GlobalAveragePoolLayer.Instance, DropoutLayer.Instance, BatchNormLayer.Instance);
 
     /// <summary>The kind declared by the attribute named <paramref name="attributeName"/>, or null for any other attribute.</summary>
     public static ILayerKind? ForAttribute(string? attributeName) => All.FirstOrDefault(k => k.AttributeName == attributeName);

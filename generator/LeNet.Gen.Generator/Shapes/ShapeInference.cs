@@ -89,7 +89,7 @@ internal static class ShapeInference
             problems.Add(new Problem(
                 Rules.TrainNotGenerated.Id, ProblemTarget.Layer(last.Spec.Index, "Activation"), spec.Type.Name, last.Name, last.Activation.ToString())
             {
-                Fixes = last.Spec is PoolSpec
+                Fixes = last.Spec is not (ConvSpec or DenseSpec) // only these attributes have an Activation to set
                     ? EquatableArray<FixSuggestion>.Empty
                     : Single(new FixSuggestion(
                         Format("Set Activation = Softmax on {0} (generates Train)", last.Name),
@@ -422,13 +422,22 @@ internal static class ShapeInference
     private static string[] NamesOf(EquatableArray<LayerSpec> layers)
     {
         // Numbered within each kind from 1, as PyTorch modules are usually named: conv1, pool1, conv2, …, fc1.
+        // A kind with a sole name (gap) uses it when the network has only one layer of that kind.
         var names = new string[layers.Count];
         var counts = new System.Collections.Generic.Dictionary<string, int>();
+        var totals = new System.Collections.Generic.Dictionary<string, int>();
+        foreach (var layer in layers)
+        {
+            string prefix = LayerKinds.Of(layer).NamePrefix;
+            totals[prefix] = totals.TryGetValue(prefix, out int total) ? total + 1 : 1;
+        }
+
         for (int i = 0; i < layers.Count; i++)
         {
-            string prefix = LayerKinds.Of(layers[i]).NamePrefix;
+            var kind = LayerKinds.Of(layers[i]);
+            string prefix = kind.NamePrefix;
             counts[prefix] = counts.TryGetValue(prefix, out int count) ? count + 1 : 1;
-            names[i] = prefix + counts[prefix].ToString(CultureInfo.InvariantCulture);
+            names[i] = kind.SoleName is { } sole && totals[prefix] == 1 ? sole : prefix + counts[prefix].ToString(CultureInfo.InvariantCulture);
         }
 
         return names;

@@ -18,7 +18,8 @@ namespace LeNet.Gen.IO;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Only <c>F32</c> tensors are supported, and a file must hold exactly the tensors of the layout passed in: same
+/// Tensors are <c>F32</c>, except those the layout marks <see cref="TensorElementType.Int64"/> (<c>I64</c>, such as batch
+/// norm's <c>num_batches_tracked</c>), and a file must hold exactly the tensors of the layout passed in: same
 /// names, same shapes, no more, no fewer. Loading checks the whole file before it writes a single value, so a
 /// rejected file leaves the destination untouched; every problem with the file's content is reported as an
 /// <see cref="InvalidDataException"/> whose message names the tensor and the values involved.
@@ -187,7 +188,16 @@ public static class SafeTensors
         }
 
         byte[][] names = CheckLayout(parameters.Length, tensors, nameof(parameters));
+        bool mixed = HasInt64(tensors);
         long dataLength = parameters.Length * 4L;
+        if (mixed)
+        {
+            dataLength = 0;
+            foreach (TensorInfo tensor in tensors)
+            {
+                dataLength += ByteLength(tensor);
+            }
+        }
 
         Span<byte> prefix = stackalloc byte[8];
         int prefixRead = ReadFully(stream, prefix);
@@ -214,12 +224,39 @@ public static class SafeTensors
         Placement[] placements = ParseHeader(header, tensors, names, sectionLength, remaining.HasValue);
         CheckCoverage(placements, tensors, sectionLength, dataLength);
 
+        if (mixed)
+        {
+            float[] converted = ReadMixed(stream, tensors, placements, dataLength, parameters.Length);
+            converted.CopyTo(parameters);
+            return;
+        }
+
         float[] values = ReadData(stream, parameters.Length);
         foreach (Placement placement in placements)
         {
             TensorInfo tensor = tensors[placement.Index];
             values.AsSpan((int)(placement.Begin / 4), tensor.Length).CopyTo(parameters.Slice(tensor.Offset, tensor.Length));
         }
+    }
+
+    // F32 values take 4 bytes; an I64 counter (batch norm's num_batches_tracked, held as a whole float) takes 8.
+    private static bool IsInt64(TensorInfo tensor) => tensor.ElementType == TensorElementType.Int64;
+
+    private static long ByteLength(TensorInfo tensor) => tensor.Length * (IsInt64(tensor) ? 8L : 4L);
+
+    private static string DtypeOf(TensorInfo tensor) => IsInt64(tensor) ? "I64" : "F32";
+
+    private static bool HasInt64(IReadOnlyList<TensorInfo> tensors)
+    {
+        foreach (TensorInfo tensor in tensors)
+        {
+            if (IsInt64(tensor))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -286,9 +323,9 @@ public static class SafeTensors
             for (int i = 0; i < names.Length; i++)
             {
                 TensorInfo tensor = tensors[i];
-                long end = begin + (tensor.Length * 4L);
+                long end = begin + ByteLength(tensor);
                 writer.WriteStartObject(names[i]);
-                writer.WriteString("dtype", "F32");
+                writer.WriteString("dtype", DtypeOf(tensor));
                 writer.WriteStartArray("shape");
                 foreach (int dimension in tensor.Shape)
                 {
@@ -316,6 +353,12 @@ public static class SafeTensors
         stream.Write(prefix);
         stream.Write(json.WrittenSpan);
 
+        if (HasInt64(tensors))
+        {
+            WriteMixed(stream, parameters, tensors);
+            return;
+        }
+
         if (BitConverter.IsLittleEndian)
         {
             for (int start = 0; start < parameters.Length; start += FloatChunk)
@@ -333,6 +376,34 @@ public static class SafeTensors
                 Span<int> swapped = buffer.AsSpan(0, block.Length);
                 BinaryPrimitives.ReverseEndianness(block, swapped);
                 stream.Write(MemoryMarshal.AsBytes(swapped));
+            }
+        }
+    }
+
+    // Tensor by tensor, when some are I64: those values are whole floats written as 64-bit integers.
+    private static void WriteMixed(Stream stream, ReadOnlySpan<float> parameters, IReadOnlyList<TensorInfo> tensors)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        foreach (TensorInfo tensor in tensors)
+        {
+            ReadOnlySpan<float> values = parameters.Slice(tensor.Offset, tensor.Length);
+            foreach (float value in values)
+            {
+                if (IsInt64(tensor))
+                {
+                    if (!(value >= 0 && value <= (1 << 24) && value == MathF.Floor(value)))
+                    {
+                        throw new ArgumentException($"Tensor {tensor.Name} is stored as I64, but holds {value.ToString(CultureInfo.InvariantCulture)}, which is not a whole number in [0, 2^24].", nameof(parameters));
+                    }
+
+                    BinaryPrimitives.WriteInt64LittleEndian(bytes, (long)value);
+                    stream.Write(bytes);
+                }
+                else
+                {
+                    BinaryPrimitives.WriteSingleLittleEndian(bytes, value);
+                    stream.Write(bytes.Slice(0, 4));
+                }
             }
         }
     }
@@ -535,7 +606,7 @@ public static class SafeTensors
                     throw Invalid($"{name}: dtype must be a string, found {Describe(reader.TokenType)}");
                 }
 
-                wrongDtype = reader.ValueTextEquals("F32"u8) ? null : Quote(ref reader);
+                wrongDtype = reader.ValueTextEquals(IsInt64(tensor) ? "I64"u8 : "F32"u8) ? null : Quote(ref reader);
             }
             else if (reader.ValueTextEquals("shape"u8))
             {
@@ -561,7 +632,7 @@ public static class SafeTensors
 
         if (wrongDtype is not null)
         {
-            throw Invalid($"{name}: dtype {wrongDtype}, expected F32");
+            throw Invalid($"{name}: dtype {wrongDtype}, expected {DtypeOf(tensor)}");
         }
 
         if (wrongShape is not null)
@@ -580,10 +651,10 @@ public static class SafeTensors
             throw Invalid($"{name}: data_offsets [{begin},{end}] end beyond the data section ({section})");
         }
 
-        long needed = tensor.Length * 4L;
+        long needed = ByteLength(tensor);
         if (end - begin != needed)
         {
-            throw Invalid($"{name}: data_offsets [{begin},{end}] span {end - begin} bytes, but F32 {tensor.ShapeText} needs {needed}");
+            throw Invalid($"{name}: data_offsets [{begin},{end}] span {end - begin} bytes, but {DtypeOf(tensor)} {tensor.ShapeText} needs {needed}");
         }
 
         return new Placement(begin, end, index);
@@ -706,6 +777,49 @@ public static class SafeTensors
         {
             throw Invalid($"data section is {sectionLength} bytes but the tensors cover {dataLength}");
         }
+    }
+
+    // The data section of a layout with I64 tensors, read whole (its length is the model's), then converted tensor by
+    // tensor; an I64 value must be a whole number that a float holds exactly.
+    private static float[] ReadMixed(Stream stream, IReadOnlyList<TensorInfo> tensors, Placement[] placements, long dataLength, int count)
+    {
+        byte[] data = new byte[dataLength];
+        int read = ReadFully(stream, data);
+        if (read < data.Length)
+        {
+            throw Invalid($"file truncated: the data section has {read} of {dataLength} bytes");
+        }
+
+        Span<byte> probe = stackalloc byte[1];
+        if (stream.Read(probe) != 0)
+        {
+            throw Invalid($"data section is more than {dataLength} bytes but the tensors cover {dataLength}");
+        }
+
+        float[] values = new float[count];
+        foreach (Placement placement in placements)
+        {
+            TensorInfo tensor = tensors[placement.Index];
+            for (int i = 0; i < tensor.Length; i++)
+            {
+                if (IsInt64(tensor))
+                {
+                    long value = BinaryPrimitives.ReadInt64LittleEndian(data.AsSpan((int)placement.Begin + (8 * i), 8));
+                    if (value < 0 || value > (1 << 24))
+                    {
+                        throw Invalid($"{tensor.Name}: value {value} is outside [0, 2^24]");
+                    }
+
+                    values[tensor.Offset + i] = value;
+                }
+                else
+                {
+                    values[tensor.Offset + i] = BinaryPrimitives.ReadSingleLittleEndian(data.AsSpan((int)placement.Begin + (4 * i), 4));
+                }
+            }
+        }
+
+        return values;
     }
 
     /// <summary>Reads exactly the model's values into a private buffer and checks that the stream ends there.</summary>

@@ -4,6 +4,19 @@ using System.Globalization;
 
 namespace LeNet.Gen;
 
+/// <summary>How a tensor's values are stored in a weight file.</summary>
+public enum TensorElementType
+{
+    /// <summary>32-bit floats (safetensors <c>F32</c>): weights, biases, running statistics.</summary>
+    Float32 = 0,
+
+    /// <summary>
+    /// A 64-bit integer (safetensors <c>I64</c>) held as a whole float in the vector, such as batch norm's
+    /// <c>num_batches_tracked</c>; exact up to 2^24.
+    /// </summary>
+    Int64 = 1,
+}
+
 /// <summary>
 /// One named tensor inside a network's <c>Parameters</c> vector, such as <c>conv1.weight</c> with shape [6, 1, 5, 5]:
 /// its name (as in the equivalent PyTorch <c>state_dict</c>), where it starts and its shape. Generated networks list
@@ -43,6 +56,9 @@ public sealed class TensorInfo
         _shape = (int[])shape.Clone();
         Length = (int)length;
     }
+
+    /// <summary>How the values are stored in a weight file; <see cref="TensorElementType.Float32"/> unless set.</summary>
+    public TensorElementType ElementType { get; init; }
 
     /// <summary>The tensor's name, e.g. <c>conv1.weight</c>.</summary>
     public string Name { get; }

@@ -231,6 +231,22 @@ public static class OnnxModel
 
                     graph.Message(GraphNode, pool);
                     break;
+                case LayerKind.GlobalAveragePool:
+                    graph.Message(GraphNode, Node("GlobalAveragePool", layer.Name, produced, current));
+                    break;
+                case LayerKind.Dropout:
+                    // The identity outside training: an ONNX model holds what Predict computes, so dropout adds no node,
+                    // as torch.onnx.export in eval mode writes none. A last layer still needs a node that writes "output".
+                    if (produced == "output")
+                    {
+                        graph.Message(GraphNode, Node("Identity", layer.Name, produced, current));
+                    }
+                    else
+                    {
+                        produced = current;
+                    }
+
+                    break;
                 default:
                     if (!flat)
                     {
@@ -375,6 +391,11 @@ public static class OnnxModel
         for (int i = 0; i < layers.Count; i++)
         {
             LayerInfo layer = layers[i] ?? throw new ArgumentException($"Entry {i} of the layer list is null.", nameof(layers));
+            if (layer.Kind == LayerKind.BatchNorm)
+            {
+                throw new NotSupportedException($"Layer {layer.Name} is a batch norm, which the ONNX export and import do not support yet; save the weights with Save (safetensors) instead.");
+            }
+
             if (previous is not null && !Same(previous, layer.InputShape) && !(layer.Kind == LayerKind.Dense && Product(previous) == Product(layer.InputShape)))
             {
                 throw new ArgumentException($"Layer {layer.Name} reads {TensorInfo.Format(layer.InputShape)}, but the layer before writes {TensorInfo.Format(previous)}.", nameof(layers));
@@ -386,7 +407,7 @@ public static class OnnxModel
             }
 
             previous = layer.OutputShape;
-            if (layer.Kind == LayerKind.Pooling)
+            if (layer.Kind is LayerKind.Pooling or LayerKind.GlobalAveragePool or LayerKind.Dropout)
             {
                 continue;
             }
@@ -575,6 +596,12 @@ public static class OnnxModel
                         break;
                     case LayerKind.Pooling:
                         current = Pool(layer, current);
+                        break;
+                    case LayerKind.GlobalAveragePool:
+                        current = GlobalAveragePool(layer, current);
+                        break;
+                    case LayerKind.Dropout:
+                        current = Dropout(layer, current);
                         break;
                     default:
                         current = Dense(layer, _layout.Weights[i]!, _layout.Biases[i]!, current, ref flat);
@@ -1177,6 +1204,27 @@ public static class OnnxModel
             }
 
             return _nodes[node].FirstOutput;
+        }
+
+        private Segment GlobalAveragePool(LayerInfo layer, Segment current)
+        {
+            int node = Expect(ref current, layer, "GlobalAveragePool");
+            CheckCounts(node, layer, 1, 1);
+            return _nodes[node].FirstOutput;
+        }
+
+        // Dropout is the identity in the model (what Predict computes): torch.onnx.export in eval mode writes no node, and
+        // LeNet.Gen writes an Identity only when the network ends with it. A Dropout or Identity node is accepted here.
+        private Segment Dropout(LayerInfo layer, Segment current)
+        {
+            int node = Consumer(ref current, layer);
+            if (node >= 0 && (IsOp(node, "Dropout") || IsOp(node, "Identity")))
+            {
+                node = Expect(ref current, layer, "Dropout", "Identity");
+                return _nodes[node].FirstOutput;
+            }
+
+            return current;
         }
 
         private Segment Dense(LayerInfo layer, TensorInfo weight, TensorInfo bias, Segment current, ref bool flat)

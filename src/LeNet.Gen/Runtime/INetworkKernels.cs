@@ -74,4 +74,48 @@ public interface INetworkKernels<TWorkspace> : IInferenceKernels<TWorkspace>
 
     /// <summary>Where <see cref="Backward"/> reads the gradient of the loss with respect to the logits.</summary>
     static abstract Span<float> LogitsGradient(TWorkspace workspace);
+
+    /// <summary>
+    /// Called in training before <see cref="IInferenceKernels{TWorkspace}.Forward"/> on each example, with that example's key (from the network's
+    /// seed, the training step and the example's place in its batch): a network with dropout keeps it in the workspace
+    /// and draws its masks from it. Does nothing unless the network overrides it.
+    /// </summary>
+    static virtual void BeginExample(TWorkspace workspace, ulong key)
+    {
+    }
+
+    /// <summary>
+    /// Values after the parameters in the network's storage: the running statistics of its batch-norm layers (mean,
+    /// variance and batch count of each). 0 unless the network has batch norm.
+    /// </summary>
+    static virtual int StateLength => 0;
+
+    /// <summary>How many batch-norm layers the network has. With any, training goes through the stages below instead of <see cref="IInferenceKernels{TWorkspace}.Forward"/> and <see cref="Backward"/>.</summary>
+    static virtual int BatchNormCount => 0;
+
+    /// <summary>Values in the batch-statistics buffers: 2 × channels for each batch-norm layer.</summary>
+    static virtual int BatchStatisticsLength => 0;
+
+    /// <summary>Batch-norm layer <paramref name="index"/> (from 0).</summary>
+    static virtual BatchNormInfo BatchNorm(int index) => throw new ArgumentOutOfRangeException(nameof(index));
+
+    /// <summary>One per-example buffer of batch-norm layer <paramref name="index"/>.</summary>
+    static virtual Span<float> BatchNormValues(TWorkspace workspace, int index, BatchNormBuffer buffer) => throw new ArgumentOutOfRangeException(nameof(index));
+
+    /// <summary>
+    /// Training forward stage <paramref name="stage"/> of one example (0 … <see cref="BatchNormCount"/>): stage 0 runs
+    /// the layers up to the first batch norm's input; stage k normalises with batch norm k's batch statistics (mean and
+    /// 1 / √(var + ε) in <paramref name="statistics"/>) and runs on to the next one's input, the last stage to the probabilities.
+    /// </summary>
+    static virtual void ForwardStage(int stage, ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, TWorkspace workspace, ReadOnlySpan<double> statistics) =>
+        throw new ArgumentOutOfRangeException(nameof(stage));
+
+    /// <summary>
+    /// Training backward stage <paramref name="stage"/> of one example, from <see cref="BatchNormCount"/> down to 0: it takes
+    /// the gradient through batch norm k + 1 (with the batch means of its gradient in <paramref name="sums"/>), runs back
+    /// through the layers after batch norm k, adding their parameter gradients, and leaves the gradient of batch norm k's
+    /// output in its <see cref="BatchNormBuffer.OutputGradient"/>.
+    /// </summary>
+    static virtual void BackwardStage(int stage, ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, TWorkspace workspace, Span<float> gradients, ReadOnlySpan<double> statistics, ReadOnlySpan<double> sums) =>
+        throw new ArgumentOutOfRangeException(nameof(stage));
 }

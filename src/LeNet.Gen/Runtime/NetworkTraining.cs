@@ -25,6 +25,8 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     public const int ChunkSize = 8;
 
     private readonly float[] _parameters;
+    private readonly long _seed;
+    private long _step;
     private float[]? _gradients;
     private TWorkspace? _workspace;
     private int _threads = 1;
@@ -40,16 +42,36 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     private int[]? _batchLabels;
     private int _batchCount;
     private float _batchScale;
+    private long _batchStep;
 
     /// <summary>Creates the training state of a network whose weights and biases live in <paramref name="parameters"/>.</summary>
     /// <param name="parameters">The network's parameters, <c>ParameterCount</c> values; training updates them in place.</param>
     /// <exception cref="ArgumentException"><paramref name="parameters"/> does not hold <c>ParameterCount</c> values.</exception>
     public NetworkTraining(float[] parameters)
+        : this(parameters, seed: 0)
+    {
+    }
+
+    /// <summary>
+    /// Creates the training state of a network whose weights and biases live in <paramref name="parameters"/> and whose
+    /// random choices in training (dropout masks) derive from <paramref name="seed"/>.
+    /// </summary>
+    /// <param name="parameters">The network's parameters, <c>ParameterCount</c> values; training updates them in place.</param>
+    /// <param name="seed">The network's seed: with the step count and each example's place in its batch, it gives the example's key.</param>
+    /// <exception cref="ArgumentException"><paramref name="parameters"/> does not hold <c>ParameterCount</c> values.</exception>
+    public NetworkTraining(float[] parameters, long seed)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        Check.Length(parameters.Length, TKernels.ParameterCount, "the parameter count", TKernels.Name, nameof(parameters));
+        Check.Length(parameters.Length, TKernels.ParameterCount + TKernels.StateLength, "the parameter count" + (TKernels.StateLength > 0 ? " plus the running statistics" : string.Empty), TKernels.Name, nameof(parameters));
         _parameters = parameters;
+        _seed = seed;
     }
+
+    // The parameters an optimizer may move: not the running statistics of batch norm, which follow them in the storage.
+    private Span<float> Trainable => _parameters.AsSpan(0, TKernels.ParameterCount);
+
+    /// <summary>How many gradients (training steps) have been computed: the step number the next one draws its dropout masks with.</summary>
+    public long Steps => _step;
 
     /// <summary>
     /// How many threads a training step splits its batch over; 1 unless set. The parameters after training do not
@@ -86,7 +108,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         float[] gradients = _gradients ??= new float[TKernels.ParameterCount];
         float loss = ComputeGradients(inputs, labels, gradients);
         Check.Finite(loss, gradients, TKernels.Name);
-        Simd.Descend(_parameters, gradients, learningRate); // parameters −= learningRate × gradients
+        Simd.Descend(Trainable, gradients, learningRate); // parameters −= learningRate × gradients
         return loss;
     }
 
@@ -103,7 +125,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         float[] gradients = _gradients ??= new float[TKernels.ParameterCount];
         float loss = ComputeGradients(inputs, labels, gradients);
         Check.Finite(loss, gradients, TKernels.Name);
-        optimizer.Step(_parameters, gradients);
+        optimizer.Step(Trainable, gradients);
         return loss;
     }
 
@@ -123,21 +145,28 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         int count = labels.Length;
         float scale = 1f / count;
         int chunks = (count + ChunkSize - 1) / ChunkSize;
+        if (TKernels.BatchNormCount > 0)
+        {
+            CheckBatchStatistics(count);
+            return ComputeGradientsBatchWide(inputs, labels, gradients, chunks, scale, _step++);
+        }
+
+        long step = _step++;
         if (_threads > 1 && chunks > 1)
         {
-            return ComputeGradientsInParallel(inputs, labels, gradients, chunks, scale);
+            return ComputeGradientsInParallel(inputs, labels, gradients, chunks, scale, step);
         }
 
         // One thread: chunk 0 straight into gradients, each later chunk into a scratch buffer added on in order.
         var workspace = _workspace ??= TKernels.CreateWorkspace(training: true);
         gradients.Clear();
-        float total = AccumulateRange(_parameters, inputs, labels, 0, Math.Min(ChunkSize, count), scale, workspace, gradients);
+        float total = AccumulateRange(_parameters, inputs, labels, 0, Math.Min(ChunkSize, count), scale, workspace, gradients, _seed, step);
         for (int chunk = 1; chunk < chunks; chunk++)
         {
             float[] partial = _chunkGradient ??= new float[TKernels.ParameterCount];
             Array.Clear(partial);
             int start = chunk * ChunkSize;
-            total += AccumulateRange(_parameters, inputs, labels, start, Math.Min(start + ChunkSize, count), scale, workspace, partial);
+            total += AccumulateRange(_parameters, inputs, labels, start, Math.Min(start + ChunkSize, count), scale, workspace, partial, _seed, step);
             Simd.Add(partial, gradients);
         }
 
@@ -158,12 +187,14 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     }
 
     // Examples [start, end) of a batch: forward, loss and backward for each, gradients added to gradients. Returns the sum of their losses.
-    private static float AccumulateRange(ReadOnlySpan<float> parameters, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int start, int end, float scale, TWorkspace workspace, Span<float> gradients)
+    // Each example gets its key from the seed, the step and its place in the batch, whichever thread runs it.
+    private static float AccumulateRange(ReadOnlySpan<float> parameters, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int start, int end, float scale, TWorkspace workspace, Span<float> gradients, long seed, long step)
     {
         int inputLength = TKernels.InputLength;
         float total = 0f;
         for (int n = start; n < end; n++)
         {
+            TKernels.BeginExample(workspace, DropoutMask.ExampleKey(seed, step, n));
             total += Accumulate(parameters, inputs.Slice(n * inputLength, inputLength), labels[n], scale, workspace, gradients);
         }
 
@@ -190,8 +221,9 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
 
     // Several threads: the batch is copied (spans cannot cross threads), each chunk goes to its own gradient buffer, then the
     // buffers are added in chunk order, exactly as the one-thread path adds them.
-    private float ComputeGradientsInParallel(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> gradients, int chunks, float scale)
+    private float ComputeGradientsInParallel(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> gradients, int chunks, float scale, long step)
     {
+        _batchStep = step;
         int threads = Math.Min(_threads, chunks);
         if (_batchInputs is null || _batchInputs.Length < inputs.Length) _batchInputs = new float[inputs.Length];
         if (_batchLabels is null || _batchLabels.Length < labels.Length) _batchLabels = new int[labels.Length];
@@ -224,12 +256,230 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         return total * scale;
     }
 
+    // ---------------------------------------------------------------- batch norm: stages over the whole batch
+
+    // Each example has its own workspace, kept from one stage to the next; the statistics of each batch norm are
+    // reduced over the whole batch, in example order, between the stages, so chunks and threads do not change them.
+    private TWorkspace?[]? _exampleWorkspaces;
+    private double[]? _statistics;
+    private double[]? _sums;
+    private float[]? _normGradients;
+    private int _phase;
+
+    // PyTorch's rule: batch statistics need more than one value per channel.
+    private static void CheckBatchStatistics(int count)
+    {
+        for (int k = 0; k < TKernels.BatchNormCount; k++)
+        {
+            var info = TKernels.BatchNorm(k);
+            long values = (long)count * info.Plane;
+            if (values <= 1)
+            {
+                throw new ArgumentException(
+                    $"{TKernels.Name}.{info.Name}: batch norm needs more than one value per channel to compute batch statistics in training, but a batch of {count} gives {values} ({count} example × {info.Plane} value per channel); train on batches of at least 2.",
+                    "inputs");
+            }
+        }
+    }
+
+    private float ComputeGradientsBatchWide(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> gradients, int chunks, float scale, long step)
+    {
+        int count = labels.Length;
+        int threads = Math.Min(_threads, chunks);
+        if (_batchInputs is null || _batchInputs.Length < inputs.Length) _batchInputs = new float[inputs.Length];
+        if (_batchLabels is null || _batchLabels.Length < labels.Length) _batchLabels = new int[labels.Length];
+        if (_chunkGradients is null || _chunkGradients.Length < chunks) _chunkGradients = new float[chunks][];
+        if (_chunkLosses is null || _chunkLosses.Length < chunks) _chunkLosses = new float[chunks];
+        if (_exampleWorkspaces is null || _exampleWorkspaces.Length < count) Array.Resize(ref _exampleWorkspaces, count);
+        for (int chunk = 0; chunk < chunks; chunk++)
+        {
+            _chunkGradients[chunk] ??= new float[TKernels.ParameterCount];
+        }
+
+        for (int n = 0; n < count; n++)
+        {
+            _exampleWorkspaces[n] ??= TKernels.CreateWorkspace(training: true);
+        }
+
+        _statistics ??= new double[TKernels.BatchStatisticsLength];
+        _sums ??= new double[TKernels.BatchStatisticsLength];
+        _normGradients ??= new float[TKernels.ParameterCount];
+        Array.Clear(_normGradients);
+        inputs.CopyTo(_batchInputs);
+        labels.CopyTo(_batchLabels);
+        _batchCount = count;
+        _batchScale = scale;
+        _batchStep = step;
+        int layers = TKernels.BatchNormCount;
+        for (int stage = 0; stage <= layers; stage++)
+        {
+            _phase = stage;
+            ChunkRunner.Run(this, chunks, threads);
+            if (stage < layers)
+            {
+                ReduceStatistics(stage, count);
+            }
+        }
+
+        for (int stage = layers; stage >= 0; stage--)
+        {
+            _phase = -(stage + 1);
+            ChunkRunner.Run(this, chunks, threads);
+            if (stage > 0)
+            {
+                ReduceGradients(stage - 1, count);
+            }
+        }
+
+        new ReadOnlySpan<float>(_chunkGradients[0]).CopyTo(gradients);
+        float total = _chunkLosses[0];
+        for (int chunk = 1; chunk < chunks; chunk++)
+        {
+            Simd.Add(_chunkGradients[chunk], gradients);
+            total += _chunkLosses[chunk];
+        }
+
+        Simd.Add(_normGradients, gradients);
+        return total * scale;
+    }
+
+    // Batch mean and 1 / √(biased variance + ε) per channel, in double, over every example in order; then the running
+    // statistics as PyTorch updates them, with the unbiased variance.
+    private void ReduceStatistics(int index, int count)
+    {
+        var info = TKernels.BatchNorm(index);
+        int channels = info.Channels, plane = info.Plane;
+        long values = (long)count * plane;
+        Span<float> state = _parameters.AsSpan(TKernels.ParameterCount + info.StateOffset, (2 * channels) + 1);
+        for (int c = 0; c < channels; c++)
+        {
+            double sum = 0;
+            for (int n = 0; n < count; n++)
+            {
+                ReadOnlySpan<float> x = TKernels.BatchNormValues(_exampleWorkspaces![n]!, index, BatchNormBuffer.Input).Slice(c * plane, plane);
+                for (int i = 0; i < plane; i++)
+                {
+                    sum += x[i];
+                }
+            }
+
+            double mean = sum / values;
+            double squares = 0;
+            for (int n = 0; n < count; n++)
+            {
+                ReadOnlySpan<float> x = TKernels.BatchNormValues(_exampleWorkspaces![n]!, index, BatchNormBuffer.Input).Slice(c * plane, plane);
+                for (int i = 0; i < plane; i++)
+                {
+                    double d = x[i] - mean;
+                    squares += d * d;
+                }
+            }
+
+            double variance = squares / values;
+            _statistics![info.StatisticsOffset + c] = mean;
+            _statistics[info.StatisticsOffset + channels + c] = 1.0 / Math.Sqrt(variance + info.Epsilon);
+            state[c] = (float)(((1 - info.Momentum) * state[c]) + (info.Momentum * mean));
+            state[channels + c] = (float)(((1 - info.Momentum) * state[channels + c]) + (info.Momentum * variance * values / (values - 1)));
+        }
+
+        state[2 * channels] += 1; // num_batches_tracked
+    }
+
+    // Σ dy and Σ dy·x̂ per channel over the batch: the gradients of β and γ, and (divided by the count) what the input
+    // gradient of the next backward stage subtracts.
+    private void ReduceGradients(int index, int count)
+    {
+        var info = TKernels.BatchNorm(index);
+        int channels = info.Channels, plane = info.Plane;
+        double values = (double)count * plane;
+        for (int c = 0; c < channels; c++)
+        {
+            double sumGradient = 0, sumProduct = 0;
+            double mean = _statistics![info.StatisticsOffset + c], invstd = _statistics[info.StatisticsOffset + channels + c];
+            for (int n = 0; n < count; n++)
+            {
+                var workspace = _exampleWorkspaces![n]!;
+                ReadOnlySpan<float> dy = TKernels.BatchNormValues(workspace, index, BatchNormBuffer.OutputGradient).Slice(c * plane, plane);
+                ReadOnlySpan<float> x = TKernels.BatchNormValues(workspace, index, BatchNormBuffer.Input).Slice(c * plane, plane);
+                for (int i = 0; i < plane; i++)
+                {
+                    sumGradient += dy[i];
+                    sumProduct += dy[i] * ((x[i] - mean) * invstd); // x̂ in double
+                }
+            }
+
+            _normGradients![info.WeightOffset + c] = (float)sumProduct;
+            _normGradients[info.WeightOffset + channels + c] = (float)sumGradient;
+            _sums![info.StatisticsOffset + c] = sumGradient / values;
+            _sums[info.StatisticsOffset + channels + c] = sumProduct / values;
+        }
+    }
+
+    private void ExecuteStage(int chunk)
+    {
+        int start = chunk * ChunkSize;
+        int end = Math.Min(start + ChunkSize, _batchCount);
+        int inputLength = TKernels.InputLength;
+        int layers = TKernels.BatchNormCount;
+        if (_phase >= 0)
+        {
+            int stage = _phase;
+            float total = 0f;
+            for (int n = start; n < end; n++)
+            {
+                var workspace = _exampleWorkspaces![n]!;
+                ReadOnlySpan<float> input = _batchInputs.AsSpan(n * inputLength, inputLength);
+                if (stage == 0)
+                {
+                    TKernels.BeginExample(workspace, DropoutMask.ExampleKey(_seed, _batchStep, n));
+                }
+
+                TKernels.ForwardStage(stage, _parameters, input, workspace, _statistics);
+                if (stage == layers)
+                {
+                    total += Softmax.CrossEntropy(TKernels.Logits(workspace), _batchLabels![n]);
+                    ReadOnlySpan<float> probabilities = TKernels.Probabilities(workspace);
+                    Span<float> logitsGradient = TKernels.LogitsGradient(workspace);
+                    for (int k = 0; k < TKernels.OutputLength; k++)
+                    {
+                        logitsGradient[k] = (probabilities[k] - (k == _batchLabels[n] ? 1f : 0f)) * _batchScale;
+                    }
+                }
+            }
+
+            if (stage == layers)
+            {
+                _chunkLosses![chunk] = total;
+            }
+
+            return;
+        }
+
+        int backward = -_phase - 1;
+        float[] partial = _chunkGradients![chunk]!;
+        if (backward == layers)
+        {
+            Array.Clear(partial);
+        }
+
+        for (int n = start; n < end; n++)
+        {
+            TKernels.BackwardStage(backward, _parameters, _batchInputs.AsSpan(n * inputLength, inputLength), _exampleWorkspaces![n]!, partial, _statistics, _sums);
+        }
+    }
+
     void IChunkWork.Execute(int chunk, int worker)
     {
+        if (TKernels.BatchNormCount > 0)
+        {
+            ExecuteStage(chunk);
+            return;
+        }
+
         float[] partial = _chunkGradients![chunk]!;
         Array.Clear(partial);
         int start = chunk * ChunkSize;
         int end = Math.Min(start + ChunkSize, _batchCount);
-        _chunkLosses![chunk] = AccumulateRange(_parameters, _batchInputs, _batchLabels, start, end, _batchScale, _workerWorkspaces![worker]!, partial);
+        _chunkLosses![chunk] = AccumulateRange(_parameters, _batchInputs, _batchLabels, start, end, _batchScale, _workerWorkspaces![worker]!, partial, _seed, _batchStep);
     }
 }

@@ -152,7 +152,7 @@ public class StructureDiagnosticTests
 
         Assert.Equal(SourceSpan.Of(source, "Upsample(2)"), SourceSpan.Of(error));
         Assert.Equal(
-            "[Upsample] is an attribute of the LeNet.Gen library that this generator does not know as a layer (it knows [Conv], [Pool], [Dense]), so no network is generated for 'Net': the library and the generator come from different versions; reference a single LeNet.Gen package",
+            "[Upsample] is an attribute of the LeNet.Gen library that this generator does not know as a layer (it knows [Conv], [Pool], [Dense], [GlobalAveragePool], [Dropout], [BatchNorm]), so no network is generated for 'Net': the library and the generator come from different versions; reference a single LeNet.Gen package",
             error.GetMessage());
     }
 

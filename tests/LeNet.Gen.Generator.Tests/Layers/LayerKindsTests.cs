@@ -31,7 +31,7 @@ public class LayerKindsTests
     [Theory]
     [InlineData("LeNet.Gen.NetworkAttribute")]
     [InlineData("System.ObsoleteAttribute")]
-    [InlineData("LeNet.Gen.BatchNormAttribute")]
+    [InlineData("LeNet.Gen.LayerNormAttribute")]
     [InlineData(null)]
     public void Any_other_attribute_is_not_a_layer_kind(string? name) => Assert.Null(LayerKinds.ForAttribute(name));
 

@@ -116,6 +116,13 @@ public class RandomSpecTests(ITestOutputHelper output)
         {
             int kind = anyOrder ? random.Next(3) : i < spatial ? random.Next(2) : 2;
             attributes.Add(RandomLayer(random, kind, last: i == layers - 1));
+
+            // Now and then a batch norm, dropout or global pooling after it (or first, or twice in a row, or a global pool
+            // after a dense layer), with edge values too.
+            if (random.Next(4) == 0)
+            {
+                attributes.Insert(random.Next(8) == 0 ? random.Next(1, attributes.Count + 1) : attributes.Count, RandomNewLayer(random, spatial: i < spatial));
+            }
         }
 
         string declaration = "public partial class Net";
@@ -128,14 +135,16 @@ public class RandomSpecTests(ITestOutputHelper output)
             switch (random.Next(12))
             {
                 case 0: // missing arguments
-                    attributes[at] = random.Next(4) switch { 0 => "Conv(6)", 1 => "Pool(PoolKind.Max)", 2 => "Dense()", _ => "Network(1, 32)" };
+                    attributes[at] = random.Next(5) switch { 0 => "Conv(6)", 1 => "Pool(PoolKind.Max)", 2 => "Dense()", 3 => "Dropout()", _ => "Network(1, 32)" };
                     break;
                 case 1: // extra arguments
-                    attributes[at] = random.Next(3) switch { 0 => "Conv(6, 5, 1)", 1 => "Dense(10, 3)", _ => "Network(1, 2, 3, 4)" };
+                    attributes[at] = random.Next(5) switch { 0 => "Conv(6, 5, 1)", 1 => "Dense(10, 3)", 2 => "GlobalAveragePool(2)", 3 => "BatchNorm(1e-5)", _ => "Network(1, 2, 3, 4)" };
                     break;
                 case 2: // wrong types
-                    attributes[at] = random.Next(5) switch
+                    attributes[at] = random.Next(7) switch
                     {
+                        5 => "Dropout(\"0.5\")",
+                        6 => "BatchNorm(Momentum = Activation.ReLU)",
                         0 => "Conv(\"6\", 5)",
                         1 => "Dense(1.5)",
                         2 => "Pool(2, PoolKind.Max)",
@@ -213,6 +222,29 @@ public class RandomSpecTests(ITestOutputHelper output)
         1 => $"Pool({PoolKindArgument(random)}, {Value(random, 1, 3)}{Named(random, "Stride", 1, 3)})",
         _ => $"Dense({Value(random, 1, 40)}{ActivationArgument(random, last)}{Named(random, "Inputs", 1, 400, probability: 0.1)})",
     };
+
+    private static string RandomNewLayer(Random random, bool spatial) => random.Next(spatial ? 3 : 5) switch
+    {
+        0 => $"BatchNorm({string.Join(", ", new[] { DoubleNamed(random, "Epsilon", "1e-3"), DoubleNamed(random, "Momentum", "0.2") }.Where(a => a.Length > 0))})",
+        1 or 3 => $"Dropout({DoubleValue(random, "0.5")})",
+        _ => "GlobalAveragePool",
+    };
+
+    /// <summary>Mostly a usual value, sometimes an edge case: 0, 1, negative, above 1, NaN, infinity.</summary>
+    private static string DoubleValue(Random random, string usual) => random.Next(20) switch
+    {
+        0 => "0",
+        1 => "1",
+        2 => "-0.25",
+        3 => "1.5",
+        4 => "double.NaN",
+        5 => "double.PositiveInfinity",
+        6 => "0.999",
+        _ => usual,
+    };
+
+    private static string DoubleNamed(Random random, string name, string usual) =>
+        random.Next(3) == 0 ? $"{name} = {DoubleValue(random, usual)}" : string.Empty;
 
     /// <summary>Mostly a small valid value, sometimes an edge case.</summary>
     private static string Value(Random random, int min, int max) => random.Next(80) switch

@@ -68,6 +68,70 @@ public partial class CeilingAverage { }
 [Dense(3, Activation = Activation.Softmax)]
 public partial class CeilingMaxFirst { }
 
+/// <summary>Global average pooling between convolutions and a dense head: 2×12×12 → 5×10×10 → 5×5×5 → 8×3×3 → 8×1×1 → 10.</summary>
+[Network(2, 12, 12)]
+[Conv(5, 3, Activation = Activation.ReLU)]
+[Pool(PoolKind.Max, 2)]
+[Conv(8, 3, Activation = Activation.Tanh)]
+[GlobalAveragePool]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class GlobalPooled { }
+
+/// <summary>Global average pooling straight on the input (no backward through it), then a 1×1-sized convolution and a dense head.</summary>
+[Network(3, 7, 5)]
+[GlobalAveragePool]
+[Conv(4, 1, Activation = Activation.Sigmoid)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class GlobalPooledFirst { }
+
+/// <summary>Dropout on a spatial output and on a dense one: 1×12×12 → 4×10×10 → (drop 0.25) → 4×5×5 → 16 → (drop 0.5) → 5.</summary>
+[Network(1, 12, 12)]
+[Conv(4, 3, Activation = Activation.ReLU)]
+[Dropout(0.25)]
+[Pool(PoolKind.Max, 2)]
+[Dense(16, Activation = Activation.Tanh)]
+[Dropout(0.5)]
+[Dense(5, Activation = Activation.Softmax)]
+public partial class DropoutNet { }
+
+/// <summary>Dropout on the input (no backward through it) and before a global pool: 2×6×6 → (drop 0.2) → 3×4×4 → (drop 0.1) → 3×1×1 → 4.</summary>
+[Network(2, 6, 6)]
+[Dropout(0.2)]
+[Conv(3, 3, Activation = Activation.Sigmoid)]
+[Dropout(0.1)]
+[GlobalAveragePool]
+[Dense(4, Activation = Activation.Softmax)]
+public partial class DropoutFirst { }
+
+/// <summary>Batch norm after convolutions (per channel, ReLU and Tanh moved after it) and after a dense layer (per unit, no activation).</summary>
+[Network(1, 12, 12)]
+[Conv(4, 3, Activation = Activation.ReLU)]
+[BatchNorm]
+[Pool(PoolKind.Max, 2)]
+[Conv(6, 3, Activation = Activation.Tanh)]
+[BatchNorm(Epsilon = 1e-3, Momentum = 0.2)]
+[Dense(12)]
+[BatchNorm]
+[Dense(5, Activation = Activation.Softmax)]
+public partial class BatchNormNet { }
+
+/// <summary>Batch norm on a dense layer with a sigmoid moved after it, then global pooling is not involved: 2×5×5 → 10 → 4.</summary>
+[Network(2, 5, 5)]
+[Dense(10, Activation = Activation.Sigmoid)]
+[BatchNorm]
+[Dense(4, Activation = Activation.Softmax)]
+public partial class BatchNormDense { }
+
+/// <summary>Batch norm with padding, a stride-2 convolution (scalar code), dropout and global pooling: 3×9×9 → 5×9×9 → 7×4×4 → 7×1×1 → 6.</summary>
+[Network(3, 9, 9)]
+[Conv(5, 3, Padding = 1, Activation = Activation.ReLU)]
+[BatchNorm]
+[Conv(7, 3, Stride = 2)]
+[BatchNorm(Momentum = 0.5)]
+[GlobalAveragePool]
+[Dense(6, Activation = Activation.Softmax)]
+public partial class BatchNormPadded { }
+
 /// <summary>No softmax head: Predict only (LNG0201 is expected and silenced in the project file).</summary>
 [Network(1, 4, 4)]
 [Dense(3, Activation = Activation.Sigmoid)]
@@ -77,6 +141,48 @@ public partial class Regressor { }
 public sealed record NetworkCase(string Name, Func<int, ITrainableNetwork> Create, ReferenceNetwork Reference)
 {
     public override string ToString() => Name;
+
+    /// <summary>
+    /// Networks with dropout: Predict agrees with the reference (dropout is the identity there), but training draws masks,
+    /// so the training checks hand the reference the masks of the step (DropoutTests), and they are not in <see cref="All"/>.
+    /// </summary>
+    public static IReadOnlyList<NetworkCase> WithDropout { get; } = new[]
+    {
+        new NetworkCase(nameof(DropoutNet), seed => new DropoutNet(seed), new ReferenceNetwork(1, 12, 12, new RefLayer[]
+        {
+            new RefConv(4, 3, Activation: RefActivation.ReLU), new RefDropout(0.25), new RefPoolLayer(RefPool.Max, 2, 2),
+            new RefDense(16, RefActivation.Tanh), new RefDropout(0.5), new RefDense(5, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(DropoutFirst), seed => new DropoutFirst(seed), new ReferenceNetwork(2, 6, 6, new RefLayer[]
+        {
+            new RefDropout(0.2), new RefConv(3, 3, Activation: RefActivation.Sigmoid), new RefDropout(0.1),
+            new RefGlobalAveragePool(), new RefDense(4, RefActivation.Softmax),
+        })),
+    };
+
+    /// <summary>
+    /// Networks with batch norm. Their losses couple the examples of a batch through its statistics, and a bias before a
+    /// batch norm has a gradient that is exactly 0 in exact arithmetic and float noise here, so the agreement checks use an
+    /// absolute floor relative to the gradients' scale (BatchNormTests) rather than the tolerances of <see cref="All"/>.
+    /// </summary>
+    public static IReadOnlyList<NetworkCase> WithBatchNorm { get; } = new[]
+    {
+        new NetworkCase(nameof(BatchNormNet), seed => new BatchNormNet(seed), new ReferenceNetwork(1, 12, 12, new RefLayer[]
+        {
+            new RefConv(4, 3, Activation: RefActivation.ReLU), new RefBatchNorm(), new RefPoolLayer(RefPool.Max, 2, 2),
+            new RefConv(6, 3, Activation: RefActivation.Tanh), new RefBatchNorm(1e-3, 0.2), new RefDense(12), new RefBatchNorm(),
+            new RefDense(5, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(BatchNormDense), seed => new BatchNormDense(seed), new ReferenceNetwork(2, 5, 5, new RefLayer[]
+        {
+            new RefDense(10, RefActivation.Sigmoid), new RefBatchNorm(), new RefDense(4, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(BatchNormPadded), seed => new BatchNormPadded(seed), new ReferenceNetwork(3, 9, 9, new RefLayer[]
+        {
+            new RefConv(5, 3, Padding: 1, Activation: RefActivation.ReLU), new RefBatchNorm(), new RefConv(7, 3, Stride: 2),
+            new RefBatchNorm(Momentum: 0.5), new RefGlobalAveragePool(), new RefDense(6, RefActivation.Softmax),
+        })),
+    };
 
     public static IReadOnlyList<NetworkCase> All { get; } = new[]
     {
@@ -111,6 +217,15 @@ public sealed record NetworkCase(string Name, Func<int, ITrainableNetwork> Creat
         {
             new RefConv(3, 4, Stride: 2, Activation: RefActivation.Tanh), new RefPoolLayer(RefPool.Average, 2, 2), new RefDense(4, RefActivation.Softmax),
         }, RefRounding.Ceiling)),
+        new NetworkCase(nameof(GlobalPooled), seed => new GlobalPooled(seed), new ReferenceNetwork(2, 12, 12, new RefLayer[]
+        {
+            new RefConv(5, 3, Activation: RefActivation.ReLU), new RefPoolLayer(RefPool.Max, 2, 2), new RefConv(8, 3, Activation: RefActivation.Tanh),
+            new RefGlobalAveragePool(), new RefDense(10, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(GlobalPooledFirst), seed => new GlobalPooledFirst(seed), new ReferenceNetwork(3, 7, 5, new RefLayer[]
+        {
+            new RefGlobalAveragePool(), new RefConv(4, 1, Activation: RefActivation.Sigmoid), new RefDense(3, RefActivation.Softmax),
+        })),
         new NetworkCase(nameof(CeilingMaxFirst), seed => new CeilingMaxFirst(seed), new ReferenceNetwork(2, 9, 9, new RefLayer[]
         {
             new RefPoolLayer(RefPool.Max, 2, 2), new RefConv(3, 3, Padding: 1, Activation: RefActivation.ReLU), new RefDense(3, RefActivation.Softmax),

@@ -63,6 +63,10 @@ public sealed record OnnxCase(string Name, Func<int, INetwork> Create, IReadOnly
         new OnnxCase(nameof(Regressor), s => new Regressor(s), Regressor.Layers),
         new OnnxCase(nameof(StrideTwo), s => new StrideTwo(s), StrideTwo.Layers),
         new OnnxCase(nameof(CeilingPooled), s => new CeilingPooled(s), CeilingPooled.Layers),
+        new OnnxCase(nameof(GlobalPooled), s => new GlobalPooled(s), GlobalPooled.Layers),
+        new OnnxCase(nameof(GlobalPooledFirst), s => new GlobalPooledFirst(s), GlobalPooledFirst.Layers),
+        new OnnxCase(nameof(DropoutNet), s => new DropoutNet(s), DropoutNet.Layers),
+        new OnnxCase(nameof(DropoutFirst), s => new DropoutFirst(s), DropoutFirst.Layers),
     };
 
     public static IEnumerable<object[]> Data()
@@ -110,6 +114,10 @@ internal static class OnnxMembers
             case MaxPooled n: n.SaveOnnx(stream); break;
             case AveragePooled n: n.SaveOnnx(stream); break;
             case CeilingPooled n: n.SaveOnnx(stream); break;
+            case GlobalPooled n: n.SaveOnnx(stream); break;
+            case GlobalPooledFirst n: n.SaveOnnx(stream); break;
+            case DropoutNet n: n.SaveOnnx(stream); break;
+            case DropoutFirst n: n.SaveOnnx(stream); break;
             default: throw new ArgumentException(network.GetType().Name);
         }
     }
@@ -132,6 +140,10 @@ internal static class OnnxMembers
             case MaxPooled n: n.LoadOnnx(stream); break;
             case AveragePooled n: n.LoadOnnx(stream); break;
             case CeilingPooled n: n.LoadOnnx(stream); break;
+            case GlobalPooled n: n.LoadOnnx(stream); break;
+            case GlobalPooledFirst n: n.LoadOnnx(stream); break;
+            case DropoutNet n: n.LoadOnnx(stream); break;
+            case DropoutFirst n: n.LoadOnnx(stream); break;
             default: throw new ArgumentException(network.GetType().Name);
         }
     }

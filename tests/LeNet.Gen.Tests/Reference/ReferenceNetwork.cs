@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace LeNet.Gen.Tests.Reference;
 
@@ -58,6 +59,22 @@ public sealed record RefConv(int Filters, int Kernel, int Stride = 1, int Paddin
 /// <summary>A per-channel pooling layer with a square window and no padding.</summary>
 public sealed record RefPoolLayer(RefPool Kind, int Size, int Stride) : RefLayer;
 
+/// <summary>Global average pooling: each channel's mean over its height and width, (C, H, W) → (C, 1, 1).</summary>
+public sealed record RefGlobalAveragePool : RefLayer;
+
+/// <summary>
+/// Inverted dropout: the identity in prediction; in training (when <see cref="ReferenceNetwork.DropoutKeeps"/> is set)
+/// a kept value is scaled by 1 / (1 − P) and a dropped one is 0.
+/// </summary>
+public sealed record RefDropout(double P) : RefLayer;
+
+/// <summary>
+/// Batch normalisation of the layer before it, per channel (spatial input) or per unit (flat input), with learnable γ
+/// and β; the activation written on the layer before is applied after it. Training uses the batch's mean and biased
+/// variance; prediction uses the running statistics in <see cref="ReferenceNetwork.State"/>.
+/// </summary>
+public sealed record RefBatchNorm(double Epsilon = 1e-5, double Momentum = 0.1) : RefLayer;
+
 /// <summary>A fully connected layer over the flattened (C, H, W) input.</summary>
 public sealed record RefDense(int Units, RefActivation Activation = RefActivation.None) : RefLayer;
 
@@ -70,6 +87,7 @@ public sealed class ReferenceNetwork
     private readonly LayerInfo[] _layers;
     private readonly (string Name, int Offset, int[] Shape)[] _tensors;
     private readonly (int C, int H, int W)[] _outputShapes;
+    private readonly List<LayerInfo> _norms = new();
 
     /// <summary>Builds a network and infers every layer's shape and parameter offsets.</summary>
     /// <param name="channels">Input channels C.</param>
@@ -100,13 +118,13 @@ public sealed class ReferenceNetwork
         var tensors = new List<(string Name, int Offset, int[] Shape)>();
         int c = channels, h = height, w = width;
         bool flattened = false;
-        int convCount = 0, denseCount = 0, offset = 0;
+        int convCount = 0, denseCount = 0, normCount = 0, offset = 0;
 
         for (int l = 0; l < layers.Count; l++)
         {
             RefLayer layer = layers[l] ?? throw new ArgumentException($"Layer {l} is null.", nameof(layers));
             bool last = l == layers.Count - 1;
-            var info = new LayerInfo { Layer = layer, InC = c, InH = h, InW = w };
+            var info = new LayerInfo { Layer = layer, InC = c, InH = h, InW = w, Flat = flattened };
             switch (layer)
             {
                 case RefConv conv:
@@ -145,6 +163,49 @@ public sealed class ReferenceNetwork
                     info.OutW = AxisSize(w, pool.Size, pool.Stride, 0, rounding, l, "width");
                     break;
 
+                case RefGlobalAveragePool:
+                    if (flattened)
+                    {
+                        throw new ArgumentException($"Layer {l}: global average pooling cannot follow a dense layer.", nameof(layers));
+                    }
+
+                    info.Activation = RefActivation.None;
+                    info.OutC = c;
+                    info.OutH = 1;
+                    info.OutW = 1;
+                    break;
+
+                case RefDropout dropout:
+                    Require(dropout.P >= 0 && dropout.P < 1, l, "p must be in [0, 1)");
+                    info.Activation = RefActivation.None;
+                    info.OutC = c;
+                    info.OutH = h;
+                    info.OutW = w;
+                    info.Index = l;
+                    break;
+
+                case RefBatchNorm norm:
+                    Require(l > 0 && layers[l - 1] is not RefBatchNorm, l, "a batch norm needs a layer before it that is not a batch norm");
+                    Require(norm.Epsilon > 0 && norm.Momentum >= 0 && norm.Momentum <= 1, l, "epsilon must be positive and momentum in [0, 1]");
+
+                    // layer → batch norm → activation: the activation written on the layer before moves here.
+                    info.Activation = _layers[l - 1].Activation;
+                    _layers[l - 1].Activation = RefActivation.None;
+                    info.OutC = c;
+                    info.OutH = h;
+                    info.OutW = w;
+                    normCount++;
+                    int normalised = flattened ? c * h * w : c;
+                    info.WeightOffset = offset;
+                    tensors.Add(($"bn{normCount}.weight", offset, [normalised]));
+                    offset = checked(offset + normalised);
+                    info.BiasOffset = offset;
+                    tensors.Add(($"bn{normCount}.bias", offset, [normalised]));
+                    offset = checked(offset + normalised);
+                    info.Index = l;
+                    _norms.Add(info);
+                    break;
+
                 case RefDense dense:
                     Require(dense.Units >= 1, l, "units must be at least 1");
                     CheckActivation(dense.Activation, last, l);
@@ -178,11 +239,52 @@ public sealed class ReferenceNetwork
         InputLength = channels * height * width;
         OutputLength = c * h * w;
         ParameterCount = offset;
+
+        // Running statistics follow the parameters: running_mean, running_var, num_batches_tracked of each batch norm.
+        int state = 0;
+        foreach (LayerInfo norm in _norms)
+        {
+            int units = Channels(norm);
+            int number = _norms.IndexOf(norm) + 1;
+            norm.StateOffset = state;
+            tensors.Add(($"bn{number}.running_mean", offset + state, [units]));
+            tensors.Add(($"bn{number}.running_var", offset + state + units, [units]));
+            tensors.Add(($"bn{number}.num_batches_tracked", offset + state + (2 * units), []));
+            state += (2 * units) + 1;
+        }
+
+        State = new double[state];
+        foreach (LayerInfo norm in _norms)
+        {
+            Array.Fill(State, 1.0, norm.StateOffset + Channels(norm), Channels(norm));
+        }
+
         _tensors = tensors.ToArray();
     }
 
+    /// <summary>
+    /// The running statistics of the batch norms (running_mean, running_var, num_batches_tracked of each, as the state
+    /// tensors of <see cref="Tensors"/> lay them out after the parameters): initially mean 0, variance 1, count 0.
+    /// Prediction reads them; <see cref="UpdateRunningStatistics"/> moves them as one training step does.
+    /// </summary>
+    public double[] State { get; private set; }
+
+    /// <summary>True when some layer is a batch norm: the loss of an example then depends on its whole batch.</summary>
+    public bool HasBatchNorm => _norms.Count > 0;
+
+    /// <summary>The layers, as described.</summary>
+    public IReadOnlyList<RefLayer> Layers => Array.ConvertAll(_layers, l => l.Layer);
+
     /// <summary>The input shape (C, H, W).</summary>
     public (int C, int H, int W) InputShape { get; }
+
+    /// <summary>
+    /// The dropout masks of training: whether (example in the batch, layer position, value index) is kept. When null,
+    /// dropout is the identity everywhere. Used by <see cref="MeanLoss"/>, <see cref="Gradient"/> and
+    /// <see cref="FiniteDifferenceGradient"/>; <see cref="Forward"/>, <see cref="Loss"/> and <see cref="Backward"/> are
+    /// prediction and never drop.
+    /// </summary>
+    public Func<int, int, int, bool>? DropoutKeeps { get; set; }
 
     /// <summary>The rounding mode of convolution and pooling output sizes.</summary>
     public RefRounding Rounding { get; }
@@ -291,10 +393,22 @@ public sealed class ReferenceNetwork
         CheckLossDefined();
         CheckParameters(parameters);
         CheckBatch(inputs, labels);
+        if (HasBatchNorm)
+        {
+            Trace[] traces = RunForwardBatch(parameters, inputs, labels.Length);
+            double total = 0;
+            for (int n = 0; n < labels.Length; n++)
+            {
+                total += CrossEntropyFromLogits(traces[n].PreActivations[^1], labels[n]);
+            }
+
+            return total / labels.Length;
+        }
+
         double sum = 0;
         for (int n = 0; n < labels.Length; n++)
         {
-            Trace trace = RunForward(parameters, inputs.Slice(n * InputLength, InputLength));
+            Trace trace = RunForward(parameters, inputs.Slice(n * InputLength, InputLength), n);
             sum += CrossEntropyFromLogits(trace.PreActivations[^1], labels[n]);
         }
 
@@ -309,9 +423,14 @@ public sealed class ReferenceNetwork
         CheckBatch(inputs, labels);
         var gradient = new double[ParameterCount];
         int batch = labels.Length;
+        if (HasBatchNorm)
+        {
+            return GradientBatch(parameters, inputs, labels);
+        }
+
         for (int n = 0; n < batch; n++)
         {
-            Trace trace = RunForward(parameters, inputs.Slice(n * InputLength, InputLength));
+            Trace trace = RunForward(parameters, inputs.Slice(n * InputLength, InputLength), n);
 
             // For L = −log p[label] with p = softmax(z): ∂L/∂z_k = p_k − [k = label]. The batch mean scales it by 1/N.
             double[] probabilities = trace.Outputs[^1];
@@ -414,12 +533,13 @@ public sealed class ReferenceNetwork
 
     // ---------------------------------------------------------------- forward
 
-    private Trace RunForward(ReadOnlySpan<double> parameters, ReadOnlySpan<double> input)
+    private Trace RunForward(ReadOnlySpan<double> parameters, ReadOnlySpan<double> input, int example = -1)
     {
         var trace = new Trace
         {
             Outputs = new double[_layers.Length + 1][],
             PreActivations = new double[_layers.Length][],
+            Example = example,
         };
         trace.Outputs[0] = input.ToArray();
         for (int l = 0; l < _layers.Length; l++)
@@ -430,6 +550,9 @@ public sealed class ReferenceNetwork
             {
                 RefConv conv => ConvForward(info, conv, parameters, x),
                 RefPoolLayer pool => PoolForward(info, pool, x),
+                RefGlobalAveragePool => GlobalAverageForward(info, x),
+                RefDropout dropout => DropoutApply(info, dropout, x, example),
+                RefBatchNorm norm => NormPredict(info, norm, parameters, x),
                 RefDense => DenseForward(info, parameters, x),
                 _ => throw new InvalidOperationException("Unknown layer."),
             };
@@ -518,6 +641,269 @@ public sealed class ReferenceNetwork
                     z[(((c * info.OutH) + oy) * info.OutW) + ox] = value;
                 }
             }
+        }
+
+        return z;
+    }
+
+    // Training (an example index and masks): z[i] = x[i] / (1 − p) where kept, 0 elsewhere; the same factors scale the
+    // gradient on the way back. Prediction: the identity.
+    private double[] DropoutApply(LayerInfo info, RefDropout dropout, double[] x, int example)
+    {
+        var z = (double[])x.Clone();
+        if (example < 0 || DropoutKeeps is not { } keeps)
+        {
+            return z;
+        }
+
+        for (int i = 0; i < z.Length; i++)
+        {
+            z[i] = keeps(example, info.Index, i) ? x[i] / (1 - dropout.P) : 0.0;
+        }
+
+        return z;
+    }
+
+    private static int Channels(LayerInfo info) => info.InC * info.InH * info.InW / Plane(info);
+
+    private static int Plane(LayerInfo info) => info.InH * info.InW == 1 || info.Flat ? 1 : info.InH * info.InW;
+
+    // Prediction: z[c, i] = γ[c] (x[c, i] − running_mean[c]) / √(running_var[c] + ε) + β[c]
+    private double[] NormPredict(LayerInfo info, RefBatchNorm norm, ReadOnlySpan<double> parameters, double[] x)
+    {
+        int channels = Channels(info), plane = Plane(info);
+        var z = new double[x.Length];
+        for (int c = 0; c < channels; c++)
+        {
+            double mean = State[info.StateOffset + c], variance = State[info.StateOffset + channels + c];
+            for (int i = 0; i < plane; i++)
+            {
+                int j = (c * plane) + i;
+                z[j] = (parameters[info.WeightOffset + c] * (x[j] - mean) / Math.Sqrt(variance + norm.Epsilon)) + parameters[info.BiasOffset + c];
+            }
+        }
+
+        return z;
+    }
+
+    // The batch's mean and biased variance of channel c of a batch norm's inputs xs (one array per example).
+    private static (double Mean, double Variance) BatchMoments(LayerInfo info, double[][] xs, int c)
+    {
+        int plane = Plane(info);
+        double sum = 0, count = (double)xs.Length * plane;
+        foreach (double[] x in xs)
+        {
+            for (int i = 0; i < plane; i++)
+            {
+                sum += x[(c * plane) + i];
+            }
+        }
+
+        double mean = sum / count, squares = 0;
+        foreach (double[] x in xs)
+        {
+            for (int i = 0; i < plane; i++)
+            {
+                double d = x[(c * plane) + i] - mean;
+                squares += d * d;
+            }
+        }
+
+        return (mean, squares / count);
+    }
+
+    // Training forward of a whole batch, layer by layer: a batch norm normalises with the batch's moments.
+    private Trace[] RunForwardBatch(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, int batch)
+    {
+        var traces = new Trace[batch];
+        for (int n = 0; n < batch; n++)
+        {
+            traces[n] = new Trace { Outputs = new double[_layers.Length + 1][], PreActivations = new double[_layers.Length][], Example = n };
+            traces[n].Outputs[0] = inputs.Slice(n * InputLength, InputLength).ToArray();
+        }
+
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            LayerInfo info = _layers[l];
+            if (info.Layer is RefBatchNorm norm)
+            {
+                int channels = Channels(info), plane = Plane(info);
+                double[][] xs = traces.Select(t => t.Outputs[l]).ToArray();
+                var zs = xs.Select(x => new double[x.Length]).ToArray();
+                for (int c = 0; c < channels; c++)
+                {
+                    (double mean, double variance) = BatchMoments(info, xs, c);
+                    double scale = 1 / Math.Sqrt(variance + norm.Epsilon);
+                    for (int n = 0; n < batch; n++)
+                    {
+                        for (int i = 0; i < plane; i++)
+                        {
+                            int j = (c * plane) + i;
+                            zs[n][j] = (parameters[info.WeightOffset + c] * (xs[n][j] - mean) * scale) + parameters[info.BiasOffset + c];
+                        }
+                    }
+                }
+
+                for (int n = 0; n < batch; n++)
+                {
+                    traces[n].PreActivations[l] = zs[n];
+                    traces[n].Outputs[l + 1] = Activate(info.Activation, zs[n]);
+                }
+
+                continue;
+            }
+
+            for (int n = 0; n < batch; n++)
+            {
+                double[] x = traces[n].Outputs[l];
+                double[] z = info.Layer switch
+                {
+                    RefConv conv => ConvForward(info, conv, parameters, x),
+                    RefPoolLayer pool => PoolForward(info, pool, x),
+                    RefGlobalAveragePool => GlobalAverageForward(info, x),
+                    RefDropout dropout => DropoutApply(info, dropout, x, n),
+                    RefDense => DenseForward(info, parameters, x),
+                    _ => throw new InvalidOperationException("Unknown layer."),
+                };
+                traces[n].PreActivations[l] = z;
+                traces[n].Outputs[l + 1] = Activate(info.Activation, z);
+            }
+        }
+
+        return traces;
+    }
+
+    /// <summary>
+    /// Moves <see cref="State"/> as one training step on this batch does (PyTorch's rule): running = (1 − momentum) ·
+    /// running + momentum · batch, with the unbiased batch variance, and the batch count up by one.
+    /// </summary>
+    public void UpdateRunningStatistics(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, int batch)
+    {
+        CheckParameters(parameters);
+        Trace[] traces = RunForwardBatch(parameters, inputs, batch);
+        foreach (LayerInfo info in _norms)
+        {
+            var norm = (RefBatchNorm)info.Layer;
+            int channels = Channels(info);
+            double count = (double)batch * Plane(info);
+            double[][] xs = traces.Select(t => t.Outputs[info.Index]).ToArray();
+            for (int c = 0; c < channels; c++)
+            {
+                (double mean, double variance) = BatchMoments(info, xs, c);
+                State[info.StateOffset + c] = ((1 - norm.Momentum) * State[info.StateOffset + c]) + (norm.Momentum * mean);
+                State[info.StateOffset + channels + c] = ((1 - norm.Momentum) * State[info.StateOffset + channels + c]) + (norm.Momentum * variance * count / (count - 1));
+            }
+
+            State[info.StateOffset + (2 * channels)] += 1;
+        }
+    }
+
+    // The batch gradient, layer by layer from the last: a batch norm's input gradient couples the examples through the
+    // batch moments, dx = γ/σ (dz − mean(dz) − x̂ · mean(dz · x̂)), with dγ = Σ dz · x̂ and dβ = Σ dz.
+    private double[] GradientBatch(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, ReadOnlySpan<int> labels)
+    {
+        int batch = labels.Length;
+        Trace[] traces = RunForwardBatch(parameters, inputs, batch);
+        var gradient = new double[ParameterCount];
+        var dPre = new double[batch][];
+        for (int n = 0; n < batch; n++)
+        {
+            double[] probabilities = traces[n].Outputs[^1];
+            dPre[n] = new double[OutputLength];
+            for (int k = 0; k < OutputLength; k++)
+            {
+                dPre[n][k] = (probabilities[k] - (k == labels[n] ? 1.0 : 0.0)) / batch;
+            }
+        }
+
+        for (int l = _layers.Length - 1; l >= 0; l--)
+        {
+            LayerInfo info = _layers[l];
+            var dInput = new double[batch][];
+            if (info.Layer is RefBatchNorm norm)
+            {
+                int channels = Channels(info), plane = Plane(info);
+                double[][] xs = traces.Select(t => t.Outputs[l]).ToArray();
+                for (int n = 0; n < batch; n++)
+                {
+                    dInput[n] = new double[xs[n].Length];
+                }
+
+                double count = (double)batch * plane;
+                for (int c = 0; c < channels; c++)
+                {
+                    (double mean, double variance) = BatchMoments(info, xs, c);
+                    double inv = 1 / Math.Sqrt(variance + norm.Epsilon);
+                    double sumDz = 0, sumDzXhat = 0;
+                    for (int n = 0; n < batch; n++)
+                    {
+                        for (int i = 0; i < plane; i++)
+                        {
+                            int j = (c * plane) + i;
+                            sumDz += dPre[n][j];
+                            sumDzXhat += dPre[n][j] * (xs[n][j] - mean) * inv;
+                        }
+                    }
+
+                    gradient[info.WeightOffset + c] += sumDzXhat;
+                    gradient[info.BiasOffset + c] += sumDz;
+                    double gamma = parameters[info.WeightOffset + c];
+                    for (int n = 0; n < batch; n++)
+                    {
+                        for (int i = 0; i < plane; i++)
+                        {
+                            int j = (c * plane) + i;
+                            double xhat = (xs[n][j] - mean) * inv;
+                            dInput[n][j] = gamma * inv * (dPre[n][j] - (sumDz / count) - (xhat * sumDzXhat / count));
+                        }
+                    }
+                }
+            }
+            else
+            {
+                for (int n = 0; n < batch; n++)
+                {
+                    double[] x = traces[n].Outputs[l];
+                    dInput[n] = info.Layer switch
+                    {
+                        RefConv conv => ConvBackward(info, conv, parameters, x, dPre[n], gradient),
+                        RefPoolLayer pool => PoolBackward(info, pool, x, dPre[n]),
+                        RefGlobalAveragePool => GlobalAverageBackward(info, dPre[n]),
+                        RefDropout dropout => DropoutApply(info, dropout, dPre[n], n),
+                        RefDense => DenseBackward(info, parameters, x, dPre[n], gradient),
+                        _ => throw new InvalidOperationException("Unknown layer."),
+                    };
+                }
+            }
+
+            if (l == 0)
+            {
+                break;
+            }
+
+            for (int n = 0; n < batch; n++)
+            {
+                dPre[n] = ActivationBackward(_layers[l - 1].Activation, traces[n].PreActivations[l - 1], traces[n].Outputs[l], dInput[n]);
+            }
+        }
+
+        return gradient;
+    }
+
+    // z[c] = (1 / HW) Σ_{y,x} x[c, y, x]
+    private static double[] GlobalAverageForward(LayerInfo info, double[] x)
+    {
+        int plane = info.InH * info.InW;
+        var z = new double[info.InC];
+        for (int c = 0; c < info.InC; c++)
+        {
+            double sum = 0;
+            for (int i = 0; i < plane; i++)
+            {
+                sum += x[(c * plane) + i];
+            }
+
+            z[c] = sum / plane;
         }
 
         return z;
@@ -629,6 +1015,8 @@ public sealed class ReferenceNetwork
             {
                 RefConv conv => ConvBackward(info, conv, parameters, x, dPre, gradient),
                 RefPoolLayer pool => PoolBackward(info, pool, x, dPre),
+                RefGlobalAveragePool => GlobalAverageBackward(info, dPre),
+                RefDropout dropout => DropoutApply(info, dropout, dPre, trace.Example),
                 RefDense => DenseBackward(info, parameters, x, dPre, gradient),
                 _ => throw new InvalidOperationException("Unknown layer."),
             };
@@ -780,6 +1168,22 @@ public sealed class ReferenceNetwork
         return dX;
     }
 
+    // ∂z[c]/∂x[c, y, x] = 1 / HW
+    private static double[] GlobalAverageBackward(LayerInfo info, double[] dZ)
+    {
+        int plane = info.InH * info.InW;
+        var dX = new double[info.InC * plane];
+        for (int c = 0; c < info.InC; c++)
+        {
+            for (int i = 0; i < plane; i++)
+            {
+                dX[(c * plane) + i] = dZ[c] / plane;
+            }
+        }
+
+        return dX;
+    }
+
     private static double[] DenseBackward(LayerInfo info, ReadOnlySpan<double> parameters, double[] x, double[] dZ, double[] gradient)
     {
         int inLength = x.Length;
@@ -905,6 +1309,13 @@ public sealed class ReferenceNetwork
         public int WeightOffset { get; set; }
 
         public int BiasOffset { get; set; }
+
+        public int Index { get; set; }
+
+        public int StateOffset { get; set; }
+
+        // True when the input is a flat vector (after a dense layer): a batch norm then normalises per unit.
+        public bool Flat { get; set; }
     }
 
     // The values of one forward pass: Outputs[0] is the input, Outputs[l + 1] layer l's output after its activation,
@@ -914,5 +1325,8 @@ public sealed class ReferenceNetwork
         public required double[][] Outputs { get; init; }
 
         public required double[][] PreActivations { get; init; }
+
+        // The example's place in its batch in training, −1 in prediction (dropout is then the identity).
+        public int Example { get; init; }
     }
 }

@@ -29,6 +29,10 @@ internal sealed class ConvLayer : ILayerKind
 
     public string NamePrefix => "conv";
 
+    public string? SoleName => null;
+
+    public bool NeedsWorkspace => false;
+
     public bool Owns(LayerSpec spec) => spec is ConvSpec;
 
     public LayerSpec Read(AttributeData attribute, int index) => new ConvSpec(

@@ -27,6 +27,10 @@ internal sealed class DenseLayer : ILayerKind
 
     public string NamePrefix => "fc";
 
+    public string? SoleName => null;
+
+    public bool NeedsWorkspace => false;
+
     public bool Owns(LayerSpec spec) => spec is DenseSpec;
 
     public LayerSpec Read(AttributeData attribute, int index) => new DenseSpec(

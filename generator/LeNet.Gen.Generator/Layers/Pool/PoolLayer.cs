@@ -30,6 +30,10 @@ internal sealed class PoolLayer : ILayerKind
 
     public string NamePrefix => "pool";
 
+    public string? SoleName => null;
+
+    public bool NeedsWorkspace => false;
+
     public bool Owns(LayerSpec spec) => spec is PoolSpec;
 
     public LayerSpec Read(AttributeData attribute, int index) =>

@@ -1,0 +1,239 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using LeNet.Gen.Generator.Diagnostics;
+using LeNet.Gen.Generator.Emit;
+using LeNet.Gen.Generator.Model;
+using LeNet.Gen.Generator.Shapes;
+using Microsoft.CodeAnalysis;
+using static LeNet.Gen.Generator.Emit.Code;
+using static LeNet.Gen.Generator.Emit.LayerEmitter;
+using static LeNet.Gen.Generator.Shapes.ShapeInference;
+
+namespace LeNet.Gen.Generator.Layers;
+
+/// <summary><c>[BatchNorm(Epsilon, Momentum)]</c>.</summary>
+internal sealed record BatchNormSpec(int Index, double Epsilon, double Momentum) : LayerSpec(Index);
+
+/// <summary>A batch-norm layer's place in the network's storage and batch buffers.</summary>
+internal sealed record BatchNormSlot(LayerPlan Layer, int Number, int Channels, int Plane, int StateOffset, int StatisticsOffset);
+
+/// <summary>
+/// <c>[BatchNorm]</c>: batch normalisation, <c>bn{k}</c> with PyTorch's <c>BatchNorm2d</c>/<c>BatchNorm1d</c> tensors: per
+/// channel after a spatial layer, per unit after a dense one. The activation written on the layer before moves after it.
+/// Predict uses the running statistics; training normalises with the whole batch's statistics, which the runtime reduces
+/// between the stages of the training pass (<see cref="MembersEmitter"/> writes the stages).
+/// </summary>
+internal sealed class BatchNormLayer : ILayerKind
+{
+    public static readonly BatchNormLayer Instance = new();
+
+    public string AttributeName => "LeNet.Gen.BatchNormAttribute";
+
+    public string NamePrefix => "bn";
+
+    public string? SoleName => null;
+
+    public bool NeedsWorkspace => false;
+
+    public bool Owns(LayerSpec spec) => spec is BatchNormSpec;
+
+    public LayerSpec Read(AttributeData attribute, int index)
+    {
+        double epsilon = 1e-5, momentum = 0.1;
+        foreach (var argument in attribute.NamedArguments)
+        {
+            double value = Convert.ToDouble(argument.Value.Value, CultureInfo.InvariantCulture);
+            if (argument.Key == "Epsilon")
+            {
+                epsilon = value;
+            }
+            else if (argument.Key == "Momentum")
+            {
+                momentum = value;
+            }
+        }
+
+        return new BatchNormSpec(index, epsilon, momentum);
+    }
+
+    public bool CheckValues(LayerSpec spec, string name, List<Problem> problems)
+    {
+        var b = (BatchNormSpec)spec;
+        bool ok = true;
+        if (!(b.Epsilon > 0) || double.IsInfinity(b.Epsilon))
+        {
+            problems.Add(new Problem(Rules.InvalidValue.Id, ProblemTarget.Layer(b.Index, "Epsilon"), name, "Epsilon", "positive and finite", b.Epsilon.ToString("R", CultureInfo.InvariantCulture)));
+            ok = false;
+        }
+
+        if (!(b.Momentum >= 0 && b.Momentum <= 1))
+        {
+            problems.Add(new Problem(Rules.InvalidValue.Id, ProblemTarget.Layer(b.Index, "Momentum"), name, "Momentum", "in [0, 1]", b.Momentum.ToString("R", CultureInfo.InvariantCulture)));
+            ok = false;
+        }
+
+        return ok;
+    }
+
+    public LayerPlan? Plan(NetworkSpec network, LayerSpec spec, string name, TensorShape input, string source, List<Problem> problems, long parametersSoFar)
+    {
+        var target = ProblemTarget.Layer(spec.Index);
+        if (spec.Index == 0)
+        {
+            problems.Add(new Problem(Rules.BatchNormPlacement.Id, target, name, "it is the first layer: put it after a [Conv] or a [Dense]"));
+            return null;
+        }
+
+        if (network.Layers[spec.Index - 1] is BatchNormSpec)
+        {
+            problems.Add(new Problem(Rules.BatchNormPlacement.Id, target, name, Format("it follows {0}, another batch norm, whose output is already normalised: remove one of them", source)));
+            return null;
+        }
+
+        int channels = ChannelsOf(input);
+        if (!CheckParameters(name, spec.Index, channels, channels, parametersSoFar, Format("{0} + {0}", channels), problems))
+        {
+            return null;
+        }
+
+        int offset = (int)parametersSoFar;
+        return new LayerPlan(spec, name, input, input, offset, channels, offset + channels, channels);
+    }
+
+    public (int Window, int Stride, int Padding, bool IsConv)? WindowOf(LayerSpec spec) => null;
+
+    public ActivationKind ActivationOf(LayerSpec spec) => ActivationKind.None;
+
+    public string Describe(LayerPlan layer) => layer.Input.IsSpatial
+        ? Format("{0} {1}ch", layer.Name, layer.Input.Channels)
+        : Format("{0} {1} units", layer.Name, layer.Input.Length);
+
+    public string? WeightShape(LayerPlan layer) => Int(ChannelsOf(layer.Input));
+
+    public string LayerInfo(LayerPlan layer, string input, string output, string rounding, string activation)
+    {
+        var b = (BatchNormSpec)layer.Spec;
+        return $"new global::LeNet.Gen.LayerInfo(global::LeNet.Gen.LayerKind.BatchNorm, \"{layer.Name}\", {input}, {output}, kernel: 0, stride: 0, padding: 0, global::LeNet.Gen.PoolKind.Max, {rounding}, {activation}, \"{layer.Name}.weight\", \"{layer.Name}.bias\") {{ Epsilon = {Text(b.Epsilon)}, Momentum = {Text(b.Momentum)} }}";
+    }
+
+    /// <summary>Channels after a spatial layer, units after a dense one.</summary>
+    public static int ChannelsOf(TensorShape shape) => shape.IsSpatial ? shape.Channels : shape.Length;
+
+    /// <summary>Values per channel in one example.</summary>
+    public static int PlaneOf(TensorShape shape) => shape.IsSpatial ? shape.Height * shape.Width : 1;
+
+    /// <summary>The batch-norm layers in order, with their running statistics after the parameters and their batch buffers.</summary>
+    public static IReadOnlyList<BatchNormSlot> Slots(NetworkPlan plan)
+    {
+        var slots = new List<BatchNormSlot>();
+        int state = 0, statistics = 0;
+        foreach (var layer in plan.Layers.Where(l => l.Spec is BatchNormSpec))
+        {
+            int channels = ChannelsOf(layer.Input);
+            slots.Add(new BatchNormSlot(layer, slots.Count + 1, channels, PlaneOf(layer.Input), state, statistics));
+            state += (2 * channels) + 1;
+            statistics += 2 * channels;
+        }
+
+        return slots;
+    }
+
+    /// <summary>Running means, variances and batch counts of every batch-norm layer.</summary>
+    public static int StateLength(NetworkPlan plan) => Slots(plan).Sum(s => (2 * s.Channels) + 1);
+
+    public static string Normalize(LayerCode code) => code.Pascal + "Normalize";
+
+    public static string OutputBackward(LayerCode code) => code.Pascal + "OutputBackward";
+
+    public static string InputBackward(LayerCode code) => code.Pascal + "InputBackward";
+
+    public void Emit(SourceWriter w, LayerCode code, bool training)
+    {
+        var b = (BatchNormSpec)code.Layer.Spec;
+        int channels = ChannelsOf(code.Layer.Input), plane = PlaneOf(code.Layer.Input);
+        string epsilon = Float((float)b.Epsilon);
+        string at = plane == 1 ? "c" : "j";
+        w.Line("// " + code.Layer.Describe() + (code.Activation.IsIdentity ? string.Empty : $", then the {code.FusedActivation} written on the layer before"));
+        w.Line($"// Predict: out[c, i] = {code.Activation.Math("γ[c] · (in[c, i] − running_mean[c]) / √(running_var[c] + " + Text(b.Epsilon) + ") + β[c]")}");
+        using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {ReadOnlySpan} state, {Span} output)"))
+        {
+            using (w.Block($"for (int c = 0; c < {channels}; c++)"))
+            {
+                w.Line($"float scale = weight[c] / {MathF}.Sqrt(state[{channels} + c] + {epsilon});");
+                w.Line("float shift = bias[c] - (state[c] * scale);");
+                PerValue(w, plane, () => w.Line($"output[{at}] = (input[{at}] * scale) + shift;"));
+            }
+
+            EmitActivationInPlace(w, code);
+        }
+
+        w.Line();
+        if (!training)
+        {
+            return;
+        }
+
+        w.Line($"// {code.Layer.Name} in training: out[c, i] = {code.Activation.Math("γ[c] · (in[c, i] − mean[c]) · invstd[c] + β[c]")}, with the whole batch's mean and 1 / √(var + ε)");
+        using (w.Block($"private static void {Normalize(code)}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {ReadOnlyDoubleSpan} statistics, {Span} output)"))
+        {
+            using (w.Block($"for (int c = 0; c < {channels}; c++)"))
+            {
+                w.Line($"double mean = statistics[c], invstd = statistics[{channels} + c];");
+                w.Line("float gamma = weight[c], beta = bias[c];");
+                PerValue(w, plane, () =>
+                {
+                    w.Line($"output[{at}] = (gamma * (float)((input[{at}] - mean) * invstd)) + beta;");
+                });
+            }
+
+            EmitActivationInPlace(w, code);
+        }
+
+        w.Line();
+        if (!code.Activation.IsIdentity)
+        {
+            w.Line($"// {code.Layer.Name} backward, part 1: the gradient of γ·x̂ + β from the gradient of the {code.FusedActivation} output");
+            using (w.Block($"private static void {OutputBackward(code)}({ReadOnlySpan} output, {Span} outputGradient)"))
+            {
+                EmitActivationBackward(w, code);
+            }
+
+            w.Line();
+        }
+
+        w.Line($"// {code.Layer.Name} backward, part 2, with the batch means of dy and dy·x̂ (the runtime also adds dγ = Σ dy·x̂ and dβ = Σ dy):");
+        w.Line("// din[c, i] = γ[c] · invstd[c] · (dy[c, i] − mean(dy)[c] − x̂[c, i] · mean(dy·x̂)[c])");
+        using (w.Block($"private static void {InputBackward(code)}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlyDoubleSpan} statistics, {ReadOnlyDoubleSpan} sums, {ReadOnlySpan} outputGradient, {Span} inputGradient)"))
+        using (w.Block($"for (int c = 0; c < {channels}; c++)"))
+        {
+            w.Line($"double mean = statistics[c], invstd = statistics[{channels} + c], scale = weight[c] * invstd, meanGradient = sums[c], meanProduct = sums[{channels} + c];");
+            w.Line("// in double, with x̂ recomputed: dy − mean(dy) − x̂·mean(dy·x̂) cancels, and float would lose the difference");
+            PerValue(w, plane, () => w.Line($"inputGradient[{at}] = (float)(scale * (outputGradient[{at}] - meanGradient - ((input[{at}] - mean) * invstd * meanProduct)));"));
+        }
+
+        w.Line();
+    }
+
+    // The body once per value of channel c: at index c after a dense layer, at j = c·plane + i after a spatial one.
+    private static void PerValue(SourceWriter w, int plane, Action body)
+    {
+        if (plane == 1)
+        {
+            body();
+            return;
+        }
+
+        using (w.Block($"for (int j = c * {plane}, end = j + {plane}; j < end; j++)"))
+        {
+            body();
+        }
+    }
+
+    private static string Text(double value)
+    {
+        string text = value.ToString("R", CultureInfo.InvariantCulture);
+        return text.Contains(".") || text.Contains("E") || text.Contains("N") || text.Contains("I") ? text : text + ".0";
+    }
+}
