@@ -93,6 +93,29 @@ public class BehaviourTests
     }
 
     [Fact]
+    public void Gradients_stay_bit_identical_across_thread_counts_when_the_batch_grows_and_shrinks()
+    {
+        // The multi-thread buffers grow with the batch (16, then 40, then 24 examples): every step still matches one thread.
+        var inputs = RandomInputs(40, LeNet5.InputLength, seed: 31);
+        var labels = RandomLabels(40, 10, seed: 32);
+        var one = new LeNet5(5);
+        var two = new LeNet5(5) { TrainingThreads = 2 };
+        var three = new LeNet5(5) { TrainingThreads = 3 };
+        foreach (int batch in new[] { 16, 40, 24 })
+        {
+            var expected = new float[LeNet5.ParameterCount];
+            float expectedLoss = one.ComputeGradients(inputs.AsSpan(0, batch * 1024), labels.AsSpan(0, batch), expected);
+            foreach (var network in new[] { two, three })
+            {
+                var gradients = new float[LeNet5.ParameterCount];
+                float loss = network.ComputeGradients(inputs.AsSpan(0, batch * 1024), labels.AsSpan(0, batch), gradients);
+                Assert.Equal(BitConverter.SingleToInt32Bits(expectedLoss), BitConverter.SingleToInt32Bits(loss));
+                Assert.True(expected.AsSpan().SequenceEqual(gradients), $"batch {batch}, {network.TrainingThreads} threads: the gradients differ");
+            }
+        }
+    }
+
+    [Fact]
     public void Threaded_training_matches_the_reference_gradient()
     {
         var reference = NetworkCase.All.Single(c => c.Name == nameof(LeNet5)).Reference;
