@@ -19,7 +19,7 @@ internal static class Plots
     /// Writes curves.png (when there is a training history) and filters.png into <paramref name="folder"/>, creating it;
     /// returns the paths written.
     /// </summary>
-    public static IReadOnlyList<string> WriteAll(string folder, IReadOnlyList<EpochResult> history, LeNet5 network)
+    public static IReadOnlyList<string> WriteAll(string folder, IReadOnlyList<EpochResult> history, SampleNetwork network)
     {
         Directory.CreateDirectory(folder);
         var written = new List<string>();
@@ -93,13 +93,13 @@ internal static class Plots
     }
 
     /// <summary>The six 5×5 filters of conv1 as heat maps on one colour scale, centred on zero, with their biases.</summary>
-    private static void Filters(LeNet5 network, string path)
+    private static void Filters(SampleNetwork network, string path)
     {
-        TensorInfo weights = Find("conv1.weight");
-        TensorInfo biases = Find("conv1.bias");
+        TensorInfo weights = Find(network, "conv1.weight");
+        TensorInfo biases = Find(network, "conv1.bias");
         int filters = weights.Shape[0];
         int size = weights.Shape[2];
-        ReadOnlySpan<float> parameters = network.Parameters;
+        ReadOnlySpan<float> parameters = network.Network.Parameters;
         ReadOnlySpan<float> all = parameters.Slice(weights.Offset, weights.Length);
         double limit = 0;
         foreach (float value in all)
@@ -188,7 +188,7 @@ internal static class Plots
         }
     }
 
-    private static TensorInfo Find(string name) =>
-        LeNet5.Tensors.FirstOrDefault(t => t.Name == name)
-        ?? throw new InvalidOperationException($"LeNet5 has no tensor named {name}.");
+    private static TensorInfo Find(SampleNetwork network, string name) =>
+        network.Network.Tensors.FirstOrDefault(t => t.Name == name)
+        ?? throw new InvalidOperationException($"The network has no tensor named {name}.");
 }

@@ -15,6 +15,15 @@ internal sealed class SampleCommand
 
     private static readonly string[] OptimizerNames = ["sgd", "momentum", "adam"];
 
+    private static readonly string[] NetworkNames = ["lenet5", "lenet-bn"];
+
+    private readonly Option<string> _network = new("--network")
+    {
+        Description = "The network: lenet5 (LeNet-5) or lenet-bn (two convolutions with batch norm, a dense layer with batch norm and dropout; 85,522 parameters).",
+        HelpName = "NAME",
+        DefaultValueFactory = _ => "lenet5",
+    };
+
     private readonly Option<string?> _data = new("--data")
     {
         Description = "Folder with the four MNIST-style IDX files (train-images-idx3-ubyte[.gz] and the like), e.g. Fashion-MNIST. Without it, the digits embedded in the sample are used.",
@@ -115,10 +124,19 @@ internal sealed class SampleCommand
             }
         });
         _optimizer.CompletionSources.Add(OptimizerNames);
+        _network.Validators.Add(result =>
+        {
+            string? value = result.GetValueOrDefault<string>();
+            if (!NetworkNames.Contains(value))
+            {
+                result.AddError($"--network must be lenet5 or lenet-bn, but it is '{value}'.");
+            }
+        });
+        _network.CompletionSources.Add(NetworkNames);
 
         _root = new RootCommand("Trains LeNet-5, declared with LeNet.Gen attributes, on MNIST-style images and reports its test accuracy.")
         {
-            _data, _epochs, _batch, _learningRate, _optimizer, _shift, _seed, _threads, _save, _load, _out,
+            _data, _network, _epochs, _batch, _learningRate, _optimizer, _shift, _seed, _threads, _save, _load, _out,
         };
         _root.SetAction(parseResult => run(Bind(parseResult)));
     }
@@ -157,6 +175,7 @@ internal sealed class SampleCommand
             _ => OptimizerKind.Momentum,
         },
         RequestedMaxShift = result.GetValue(_shift),
+        Network = result.GetValue(_network) == "lenet-bn" ? NetworkKind.LeNetBN : NetworkKind.LeNet5,
         Seed = result.GetValue(_seed),
         Threads = result.GetValue(_threads),
         SavePath = result.GetRequiredValue(_save),

@@ -15,6 +15,16 @@ internal enum OptimizerKind
     Adam,
 }
 
+/// <summary>The networks the sample can train.</summary>
+internal enum NetworkKind
+{
+    /// <summary><see cref="Mnist.LeNet5"/>.</summary>
+    LeNet5,
+
+    /// <summary><see cref="Mnist.LeNetBN"/>: batch norm, dropout, under 100,000 parameters.</summary>
+    LeNetBN,
+}
+
 /// <summary>Everything a run of the sample needs to know, as given on the command line (already validated).</summary>
 internal sealed record SampleOptions
 {
@@ -35,6 +45,9 @@ internal sealed record SampleOptions
 
     /// <summary>The largest random shift of a training image as given, or null for the default (<see cref="MaxShift"/>).</summary>
     public int? RequestedMaxShift { get; init; }
+
+    /// <summary>Which network to train: LeNet-5 (the default) or the LeNet-sized network with batch norm.</summary>
+    public NetworkKind Network { get; init; } = NetworkKind.LeNet5;
 
     /// <summary>Seed of the initial weights, the shuffling and the augmentation.</summary>
     public int Seed { get; init; } = 1;

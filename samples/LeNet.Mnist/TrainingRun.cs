@@ -57,13 +57,13 @@ internal static class TrainingRun
     private static int Run(SampleOptions options, ConsoleReport report, CancellationToken cancellationToken)
     {
         DataSource data = DataSource.Load(options.DataDirectory);
-        report.Introduce(LeNet5.Summary, data);
+        var network = SampleNetwork.Create(options.Network, options.Seed);
+        report.Introduce(network.Summary, data);
 
-        var network = new LeNet5(options.Seed);
         if (options.LoadPath is not null)
         {
             LoadWeights(network, options.LoadPath);
-            report.Loaded(options.LoadPath, Evaluation.Of(network, data.Test));
+            report.Loaded(options.LoadPath, Evaluation.Of(network.Network, data.Test));
         }
 
         var written = new List<string>();
@@ -77,7 +77,7 @@ internal static class TrainingRun
             written.Add(options.SavePath);
         }
 
-        Evaluation final = Evaluation.Of(network, data.Test);
+        Evaluation final = Evaluation.Of(network.Network, data.Test);
         report.Confusion(final);
         written.AddRange(Plots.WriteAll(options.OutputDirectory, history, network));
         report.Written(written);
@@ -85,7 +85,7 @@ internal static class TrainingRun
         return 0;
     }
 
-    private static IReadOnlyList<EpochResult> Train(LeNet5 network, DataSource data, SampleOptions options, ConsoleReport report, CancellationToken cancellationToken)
+    private static IReadOnlyList<EpochResult> Train(SampleNetwork network, DataSource data, SampleOptions options, ConsoleReport report, CancellationToken cancellationToken)
     {
         var training = new TrainingOptions
         {
@@ -102,12 +102,12 @@ internal static class TrainingRun
         var clock = Stopwatch.StartNew();
         IReadOnlyList<EpochResult> history = report.Train(
             options.Epochs,
-            (progress, epochDone) => Trainer.Fit(network, data.Train, data.Test, training, progress, epochDone, cancellationToken));
+            (progress, epochDone) => Trainer.Fit(network.Network, data.Train, data.Test, training, progress, epochDone, cancellationToken));
         report.TrainingDone(clock.Elapsed);
         return history;
     }
 
-    private static void LoadWeights(LeNet5 network, string path)
+    private static void LoadWeights(SampleNetwork network, string path)
     {
         CheckIsNotFolder(path, "--load");
         network.Load(path); // a bad file throws InvalidDataException naming the file and the problem
