@@ -1280,7 +1280,7 @@ public static class OnnxModel
             int next = Consumer(ref current, layer);
             if (next >= 0 && !IsOp(next, "BatchNormalization"))
             {
-                throw Mismatch(next, layer, $"op_type {QuoteOp(next)}, expected BatchNormalization: the network keeps its batch norm separate, with running statistics, and a model whose batch norm was folded into the layer before (as torch.onnx.export does in eval mode with constant folding) cannot be split again; export with training=torch.onnx.TrainingMode.PRESERVE and the module in eval mode");
+                throw Mismatch(next, layer, $"op_type {QuoteOp(next)}, expected BatchNormalization: the network keeps its batch norm separate, with running statistics, and a model whose batch norm was folded into the layer before (as torch.onnx.export does in eval mode, its default) cannot be split again; export with training=torch.onnx.TrainingMode.PRESERVE and the module in eval mode");
             }
 
             int node = Expect(ref current, layer, "BatchNormalization");
