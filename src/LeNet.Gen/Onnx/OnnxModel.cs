@@ -19,8 +19,11 @@ namespace LeNet.Gen.Onnx;
 /// dimension <c>N</c>, and one output <c>output</c>. Each convolution is a <c>Conv</c> node, each pooling layer a
 /// <c>MaxPool</c> or <c>AveragePool</c>, each dense layer a <c>Gemm</c> (<c>transB</c> = 1, so the weights keep the
 /// PyTorch layout) preceded by one <c>Flatten</c> where the input is still spatial, each activation a
-/// <c>Relu</c>, <c>Tanh</c>, <c>Sigmoid</c> or <c>Softmax</c> (axis 1) node. The weights are initializers named as in
-/// <c>Tensors</c>, and the model's doc string is the layer table.
+/// <c>Relu</c>, <c>Tanh</c>, <c>Sigmoid</c> or <c>Softmax</c> (axis 1) node, each batch norm a <c>BatchNormalization</c>
+/// in inference mode (scale, B, input_mean and input_var from the layer's weight, bias and running statistics, its
+/// epsilon; the activation written on the layer before it follows it). The weights and running statistics are
+/// initializers named as in <c>Tensors</c>; <c>num_batches_tracked</c> is not exported, as PyTorch does not export it,
+/// and loading leaves it as it was. The model's doc string is the layer table.
 /// </para>
 /// <para>
 /// Rounding is stated with explicit end padding, never with <c>ceil_mode</c>: under <see cref="ShapeRounding.Ceiling"/>
@@ -69,7 +72,7 @@ public static class OnnxModel
     /// the temporary file is deleted and an existing file at <paramref name="path"/> is left as it was.
     /// </summary>
     /// <param name="path">The file to create or replace.</param>
-    /// <param name="parameters">The parameter vector, laid out as <paramref name="tensors"/> describes.</param>
+    /// <param name="parameters">The parameter vector, followed by the state (batch norms' running statistics) if any, laid out as <paramref name="tensors"/> describes.</param>
     /// <param name="tensors">The named tensors of the parameter vector, in order.</param>
     /// <param name="layers">The network's layers, in order.</param>
     /// <param name="summary">The layer table, stored as the model's doc string; the text before its first colon names the graph.</param>
@@ -82,7 +85,7 @@ public static class OnnxModel
 
     /// <summary>Writes the network as an ONNX model at the stream's current position and flushes the stream.</summary>
     /// <param name="stream">A writable stream; it is left open.</param>
-    /// <param name="parameters">The parameter vector, laid out as <paramref name="tensors"/> describes.</param>
+    /// <param name="parameters">The parameter vector, followed by the state (batch norms' running statistics) if any, laid out as <paramref name="tensors"/> describes.</param>
     /// <param name="tensors">The named tensors of the parameter vector, in order.</param>
     /// <param name="layers">The network's layers, in order.</param>
     /// <param name="summary">The layer table, stored as the model's doc string.</param>
@@ -121,7 +124,7 @@ public static class OnnxModel
     /// <param name="path">The file to read.</param>
     /// <param name="tensors">The named tensors of the parameter vector, in order.</param>
     /// <param name="layers">The network's layers, in order.</param>
-    /// <param name="parameters">Receives the weights.</param>
+    /// <param name="parameters">Receives the weights and the running statistics; laid out as <paramref name="tensors"/> describes (the state after the parameters).</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The path is empty, or the layers and tensors do not describe the parameter vector.</exception>
     /// <exception cref="InvalidDataException">
@@ -158,7 +161,7 @@ public static class OnnxModel
     /// <param name="stream">A readable stream; it is left open.</param>
     /// <param name="tensors">The named tensors of the parameter vector, in order.</param>
     /// <param name="layers">The network's layers, in order.</param>
-    /// <param name="parameters">Receives the weights.</param>
+    /// <param name="parameters">Receives the weights and the running statistics; laid out as <paramref name="tensors"/> describes (the state after the parameters).</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The stream cannot be read, or the layers and tensors do not describe the parameter vector.</exception>
     /// <exception cref="InvalidDataException">The data is not a valid ONNX model of this network; the message names the node, the attribute, the expected and the found value.</exception>
@@ -173,7 +176,8 @@ public static class OnnxModel
 
         Layout layout = CheckLayout(parameters.Length, tensors, layers);
         byte[] file = ReadAll(stream, MaxFileLength(parameters.Length));
-        float[] values = new float[parameters.Length];
+        // Starts as a copy, so that what the file does not hold (a batch norm's num_batches_tracked) stays as it was.
+        float[] values = parameters.ToArray();
         new Importer(file, layout, values).Run();
         values.CopyTo(parameters);
     }
@@ -234,6 +238,13 @@ public static class OnnxModel
                 case LayerKind.GlobalAveragePool:
                     graph.Message(GraphNode, Node("GlobalAveragePool", layer.Name, produced, current));
                     break;
+                case LayerKind.BatchNorm:
+                    // Inference mode (one output): the running statistics, which follow the parameters in the storage,
+                    // are the node's input_mean and input_var; the activation written on the layer before comes after it.
+                    graph.Message(GraphNode, Node("BatchNormalization", layer.Name, produced, current, layer.Weight!, layer.Bias!, RunningMean(layer), RunningVar(layer))
+                        .Message(NodeAttribute, Float("epsilon", (float)layer.Epsilon))
+                        .Message(NodeAttribute, Float("momentum", (float)(1 - layer.Momentum))));
+                    break;
                 case LayerKind.Dropout:
                     // The identity outside training: an ONNX model holds what Predict computes, so dropout adds no node,
                     // as torch.onnx.export in eval mode writes none. A last layer still needs a node that writes "output".
@@ -283,6 +294,11 @@ public static class OnnxModel
         graph.String(GraphName, colon > 0 ? summary[..colon] : "network");
         foreach (TensorInfo tensor in tensors)
         {
+            if (tensor.ElementType == TensorElementType.Int64)
+            {
+                continue; // num_batches_tracked: training bookkeeping, which PyTorch does not export either
+            }
+
             var initializer = new ProtoMessage();
             foreach (int dimension in tensor.Shape)
             {
@@ -346,6 +362,15 @@ public static class OnnxModel
         return new ProtoMessage().String(ValueName, name).Message(ValueType, new ProtoMessage().Message(TypeTensor, tensorType));
     }
 
+    /// <summary>The name of a batch norm's running mean in <c>Tensors</c> (and of its initializer).</summary>
+    private static string RunningMean(LayerInfo layer) => layer.Name + ".running_mean";
+
+    /// <summary>The name of a batch norm's running variance in <c>Tensors</c> (and of its initializer).</summary>
+    private static string RunningVar(LayerInfo layer) => layer.Name + ".running_var";
+
+    /// <summary>The name of a batch norm's batch count in <c>Tensors</c>; not exported.</summary>
+    private static string BatchesTracked(LayerInfo layer) => layer.Name + ".num_batches_tracked";
+
     private static string ActivationOp(Activation activation) => activation switch
     {
         Activation.ReLU => "Relu",
@@ -386,16 +411,13 @@ public static class OnnxModel
 
         var weights = new TensorInfo?[layers.Count];
         var biases = new TensorInfo?[layers.Count];
+        var means = new TensorInfo?[layers.Count];
+        var variances = new TensorInfo?[layers.Count];
         int used = 0;
         IReadOnlyList<int>? previous = null;
         for (int i = 0; i < layers.Count; i++)
         {
             LayerInfo layer = layers[i] ?? throw new ArgumentException($"Entry {i} of the layer list is null.", nameof(layers));
-            if (layer.Kind == LayerKind.BatchNorm)
-            {
-                throw new NotSupportedException($"Layer {layer.Name} is a batch norm, which the ONNX export and import do not support yet; save the weights with Save (safetensors) instead.");
-            }
-
             if (previous is not null && !Same(previous, layer.InputShape) && !(layer.Kind == LayerKind.Dense && Product(previous) == Product(layer.InputShape)))
             {
                 throw new ArgumentException($"Layer {layer.Name} reads {TensorInfo.Format(layer.InputShape)}, but the layer before writes {TensorInfo.Format(previous)}.", nameof(layers));
@@ -412,6 +434,24 @@ public static class OnnxModel
                 continue;
             }
 
+            if (layer.Kind == LayerKind.BatchNorm)
+            {
+                // γ, β, then the running statistics (state after the parameters) and the batch count, which is not exported.
+                int[] channels = { layer.OutputShape[0] };
+                weights[i] = Find(byName, layer.Weight!, channels, layer);
+                biases[i] = Find(byName, layer.Bias!, channels, layer);
+                means[i] = Find(byName, RunningMean(layer), channels, layer);
+                variances[i] = Find(byName, RunningVar(layer), channels, layer);
+                TensorInfo count = Find(byName, BatchesTracked(layer), Array.Empty<int>(), layer);
+                if (count.ElementType != TensorElementType.Int64 || count.Length != 1)
+                {
+                    throw new ArgumentException($"Layer {layer.Name} needs tensor {count.Name} as one Int64 value.", nameof(tensors));
+                }
+
+                used += 5;
+                continue;
+            }
+
             int[] weightShape = layer.Kind == LayerKind.Convolution
                 ? new[] { layer.OutputShape[0], layer.InputShape[0], layer.Kernel, layer.Kernel }
                 : new[] { layer.OutputShape[0], Product(layer.InputShape) };
@@ -425,7 +465,7 @@ public static class OnnxModel
             throw new ArgumentException($"The layers use {used} tensors, but the tensor list has {tensors.Count}.", nameof(layers));
         }
 
-        return new Layout(layers, weights, biases);
+        return new Layout(layers, weights, biases, means, variances);
     }
 
     private static TensorInfo Find(Dictionary<string, TensorInfo> byName, string name, int[] shape, LayerInfo layer)
@@ -538,8 +578,8 @@ public static class OnnxModel
         return total;
     }
 
-    /// <summary>The layers paired with their weight and bias tensors (null for pooling layers).</summary>
-    private sealed record Layout(IReadOnlyList<LayerInfo> Layers, TensorInfo?[] Weights, TensorInfo?[] Biases);
+    /// <summary>The layers paired with their weight and bias tensors (null for layers without) and, for batch norms, their running statistics.</summary>
+    private sealed record Layout(IReadOnlyList<LayerInfo> Layers, TensorInfo?[] Weights, TensorInfo?[] Biases, TensorInfo?[] Means, TensorInfo?[] Variances);
 
     /// <summary>One node's fields, as segments of the file.</summary>
     private struct NodeView
@@ -602,6 +642,9 @@ public static class OnnxModel
                         break;
                     case LayerKind.Dropout:
                         current = Dropout(layer, current);
+                        break;
+                    case LayerKind.BatchNorm:
+                        current = BatchNorm(layer, i, current);
                         break;
                     default:
                         current = Dense(layer, _layout.Weights[i]!, _layout.Biases[i]!, current, ref flat);
@@ -1227,6 +1270,36 @@ public static class OnnxModel
             return current;
         }
 
+        /// <summary>
+        /// A BatchNormalization node in inference mode: X, scale (γ), B (β), input_mean and input_var, one output,
+        /// epsilon as the layer's. torch.onnx.export in eval mode may fold a batch norm into the Conv before it, which
+        /// leaves no node to read the running statistics from: that is reported here, at the node found instead.
+        /// </summary>
+        private Segment BatchNorm(LayerInfo layer, int index, Segment current)
+        {
+            int next = Consumer(ref current, layer);
+            if (next >= 0 && !IsOp(next, "BatchNormalization"))
+            {
+                throw Mismatch(next, layer, $"op_type {QuoteOp(next)}, expected BatchNormalization: the network keeps its batch norm separate, with running statistics, and a model whose batch norm was folded into the layer before (as torch.onnx.export does in eval mode, its default) cannot be split again; export with training=torch.onnx.TrainingMode.PRESERVE and the module in eval mode");
+            }
+
+            int node = Expect(ref current, layer, "BatchNormalization");
+            CheckCounts(node, layer, 5, 5);
+            if (_nodes[node].Outputs != 1)
+            {
+                throw Mismatch(node, layer, string.Create(CultureInfo.InvariantCulture, $"{_nodes[node].Outputs} outputs, expected 1 (inference mode)"));
+            }
+
+            CheckInt(node, layer, "training_mode", 0, defaultValue: 0);
+            CheckInt(node, layer, "spatial", 1, defaultValue: 1);
+            CheckFloat(node, layer, "epsilon", (float)layer.Epsilon, defaultValue: 1e-5f);
+            ReadWeights(node, layer, Input(node, 1), _layout.Weights[index]!, transpose: false);
+            ReadWeights(node, layer, Input(node, 2), _layout.Biases[index]!, transpose: false);
+            ReadWeights(node, layer, Input(node, 3), _layout.Means[index]!, transpose: false);
+            ReadWeights(node, layer, Input(node, 4), _layout.Variances[index]!, transpose: false);
+            return _nodes[node].FirstOutput;
+        }
+
         private Segment Dense(LayerInfo layer, TensorInfo weight, TensorInfo bias, Segment current, ref bool flat)
         {
             int node = Consumer(ref current, layer);
@@ -1454,11 +1527,17 @@ public static class OnnxModel
             }
         }
 
-        private void CheckFloat(int node, LayerInfo layer, string name, float expected)
+        /// <summary>Checks a FLOAT attribute; when absent, its default (null: anything is accepted) is checked instead.</summary>
+        private void CheckFloat(int node, LayerInfo layer, string name, float expected, float? defaultValue = null)
         {
             Segment attribute = Attribute(node, layer, name);
             if (attribute.IsEmpty)
             {
+                if (defaultValue is float absent && absent != expected)
+                {
+                    throw Mismatch(node, layer, string.Create(CultureInfo.InvariantCulture, $"{name} absent (default {absent:R}), expected {expected:R}"));
+                }
+
                 return;
             }
 
@@ -1789,7 +1868,10 @@ public static class OnnxModel
         private void ReadWeights(int node, LayerInfo layer, Segment name, TensorInfo destination, bool transpose)
         {
             Segment tensor = Constant(node, layer, name, out bool isInts);
-            string what = $"{(destination.Name == layer.Bias ? "bias" : "weight")} {Segments.Quote(_file, name)}";
+            string role = destination.Name == layer.Bias ? "bias"
+                : destination.Name == layer.Weight ? (layer.Kind == LayerKind.BatchNorm ? "scale" : "weight")
+                : destination.Name == RunningMean(layer) ? "input_mean" : "input_var";
+            string what = $"{role} {Segments.Quote(_file, name)}";
             if (isInts)
             {
                 throw Mismatch(node, layer, $"{what} is a list of integers, expected {destination.Name} {destination.ShapeText} as floats");

@@ -67,7 +67,38 @@ public sealed record OnnxCase(string Name, Func<int, INetwork> Create, IReadOnly
         new OnnxCase(nameof(GlobalPooledFirst), s => new GlobalPooledFirst(s), GlobalPooledFirst.Layers),
         new OnnxCase(nameof(DropoutNet), s => new DropoutNet(s), DropoutNet.Layers),
         new OnnxCase(nameof(DropoutFirst), s => new DropoutFirst(s), DropoutFirst.Layers),
+        new OnnxCase(nameof(BatchNormNet), s => Trained(new BatchNormNet(s), s), BatchNormNet.Layers),
+        new OnnxCase(nameof(BatchNormDense), s => Trained(new BatchNormDense(s), s), BatchNormDense.Layers),
+        new OnnxCase(nameof(BatchNormPadded), s => Trained(new BatchNormPadded(s), s), BatchNormPadded.Layers),
     };
+
+    /// <summary>
+    /// Three training steps on random batches of 4, so that a batch norm's running statistics are no longer the
+    /// initial mean 0 and variance 1 (a swapped or missing statistic would then go unnoticed) and its γ and β move.
+    /// </summary>
+    public static INetwork Trained(ITrainableNetwork network, int seed)
+    {
+        const int batch = 4;
+        var random = new Random(1000 + seed);
+        var inputs = new float[batch * network.InputLength];
+        var labels = new int[batch];
+        for (int step = 0; step < 3; step++)
+        {
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                inputs[i] = (float)((random.NextDouble() * 4) - 1);
+            }
+
+            for (int n = 0; n < batch; n++)
+            {
+                labels[n] = random.Next(network.OutputLength);
+            }
+
+            network.Train(inputs, labels, 0.1f);
+        }
+
+        return network;
+    }
 
     public static IEnumerable<object[]> Data()
     {
@@ -118,6 +149,9 @@ internal static class OnnxMembers
             case GlobalPooledFirst n: n.SaveOnnx(stream); break;
             case DropoutNet n: n.SaveOnnx(stream); break;
             case DropoutFirst n: n.SaveOnnx(stream); break;
+            case BatchNormNet n: n.SaveOnnx(stream); break;
+            case BatchNormDense n: n.SaveOnnx(stream); break;
+            case BatchNormPadded n: n.SaveOnnx(stream); break;
             default: throw new ArgumentException(network.GetType().Name);
         }
     }
@@ -144,9 +178,21 @@ internal static class OnnxMembers
             case GlobalPooledFirst n: n.LoadOnnx(stream); break;
             case DropoutNet n: n.LoadOnnx(stream); break;
             case DropoutFirst n: n.LoadOnnx(stream); break;
+            case BatchNormNet n: n.LoadOnnx(stream); break;
+            case BatchNormDense n: n.LoadOnnx(stream); break;
+            case BatchNormPadded n: n.LoadOnnx(stream); break;
             default: throw new ArgumentException(network.GetType().Name);
         }
     }
+
+    /// <summary>The running statistics (and batch counts) of a network with batch norm; empty for the others.</summary>
+    public static Span<float> State(INetwork network) => network switch
+    {
+        BatchNormNet n => n.State,
+        BatchNormDense n => n.State,
+        BatchNormPadded n => n.State,
+        _ => Span<float>.Empty,
+    };
 
     public static byte[] SaveToBytes(INetwork network)
     {

@@ -64,9 +64,29 @@ public sealed class OnnxRuntimeTests(ITestOutputHelper output)
         INetwork target = network.Create(6);
         Assert.False(source.Parameters.SequenceEqual(target.Parameters));
 
+        // A batch count that differs from the source's, to see that loading leaves it alone.
+        foreach (TensorInfo tensor in target.Tensors.Where(t => t.ElementType == TensorElementType.Int64))
+        {
+            OnnxMembers.State(target)[tensor.Offset - target.Parameters.Length] = 41;
+        }
+
+        float[] targetState = OnnxMembers.State(target).ToArray();
+
         OnnxMembers.Load(target, new MemoryStream(OnnxMembers.SaveToBytes(source)));
 
         Assert.True(source.Parameters.SequenceEqual(target.Parameters));
+
+        // The running statistics come across too; num_batches_tracked is not in the file and stays as it was.
+        var stateTensors = source.Tensors.Where(t => t.Offset >= source.Parameters.Length).ToArray();
+        foreach (TensorInfo tensor in stateTensors)
+        {
+            int at = tensor.Offset - source.Parameters.Length;
+            float[] loaded = OnnxMembers.State(target).Slice(at, tensor.Length).ToArray();
+            float[] expected = tensor.ElementType == TensorElementType.Int64
+                ? targetState.AsSpan(at, tensor.Length).ToArray()
+                : OnnxMembers.State(source).Slice(at, tensor.Length).ToArray();
+            Assert.True(expected.SequenceEqual(loaded), $"{tensor.Name}: [{string.Join(", ", loaded)}], expected [{string.Join(", ", expected)}]");
+        }
     }
 
     /// <summary>Non-zero, varied biases, so that a bias misplaced in the graph cannot go unnoticed.</summary>

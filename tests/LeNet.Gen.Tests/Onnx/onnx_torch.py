@@ -3,11 +3,13 @@
 Runs on Debian's python3-torch (1.13, torch.onnx.export at opset 13) and python3-onnx (1.12).
 
   check MODEL...                     onnx.checker.check_model(full_check=True) on each file; prints "ok PATH" per file
-  export NAME FORM MODEL INPUTS OUT  build the PyTorch module NAME (lenet5, padded or ceilpool) with seeded weights, export it to
+  export NAME FORM MODEL INPUTS OUT  build the PyTorch module NAME (lenet5, padded, ceilpool or bnnet) with seeded weights, export it to
                                      MODEL in FORM, and write its probabilities for INPUTS to OUT. FORM is
                                      "plain" (what torch.onnx.export writes), "inputs" (initializers also listed as
                                      graph inputs), "constants" (weights moved into Constant nodes) or "untransposed"
-                                     (Gemm with transB=0 and [in, out] weights)
+                                     (Gemm with transB=0 and [in, out] weights) or "preserve" (the module in eval mode exported
+                                     with training=TrainingMode.PRESERVE, which keeps batch norms as BatchNormalization
+                                     nodes; "plain" folds a batch norm into the Conv before it)
 """
 import sys
 
@@ -75,6 +77,35 @@ class CeilingPooled(nn.Module):
         return F.softmax(self.fc1(torch.flatten(x, 1)), dim=1)
 
 
+class BatchNormNet(nn.Module):
+    """The generated BatchNormNet: convolution -> batch norm -> activation, and a batch norm on a dense layer."""
+
+    shape = (1, 12, 12)
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 6, 3)
+        self.bn2 = nn.BatchNorm2d(6, eps=1e-3, momentum=0.2)
+        self.fc1 = nn.Linear(54, 12)
+        self.bn3 = nn.BatchNorm1d(12)
+        self.fc2 = nn.Linear(12, 5)
+        # Running statistics and affine parameters away from their initial values, so that each one counts.
+        with torch.no_grad():
+            for bn in (self.bn1, self.bn2, self.bn3):
+                bn.running_mean.uniform_(-0.5, 0.5)
+                bn.running_var.uniform_(0.5, 2.0)
+                bn.weight.uniform_(0.5, 1.5)
+                bn.bias.uniform_(-0.3, 0.3)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = torch.tanh(self.bn2(self.conv2(x)))
+        x = self.bn3(self.fc1(torch.flatten(x, 1)))
+        return F.softmax(self.fc2(x), dim=1)
+
+
 def check(paths):
     for path in paths:
         model = onnx.load(path)
@@ -109,7 +140,7 @@ def untransposed(model):
 
 def export(name, form, path, inputs_path, out_path):
     torch.manual_seed(7)
-    model = {"lenet5": LeNet5, "padded": Padded, "ceilpool": CeilingPooled}[name]()
+    model = {"lenet5": LeNet5, "padded": Padded, "ceilpool": CeilingPooled, "bnnet": BatchNormNet}[name]()
     model.eval()
     inputs = torch.from_numpy(np.fromfile(inputs_path, dtype="<f4").reshape((-1,) + model.shape))
     with torch.no_grad():
@@ -117,7 +148,8 @@ def export(name, form, path, inputs_path, out_path):
     torch.onnx.export(
         model, torch.zeros((1,) + model.shape), path, opset_version=13,
         input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}},
-        keep_initializers_as_inputs=(form == "inputs"))
+        keep_initializers_as_inputs=(form == "inputs"),
+        training=torch.onnx.TrainingMode.PRESERVE if form == "preserve" else torch.onnx.TrainingMode.EVAL)
     if form in ("constants", "untransposed"):
         onnx_model = onnx.load(path)
         constants(onnx_model) if form == "constants" else untransposed(onnx_model)
