@@ -25,7 +25,7 @@ public sealed class LeNetCodeFixProvider : CodeFixProvider
 {
     /// <inheritdoc/>
     public override ImmutableArray<string> FixableDiagnosticIds { get; } =
-        ImmutableArray.Create("LNG0001", "LNG0006", "LNG0007", "LNG0010", "LNG0013", "LNG0201");
+        ImmutableArray.Create("LNG0001", "LNG0006", "LNG0007", "LNG0010", "LNG0013", "LNG0015", "LNG0201");
 
     /// <summary>
     /// Fix All in a document, project or solution. Each action's equivalence key names the kind of fix
@@ -62,9 +62,21 @@ public sealed class LeNetCodeFixProvider : CodeFixProvider
             }
 
             var edits = new Dictionary<SyntaxNode, List<FixEditData>>();
+            var removals = new List<SyntaxNode>();
             foreach (var edit in byTree)
             {
                 var span = diagnostic.AdditionalLocations[edit.Location].SourceSpan;
+                if (edit.Kind == FixEditKind.RemoveAttribute)
+                {
+                    // The attribute goes, with its brackets when it is alone in them ([BatchNorm] on its own line).
+                    if (root.FindNode(span).FirstAncestorOrSelf<AttributeSyntax>() is { } removed)
+                    {
+                        removals.Add(removed.Parent is AttributeListSyntax { Attributes.Count: 1 } brackets ? brackets : removed);
+                    }
+
+                    continue;
+                }
+
                 SyntaxNode? node = edit.Kind == FixEditKind.AddPartial
                     ? root.FindToken(span.Start).Parent?.FirstAncestorOrSelf<TypeDeclarationSyntax>()
                     : root.FindNode(span).FirstAncestorOrSelf<AttributeSyntax>();
@@ -81,7 +93,14 @@ public sealed class LeNetCodeFixProvider : CodeFixProvider
                 list.Add(edit);
             }
 
-            var newRoot = root.ReplaceNodes(edits.Keys, (original, rewritten) => edits[original].Aggregate(rewritten, Apply));
+            var tracked = root.TrackNodes(edits.Keys.Concat(removals));
+            var newRoot = tracked.ReplaceNodes(edits.Keys.Select(n => tracked.GetCurrentNode(n)!), (original, rewritten) =>
+                edits[edits.Keys.First(k => tracked.GetCurrentNode(k) == original)].Aggregate(rewritten, Apply));
+            if (removals.Count > 0)
+            {
+                newRoot = newRoot.RemoveNodes(removals.Select(n => newRoot.GetCurrentNode(n)!), SyntaxRemoveOptions.KeepNoTrivia)!;
+            }
+
             solution = solution.WithDocumentSyntaxRoot(document.Id, newRoot);
         }
 

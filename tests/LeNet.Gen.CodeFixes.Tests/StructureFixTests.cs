@@ -3,9 +3,54 @@ using Xunit;
 
 namespace LeNet.Gen.CodeFixes.Tests;
 
-/// <summary>LNG0007 and LNG0013 (add <c>partial</c>), LNG0010 (Softmax on the last layer) and LNG0201 (Softmax head for Train).</summary>
+/// <summary>LNG0007 and LNG0013 (add <c>partial</c>), LNG0010 (Softmax on the last layer), LNG0015 (remove a misplaced batch norm) and LNG0201 (Softmax head for Train).</summary>
 public class StructureFixTests
 {
+    [Fact]
+    public Task LNG0015_removes_a_batch_norm_that_follows_another() => FixTest.VerifyAsync(
+        """
+        using LeNet.Gen;
+
+        [Network(1, 8, 8)]
+        [Conv(4, 3)]
+        [BatchNorm]
+        [{|LNG0015:BatchNorm|}]
+        [Dense(2, Activation = Activation.Softmax)]
+        public partial class Net { }
+        """,
+        """
+        using LeNet.Gen;
+
+        [Network(1, 8, 8)]
+        [Conv(4, 3)]
+        [BatchNorm]
+        [Dense(2, Activation = Activation.Softmax)]
+        public partial class Net { }
+        """,
+        "LNG0015.Remove",
+        "Remove [BatchNorm] (bn2)");
+
+    [Fact]
+    public Task LNG0015_removes_a_first_batch_norm_from_a_shared_attribute_list() => FixTest.VerifyAsync(
+        """
+        using LeNet.Gen;
+
+        [Network(1, 8, 8), {|LNG0015:BatchNorm|}]
+        [Conv(4, 3)]
+        [Dense(2, Activation = Activation.Softmax)]
+        public partial class Net { }
+        """,
+        """
+        using LeNet.Gen;
+
+        [Network(1, 8, 8)]
+        [Conv(4, 3)]
+        [Dense(2, Activation = Activation.Softmax)]
+        public partial class Net { }
+        """,
+        "LNG0015.Remove",
+        "Remove [BatchNorm] (bn1)");
+
     [Fact]
     public Task LNG0007_adds_partial_after_the_other_modifiers() => FixTest.VerifyAsync(
         """

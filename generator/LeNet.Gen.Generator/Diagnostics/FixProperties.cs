@@ -18,6 +18,9 @@ internal enum FixEditKind
 
     /// <summary>Adds the <c>partial</c> modifier to the type declaration at the location.</summary>
     AddPartial,
+
+    /// <summary>Removes the attribute at the location (and its brackets, when it is alone in them).</summary>
+    RemoveAttribute,
 }
 
 /// <summary>
@@ -154,7 +157,7 @@ internal static class FixProperties
 
     private static bool TryParseKind(string text, out FixEditKind kind)
     {
-        foreach (FixEditKind candidate in new[] { FixEditKind.SetArgument, FixEditKind.RemoveArgument, FixEditKind.AddPartial })
+        foreach (FixEditKind candidate in new[] { FixEditKind.SetArgument, FixEditKind.RemoveArgument, FixEditKind.AddPartial, FixEditKind.RemoveAttribute })
         {
             if (candidate.ToString() == text)
             {

@@ -44,6 +44,9 @@ internal sealed record FixEdit(Diagnostics.FixEditKind Kind, ProblemTarget Targe
     /// <summary>Removes the named argument <paramref name="name"/> from the target attribute.</summary>
     public static FixEdit Remove(ProblemTarget target, string name) => new(Diagnostics.FixEditKind.RemoveArgument, target, name, string.Empty);
 
+    /// <summary>Removes the target attribute.</summary>
+    public static FixEdit RemoveAttribute(ProblemTarget target) => new(Diagnostics.FixEditKind.RemoveAttribute, target, string.Empty, string.Empty);
+
     /// <summary>Adds <c>partial</c> to the network class (<paramref name="depth"/> 0) or one of its containing types.</summary>
     public static FixEdit AddPartial(int depth) =>
         new(Diagnostics.FixEditKind.AddPartial, ProblemTarget.Type, string.Empty, depth.ToString(System.Globalization.CultureInfo.InvariantCulture));

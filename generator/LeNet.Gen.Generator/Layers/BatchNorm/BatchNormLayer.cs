@@ -77,18 +77,22 @@ internal sealed class BatchNormLayer : ILayerKind
         return ok;
     }
 
+    // LNG0015's fix: the batch norm that has nothing to normalise goes.
+    private static EquatableArray<FixSuggestion> RemoveIt(string name, ProblemTarget target) =>
+        new[] { new FixSuggestion($"Remove [BatchNorm] ({name})", Rules.BatchNormPlacement.Id + ".Remove", FixEdit.RemoveAttribute(target)) }.ToEquatableArray();
+
     public LayerPlan? Plan(NetworkSpec network, LayerSpec spec, string name, TensorShape input, string source, List<Problem> problems, long parametersSoFar)
     {
         var target = ProblemTarget.Layer(spec.Index);
         if (spec.Index == 0)
         {
-            problems.Add(new Problem(Rules.BatchNormPlacement.Id, target, name, "it is the first layer: put it after a [Conv] or a [Dense]"));
+            problems.Add(new Problem(Rules.BatchNormPlacement.Id, target, name, "it is the first layer: put it after a [Conv] or a [Dense]") { Fixes = RemoveIt(name, target) });
             return null;
         }
 
         if (network.Layers[spec.Index - 1] is BatchNormSpec)
         {
-            problems.Add(new Problem(Rules.BatchNormPlacement.Id, target, name, Format("it follows {0}, another batch norm, whose output is already normalised: remove one of them", source)));
+            problems.Add(new Problem(Rules.BatchNormPlacement.Id, target, name, Format("it follows {0}, another batch norm, whose output is already normalised: remove one of them", source)) { Fixes = RemoveIt(name, target) });
             return null;
         }
 
