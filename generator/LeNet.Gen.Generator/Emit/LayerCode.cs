@@ -20,21 +20,23 @@ internal sealed class LayerCode
         IsFirst = SourcePosition is null;
         IsLast = position == plan.Layers.Count - 1;
         Pascal = char.ToUpperInvariant(Layer.Name[0]) + Layer.Name.Substring(1);
-        if (Layer.Spec is ConvSpec conv)
+        Kind = LayerKinds.Of(Layer.Spec);
+        if (Kind.WindowOf(Layer.Spec) is { IsConv: true } conv)
         {
             // The window reads a zero-padded copy of the input when the layer has padding, or when Ceiling rounding
-            // places a last window that hangs over the bottom or right edge.
-            PaddedHeight = System.Math.Max(Layer.Input.Height + (2 * conv.Padding), ((Layer.Output.Height - 1) * conv.Stride) + conv.Kernel);
-            PaddedWidth = System.Math.Max(Layer.Input.Width + (2 * conv.Padding), ((Layer.Output.Width - 1) * conv.Stride) + conv.Kernel);
+            // places a last window that hangs over the bottom or right edge. A convolution has one filter per output channel.
+            int kernel = conv.Window, filters = Layer.Output.Channels;
+            PaddedHeight = System.Math.Max(Layer.Input.Height + (2 * conv.Padding), ((Layer.Output.Height - 1) * conv.Stride) + kernel);
+            PaddedWidth = System.Math.Max(Layer.Input.Width + (2 * conv.Padding), ((Layer.Output.Width - 1) * conv.Stride) + kernel);
             IsPadded = PaddedHeight != Layer.Input.Height || PaddedWidth != Layer.Input.Width;
             if (conv.Stride == 1)
             {
                 var (h, w) = IsPadded ? (PaddedHeight, PaddedWidth) : (Layer.Input.Height, Layer.Input.Width);
-                var forward = new WideConv(Layer.Input.Channels, h, w, conv.Kernel, conv.Filters, Layer.Output.Height, Layer.Output.Width);
+                var forward = new WideConv(Layer.Input.Channels, h, w, kernel, filters, Layer.Output.Height, Layer.Output.Width);
                 if (VectorIsa.All.All(forward.Fits))
                 {
                     ForwardWide = forward;
-                    InputGradientWide = new WideConv(conv.Filters, h + conv.Kernel - 1, w + conv.Kernel - 1, conv.Kernel, Layer.Input.Channels, h, w);
+                    InputGradientWide = new WideConv(filters, h + kernel - 1, w + kernel - 1, kernel, Layer.Input.Channels, h, w);
                 }
             }
         }
@@ -88,6 +90,9 @@ internal sealed class LayerCode
 
     public LayerPlan Layer { get; }
 
+    /// <summary>The unit of the layer's kind.</summary>
+    public ILayerKind Kind { get; }
+
     public int Position { get; }
 
     /// <summary>True when the layer reads the network's input: it needs no input gradient.</summary>
@@ -117,16 +122,19 @@ internal sealed class LayerCode
     /// <summary>True when the last layer applies softmax: its forward pass writes logits and the loss supplies their gradient.</summary>
     public bool IsSoftmaxHead => IsLast && Layer.Activation == ActivationKind.Softmax;
 
-    /// <summary>True when a batch norm follows the layer: the layer's activation then moves after the normalisation.</summary>
-    public bool IsFollowedByBatchNorm => Position + 1 < Plan.Layers.Count && Plan.Layers[Position + 1].Spec is Layers.BatchNormSpec;
+    /// <summary>
+    /// True when the next layer applies this layer's activation (<see cref="ILayerKind.AppliesPreviousActivation"/>, a batch
+    /// norm): the activation then moves after the normalisation.
+    /// </summary>
+    public bool PassesActivationOn => Position + 1 < Plan.Layers.Count && LayerKinds.Of(Plan.Layers[Position + 1].Spec).AppliesPreviousActivation;
 
     /// <summary>
-    /// The activation the layer's own method applies (softmax is applied separately, after the logits). A layer followed by
-    /// a batch norm applies none, and the batch norm applies the one written on the layer before it.
+    /// The activation the layer's own method applies (softmax is applied separately, after the logits). A layer that
+    /// passes its activation on applies none, and the next layer applies the one written on the layer before it.
     /// </summary>
     public ActivationKind FusedActivation =>
-        IsSoftmaxHead || IsFollowedByBatchNorm ? ActivationKind.None
-        : Layer.Spec is Layers.BatchNormSpec && Position > 0 ? Plan.Layers[Position - 1].Activation
+        IsSoftmaxHead || PassesActivationOn ? ActivationKind.None
+        : Kind.AppliesPreviousActivation && Position > 0 ? Plan.Layers[Position - 1].Activation
         : Layer.Activation;
 
     /// <summary>The table row of <see cref="FusedActivation"/>.</summary>

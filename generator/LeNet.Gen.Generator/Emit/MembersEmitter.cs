@@ -21,6 +21,53 @@ internal static class MembersEmitter
     /// <summary>True when some layer reads the workspace for more than tensors (the training flag, the example's key).</summary>
     private static bool HasExampleState(NetworkPlan plan) => plan.Layers.Any(l => LayerKinds.Of(l.Spec).NeedsWorkspace);
 
+    /// <summary>Where each layer's state starts, counted in values after the network's last parameter; then the state's total length.</summary>
+    private static int[] StateOffsets(NetworkPlan plan)
+    {
+        var offsets = new int[plan.Layers.Count + 1];
+        for (int i = 0; i < plan.Layers.Count; i++)
+        {
+            var layer = plan.Layers[i];
+            offsets[i + 1] = offsets[i] + LayerKinds.Of(layer.Spec).StateTensors(layer).Sum(t => t.Length);
+        }
+
+        return offsets;
+    }
+
+    /// <summary>The state of every layer (running statistics), stored after the parameters.</summary>
+    private static int StateLength(NetworkPlan plan) => StateOffsets(plan)[plan.Layers.Count];
+
+    /// <summary>
+    /// A layer that needs whole-batch statistics in training (<see cref="IBatchWideKind"/>), numbered from 0 in network
+    /// order, with where its state starts after the parameters and where its values start in the batch statistics.
+    /// </summary>
+    private sealed record BatchWideLayer(LayerCode Code, IBatchWideKind Kind, int Number, int StateOffset, int StatisticsOffset)
+    {
+        public int StatisticsLength => Kind.StatisticsLength(Code.Layer);
+
+        /// <summary>The layer's part of a span of batch statistics or sums named <paramref name="span"/>.</summary>
+        public string Slice(string span) => $"{span}.Slice({Int(StatisticsOffset)}, {Int(StatisticsLength)})";
+    }
+
+    /// <summary>The batch-wide layers in network order; training cuts its stages at each one.</summary>
+    private static List<BatchWideLayer> BatchWideLayers(NetworkPlan plan, LayerCode[] layers)
+    {
+        var state = StateOffsets(plan);
+        var result = new List<BatchWideLayer>();
+        int statistics = 0;
+        foreach (var code in layers)
+        {
+            if (code.Kind is IBatchWideKind kind)
+            {
+                var batchWide = new BatchWideLayer(code, kind, result.Count, state[code.Position], statistics);
+                result.Add(batchWide);
+                statistics += batchWide.StatisticsLength;
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>", workspace" when the layer's methods take the workspace: vector scratch buffers, or example state.</summary>
     private static string ScratchArgument(LayerCode code) =>
         code.IsVectorized || LayerKinds.Of(code.Layer.Spec).NeedsWorkspace ? ", workspace" : string.Empty;
@@ -83,14 +130,17 @@ internal static class MembersEmitter
             w.Line($"new global::LeNet.Gen.TensorInfo(\"{layer.Name}.bias\", {Int(layer.BiasOffset)}, {Int(layer.BiasCount)}),");
         }
 
-        // Batch norm's running statistics are state, not parameters: they follow the parameters in the storage.
-        foreach (var slot in BatchNormLayer.Slots(plan))
+        // State (batch norm's running statistics) is not parameters: it follows the parameters in the storage.
+        int at = plan.ParameterCount;
+        foreach (var layer in plan.Layers)
         {
-            int at = plan.ParameterCount + slot.StateOffset;
-            string name = slot.Layer.Name;
-            w.Line($"new global::LeNet.Gen.TensorInfo(\"{name}.running_mean\", {Int(at)}, {Int(slot.Channels)}),");
-            w.Line($"new global::LeNet.Gen.TensorInfo(\"{name}.running_var\", {Int(at + slot.Channels)}, {Int(slot.Channels)}),");
-            w.Line($"new global::LeNet.Gen.TensorInfo(\"{name}.num_batches_tracked\", {Int(at + (2 * slot.Channels))}) {{ ElementType = global::LeNet.Gen.TensorElementType.Int64 }},");
+            foreach (var tensor in LayerKinds.Of(layer.Spec).StateTensors(layer))
+            {
+                string shape = string.Concat(tensor.Shape.Select(d => ", " + Int(d)));
+                string element = tensor.IsInt64 ? " { ElementType = global::LeNet.Gen.TensorElementType.Int64 }" : string.Empty;
+                w.Line($"new global::LeNet.Gen.TensorInfo(\"{layer.Name}.{tensor.Suffix}\", {Int(at)}{shape}){element},");
+                at += tensor.Length;
+            }
         }
 
         w.Outdent();
@@ -129,7 +179,7 @@ internal static class MembersEmitter
 
     private static void EmitStorageAndConstructor(SourceWriter w, NetworkPlan plan, LayerCode[] layers, string name, string gc)
     {
-        int stateLength = BatchNormLayer.StateLength(plan);
+        int stateLength = StateLength(plan);
         if (stateLength > 0)
         {
             w.Line("/// <summary>Running statistics of the batch-norm layers (mean, variance and batch count of each): state, not parameters.</summary>");
@@ -170,14 +220,13 @@ internal static class MembersEmitter
             }
 
             w.Line("var random = new global::LeNet.Gen.NetworkRandom(seed);");
-            foreach (var slot in BatchNormLayer.Slots(plan))
+            var state = StateOffsets(plan);
+            foreach (var code in layers)
             {
-                var layer = slot.Layer;
-                w.Line($"global::System.MemoryExtensions.AsSpan(_parameters, {Int(layer.WeightOffset)}, {Int(layer.WeightCount)}).Fill(1f); // {layer.Name}.weight = 1, {layer.Name}.bias = 0");
-                w.Line($"global::System.MemoryExtensions.AsSpan(_parameters, {Int(plan.ParameterCount + slot.StateOffset + slot.Channels)}, {Int(slot.Channels)}).Fill(1f); // {layer.Name}.running_var = 1, running_mean = 0");
+                code.Kind.EmitFixedInitialization(w, code, state[code.Position]);
             }
 
-            foreach (var layer in plan.Layers.Where(l => l.ParameterCount > 0 && l.Spec is not BatchNormSpec))
+            foreach (var layer in plan.Layers.Where(l => l.ParameterCount > 0 && LayerKinds.Of(l.Spec).DrawsParameters))
             {
                 int fanIn = layer.WeightCount / layer.BiasCount;
                 string bound = Float((float)(1.0 / Math.Sqrt(fanIn)));
@@ -447,7 +496,8 @@ internal static class MembersEmitter
         w.Line();
     }
 
-    // One layer of a forward pass. In a training stage a batch norm normalises with the batch statistics instead of the running ones.
+    // One layer of a forward pass. In a training stage a batch-wide layer (batch norm) normalises with the batch statistics
+    // instead of the running ones in its state.
     private static void EmitForwardCall(SourceWriter w, NetworkPlan plan, LayerCode code, LayerCode[] layers, bool training)
     {
         var layer = code.Layer;
@@ -467,12 +517,12 @@ internal static class MembersEmitter
 
         string scratch = ScratchArgument(code);
         string weights = $"parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), parameters.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)})";
-        if (layer.Spec is BatchNormSpec)
+        if (code.Kind is IBatchWideKind)
         {
-            var slot = BatchNormLayer.Slots(plan).Single(s => s.Layer == layer);
+            var batchWide = BatchWideLayers(plan, layers).Single(b => b.Code == code);
             w.Line(training
-                ? $"{BatchNormLayer.Normalize(code)}({source}, {weights}, statistics.Slice({Int(slot.StatisticsOffset)}, {Int(2 * slot.Channels)}), workspace.{code.Written});"
-                : $"{code.Forward}({source}, {weights}, parameters.Slice({Int(plan.ParameterCount + slot.StateOffset)}, {Int(2 * slot.Channels)}), workspace.{code.Written});");
+                ? batchWide.Kind.TrainingForwardCall(code, source, weights, batchWide.Slice("statistics"))
+                : batchWide.Kind.InferenceForwardCall(code, source, weights, batchWide.StateOffset));
             return;
         }
 
@@ -483,7 +533,7 @@ internal static class MembersEmitter
 
     private static void EmitBackward(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
-        if (BatchNormLayer.Slots(plan).Count > 0)
+        if (BatchWideLayers(plan, layers).Count > 0)
         {
             EmitStages(w, plan, layers);
             return;
@@ -502,7 +552,7 @@ internal static class MembersEmitter
         w.Line();
     }
 
-    // One layer of a backward pass (not a batch norm: its backward is split around the batch reduction, see EmitStages).
+    // One layer of a backward pass (not a batch-wide layer: its backward is split around the batch reduction, see EmitStages).
     private static void EmitBackwardCall(SourceWriter w, LayerCode code, LayerCode[] layers)
     {
         var layer = code.Layer;
@@ -534,15 +584,16 @@ internal static class MembersEmitter
     }
 
     /// <summary>
-    /// A network with batch norm trains in stages cut at each batch norm, so that the runtime can reduce the batch
-    /// statistics over the whole batch in between (<c>NetworkTraining</c>): forward stage k normalises with batch norm k's
-    /// statistics and runs on to batch norm k + 1's input; backward stage k takes the gradient through batch norm k + 1,
-    /// runs back to batch norm k's output and leaves the gradient of γ·x̂ + β there for the runtime to reduce.
+    /// A network with batch-wide layers (batch norm, <see cref="IBatchWideKind"/>) trains in stages cut at each one, so
+    /// that the runtime can reduce the batch statistics over the whole batch in between (<c>NetworkTraining</c>): forward
+    /// stage k runs batch-wide layer k (from 1) with its statistics and runs on to layer k + 1's input; backward stage k
+    /// takes the gradient through layer k + 1's input backward, runs back to layer k's output and through its output
+    /// backward, and leaves there the gradient whose batch sums the runtime reduces.
     /// </summary>
     private static void EmitStages(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
-        var slots = BatchNormLayer.Slots(plan);
-        int[] cuts = slots.Select(slot => layers.Single(l => l.Layer == slot.Layer).Position).ToArray();
+        var batchWide = BatchWideLayers(plan, layers);
+        int[] cuts = batchWide.Select(b => b.Code.Position).ToArray();
         int stages = cuts.Length;
         w.Line("// Training with batch norm goes through ForwardStage and BackwardStage: the statistics come from the whole batch, so");
         w.Line("// the runtime reduces them between the stages. Backward on one example alone is not defined for this network.");
@@ -594,13 +645,9 @@ internal static class MembersEmitter
                 int end = k == stages ? layers.Length : cuts[k];
                 if (k < stages)
                 {
-                    var norm = layers[cuts[k]];
-                    var slot = slots[k];
-                    var layer = norm.Layer;
-                    var from = layers[norm.SourcePosition!.Value];
-                    string stats = $"statistics.Slice({Int(slot.StatisticsOffset)}, {Int(2 * slot.Channels)})";
-                    string sums = $"sums.Slice({Int(slot.StatisticsOffset)}, {Int(2 * slot.Channels)})";
-                    w.Line($"{BatchNormLayer.InputBackward(norm)}(workspace.{from.Output}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), {stats}, {sums}, workspace.{norm.WrittenGradient}, workspace.{from.WrittenGradient});");
+                    var next = batchWide[k];
+                    var from = layers[next.Code.SourcePosition!.Value];
+                    w.Line(next.Kind.InputBackwardCall(next.Code, from, next.Slice("statistics"), next.Slice("sums")));
                 }
 
                 int first = k == 0 ? 0 : cuts[k - 1] + 1;
@@ -609,10 +656,9 @@ internal static class MembersEmitter
                     EmitBackwardCall(w, layers[i], layers);
                 }
 
-                if (k > 0 && !layers[cuts[k - 1]].Activation.IsIdentity)
+                if (k > 0 && batchWide[k - 1].Kind.OutputBackwardCall(batchWide[k - 1].Code) is { } outputBackward)
                 {
-                    var norm = layers[cuts[k - 1]];
-                    w.Line($"{BatchNormLayer.OutputBackward(norm)}(workspace.{norm.Written}, workspace.{norm.WrittenGradient});");
+                    w.Line(outputBackward);
                 }
 
                 w.Line("return;");
@@ -659,21 +705,21 @@ internal static class MembersEmitter
                     w.Line("public static void BeginExample(Workspace workspace, ulong key) => workspace.ExampleKey = key;");
                 }
 
-                var slots = BatchNormLayer.Slots(plan);
-                if (slots.Count > 0)
+                var batchWide = BatchWideLayers(plan, layers);
+                if (batchWide.Count > 0)
                 {
+                    // The runtime's contract (INetworkKernels) names its batch-wide layers after batch norm, the one such kind.
                     const string Info = "global::LeNet.Gen.Runtime.BatchNormInfo";
                     const string Buffer = "global::LeNet.Gen.Runtime.BatchNormBuffer";
                     w.Line($"public static int StateLength => {type}.StateLength;");
-                    w.Line($"public static int BatchNormCount => {slots.Count};");
-                    w.Line($"public static int BatchStatisticsLength => {Int(slots.Sum(s => 2 * s.Channels))};");
+                    w.Line($"public static int BatchNormCount => {batchWide.Count};");
+                    w.Line($"public static int BatchStatisticsLength => {Int(batchWide.Sum(b => b.StatisticsLength))};");
                     w.Line($"public static {Info} BatchNorm(int index) => index switch");
                     w.Line("{");
                     w.Indent();
-                    foreach (var slot in slots)
+                    foreach (var b in batchWide)
                     {
-                        var spec = (BatchNormSpec)slot.Layer.Spec;
-                        w.Line($"{slot.Number - 1} => new {Info}(\"{slot.Layer.Name}\", {slot.Channels}, {slot.Plane}, {Int(slot.Layer.WeightOffset)}, {Int(slot.StateOffset)}, {Int(slot.StatisticsOffset)}, {spec.Epsilon.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}, {spec.Momentum.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}),");
+                        w.Line($"{b.Number} => {b.Kind.RuntimeInfo(b.Code, b.StateOffset, b.StatisticsOffset)},");
                     }
 
                     w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(index)),");
@@ -684,11 +730,10 @@ internal static class MembersEmitter
                         w.Line("switch (index)");
                         w.Line("{");
                         w.Indent();
-                        foreach (var slot in slots)
+                        foreach (var b in batchWide)
                         {
-                            var code = layers.Single(l => l.Layer == slot.Layer);
-                            var from = layers[code.SourcePosition!.Value];
-                            w.Line($"case {slot.Number - 1}: return buffer == {Buffer}.Input ? workspace.{from.Output} : workspace.{code.WrittenGradient};");
+                            var from = layers[b.Code.SourcePosition!.Value];
+                            w.Line($"case {b.Number}: return buffer == {Buffer}.Input ? workspace.{from.Output} : workspace.{b.Code.WrittenGradient};");
                         }
 
                         w.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(index));");

@@ -58,6 +58,40 @@ internal interface ILayerKind
     /// <summary>The activation the layer applies to its output; <see cref="ActivationKind.None"/> for kinds without one.</summary>
     ActivationKind ActivationOf(LayerSpec spec);
 
+    /// <summary>
+    /// True when the attribute has an <c>Activation</c> argument, which <see cref="ActivationOf"/> returns and a code fix may
+    /// set; false for kinds without one (pooling, dropout, normalisation).
+    /// </summary>
+    bool HasActivation { get; }
+
+    /// <summary>
+    /// True when a layer of this kind applies the activation written on the layer before it, which then writes its output
+    /// without one: a normalisation sits between a layer's sums and their activation.
+    /// </summary>
+    bool AppliesPreviousActivation { get; }
+
+    /// <summary>
+    /// The tensors the layer keeps after the network's parameters, in order (running statistics): state that the forward
+    /// pass reads and training updates, but that optimizers do not move and that does not count as parameters. Empty for
+    /// kinds without state.
+    /// </summary>
+    IReadOnlyList<StateTensor> StateTensors(LayerPlan layer);
+
+    /// <summary>
+    /// True when the network's constructor draws the layer's weights and biases uniform in ±1/√fan_in, as PyTorch
+    /// initialises <c>Conv2d</c> and <c>Linear</c>; false for kinds without parameters and for kinds that set their own
+    /// starting values in <see cref="EmitFixedInitialization"/>.
+    /// </summary>
+    bool DrawsParameters { get; }
+
+    /// <summary>
+    /// Writes the constructor statements that set the layer's parameters and state to fixed starting values other than
+    /// zero (a normalisation's scale of 1 and running variance of 1) in the network's storage, the <c>float[]</c> field
+    /// <c>_parameters</c>; nothing for kinds without such values. They come before the random draws. The layer's state starts <paramref name="stateOffset"/> values after the network's last
+    /// parameter.
+    /// </summary>
+    void EmitFixedInitialization(SourceWriter w, LayerCode code, int stateOffset);
+
     /// <summary>The layer without its shapes and activation, e.g. <c>conv1 5×5×6 s1 p0</c>.</summary>
     string Describe(LayerPlan layer);
 
@@ -72,6 +106,19 @@ internal interface ILayerKind
 
     /// <summary>Writes the layer's scalar forward method and, when training, its backward method right after it.</summary>
     void Emit(SourceWriter w, LayerCode code, bool training);
+}
+
+/// <summary>
+/// One tensor of a layer's state (<see cref="ILayerKind.StateTensors"/>), named after the layer's own name and a dot, as in
+/// the equivalent PyTorch model's <c>state_dict</c> (<c>running_mean</c>).
+/// </summary>
+/// <param name="Suffix">The name after the layer's name and the dot.</param>
+/// <param name="Shape">The PyTorch shape, outermost first; empty for a scalar.</param>
+/// <param name="IsInt64">True for an integer tensor held as a whole float (a batch count), false for 32-bit floats.</param>
+internal sealed record StateTensor(string Suffix, IReadOnlyList<int> Shape, bool IsInt64)
+{
+    /// <summary>Values the tensor takes in the storage: the product of its dimensions, 1 for a scalar.</summary>
+    public int Length => Shape.Aggregate(1, (product, dimension) => product * dimension);
 }
 
 /// <summary>The registry: every layer kind the generator knows. An attribute not listed here is never read as a layer.</summary>

@@ -89,7 +89,7 @@ internal static class ShapeInference
             problems.Add(new Problem(
                 Rules.TrainNotGenerated.Id, ProblemTarget.Layer(last.Spec.Index, "Activation"), spec.Type.Name, last.Name, last.Activation.ToString())
             {
-                Fixes = last.Spec is not (ConvSpec or DenseSpec) // only these attributes have an Activation to set
+                Fixes = !LayerKinds.Of(last.Spec).HasActivation // only attributes with an Activation argument can set it
                     ? EquatableArray<FixSuggestion>.Empty
                     : Single(new FixSuggestion(
                         Format("Set Activation = Softmax on {0} (generates Train)", last.Name),
@@ -350,12 +350,8 @@ internal static class ShapeInference
     /// </summary>
     private static EquatableArray<FixSuggestion> MoveSoftmax(int index, string name, LayerSpec last, string lastName)
     {
-        var activation = last switch
-        {
-            ConvSpec c => c.Activation,
-            DenseSpec d => d.Activation,
-            _ => (ActivationKind?)null,
-        };
+        var kind = LayerKinds.Of(last);
+        ActivationKind? activation = kind.HasActivation ? kind.ActivationOf(last) : null;
         var layer = ProblemTarget.Layer(index);
         string rule = Rules.SoftmaxNotLast.Id;
         switch (activation)

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.Linq;
 using LeNet.Gen.Generator.Diagnostics;
 using LeNet.Gen.Generator.Emit;
 using LeNet.Gen.Generator.Model;
@@ -16,16 +15,13 @@ namespace LeNet.Gen.Generator.Layers;
 /// <summary><c>[BatchNorm(Epsilon, Momentum)]</c>.</summary>
 internal sealed record BatchNormSpec(int Index, double Epsilon, double Momentum) : LayerSpec(Index);
 
-/// <summary>A batch-norm layer's place in the network's storage and batch buffers.</summary>
-internal sealed record BatchNormSlot(LayerPlan Layer, int Number, int Channels, int Plane, int StateOffset, int StatisticsOffset);
-
 /// <summary>
 /// <c>[BatchNorm]</c>: batch normalisation, <c>bn{k}</c> with PyTorch's <c>BatchNorm2d</c>/<c>BatchNorm1d</c> tensors: per
 /// channel after a spatial layer, per unit after a dense one. The activation written on the layer before moves after it.
-/// Predict uses the running statistics; training normalises with the whole batch's statistics, which the runtime reduces
-/// between the stages of the training pass (<see cref="MembersEmitter"/> writes the stages).
+/// Predict uses the running statistics, kept as state after the parameters; training normalises with the whole batch's
+/// statistics, which the runtime reduces between the stages of the training pass (<see cref="IBatchWideKind"/>).
 /// </summary>
-internal sealed class BatchNormLayer : ILayerKind
+internal sealed class BatchNormLayer : IBatchWideKind
 {
     public static readonly BatchNormLayer Instance = new();
 
@@ -110,6 +106,60 @@ internal sealed class BatchNormLayer : ILayerKind
 
     public ActivationKind ActivationOf(LayerSpec spec) => ActivationKind.None;
 
+    public bool HasActivation => false;
+
+    public bool AppliesPreviousActivation => true;
+
+    /// <summary>PyTorch's buffers: <c>running_mean</c> and <c>running_var</c> per channel, then the scalar <c>num_batches_tracked</c>.</summary>
+    public IReadOnlyList<StateTensor> StateTensors(LayerPlan layer)
+    {
+        var channels = new[] { ChannelsOf(layer.Input) };
+        return new[]
+        {
+            new StateTensor("running_mean", channels, IsInt64: false),
+            new StateTensor("running_var", channels, IsInt64: false),
+            new StateTensor("num_batches_tracked", Array.Empty<int>(), IsInt64: true),
+        };
+    }
+
+    public bool DrawsParameters => false;
+
+    /// <summary>γ = 1 and running_var = 1; β, running_mean and the batch count stay 0.</summary>
+    public void EmitFixedInitialization(SourceWriter w, LayerCode code, int stateOffset)
+    {
+        var layer = code.Layer;
+        int channels = ChannelsOf(layer.Input);
+        w.Line($"global::System.MemoryExtensions.AsSpan(_parameters, {Int(layer.WeightOffset)}, {Int(layer.WeightCount)}).Fill(1f); // {layer.Name}.weight = 1, {layer.Name}.bias = 0");
+        w.Line($"global::System.MemoryExtensions.AsSpan(_parameters, {Int(code.Plan.ParameterCount + stateOffset + channels)}, {Int(channels)}).Fill(1f); // {layer.Name}.running_var = 1, running_mean = 0");
+    }
+
+    /// <summary>The batch means and 1 / √(var + ε) per channel; in backward, the batch means of dy and of dy·x̂.</summary>
+    public int StatisticsLength(LayerPlan layer) => 2 * ChannelsOf(layer.Input);
+
+    /// <summary>Predict reads running_mean and running_var, the first 2 × channels values of the state.</summary>
+    public string InferenceForwardCall(LayerCode code, string source, string parameters, int stateOffset) =>
+        $"{code.Forward}({source}, {parameters}, parameters.Slice({Int(code.Plan.ParameterCount + stateOffset)}, {Int(2 * ChannelsOf(code.Layer.Input))}), workspace.{code.Written});";
+
+    public string TrainingForwardCall(LayerCode code, string source, string parameters, string statistics) =>
+        $"{Normalize(code)}({source}, {parameters}, {statistics}, workspace.{code.Written});";
+
+    /// <summary>Through the activation written on the layer before, when there is one.</summary>
+    public string? OutputBackwardCall(LayerCode code) =>
+        code.Activation.IsIdentity ? null : $"{OutputBackward(code)}(workspace.{code.Written}, workspace.{code.WrittenGradient});";
+
+    public string InputBackwardCall(LayerCode code, LayerCode source, string statistics, string sums)
+    {
+        var layer = code.Layer;
+        return $"{InputBackward(code)}(workspace.{source.Output}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), {statistics}, {sums}, workspace.{code.WrittenGradient}, workspace.{source.WrittenGradient});";
+    }
+
+    public string RuntimeInfo(LayerCode code, int stateOffset, int statisticsOffset)
+    {
+        var layer = code.Layer;
+        var b = (BatchNormSpec)layer.Spec;
+        return $"new global::LeNet.Gen.Runtime.BatchNormInfo(\"{layer.Name}\", {ChannelsOf(layer.Input)}, {PlaneOf(layer.Input)}, {Int(layer.WeightOffset)}, {Int(stateOffset)}, {Int(statisticsOffset)}, {b.Epsilon.ToString("R", CultureInfo.InvariantCulture)}, {b.Momentum.ToString("R", CultureInfo.InvariantCulture)})";
+    }
+
     public string Describe(LayerPlan layer) => layer.Input.IsSpatial
         ? Format("{0} {1}ch", layer.Name, layer.Input.Channels)
         : Format("{0} {1} units", layer.Name, layer.Input.Length);
@@ -123,35 +173,17 @@ internal sealed class BatchNormLayer : ILayerKind
     }
 
     /// <summary>Channels after a spatial layer, units after a dense one.</summary>
-    public static int ChannelsOf(TensorShape shape) => shape.IsSpatial ? shape.Channels : shape.Length;
+    private static int ChannelsOf(TensorShape shape) => shape.IsSpatial ? shape.Channels : shape.Length;
 
     /// <summary>Values per channel in one example.</summary>
-    public static int PlaneOf(TensorShape shape) => shape.IsSpatial ? shape.Height * shape.Width : 1;
+    private static int PlaneOf(TensorShape shape) => shape.IsSpatial ? shape.Height * shape.Width : 1;
 
-    /// <summary>The batch-norm layers in order, with their running statistics after the parameters and their batch buffers.</summary>
-    public static IReadOnlyList<BatchNormSlot> Slots(NetworkPlan plan)
-    {
-        var slots = new List<BatchNormSlot>();
-        int state = 0, statistics = 0;
-        foreach (var layer in plan.Layers.Where(l => l.Spec is BatchNormSpec))
-        {
-            int channels = ChannelsOf(layer.Input);
-            slots.Add(new BatchNormSlot(layer, slots.Count + 1, channels, PlaneOf(layer.Input), state, statistics));
-            state += (2 * channels) + 1;
-            statistics += 2 * channels;
-        }
+    // The training methods: the forward pass with the batch statistics, and the two parts of the backward pass.
+    private static string Normalize(LayerCode code) => code.Pascal + "Normalize";
 
-        return slots;
-    }
+    private static string OutputBackward(LayerCode code) => code.Pascal + "OutputBackward";
 
-    /// <summary>Running means, variances and batch counts of every batch-norm layer.</summary>
-    public static int StateLength(NetworkPlan plan) => Slots(plan).Sum(s => (2 * s.Channels) + 1);
-
-    public static string Normalize(LayerCode code) => code.Pascal + "Normalize";
-
-    public static string OutputBackward(LayerCode code) => code.Pascal + "OutputBackward";
-
-    public static string InputBackward(LayerCode code) => code.Pascal + "InputBackward";
+    private static string InputBackward(LayerCode code) => code.Pascal + "InputBackward";
 
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {

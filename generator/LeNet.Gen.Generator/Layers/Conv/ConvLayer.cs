@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using LeNet.Gen.Generator.Diagnostics;
@@ -80,6 +81,19 @@ internal sealed class ConvLayer : ILayerKind
     }
 
     public ActivationKind ActivationOf(LayerSpec spec) => ((ConvSpec)spec).Activation;
+
+    public bool HasActivation => true;
+
+    public bool AppliesPreviousActivation => false;
+
+    public IReadOnlyList<StateTensor> StateTensors(LayerPlan layer) => Array.Empty<StateTensor>();
+
+    public bool DrawsParameters => true;
+
+    public void EmitFixedInitialization(SourceWriter w, LayerCode code, int stateOffset)
+    {
+        // Nothing to set: its weights and biases are drawn (DrawsParameters), and it keeps no state.
+    }
 
     public string Describe(LayerPlan layer)
     {

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using LeNet.Gen.Generator.Diagnostics;
@@ -86,6 +87,19 @@ internal sealed class DenseLayer : ILayerKind
     public (int Window, int Stride, int Padding, bool IsConv)? WindowOf(LayerSpec spec) => null;
 
     public ActivationKind ActivationOf(LayerSpec spec) => ((DenseSpec)spec).Activation;
+
+    public bool HasActivation => true;
+
+    public bool AppliesPreviousActivation => false;
+
+    public IReadOnlyList<StateTensor> StateTensors(LayerPlan layer) => Array.Empty<StateTensor>();
+
+    public bool DrawsParameters => true;
+
+    public void EmitFixedInitialization(SourceWriter w, LayerCode code, int stateOffset)
+    {
+        // Nothing to set: its weights and biases are drawn (DrawsParameters), and it keeps no state.
+    }
 
     public string Describe(LayerPlan layer) =>
         string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0} {1}→{2}", layer.Name, layer.Input.Length, ((DenseSpec)layer.Spec).Units);

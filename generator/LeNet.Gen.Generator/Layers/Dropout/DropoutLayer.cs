@@ -58,6 +58,19 @@ internal sealed class DropoutLayer : ILayerKind
 
     public ActivationKind ActivationOf(LayerSpec spec) => ActivationKind.None;
 
+    public bool HasActivation => false;
+
+    public bool AppliesPreviousActivation => false;
+
+    public IReadOnlyList<StateTensor> StateTensors(LayerPlan layer) => Array.Empty<StateTensor>();
+
+    public bool DrawsParameters => false;
+
+    public void EmitFixedInitialization(SourceWriter w, LayerCode code, int stateOffset)
+    {
+        // Nothing to set: no parameters, no state (its masks come from the example key).
+    }
+
     public string Describe(LayerPlan layer) => layer.Name + " p" + ((DropoutSpec)layer.Spec).P.ToString("R", CultureInfo.InvariantCulture);
 
     public string? WeightShape(LayerPlan layer) => null;

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using LeNet.Gen.Generator.Diagnostics;
 using LeNet.Gen.Generator.Emit;
@@ -48,6 +49,19 @@ internal sealed class GlobalAveragePoolLayer : ILayerKind
     public (int Window, int Stride, int Padding, bool IsConv)? WindowOf(LayerSpec spec) => null;
 
     public ActivationKind ActivationOf(LayerSpec spec) => ActivationKind.None;
+
+    public bool HasActivation => false;
+
+    public bool AppliesPreviousActivation => false;
+
+    public IReadOnlyList<StateTensor> StateTensors(LayerPlan layer) => Array.Empty<StateTensor>();
+
+    public bool DrawsParameters => false;
+
+    public void EmitFixedInitialization(SourceWriter w, LayerCode code, int stateOffset)
+    {
+        // Nothing to set: no parameters, no state.
+    }
 
     public string Describe(LayerPlan layer) => Format("{0} {1}→{2}", layer.Name, layer.Input, layer.Input.Channels);
 

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using LeNet.Gen.Generator.Diagnostics;
@@ -62,6 +63,19 @@ internal sealed class PoolLayer : ILayerKind
     }
 
     public ActivationKind ActivationOf(LayerSpec spec) => ActivationKind.None;
+
+    public bool HasActivation => false;
+
+    public bool AppliesPreviousActivation => false;
+
+    public IReadOnlyList<StateTensor> StateTensors(LayerPlan layer) => Array.Empty<StateTensor>();
+
+    public bool DrawsParameters => false;
+
+    public void EmitFixedInitialization(SourceWriter w, LayerCode code, int stateOffset)
+    {
+        // Nothing to set: no parameters, no state.
+    }
 
     public string Describe(LayerPlan layer)
     {
