@@ -69,8 +69,7 @@ internal static class MembersEmitter
     }
 
     /// <summary>", workspace" when the layer's methods take the workspace: vector scratch buffers, or example state.</summary>
-    private static string ScratchArgument(LayerCode code) =>
-        code.IsVectorized || LayerKinds.Of(code.Layer.Spec).NeedsWorkspace ? ", workspace" : string.Empty;
+    private static string ScratchArgument(LayerCode code) => code.TakesWorkspace ? ", workspace" : string.Empty;
 
     public static void Emit(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
@@ -503,16 +502,10 @@ internal static class MembersEmitter
         var layer = code.Layer;
         string previous = code.SourcePosition is int from ? "workspace." + layers[from].Output : "input";
         string source = previous;
-        if (code.CopiesInput)
+        if (code.Workspace.Input is { } staged)
         {
-            w.Line($"input.CopyTo(workspace.{code.InputCopy}); // the vector code reads a little past the last row");
-            source = "workspace." + code.InputCopy;
-        }
-
-        if (code.IsPadded)
-        {
-            w.Line($"{code.Pascal}Pad({previous}, workspace.{code.PaddedInput});");
-            source = "workspace." + code.PaddedInput;
+            w.Line(staged.Fill(previous));
+            source = "workspace." + staged.Buffer.Name;
         }
 
         string scratch = ScratchArgument(code);
@@ -563,10 +556,11 @@ internal static class MembersEmitter
 
         var from = code.SourcePosition is int s ? layers[s] : null;
         string layerInput = from is null ? "input" : "workspace." + from.Output;
-        string windowInput = code.IsPadded ? "workspace." + code.PaddedInput : code.CopiesInput ? "workspace." + code.InputCopy : layerInput;
+        var staged = code.Workspace.Input;
+        string windowInput = staged is null ? layerInput : "workspace." + staged.Buffer.Name;
         string scratch = ScratchArgument(code);
         string inputGradient = code.IsFirst ? string.Empty
-            : code.IsPadded ? $"workspace.{code.PaddedInputGradient}, " : $"workspace.{from!.WrittenGradient}, ";
+            : staged?.Gradient is { } stagedGradient ? $"workspace.{stagedGradient.Name}, " : $"workspace.{from!.WrittenGradient}, ";
         if (layer.ParameterCount > 0)
         {
             w.Line($"{code.Backward}({windowInput}, parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient}" +
@@ -577,9 +571,9 @@ internal static class MembersEmitter
             w.Line($"{code.Backward}({layerInput}, workspace.{code.Written}, workspace.{code.WrittenGradient}, {inputGradient.TrimEnd(',', ' ')}{scratch});");
         }
 
-        if (code.IsPadded && !code.IsFirst)
+        if (!code.IsFirst && staged?.Drain is { } drain)
         {
-            w.Line($"{code.Pascal}Unpad(workspace.{code.PaddedInputGradient}, workspace.{from!.WrittenGradient});");
+            w.Line(drain($"workspace.{from!.WrittenGradient}"));
         }
     }
 
@@ -750,81 +744,56 @@ internal static class MembersEmitter
         w.Line();
     }
 
+    /// <summary>
+    /// The workspace buffers of <paramref name="code"/>'s layer in the order the workspace declares them: what its unit
+    /// declares on its input side (<see cref="LayerWorkspace.Input"/>), the buffer it writes and that buffer's gradient
+    /// (the logits and the probabilities for a softmax head), then its scratch.
+    /// </summary>
+    private static IEnumerable<WorkspaceBuffer> BuffersOf(LayerCode code, LayerCode[] layers)
+    {
+        var declared = code.Workspace;
+        if (declared.Input is { } staged)
+        {
+            yield return staged.Buffer;
+            if (staged.Gradient is not null)
+            {
+                yield return staged.Gradient;
+            }
+        }
+
+        long length = code.Layer.Output.Length;
+        if (code.IsSoftmaxHead)
+        {
+            yield return WorkspaceBuffer.Always("Logits", length, $"{code.Layer.Name} before softmax");
+            yield return WorkspaceBuffer.Always(code.Output, length, "probabilities");
+            yield return WorkspaceBuffer.Training("LogitsGradient", length);
+        }
+        else
+        {
+            // The layers that read this output may read past its end (vector loads past the last row): it is allocated for them.
+            long readable = layers.Where(l => l.SourcePosition == code.Position).Select(l => l.Workspace.SourceLength).DefaultIfEmpty(0).Max();
+            yield return WorkspaceBuffer.Always(code.Output, Math.Max(length, readable), $"{code.Layer.Name}: {code.Layer.Output}");
+            yield return WorkspaceBuffer.Training(code.WrittenGradient, length);
+        }
+
+        foreach (var buffer in declared.Scratch)
+        {
+            yield return buffer;
+        }
+    }
+
     private static void EmitWorkspace(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
         bool training = plan.CanTrain;
-        var gradients = new List<(string Name, long Length)>();
+        var buffers = layers.SelectMany(code => BuffersOf(code, layers)).ToList();
+        var gradients = buffers.Where(b => b.TrainingOnly).ToList();
         w.Line("// Every intermediate value of one forward (and, for training, backward) pass, allocated once and reused.");
         w.Line("// Buffers a vectorised convolution reads are a little longer than their tensor: its last vector loads run past the last row.");
         using (w.Block("private sealed class Workspace"))
         {
-            for (int i = 0; i < layers.Length; i++)
+            foreach (var buffer in buffers.Where(b => !b.TrainingOnly))
             {
-                var code = layers[i];
-                var readers = layers.Where(l => l.SourcePosition == i).ToArray();
-                var input = code.Layer.Input;
-                if (code.CopiesInput)
-                {
-                    Buffer(w, code.InputCopy, code.SourceLength, $"{code.Layer.Name} input: {input}");
-                }
-
-                if (code.IsPadded)
-                {
-                    long padded = (long)input.Channels * code.PaddedHeight * code.PaddedWidth;
-                    Buffer(w, code.PaddedInput, Math.Max(padded, code.SourceLength), $"{code.Layer.Name} input, padded: {input.Channels}×{code.PaddedHeight}×{code.PaddedWidth}");
-                    if (training && !code.IsFirst)
-                    {
-                        gradients.Add((code.PaddedInputGradient, padded));
-                    }
-                }
-
-                if (code.IsSoftmaxHead)
-                {
-                    Buffer(w, "Logits", code.Layer.Output.Length, $"{code.Layer.Name} before softmax");
-                    Buffer(w, code.Output, code.Layer.Output.Length, "probabilities");
-                    gradients.Add(("LogitsGradient", code.Layer.Output.Length));
-                }
-                else
-                {
-                    long length = code.Layer.Output.Length;
-                    foreach (var reader in readers.Where(r => r is { IsVectorized: true, IsPadded: false, CopiesInput: false }))
-                    {
-                        length = Math.Max(length, reader.SourceLength); // its vector loads run past the last row
-                    }
-
-                    Buffer(w, code.Output, length, $"{code.Layer.Name}: {code.Layer.Output}");
-                    if (training)
-                    {
-                        gradients.Add((code.WrittenGradient, code.Layer.Output.Length));
-                    }
-                }
-
-                if (code.IsVectorized)
-                {
-                    var forward = code.ForwardWide!;
-                    long wide = VectorIsa.All.Max(isa => (long)forward.Tile(isa).Plane * forward.OutChannels);
-                    Buffer(w, code.Wide, wide, $"{code.Layer.Name} output on wide rows");
-                    if (training)
-                    {
-                        if (code.UsesWideGradient)
-                        {
-                            gradients.Add((code.WideGradient, wide));
-                        }
-
-                        if (code.UsesTransposedGradient)
-                        {
-                            gradients.Add((code.TransposedGradient, code.Layer.Output.Length));
-                        }
-
-                        if (!code.IsFirst)
-                        {
-                            var backward = code.InputGradientWide!;
-                            gradients.Add((code.PaddedGradient, Math.Max((long)backward.InChannels * backward.SourcePlane, VectorIsa.All.Max(isa => backward.SourceLength(isa)))));
-                            gradients.Add((code.RotatedWeights, (long)code.Layer.WeightCount));
-                            gradients.Add((code.WideInputGradient, VectorIsa.All.Max(isa => (long)backward.Tile(isa).Plane * backward.OutChannels)));
-                        }
-                    }
-                }
+                w.Line($"public readonly float[] {buffer.Name} = new float[{Int(buffer.Length)}]; // {buffer.Holds}");
             }
 
             if (!training)
@@ -833,9 +802,9 @@ internal static class MembersEmitter
             }
 
             w.Line();
-            foreach (var (name, _) in gradients)
+            foreach (var gradient in gradients)
             {
-                w.Line($"public readonly float[] {name};");
+                w.Line($"public readonly float[] {gradient.Name};");
             }
 
             bool exampleState = HasExampleState(plan);
@@ -858,14 +827,11 @@ internal static class MembersEmitter
                     w.Line("Training = training;");
                 }
 
-                foreach (var (name, length) in gradients)
+                foreach (var gradient in gradients)
                 {
-                    w.Line($"{name} = training ? new float[{Int(length)}] : global::System.Array.Empty<float>();");
+                    w.Line($"{gradient.Name} = training ? new float[{Int(gradient.Length)}] : global::System.Array.Empty<float>();");
                 }
             }
         }
     }
-
-    private static void Buffer(SourceWriter w, string name, long length, string comment) =>
-        w.Line($"public readonly float[] {name} = new float[{Int(length)}]; // {comment}");
 }

@@ -6,20 +6,27 @@ using LeNet.Gen.Generator.Shapes;
 namespace LeNet.Gen.Generator.Emit;
 
 /// <summary>
-/// Writes the vectorised kernels of a stride-1 convolution, once per vector width: the forward pass and the input
-/// gradient as <see cref="WideConv"/> convolutions (the input gradient is the convolution of the zero-padded output
-/// gradient with the kernels turned by 180°), and the weight gradient as dot products over the wide positions.
-/// The scalar methods stay the definition; these compute the same sums in a different order.
+/// Writes the class that holds the network's vector kernels, which each layer's unit writes into it
+/// (<see cref="Layers.ILayerKind.EmitVectorKernels"/>), and the pieces the units share: the register-tiled
+/// <see cref="WideConv"/> convolution over wide rows and the short names of the vector operations. The scalar methods
+/// stay the definition; the kernels compute the same sums in a different order.
 /// </summary>
 internal static class VectorEmitter
 {
     // The kernels live in a namespace of their own with these using directives, so short names are safe there: no type
     // of the user's can shadow them (see EmitKernelClass).
     private const string Unsafe = "Unsafe";
-    private const string Marshal = "MemoryMarshal";
+
+    /// <summary><c>MemoryMarshal</c>, as the kernels' namespace writes it.</summary>
+    internal const string Marshal = "MemoryMarshal";
+
     private const string Fma = "Simd.MultiplyAdd";
-    private const string Span = "Span<float>";
-    private const string ReadOnlySpan = "ReadOnlySpan<float>";
+
+    /// <summary><c>Span&lt;float&gt;</c>, as the kernels' namespace writes it.</summary>
+    internal const string Span = "Span<float>";
+
+    /// <summary><c>ReadOnlySpan&lt;float&gt;</c>, as the kernels' namespace writes it.</summary>
+    internal const string ReadOnlySpan = "ReadOnlySpan<float>";
 
     private static readonly string[] Usings =
     {
@@ -36,13 +43,13 @@ internal static class VectorEmitter
     private const string Namespace = "LeNet.Gen.Generated";
 
     /// <summary>
-    /// Writes the vector kernels of every vectorised layer after the network class, in a static class of the namespace
+    /// Writes the vector kernels of every layer that has some after the network class, in a static class of the namespace
     /// <c>LeNet.Gen.Generated</c>, as the Regex generator does with its helpers: its own <c>using</c> directives keep the
     /// kernels short to read, and a user's type can never change what they mean.
     /// </summary>
     public static void EmitKernelClass(SourceWriter w, NetworkPlan plan, IReadOnlyList<LayerCode> layers)
     {
-        if (!layers.Any(l => l.IsVectorized))
+        if (!layers.Any(l => l.Kind.HasVectorKernels(l)))
         {
             return;
         }
@@ -64,9 +71,9 @@ internal static class VectorEmitter
             w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
             using (w.Block("internal static class " + plan.Spec.Type.KernelClass))
             {
-                foreach (var layer in layers.Where(l => l.IsVectorized))
+                foreach (var layer in layers.Where(l => l.Kind.HasVectorKernels(l)))
                 {
-                    EmitConvKernels(w, layer, plan.CanTrain);
+                    layer.Kind.EmitVectorKernels(w, layer, plan.CanTrain);
                 }
 
                 w.TrimBlankLine();
@@ -88,46 +95,11 @@ internal static class VectorEmitter
         return "global::" + string.Join(".", parts).Replace('<', '{').Replace('>', '}');
     }
 
-    public static void EmitConvKernels(SourceWriter w, LayerCode code, bool training)
-    {
-        var forward = code.ForwardWide!;
-        foreach (var isa in VectorIsa.All)
-        {
-            var (filters, vectors, plane) = forward.Tile(isa);
-            w.Line($"// {code.Layer.Name} forward, {isa.Description}: each filter's {code.Layer.Output.Height}×{code.Layer.Output.Width} outputs sit at y·{forward.SourceWidth} + x of a");
-            w.Line($"// {plane}-wide plane ({forward.Positions} positions used), computed {filters} filters × {vectors} vectors at a time.");
-            EmitWideConv(w, $"{code.Pascal}ForwardWide{isa.Name}", forward, isa, withBias: true, relu: ActivationRow.Of(code.FusedActivation).FusesIntoVectorStore);
-            if (!training)
-            {
-                continue;
-            }
-
-            if (code.FiltersFillVectors(isa))
-            {
-                EmitFilterVectorWeightGradient(w, code, isa);
-            }
-            else
-            {
-                EmitWeightGradient(w, code, isa);
-            }
-            if (!code.IsFirst)
-            {
-                var backward = code.InputGradientWide!;
-                var tile = backward.Tile(isa);
-                w.Line($"// {code.Layer.Name} input gradient, {isa.Description}: din = the output gradient, padded by {backward.Kernel - 1}, convolved with the kernels");
-                w.Line($"// turned by 180° (channels and filters swapped), on a {tile.Plane}-wide plane, {tile.Filters} channels × {tile.Vectors} vectors at a time.");
-                EmitWideConv(w, $"{code.Pascal}InputGradientWide{isa.Name}", backward, isa, withBias: false, relu: false);
-            }
-        }
-
-        if (training && !code.IsFirst)
-        {
-            EmitRotateWeights(w, code);
-        }
-    }
-
-    /// <summary>The register-tiled convolution over wide positions; see <see cref="WideConv"/>.</summary>
-    private static void EmitWideConv(SourceWriter w, string name, WideConv conv, VectorIsa isa, bool withBias, bool relu)
+    /// <summary>
+    /// Writes the kernel <paramref name="name"/>: the register-tiled convolution <paramref name="conv"/> over wide positions
+    /// (see <see cref="WideConv"/>), starting from the bias or from zero, with ReLU fused into the store when asked.
+    /// </summary>
+    internal static void EmitWideConv(SourceWriter w, string name, WideConv conv, VectorIsa isa, bool withBias, bool relu)
     {
         var (filters, vectors, plane) = conv.Tile(isa);
         int lanes = isa.Lanes, k = conv.Kernel, kk = k * k;
@@ -179,8 +151,8 @@ internal static class VectorEmitter
         w.Line();
     }
 
-    /// <summary>Short names for the vector operations, as local functions the JIT inlines.</summary>
-    private static void EmitLocalHelpers(SourceWriter w, VectorIsa isa, bool relu, bool store)
+    /// <summary>Short names for the vector operations, as local functions the JIT inlines, at the end of a kernel.</summary>
+    internal static void EmitLocalHelpers(SourceWriter w, VectorIsa isa, bool relu, bool store)
     {
         string V = isa.Type, S = isa.Static;
         const string Inline = "[MethodImpl(MethodImplOptions.AggressiveInlining)]";
@@ -198,110 +170,5 @@ internal static class VectorEmitter
         {
             w.Line($"{Inline} static {V} Relu({V} value) => Simd.Relu(value);");
         }
-    }
-
-    /// <summary>dweight[f, c, i, j] += Σ p d[f, p] · source[c, p + i·W + j]: one dot product per weight, K of them per pass over a row.</summary>
-    private static void EmitWeightGradient(SourceWriter w, LayerCode code, VectorIsa isa)
-    {
-        var conv = code.ForwardWide!;
-        int plane = conv.Tile(isa).Plane, k = conv.Kernel, lanes = isa.Lanes;
-        w.Line($"// {code.Layer.Name} weight gradient, {isa.Description}: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + {conv.SourceWidth}i + j] over the wide positions");
-        w.Line("// (d is zero at the positions that fall across a row end, so they add nothing).");
-        using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} wideGradient, {Span} weightGradient)"))
-        {
-            w.Line($"ref float x = ref {Marshal}.GetReference(source);");
-            w.Line($"ref float d = ref {Marshal}.GetReference(wideGradient);");
-            using (w.Block($"for (int f = 0; f < {conv.OutChannels}; f++)"))
-            using (w.Block($"for (int c = 0; c < {conv.InChannels}; c++)"))
-            using (w.Block($"for (int i = 0; i < {k}; i++)"))
-            {
-                w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + (i * {conv.SourceWidth}));");
-                w.Line($"ref float g = ref At(ref d, f * {plane});");
-                w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"var t{j} = Splat(0f);")));
-                using (w.Block($"for (nuint p = 0; p < {plane}; p += {lanes})"))
-                {
-                    w.Line("var e = Load(ref g, p);");
-                    w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"t{j} = Fma(e, Load(ref row, p + {j}), t{j});")));
-                }
-
-                w.Line($"{Span} dw = weightGradient.Slice((((f * {conv.InChannels}) + c) * {k * k}) + (i * {k}), {k});");
-                w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"dw[{j}] += {isa.Static}.Sum(t{j});")));
-            }
-
-            EmitLocalHelpers(w, isa, relu: false, store: false);
-        }
-
-        w.Line();
-    }
-
-    /// <summary>True when the filters fill whole vectors, so the weight gradient can keep one filter per lane.</summary>
-    /// <summary>
-    /// The weight gradient with one filter per lane: dweight[f, c, i, j] for a vector of filters is Σ over outputs (y, x) of
-    /// d[f, y, x] (a vector load from the transposed gradient) times in[c, y + i, x + j] (one broadcast value). No
-    /// horizontal sums, which is what makes it faster than the dot products when the filters fill whole vectors.
-    /// </summary>
-    private static void EmitFilterVectorWeightGradient(SourceWriter w, LayerCode code, VectorIsa isa)
-    {
-        var conv = code.ForwardWide!;
-        int k = conv.Kernel, kk = k * k, lanes = isa.Lanes, f = conv.OutChannels, c = conv.InChannels;
-        int outputs = conv.OutHeight * conv.OutWidth;
-        w.Line($"// {code.Layer.Name} weight gradient, {isa.Description}: {lanes} filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],");
-        w.Line("// with d transposed first so that the gradients of all filters at one output are adjacent.");
-        using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} outputGradient, {Span} transposed, {Span} weightGradient)"))
-        {
-            using (w.Block($"for (int filter = 0; filter < {f}; filter++)"))
-            using (w.Block($"for (int p = 0; p < {outputs}; p++)"))
-            {
-                w.Line($"transposed[(p * {f}) + filter] = outputGradient[(filter * {outputs}) + p];");
-            }
-
-            w.Line($"ref float x = ref {Marshal}.GetReference(source);");
-            w.Line($"ref float d = ref {Marshal}.GetReference(transposed);");
-            w.Line($"{Span} sums = stackalloc float[{lanes}];");
-            using (w.Block($"for (int c = 0; c < {c}; c++)"))
-            using (w.Block($"for (int i = 0; i < {k}; i++)"))
-            using (w.Block($"for (int fb = 0; fb < {f}; fb += {lanes})"))
-            {
-                w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"var t{j} = Splat(0f);")));
-                using (w.Block($"for (int y = 0; y < {conv.OutHeight}; y++)"))
-                {
-                    w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + ((y + i) * {conv.SourceWidth}));");
-                    using (w.Block($"for (int q = 0; q < {conv.OutWidth}; q++)"))
-                    {
-                        w.Line($"var e = Load(ref d, (nuint)((((y * {conv.OutWidth}) + q) * {f}) + fb));");
-                        w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"t{j} = Fma(e, Splat(At(ref row, q + {j})), t{j});")));
-                    }
-                }
-
-                for (int j = 0; j < k; j++)
-                {
-                    w.Line($"{isa.Static}.CopyTo(t{j}, sums);");
-                    using (w.Block($"for (int lane = 0; lane < {lanes}; lane++)"))
-                    {
-                        w.Line($"weightGradient[(((fb + lane) * {c}) + c) * {kk} + (i * {k}) + {j}] += sums[lane];");
-                    }
-                }
-            }
-
-            EmitLocalHelpers(w, isa, relu: false, store: false);
-        }
-
-        w.Line();
-    }
-
-    private static void EmitRotateWeights(SourceWriter w, LayerCode code)
-    {
-        var conv = code.ForwardWide!;
-        int k = conv.Kernel, kk = k * k, f = conv.OutChannels, c = conv.InChannels;
-        w.Line($"// {code.Layer.Name}: the kernels turned by 180° with filters and channels swapped, rotated[c, f, i, j] = weight[f, c, {k - 1} − i, {k - 1} − j].");
-        using (w.Block($"internal static void {code.Pascal}RotateWeights({ReadOnlySpan} weight, {Span} rotated)"))
-        using (w.Block($"for (int f = 0; f < {f}; f++)"))
-        using (w.Block($"for (int c = 0; c < {c}; c++)"))
-        using (w.Block($"for (int t = 0; t < {kk}; t++)"))
-        {
-            w.Line($"rotated[(((c * {f}) + f) * {kk}) + ({kk - 1} - t)] = weight[(((f * {c}) + c) * {kk}) + t];");
-        }
-
-        w.Line();
     }
 }

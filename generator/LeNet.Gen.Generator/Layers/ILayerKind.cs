@@ -28,8 +28,9 @@ internal interface ILayerKind
     string? SoleName { get; }
 
     /// <summary>
-    /// True when the layer's forward and backward methods take the workspace as their last argument, for what is not a
-    /// tensor: whether the pass is a training one, and the example's key (dropout masks).
+    /// True when the layer's forward and backward methods take the workspace as their last argument for what is not a
+    /// tensor: whether the pass is a training one, and the example's key (dropout masks). They also take it when the layer
+    /// declares scratch buffers (<see cref="LayerWorkspace.Scratch"/>).
     /// </summary>
     bool NeedsWorkspace { get; }
 
@@ -106,6 +107,23 @@ internal interface ILayerKind
 
     /// <summary>Writes the layer's scalar forward method and, when training, its backward method right after it.</summary>
     void Emit(SourceWriter w, LayerCode code, bool training);
+
+    /// <summary>
+    /// The workspace buffers the layer's chosen code reads and writes besides its <see cref="LayerCode.Written"/> buffer and
+    /// that buffer's gradient: a staged copy of its input, scratch for its vector kernels, and how far past its input tensor
+    /// it reads. <see cref="LayerWorkspace.None"/> for a layer that needs none.
+    /// </summary>
+    LayerWorkspace Workspace(LayerCode code);
+
+    /// <summary>True when the layer has vector kernels, which <see cref="EmitVectorKernels"/> writes.</summary>
+    bool HasVectorKernels(LayerCode code);
+
+    /// <summary>
+    /// Writes the layer's vector kernels (with training, their backward ones too) as members of the network's kernel class,
+    /// <see cref="LayerCode.VectorKernels"/>, which its scalar methods call when the processor has the instructions; nothing
+    /// when <see cref="HasVectorKernels"/> is false.
+    /// </summary>
+    void EmitVectorKernels(SourceWriter w, LayerCode code, bool training);
 }
 
 /// <summary>

@@ -1,6 +1,7 @@
 using System.Linq;
 using System.Text.RegularExpressions;
 using LeNet.Gen.Generator.Emit;
+using LeNet.Gen.Generator.Layers;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
 using Xunit;
@@ -34,8 +35,8 @@ public class WorkspaceTests
     public void Lenet5_picks_one_weight_gradient_kernel_per_convolution_and_allocates_only_its_buffer()
     {
         var plan = ShapeInference.Infer(LeNet5()).Plan!;
-        var conv1 = new LayerCode(plan, 0);
-        var conv2 = new LayerCode(plan, 2);
+        var conv1 = new ConvCode(new LayerCode(plan, 0));
+        var conv2 = new ConvCode(new LayerCode(plan, 2));
 
         // 6 filters fill no vector: dot products over the wide plane; 16 filters fill 8 and 16 lanes: one filter per lane.
         Assert.True(conv1.UsesWideGradient);
@@ -62,6 +63,58 @@ public class WorkspaceTests
         Assert.Contains("Pool1Output = new float[1184]", source);
         Assert.Contains("Pool1OutputGradient = training ? new float[1176]", source);
         Assert.Contains("Fc3Output = new float[10]", source);
+    }
+
+    [Fact]
+    public void The_padded_network_declares_the_written_buffers_and_exactly_what_its_convolutions_declare_in_layer_order()
+    {
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(Spec("padded")).Plan!);
+
+        // Worked out by hand. conv1 (3×15×15, padding 1, stride 1, 4 filters) reads a padded copy, 3×17×17, and has vector
+        // kernels: its wide output and, 4 filters filling no vector, the wide-row weight gradient; as the first layer it has
+        // no input gradient. pool1 (Ceiling) gives 4×8×8. conv2 (stride 2) has scalar code only, on a padded copy (9×9 for
+        // its last Ceiling window) whose gradient it crops back. fc1 is the softmax head: logits, then probabilities.
+        var always = Regex.Matches(source, @"public readonly float\[\] (\w+) = new").Cast<Match>().Select(m => m.Groups[1].Value);
+        var trainingOnly = Regex.Matches(source, @"public readonly float\[\] (\w+);").Cast<Match>().Select(m => m.Groups[1].Value);
+        Assert.Equal(new[] { "Conv1PaddedInput", "Conv1Output", "Conv1Wide", "Pool1Output", "Conv2PaddedInput", "Conv2Output", "Logits", "Fc1Output" }, always);
+        Assert.Equal(new[] { "Conv1OutputGradient", "Conv1WideGradient", "Pool1OutputGradient", "Conv2PaddedInputGradient", "Conv2OutputGradient", "LogitsGradient" }, trainingOnly);
+        Assert.Contains("Conv2PaddedInput = new float[324]; // conv2 input, padded: 4×9×9", source);
+        Assert.Contains("Conv2PaddedInputGradient = training ? new float[324]", source);
+    }
+
+    [Fact]
+    public void Only_the_convolution_declares_buffers_and_vector_kernels_of_its_own()
+    {
+        var plan = ShapeInference.Infer(Network(
+            1, 12, 12,
+            Conv(8, 3, activation: ActivationKind.ReLU),
+            new BatchNormSpec(0, 1e-5, 0.1),
+            Pool(PoolingKind.Max, 2),
+            new DropoutSpec(0, 0.5),
+            new GlobalAveragePoolSpec(0),
+            Dense(4, ActivationKind.Softmax))).Plan!;
+        var layers = Enumerable.Range(0, plan.Layers.Count).Select(i => new LayerCode(plan, i)).ToArray();
+
+        // conv1 (1×12×12 → 8×10×10, stride 1) has vector kernels and reads a copy of the caller's input. Its 8 filters fill
+        // AVX2's 8 lanes but not AVX-512's 16: one weight-gradient kernel per width, each with its own buffer.
+        Assert.True(layers[0].Kind.HasVectorKernels(layers[0]));
+        Assert.Equal("Conv1Input", layers[0].Workspace.Input?.Buffer.Name);
+        Assert.Equal(new[] { "Conv1Wide", "Conv1WideGradient", "Conv1TransposedGradient" }, layers[0].Workspace.Scratch.Select(b => b.Name));
+        foreach (var code in layers.Skip(1))
+        {
+            Assert.False(code.Kind.HasVectorKernels(code), code.Layer.Name);
+            Assert.Null(code.Workspace.Input);
+            Assert.Empty(code.Workspace.Scratch);
+            Assert.Equal(0, code.Workspace.SourceLength);
+        }
+
+        // In the generated workspace, the other layers have their written buffer and its gradient, nothing else.
+        string source = NetworkEmitter.Emit(plan);
+        var declared = Regex.Matches(source, @"public readonly float\[\] (\w+)").Cast<Match>().Select(m => m.Groups[1].Value).ToArray();
+        foreach (var code in layers.Skip(1).Where(c => !c.IsSoftmaxHead))
+        {
+            Assert.Equal(new[] { code.Output, code.Output + "Gradient" }, declared.Where(name => name.StartsWith(code.Pascal, System.StringComparison.Ordinal)).OrderBy(n => n, System.StringComparer.Ordinal));
+        }
     }
 
     private static NetworkSpec Spec(string name) => name switch

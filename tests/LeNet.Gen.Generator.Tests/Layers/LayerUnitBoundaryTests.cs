@@ -122,6 +122,31 @@ public class LayerUnitBoundaryTests
     }
 
     [Fact]
+    public void Outside_the_units_a_layer_names_only_its_methods_and_its_output()
+    {
+        // A layer's generated names are its PascalCase name and a suffix (Conv1Forward, Conv1PaddedInput). Outside the units
+        // only what every layer has is named so; a kind's own buffers (a convolution's padded input, its wide rows) are
+        // named in its unit, which declares them through ILayerKind.Workspace.
+        var sources = SourcesUnder(Paths.GeneratorProject);
+        var suffix = new Regex(@"\bPascal \+ ""(\w+)""|\{(?:\w+\.)?Pascal\}(\w+)", RegexOptions.CultureInvariant);
+        string[] SuffixesIn(Func<string, bool> where) => sources
+            .Where(s => where(s.Key))
+            .SelectMany(s => suffix.Matches(WithoutComments(s.Value)).Cast<Match>())
+            .Select(m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value)
+            .Distinct(StringComparer.Ordinal)
+            .OrderBy(n => n, StringComparer.Ordinal)
+            .ToArray();
+
+        bool InUnit(string path) => path.StartsWith("Layers/", StringComparison.Ordinal) && path.Count(c => c == '/') == 2;
+        Assert.Equal(new[] { "Backward", "Forward", "Output" }, SuffixesIn(path => !InUnit(path)));
+
+        var conv = SuffixesIn(path => path.StartsWith("Layers/Conv/", StringComparison.Ordinal));
+        Assert.Contains("PaddedInput", conv);
+        Assert.Contains("Wide", conv);
+        Assert.Contains("RotatedWeights", conv);
+    }
+
+    [Fact]
     public void The_hooks_answer_for_each_registered_kind()
     {
         string[] Prefixes(Func<ILayerKind, bool> hook) => LayerKinds.All.Where(hook).Select(k => k.NamePrefix).OrderBy(p => p, StringComparer.Ordinal).ToArray();

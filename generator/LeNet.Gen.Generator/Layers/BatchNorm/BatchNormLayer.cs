@@ -185,6 +185,15 @@ internal sealed class BatchNormLayer : IBatchWideKind
 
     private static string InputBackward(LayerCode code) => code.Pascal + "InputBackward";
 
+    public LayerWorkspace Workspace(LayerCode code) => LayerWorkspace.None;
+
+    public bool HasVectorKernels(LayerCode code) => false;
+
+    public void EmitVectorKernels(SourceWriter w, LayerCode code, bool training)
+    {
+        // None: no generated kernels beyond its scalar methods (which may call the runtime's).
+    }
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var b = (BatchNormSpec)code.Layer.Spec;

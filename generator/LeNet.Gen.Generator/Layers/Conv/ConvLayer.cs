@@ -20,7 +20,8 @@ internal sealed record ConvSpec(int Index, int Filters, int Kernel, int Stride, 
 /// <summary>
 /// <c>[Conv(filters, kernel, Stride, Padding, Activation)]</c>: a 2-D convolution, <c>conv{k}</c> with PyTorch's
 /// <c>Conv2d</c> tensors. Its scalar code unrolls each window row by row; a stride-1 convolution also gets vector
-/// kernels (<see cref="VectorEmitter"/>), which its scalar methods call first.
+/// kernels (<see cref="ConvVectorKernels"/>), which its scalar methods call first. What it plans from its shapes (padding,
+/// vector kernels, workspace buffers) is <see cref="ConvCode"/>.
 /// </summary>
 internal sealed class ConvLayer : ILayerKind
 {
@@ -113,10 +114,23 @@ internal sealed class ConvLayer : ILayerKind
         return $"new global::LeNet.Gen.LayerInfo(global::LeNet.Gen.LayerKind.Convolution, \"{layer.Name}\", {input}, {output}, kernel: {Int(c.Kernel)}, stride: {Int(c.Stride)}, padding: {Int(c.Padding)}, global::LeNet.Gen.PoolKind.Max, {rounding}, {activation}, \"{layer.Name}.weight\", \"{layer.Name}.bias\")";
     }
 
+    public LayerWorkspace Workspace(LayerCode code) => new ConvCode(code).Workspace();
+
+    public bool HasVectorKernels(LayerCode code) => new ConvCode(code).IsVectorized;
+
+    public void EmitVectorKernels(SourceWriter w, LayerCode code, bool training)
+    {
+        var conv = new ConvCode(code);
+        if (conv.IsVectorized)
+        {
+            ConvVectorKernels.Emit(w, conv, training);
+        }
+    }
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
-        var conv = (ConvSpec)code.Layer.Spec;
-        if (code.IsPadded)
+        var conv = new ConvCode(code);
+        if (conv.IsPadded)
         {
             EmitPadding(w, code, conv);
         }
@@ -128,10 +142,10 @@ internal sealed class ConvLayer : ILayerKind
         }
     }
 
-    private static void EmitPadding(SourceWriter w, LayerCode code, ConvSpec conv)
+    private static void EmitPadding(SourceWriter w, LayerCode code, ConvCode conv)
     {
         var input = code.Layer.Input;
-        int ph = code.PaddedHeight, pw = code.PaddedWidth, p = conv.Padding;
+        int ph = conv.PaddedHeight, pw = conv.PaddedWidth, p = conv.Spec.Padding;
         w.Line($"// {code.Layer.Name} padding: {input} → {input.Channels}×{ph}×{pw}, the input at row {p}, column {p}; the border stays zero.");
         using (w.Block($"private static void {code.Pascal}Pad({ReadOnlySpan} input, {Span} padded)"))
         {
@@ -157,39 +171,39 @@ internal sealed class ConvLayer : ILayerKind
     }
 
     /// <summary>The input the window reads: the padded copy, or the layer's input itself.</summary>
-    private static (int Height, int Width) WindowSource(LayerCode code) =>
-        code.IsPadded ? (code.PaddedHeight, code.PaddedWidth) : (code.Layer.Input.Height, code.Layer.Input.Width);
+    private static (int Height, int Width) WindowSource(LayerCode code, ConvCode conv) =>
+        conv.IsPadded ? (conv.PaddedHeight, conv.PaddedWidth) : (code.Layer.Input.Height, code.Layer.Input.Width);
 
-    private static void EmitConvForward(SourceWriter w, LayerCode code, ConvSpec conv)
+    private static void EmitConvForward(SourceWriter w, LayerCode code, ConvCode conv)
     {
         var output = code.Layer.Output;
-        int channels = code.Layer.Input.Channels, k = conv.Kernel, s = conv.Stride;
-        var (h, wd) = WindowSource(code);
+        int channels = code.Layer.Input.Channels, k = conv.Spec.Kernel, s = conv.Spec.Stride;
+        var (h, wd) = WindowSource(code, conv);
         w.Line("// " + code.Layer.Describe());
-        w.Line($"// out[f, y, x] = {code.Activation.Math("bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, " + Times("y", s) + " + i, " + Times("x", s) + " + j]")}" + (code.IsPadded ? ", in = the padded input" : string.Empty));
-        string scratch = code.IsVectorized ? ", Workspace workspace" : string.Empty;
+        w.Line($"// out[f, y, x] = {code.Activation.Math("bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, " + Times("y", s) + " + i, " + Times("x", s) + " + j]")}" + (conv.IsPadded ? ", in = the padded input" : string.Empty));
+        string scratch = conv.IsVectorized ? ", Workspace workspace" : string.Empty;
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {Span} output{scratch})"))
         {
-            if (code.IsVectorized)
+            if (conv.IsVectorized)
             {
-                EmitForwardDispatch(w, code);
+                EmitForwardDispatch(w, code, conv);
             }
 
-            EmitConvForwardLoops(w, code, conv, channels, k, s, h, wd, output);
+            EmitConvForwardLoops(w, code, channels, k, s, h, wd, output);
         }
 
         w.Line();
     }
 
-    private static void EmitForwardDispatch(SourceWriter w, LayerCode code)
+    private static void EmitForwardDispatch(SourceWriter w, LayerCode code, ConvCode plan)
     {
-        var conv = code.ForwardWide!;
+        var conv = plan.ForwardWide!;
         foreach (var isa in VectorIsa.All)
         {
             using (w.Block($"if ({isa.Condition})"))
             {
-                w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}(input, weight, bias, workspace.{code.Wide});");
-                w.Line($"{Simd}.Compact(workspace.{code.Wide}, {conv.Tile(isa).Plane}, {conv.SourceWidth}, {conv.OutChannels}, {conv.OutHeight}, {conv.OutWidth}, output);");
+                w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}(input, weight, bias, workspace.{plan.Wide});");
+                w.Line($"{Simd}.Compact(workspace.{plan.Wide}, {conv.Tile(isa).Plane}, {conv.SourceWidth}, {conv.OutChannels}, {conv.OutHeight}, {conv.OutWidth}, output);");
                 if (!code.Activation.FusesIntoVectorStore)
                 {
                     EmitActivationInPlace(w, code);
@@ -204,7 +218,7 @@ internal sealed class ConvLayer : ILayerKind
         w.Line("// Without vector support: the definition, one output at a time.");
     }
 
-    private static void EmitConvForwardLoops(SourceWriter w, LayerCode code, ConvSpec conv, int channels, int k, int s, int h, int wd, TensorShape output)
+    private static void EmitConvForwardLoops(SourceWriter w, LayerCode code, int channels, int k, int s, int h, int wd, TensorShape output)
     {
         using (w.Block($"for (int f = 0; f < {output.Channels}; f++)"))
         using (w.Block($"for (int y = 0; y < {output.Height}; y++)"))
@@ -224,23 +238,23 @@ internal sealed class ConvLayer : ILayerKind
         }
     }
 
-    private static void EmitConvBackward(SourceWriter w, LayerCode code, ConvSpec conv)
+    private static void EmitConvBackward(SourceWriter w, LayerCode code, ConvCode conv)
     {
         var output = code.Layer.Output;
-        int channels = code.Layer.Input.Channels, k = conv.Kernel, s = conv.Stride;
-        var (h, wd) = WindowSource(code);
+        int channels = code.Layer.Input.Channels, k = conv.Spec.Kernel, s = conv.Spec.Stride;
+        var (h, wd) = WindowSource(code, conv);
         bool inputGradient = !code.IsFirst;
         w.Line($"// {code.Layer.Name} backward: dweight[f, c, i, j] += d[f, y, x] · in[c, {Times("y", s)} + i, {Times("x", s)} + j]; dbias[f] += d[f, y, x]" +
             (inputGradient ? $"; din[c, {Times("y", s)} + i, {Times("x", s)} + j] += d[f, y, x] · weight[f, c, i, j]" : " (the first layer needs no input gradient)"));
         string parameters = $"{ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} output, {Span} outputGradient, " +
             (inputGradient ? $"{Span} inputGradient, " : string.Empty) + $"{Span} weightGradient, {Span} biasGradient" +
-            (code.IsVectorized ? ", Workspace workspace" : string.Empty);
+            (conv.IsVectorized ? ", Workspace workspace" : string.Empty);
         using (w.Block($"private static void {code.Backward}({parameters})"))
         {
             EmitActivationBackward(w, code);
-            if (code.IsVectorized)
+            if (conv.IsVectorized)
             {
-                EmitBackwardDispatch(w, code);
+                EmitBackwardDispatch(w, code, conv);
             }
 
             if (inputGradient)
@@ -279,10 +293,10 @@ internal sealed class ConvLayer : ILayerKind
         w.Line();
     }
 
-    private static void EmitBackwardDispatch(SourceWriter w, LayerCode code)
+    private static void EmitBackwardDispatch(SourceWriter w, LayerCode code, ConvCode plan)
     {
-        var forward = code.ForwardWide!;
-        var backward = code.InputGradientWide!;
+        var forward = plan.ForwardWide!;
+        var backward = plan.InputGradientWide!;
         int k = forward.Kernel, plane = forward.OutHeight * forward.OutWidth;
         foreach (var isa in VectorIsa.All)
         {
@@ -293,22 +307,22 @@ internal sealed class ConvLayer : ILayerKind
                     w.Line($"biasGradient[f] += {Simd}.Sum(outputGradient.Slice(f * {plane}, {plane}));");
                 }
 
-                if (code.FiltersFillVectors(isa))
+                if (plan.FiltersFillVectors(isa))
                 {
-                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}(input, outputGradient, workspace.{code.TransposedGradient}, weightGradient);");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}(input, outputGradient, workspace.{plan.TransposedGradient}, weightGradient);");
                 }
                 else
                 {
-                    w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{code.WideGradient}, {forward.Tile(isa).Plane}, {forward.SourceWidth}, 0, 0);");
-                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}(input, workspace.{code.WideGradient}, weightGradient);");
+                    w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{plan.WideGradient}, {forward.Tile(isa).Plane}, {forward.SourceWidth}, 0, 0);");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}(input, workspace.{plan.WideGradient}, weightGradient);");
                 }
 
                 if (!code.IsFirst)
                 {
-                    w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{code.PaddedGradient}, {backward.SourcePlane}, {backward.SourceWidth}, {k - 1}, {k - 1});");
-                    w.Line($"{code.VectorKernels}.{code.Pascal}RotateWeights(weight, workspace.{code.RotatedWeights});");
-                    w.Line($"{code.VectorKernels}.{code.Pascal}InputGradientWide{isa.Name}(workspace.{code.PaddedGradient}, workspace.{code.RotatedWeights}, workspace.{code.WideInputGradient});");
-                    w.Line($"{Simd}.Compact(workspace.{code.WideInputGradient}, {backward.Tile(isa).Plane}, {backward.SourceWidth}, {backward.OutChannels}, {backward.OutHeight}, {backward.OutWidth}, inputGradient);");
+                    w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{plan.PaddedGradient}, {backward.SourcePlane}, {backward.SourceWidth}, {k - 1}, {k - 1});");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}RotateWeights(weight, workspace.{plan.RotatedWeights});");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}InputGradientWide{isa.Name}(workspace.{plan.PaddedGradient}, workspace.{plan.RotatedWeights}, workspace.{plan.WideInputGradient});");
+                    w.Line($"{Simd}.Compact(workspace.{plan.WideInputGradient}, {backward.Tile(isa).Plane}, {backward.SourceWidth}, {backward.OutChannels}, {backward.OutHeight}, {backward.OutWidth}, inputGradient);");
                 }
 
                 w.Line("return;");

@@ -109,6 +109,15 @@ internal sealed class DenseLayer : ILayerKind
     public string LayerInfo(LayerPlan layer, string input, string output, string rounding, string activation) =>
         $"new global::LeNet.Gen.LayerInfo(global::LeNet.Gen.LayerKind.Dense, \"{layer.Name}\", {input}, {output}, kernel: 0, stride: 0, padding: 0, global::LeNet.Gen.PoolKind.Max, {rounding}, {activation}, \"{layer.Name}.weight\", \"{layer.Name}.bias\")";
 
+    public LayerWorkspace Workspace(LayerCode code) => LayerWorkspace.None;
+
+    public bool HasVectorKernels(LayerCode code) => false;
+
+    public void EmitVectorKernels(SourceWriter w, LayerCode code, bool training)
+    {
+        // None: no generated kernels beyond its scalar methods (which may call the runtime's).
+    }
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         EmitDenseForward(w, code);

@@ -78,6 +78,15 @@ internal sealed class DropoutLayer : ILayerKind
     public string LayerInfo(LayerPlan layer, string input, string output, string rounding, string activation) =>
         $"new global::LeNet.Gen.LayerInfo(global::LeNet.Gen.LayerKind.Dropout, \"{layer.Name}\", {input}, {output}, kernel: 0, stride: 0, padding: 0, global::LeNet.Gen.PoolKind.Max, {rounding}, {activation}, null, null) {{ DropoutProbability = {((DropoutSpec)layer.Spec).Literal} }}";
 
+    public LayerWorkspace Workspace(LayerCode code) => LayerWorkspace.None;
+
+    public bool HasVectorKernels(LayerCode code) => false;
+
+    public void EmitVectorKernels(SourceWriter w, LayerCode code, bool training)
+    {
+        // None: no generated kernels beyond its scalar methods (which may call the runtime's).
+    }
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var d = (DropoutSpec)code.Layer.Spec;

@@ -70,6 +70,15 @@ internal sealed class GlobalAveragePoolLayer : ILayerKind
     public string LayerInfo(LayerPlan layer, string input, string output, string rounding, string activation) =>
         $"new global::LeNet.Gen.LayerInfo(global::LeNet.Gen.LayerKind.GlobalAveragePool, \"{layer.Name}\", {input}, {output}, kernel: 0, stride: 0, padding: 0, global::LeNet.Gen.PoolKind.Average, {rounding}, {activation}, null, null)";
 
+    public LayerWorkspace Workspace(LayerCode code) => LayerWorkspace.None;
+
+    public bool HasVectorKernels(LayerCode code) => false;
+
+    public void EmitVectorKernels(SourceWriter w, LayerCode code, bool training)
+    {
+        // None: no generated kernels beyond its scalar methods (which may call the runtime's).
+    }
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var input = code.Layer.Input;

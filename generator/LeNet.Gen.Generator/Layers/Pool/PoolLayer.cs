@@ -91,6 +91,15 @@ internal sealed class PoolLayer : ILayerKind
         return $"new global::LeNet.Gen.LayerInfo(global::LeNet.Gen.LayerKind.Pooling, \"{layer.Name}\", {input}, {output}, kernel: {Int(p.Size)}, stride: {Int(p.Stride)}, padding: 0, global::LeNet.Gen.PoolKind.{p.Kind}, {rounding}, {activation}, null, null)";
     }
 
+    public LayerWorkspace Workspace(LayerCode code) => LayerWorkspace.None;
+
+    public bool HasVectorKernels(LayerCode code) => false;
+
+    public void EmitVectorKernels(SourceWriter w, LayerCode code, bool training)
+    {
+        // None: no generated kernels beyond its scalar methods (which may call the runtime's).
+    }
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var pool = (PoolSpec)code.Layer.Spec;

@@ -1,0 +1,165 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using LeNet.Gen.Generator.Emit;
+
+namespace LeNet.Gen.Generator.Layers;
+
+/// <summary>
+/// A convolution's plan for the generated code, worked out from its shapes: whether its window reads a zero-padded copy
+/// of the input, whether it gets vector kernels (<see cref="WideConv"/>, stride 1 only) and which weight-gradient kernel
+/// each vector width uses, and from that the workspace buffers the chosen kernels read and write (<see cref="Workspace"/>).
+/// </summary>
+internal sealed class ConvCode
+{
+    public ConvCode(LayerCode code)
+    {
+        Code = code;
+        Spec = (ConvSpec)code.Layer.Spec;
+        var input = code.Layer.Input;
+        var output = code.Layer.Output;
+
+        // The window reads a zero-padded copy of the input when the layer has padding, or when Ceiling rounding places a
+        // last window that hangs over the bottom or right edge. A convolution has one filter per output channel.
+        int kernel = Spec.Kernel, filters = output.Channels;
+        PaddedHeight = Math.Max(input.Height + (2 * Spec.Padding), ((output.Height - 1) * Spec.Stride) + kernel);
+        PaddedWidth = Math.Max(input.Width + (2 * Spec.Padding), ((output.Width - 1) * Spec.Stride) + kernel);
+        IsPadded = PaddedHeight != input.Height || PaddedWidth != input.Width;
+        if (Spec.Stride == 1)
+        {
+            var (h, w) = IsPadded ? (PaddedHeight, PaddedWidth) : (input.Height, input.Width);
+            var forward = new WideConv(input.Channels, h, w, kernel, filters, output.Height, output.Width);
+            if (VectorIsa.All.All(forward.Fits))
+            {
+                ForwardWide = forward;
+                InputGradientWide = new WideConv(filters, h + kernel - 1, w + kernel - 1, kernel, input.Channels, h, w);
+            }
+        }
+    }
+
+    /// <summary>The layer's names and shapes, as every kind has them.</summary>
+    public LayerCode Code { get; }
+
+    /// <summary>The attribute's values.</summary>
+    public ConvSpec Spec { get; }
+
+    /// <summary>True when the window reads a zero-padded copy of the input, <see cref="PaddedHeight"/> × <see cref="PaddedWidth"/> per channel.</summary>
+    public bool IsPadded { get; }
+
+    /// <summary>Rows of the padded copy: the input's with the padding on both sides, or more for a Ceiling window hanging over the edge.</summary>
+    public int PaddedHeight { get; }
+
+    /// <summary>Columns of the padded copy.</summary>
+    public int PaddedWidth { get; }
+
+    /// <summary>The forward convolution as computed by the vector code, or null when the layer only has scalar code (strides above 1, tiny outputs).</summary>
+    public WideConv? ForwardWide { get; }
+
+    /// <summary>The input gradient as a convolution of the padded output gradient, for the vector code; null with <see cref="ForwardWide"/>.</summary>
+    public WideConv? InputGradientWide { get; }
+
+    /// <summary>True when the layer has vector kernels, which its scalar methods call first.</summary>
+    public bool IsVectorized => ForwardWide is not null;
+
+    /// <summary>
+    /// Which weight-gradient kernel the vector code uses for <paramref name="isa"/>: one filter per lane when the filters fill
+    /// whole vectors (it reads the output gradient transposed, <see cref="TransposedGradient"/>), otherwise dot products
+    /// over the wide plane (it reads the output gradient on wide rows, <see cref="WideGradient"/>).
+    /// </summary>
+    public bool FiltersFillVectors(VectorIsa isa) => ForwardWide!.OutChannels % isa.Lanes == 0;
+
+    /// <summary>True when some vector width's weight-gradient kernel reads <see cref="WideGradient"/>.</summary>
+    public bool UsesWideGradient => IsVectorized && VectorIsa.All.Any(isa => !FiltersFillVectors(isa));
+
+    /// <summary>True when some vector width's weight-gradient kernel reads <see cref="TransposedGradient"/>.</summary>
+    public bool UsesTransposedGradient => IsVectorized && VectorIsa.All.Any(FiltersFillVectors);
+
+    /// <summary>Values the buffer the window reads from must hold, so vector loads past the last row stay inside it; 0 without vector code.</summary>
+    public int SourceLength => ForwardWide is null ? 0 : VectorIsa.All.Max(isa => ForwardWide.SourceLength(isa));
+
+    /// <summary>A first vectorised layer reads a copy of the caller's input, which has room for the vector loads past its end.</summary>
+    public bool CopiesInput => Code.IsFirst && IsVectorized && !IsPadded;
+
+    /// <summary>The copy of the caller's input (<see cref="CopiesInput"/>).</summary>
+    public string InputCopy => Code.Pascal + "Input";
+
+    /// <summary>The zero-padded copy of the input (<see cref="IsPadded"/>).</summary>
+    public string PaddedInput => Code.Pascal + "PaddedInput";
+
+    /// <summary>The gradient of <see cref="PaddedInput"/>, which the backward method writes and the Unpad method crops.</summary>
+    public string PaddedInputGradient => Code.Pascal + "PaddedInputGradient";
+
+    /// <summary>The vector forward pass's output, on wide rows, before it is compacted into the output.</summary>
+    public string Wide => Code.Pascal + "Wide";
+
+    /// <summary>The output gradient on wide rows, for the dot-product weight-gradient kernel.</summary>
+    public string WideGradient => Code.Pascal + "WideGradient";
+
+    /// <summary>The output gradient transposed (position-major), for the filter-per-lane weight-gradient kernel.</summary>
+    public string TransposedGradient => Code.Pascal + "TransposedGradient";
+
+    /// <summary>The output gradient zero-padded by kernel − 1 on wide rows, the source of the vector input gradient.</summary>
+    public string PaddedGradient => Code.Pascal + "PaddedGradient";
+
+    /// <summary>The kernels turned by 180° with filters and channels swapped, the weights of the vector input gradient.</summary>
+    public string RotatedWeights => Code.Pascal + "RotatedWeights";
+
+    /// <summary>The vector input gradient on wide rows, before it is compacted into the input gradient.</summary>
+    public string WideInputGradient => Code.Pascal + "WideInputGradient";
+
+    /// <summary>
+    /// The buffers the chosen kernels use: the staged input (a padded copy, or a copy of the caller's input with room for the
+    /// vector loads), and for vector code its wide output and, in training, the buffers of the weight-gradient kernel each
+    /// vector width picks and of the input gradient.
+    /// </summary>
+    public LayerWorkspace Workspace()
+    {
+        var layer = Code.Layer;
+        var input = layer.Input;
+        StagedInput? staged = null;
+        if (CopiesInput)
+        {
+            staged = new StagedInput(
+                WorkspaceBuffer.Always(InputCopy, SourceLength, $"{layer.Name} input: {input}"),
+                source => $"{source}.CopyTo(workspace.{InputCopy}); // the vector code reads a little past the last row",
+                Gradient: null,
+                Drain: null);
+        }
+        else if (IsPadded)
+        {
+            long padded = (long)input.Channels * PaddedHeight * PaddedWidth;
+            var buffer = WorkspaceBuffer.Always(PaddedInput, Math.Max(padded, SourceLength), $"{layer.Name} input, padded: {input.Channels}×{PaddedHeight}×{PaddedWidth}");
+            string Fill(string source) => $"{Code.Pascal}Pad({source}, workspace.{PaddedInput});";
+            staged = Code.IsFirst
+                ? new StagedInput(buffer, Fill, Gradient: null, Drain: null)
+                : new StagedInput(buffer, Fill, WorkspaceBuffer.Training(PaddedInputGradient, padded), gradient => $"{Code.Pascal}Unpad(workspace.{PaddedInputGradient}, {gradient});");
+        }
+
+        var scratch = new List<WorkspaceBuffer>();
+        if (ForwardWide is { } forward)
+        {
+            long wide = VectorIsa.All.Max(isa => (long)forward.Tile(isa).Plane * forward.OutChannels);
+            scratch.Add(WorkspaceBuffer.Always(Wide, wide, $"{layer.Name} output on wide rows"));
+            if (UsesWideGradient)
+            {
+                scratch.Add(WorkspaceBuffer.Training(WideGradient, wide));
+            }
+
+            if (UsesTransposedGradient)
+            {
+                scratch.Add(WorkspaceBuffer.Training(TransposedGradient, layer.Output.Length));
+            }
+
+            if (!Code.IsFirst)
+            {
+                var backward = InputGradientWide!;
+                scratch.Add(WorkspaceBuffer.Training(PaddedGradient, Math.Max((long)backward.InChannels * backward.SourcePlane, VectorIsa.All.Max(isa => backward.SourceLength(isa)))));
+                scratch.Add(WorkspaceBuffer.Training(RotatedWeights, layer.WeightCount));
+                scratch.Add(WorkspaceBuffer.Training(WideInputGradient, VectorIsa.All.Max(isa => (long)backward.Tile(isa).Plane * backward.OutChannels)));
+            }
+        }
+
+        // Vector loads run past the last row of what the window reads; a staged copy has the room, the source's output must have it otherwise.
+        return new LayerWorkspace(staged, scratch, staged is null ? SourceLength : 0);
+    }
+}

@@ -1,0 +1,163 @@
+using System.Linq;
+using LeNet.Gen.Generator.Emit;
+using static LeNet.Gen.Generator.Emit.VectorEmitter;
+
+namespace LeNet.Gen.Generator.Layers;
+
+/// <summary>
+/// The vector kernels of a stride-1 convolution, once per vector width, as members of the network's kernel class
+/// (<see cref="VectorEmitter"/>): the forward pass and the input gradient as <see cref="WideConv"/> convolutions (the input
+/// gradient is the convolution of the zero-padded output gradient with the kernels turned by 180°), and the weight
+/// gradient by the kernel <see cref="ConvCode.FiltersFillVectors"/> picks for each width. The scalar methods stay the
+/// definition; these compute the same sums in a different order.
+/// </summary>
+internal static class ConvVectorKernels
+{
+    /// <summary>Writes the layer's kernels; with <paramref name="training"/>, its weight- and input-gradient kernels too.</summary>
+    public static void Emit(SourceWriter w, ConvCode plan, bool training)
+    {
+        var code = plan.Code;
+        var forward = plan.ForwardWide!;
+        foreach (var isa in VectorIsa.All)
+        {
+            var (filters, vectors, plane) = forward.Tile(isa);
+            w.Line($"// {code.Layer.Name} forward, {isa.Description}: each filter's {code.Layer.Output.Height}×{code.Layer.Output.Width} outputs sit at y·{forward.SourceWidth} + x of a");
+            w.Line($"// {plane}-wide plane ({forward.Positions} positions used), computed {filters} filters × {vectors} vectors at a time.");
+            EmitWideConv(w, $"{code.Pascal}ForwardWide{isa.Name}", forward, isa, withBias: true, relu: ActivationRow.Of(code.FusedActivation).FusesIntoVectorStore);
+            if (!training)
+            {
+                continue;
+            }
+
+            if (plan.FiltersFillVectors(isa))
+            {
+                EmitFilterVectorWeightGradient(w, plan, isa);
+            }
+            else
+            {
+                EmitWeightGradient(w, plan, isa);
+            }
+
+            if (!code.IsFirst)
+            {
+                var backward = plan.InputGradientWide!;
+                var tile = backward.Tile(isa);
+                w.Line($"// {code.Layer.Name} input gradient, {isa.Description}: din = the output gradient, padded by {backward.Kernel - 1}, convolved with the kernels");
+                w.Line($"// turned by 180° (channels and filters swapped), on a {tile.Plane}-wide plane, {tile.Filters} channels × {tile.Vectors} vectors at a time.");
+                EmitWideConv(w, $"{code.Pascal}InputGradientWide{isa.Name}", backward, isa, withBias: false, relu: false);
+            }
+        }
+
+        if (training && !code.IsFirst)
+        {
+            EmitRotateWeights(w, plan);
+        }
+    }
+
+    /// <summary>dweight[f, c, i, j] += Σ p d[f, p] · source[c, p + i·W + j]: one dot product per weight, K of them per pass over a row.</summary>
+    private static void EmitWeightGradient(SourceWriter w, ConvCode plan, VectorIsa isa)
+    {
+        var code = plan.Code;
+        var conv = plan.ForwardWide!;
+        int plane = conv.Tile(isa).Plane, k = conv.Kernel, lanes = isa.Lanes;
+        w.Line($"// {code.Layer.Name} weight gradient, {isa.Description}: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + {conv.SourceWidth}i + j] over the wide positions");
+        w.Line("// (d is zero at the positions that fall across a row end, so they add nothing).");
+        using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} wideGradient, {Span} weightGradient)"))
+        {
+            w.Line($"ref float x = ref {Marshal}.GetReference(source);");
+            w.Line($"ref float d = ref {Marshal}.GetReference(wideGradient);");
+            using (w.Block($"for (int f = 0; f < {conv.OutChannels}; f++)"))
+            using (w.Block($"for (int c = 0; c < {conv.InChannels}; c++)"))
+            using (w.Block($"for (int i = 0; i < {k}; i++)"))
+            {
+                w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + (i * {conv.SourceWidth}));");
+                w.Line($"ref float g = ref At(ref d, f * {plane});");
+                w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"var t{j} = Splat(0f);")));
+                using (w.Block($"for (nuint p = 0; p < {plane}; p += {lanes})"))
+                {
+                    w.Line("var e = Load(ref g, p);");
+                    w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"t{j} = Fma(e, Load(ref row, p + {j}), t{j});")));
+                }
+
+                w.Line($"{Span} dw = weightGradient.Slice((((f * {conv.InChannels}) + c) * {k * k}) + (i * {k}), {k});");
+                w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"dw[{j}] += {isa.Static}.Sum(t{j});")));
+            }
+
+            EmitLocalHelpers(w, isa, relu: false, store: false);
+        }
+
+        w.Line();
+    }
+
+    /// <summary>
+    /// The weight gradient with one filter per lane: dweight[f, c, i, j] for a vector of filters is Σ over outputs (y, x) of
+    /// d[f, y, x] (a vector load from the transposed gradient) times in[c, y + i, x + j] (one broadcast value). No
+    /// horizontal sums, which is what makes it faster than the dot products when the filters fill whole vectors.
+    /// </summary>
+    private static void EmitFilterVectorWeightGradient(SourceWriter w, ConvCode plan, VectorIsa isa)
+    {
+        var code = plan.Code;
+        var conv = plan.ForwardWide!;
+        int k = conv.Kernel, kk = k * k, lanes = isa.Lanes, f = conv.OutChannels, c = conv.InChannels;
+        int outputs = conv.OutHeight * conv.OutWidth;
+        w.Line($"// {code.Layer.Name} weight gradient, {isa.Description}: {lanes} filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],");
+        w.Line("// with d transposed first so that the gradients of all filters at one output are adjacent.");
+        using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} outputGradient, {Span} transposed, {Span} weightGradient)"))
+        {
+            using (w.Block($"for (int filter = 0; filter < {f}; filter++)"))
+            using (w.Block($"for (int p = 0; p < {outputs}; p++)"))
+            {
+                w.Line($"transposed[(p * {f}) + filter] = outputGradient[(filter * {outputs}) + p];");
+            }
+
+            w.Line($"ref float x = ref {Marshal}.GetReference(source);");
+            w.Line($"ref float d = ref {Marshal}.GetReference(transposed);");
+            w.Line($"{Span} sums = stackalloc float[{lanes}];");
+            using (w.Block($"for (int c = 0; c < {c}; c++)"))
+            using (w.Block($"for (int i = 0; i < {k}; i++)"))
+            using (w.Block($"for (int fb = 0; fb < {f}; fb += {lanes})"))
+            {
+                w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"var t{j} = Splat(0f);")));
+                using (w.Block($"for (int y = 0; y < {conv.OutHeight}; y++)"))
+                {
+                    w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + ((y + i) * {conv.SourceWidth}));");
+                    using (w.Block($"for (int q = 0; q < {conv.OutWidth}; q++)"))
+                    {
+                        w.Line($"var e = Load(ref d, (nuint)((((y * {conv.OutWidth}) + q) * {f}) + fb));");
+                        w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"t{j} = Fma(e, Splat(At(ref row, q + {j})), t{j});")));
+                    }
+                }
+
+                for (int j = 0; j < k; j++)
+                {
+                    w.Line($"{isa.Static}.CopyTo(t{j}, sums);");
+                    using (w.Block($"for (int lane = 0; lane < {lanes}; lane++)"))
+                    {
+                        w.Line($"weightGradient[(((fb + lane) * {c}) + c) * {kk} + (i * {k}) + {j}] += sums[lane];");
+                    }
+                }
+            }
+
+            EmitLocalHelpers(w, isa, relu: false, store: false);
+        }
+
+        w.Line();
+    }
+
+    private static void EmitRotateWeights(SourceWriter w, ConvCode plan)
+    {
+        var code = plan.Code;
+        var conv = plan.ForwardWide!;
+        int k = conv.Kernel, kk = k * k, f = conv.OutChannels, c = conv.InChannels;
+        w.Line($"// {code.Layer.Name}: the kernels turned by 180° with filters and channels swapped, rotated[c, f, i, j] = weight[f, c, {k - 1} − i, {k - 1} − j].");
+        using (w.Block($"internal static void {code.Pascal}RotateWeights({ReadOnlySpan} weight, {Span} rotated)"))
+        using (w.Block($"for (int f = 0; f < {f}; f++)"))
+        using (w.Block($"for (int c = 0; c < {c}; c++)"))
+        using (w.Block($"for (int t = 0; t < {kk}; t++)"))
+        {
+            w.Line($"rotated[(((c * {f}) + f) * {kk}) + ({kk - 1} - t)] = weight[(((f * {c}) + c) * {kk}) + t];");
+        }
+
+        w.Line();
+    }
+}
