@@ -334,7 +334,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             ChunkRunner.Run(this, chunks, threads);
             if (stage < layers)
             {
-                ReduceStatistics(stage, count);
+                Reduce(stage, count, gradients: false);
             }
         }
 
@@ -344,7 +344,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             ChunkRunner.Run(this, chunks, threads);
             if (stage > 0)
             {
-                ReduceGradients(stage - 1, count);
+                Reduce(stage - 1, count, gradients: true);
             }
         }
 
@@ -360,75 +360,112 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         return total * scale;
     }
 
-    // Batch mean and 1 / √(biased variance + ε) per channel, in double, over every example in order; then the running
+    // The batch reductions run one channel per chunk on the worker pool when there is enough to share: each channel is
+    // reduced by one thread, over the examples in order, so the result is the same for any thread count.
+    private ChannelReduction? _reduction;
+
+    private void Reduce(int index, int count, bool gradients)
+    {
+        var info = TKernels.BatchNorm(index);
+        _reduction ??= new ChannelReduction(this);
+        _reduction.Index = index;
+        _reduction.Count = count;
+        _reduction.Gradients = gradients;
+        long values = (long)count * info.Plane * info.Channels;
+        int threads = values >= ChannelReduction.ValuesWorthSharing ? _threads : 1;
+        ChunkRunner.Run(_reduction, info.Channels, threads);
+        if (!gradients)
+        {
+            _parameters[TKernels.ParameterCount + info.StateOffset + (2 * info.Channels)] += 1; // num_batches_tracked
+        }
+    }
+
+    // Batch mean and 1 / √(biased variance + ε) of channel c, in double, over every example in order; then the running
     // statistics as PyTorch updates them, with the unbiased variance.
-    private void ReduceStatistics(int index, int count)
+    private void ReduceStatistics(int index, int count, int c)
     {
         var info = TKernels.BatchNorm(index);
         int channels = info.Channels, plane = info.Plane;
         long values = (long)count * plane;
         Span<float> state = _parameters.AsSpan(TKernels.ParameterCount + info.StateOffset, (2 * channels) + 1);
-        for (int c = 0; c < channels; c++)
+        double sum = 0;
+        for (int n = 0; n < count; n++)
         {
-            double sum = 0;
-            for (int n = 0; n < count; n++)
+            ReadOnlySpan<float> x = TKernels.BatchNormValues(_exampleWorkspaces![n]!, index, BatchNormBuffer.Input).Slice(c * plane, plane);
+            for (int i = 0; i < plane; i++)
             {
-                ReadOnlySpan<float> x = TKernels.BatchNormValues(_exampleWorkspaces![n]!, index, BatchNormBuffer.Input).Slice(c * plane, plane);
-                for (int i = 0; i < plane; i++)
-                {
-                    sum += x[i];
-                }
+                sum += x[i];
             }
-
-            double mean = sum / values;
-            double squares = 0;
-            for (int n = 0; n < count; n++)
-            {
-                ReadOnlySpan<float> x = TKernels.BatchNormValues(_exampleWorkspaces![n]!, index, BatchNormBuffer.Input).Slice(c * plane, plane);
-                for (int i = 0; i < plane; i++)
-                {
-                    double d = x[i] - mean;
-                    squares += d * d;
-                }
-            }
-
-            double variance = squares / values;
-            _statistics![info.StatisticsOffset + c] = mean;
-            _statistics[info.StatisticsOffset + channels + c] = 1.0 / Math.Sqrt(variance + info.Epsilon);
-            state[c] = (float)(((1 - info.Momentum) * state[c]) + (info.Momentum * mean));
-            state[channels + c] = (float)(((1 - info.Momentum) * state[channels + c]) + (info.Momentum * variance * values / (values - 1)));
         }
 
-        state[2 * channels] += 1; // num_batches_tracked
+        double mean = sum / values;
+        double squares = 0;
+        for (int n = 0; n < count; n++)
+        {
+            ReadOnlySpan<float> x = TKernels.BatchNormValues(_exampleWorkspaces![n]!, index, BatchNormBuffer.Input).Slice(c * plane, plane);
+            for (int i = 0; i < plane; i++)
+            {
+                double d = x[i] - mean;
+                squares += d * d;
+            }
+        }
+
+        double variance = squares / values;
+        _statistics![info.StatisticsOffset + c] = mean;
+        _statistics[info.StatisticsOffset + channels + c] = 1.0 / Math.Sqrt(variance + info.Epsilon);
+        state[c] = (float)(((1 - info.Momentum) * state[c]) + (info.Momentum * mean));
+        state[channels + c] = (float)(((1 - info.Momentum) * state[channels + c]) + (info.Momentum * variance * values / (values - 1)));
     }
 
-    // Σ dy and Σ dy·x̂ per channel over the batch: the gradients of β and γ, and (divided by the count) what the input
+    // Σ dy and Σ dy·x̂ of channel c over the batch: the gradients of β and γ, and (divided by the count) what the input
     // gradient of the next backward stage subtracts.
-    private void ReduceGradients(int index, int count)
+    private void ReduceGradients(int index, int count, int c)
     {
         var info = TKernels.BatchNorm(index);
         int channels = info.Channels, plane = info.Plane;
         double values = (double)count * plane;
-        for (int c = 0; c < channels; c++)
+        double sumGradient = 0, sumProduct = 0;
+        double mean = _statistics![info.StatisticsOffset + c], invstd = _statistics[info.StatisticsOffset + channels + c];
+        for (int n = 0; n < count; n++)
         {
-            double sumGradient = 0, sumProduct = 0;
-            double mean = _statistics![info.StatisticsOffset + c], invstd = _statistics[info.StatisticsOffset + channels + c];
-            for (int n = 0; n < count; n++)
+            var workspace = _exampleWorkspaces![n]!;
+            ReadOnlySpan<float> dy = TKernels.BatchNormValues(workspace, index, BatchNormBuffer.OutputGradient).Slice(c * plane, plane);
+            ReadOnlySpan<float> x = TKernels.BatchNormValues(workspace, index, BatchNormBuffer.Input).Slice(c * plane, plane);
+            for (int i = 0; i < plane; i++)
             {
-                var workspace = _exampleWorkspaces![n]!;
-                ReadOnlySpan<float> dy = TKernels.BatchNormValues(workspace, index, BatchNormBuffer.OutputGradient).Slice(c * plane, plane);
-                ReadOnlySpan<float> x = TKernels.BatchNormValues(workspace, index, BatchNormBuffer.Input).Slice(c * plane, plane);
-                for (int i = 0; i < plane; i++)
-                {
-                    sumGradient += dy[i];
-                    sumProduct += dy[i] * ((x[i] - mean) * invstd); // x̂ in double
-                }
+                sumGradient += dy[i];
+                sumProduct += dy[i] * ((x[i] - mean) * invstd); // x̂ in double
             }
+        }
 
-            _normGradients![info.WeightOffset + c] = (float)sumProduct;
-            _normGradients[info.WeightOffset + channels + c] = (float)sumGradient;
-            _sums![info.StatisticsOffset + c] = sumGradient / values;
-            _sums[info.StatisticsOffset + channels + c] = sumProduct / values;
+        _normGradients![info.WeightOffset + c] = (float)sumProduct;
+        _normGradients[info.WeightOffset + channels + c] = (float)sumGradient;
+        _sums![info.StatisticsOffset + c] = sumGradient / values;
+        _sums[info.StatisticsOffset + channels + c] = sumProduct / values;
+    }
+
+    // One batch norm's reduction, a channel per chunk.
+    private sealed class ChannelReduction(NetworkTraining<TKernels, TWorkspace> training) : IChunkWork
+    {
+        /// <summary>Below this many values (batch × channels × plane) one thread reduces faster than two can share it.</summary>
+        public const long ValuesWorthSharing = 8 * 1024;
+
+        public int Index { get; set; }
+
+        public int Count { get; set; }
+
+        public bool Gradients { get; set; }
+
+        public void Execute(int chunk, int worker)
+        {
+            if (Gradients)
+            {
+                training.ReduceGradients(Index, Count, chunk);
+            }
+            else
+            {
+                training.ReduceStatistics(Index, Count, chunk);
+            }
         }
     }
 
