@@ -44,11 +44,11 @@ internal sealed class ConsoleReport
             $"loaded {Markup.Escape(path)}: test accuracy {evaluation.Accuracy * 100:F2}%, mean loss {evaluation.MeanLoss:F4}"));
 
     /// <summary>Describes the training run about to start and prints the header of the epoch table.</summary>
-    public void TrainingStarts(OptimizerKind optimizerKind, TrainingOptions training)
+    public void TrainingStarts(OptimizerKind optimizerKind, float weightDecay, TrainingOptions training)
     {
         string optimizer = optimizerKind.ToString().ToLowerInvariant();
         _console.MarkupLine(Format(
-            $"training: {training.Epochs} epoch{(training.Epochs == 1 ? "" : "s")}, batch {training.BatchSize}, {optimizer} lr {training.LearningRate} ({training.Schedule.ToString().ToLowerInvariant()}), shifts ±{training.MaxShift} px, seed {training.Seed}, threads {training.Threads}"));
+            $"training: {training.Epochs} epoch{(training.Epochs == 1 ? "" : "s")}, batch {training.BatchSize}, {optimizer} lr {training.LearningRate} ({training.Schedule.ToString().ToLowerInvariant()}){(weightDecay > 0f ? $", weight decay {weightDecay}" : "")}, shifts ±{training.MaxShift} px, seed {training.Seed}, threads {training.Threads}"));
         _console.WriteLine();
         _console.MarkupLine("[bold]epoch     loss    train     test     img/s     time[/]");
     }

@@ -59,6 +59,13 @@ internal sealed class SampleCommand
         DefaultValueFactory = _ => "momentum",
     };
 
+    private readonly Option<float> _weightDecay = new("--weight-decay")
+    {
+        Description = "L2 penalty added to each gradient as weight decay × parameter (PyTorch's weight_decay); 0 turns it off.",
+        HelpName = "X",
+        DefaultValueFactory = _ => new SampleOptions().WeightDecay,
+    };
+
     private readonly Option<int?> _shift = new("--shift")
     {
         Description = string.Create(
@@ -111,6 +118,7 @@ internal sealed class SampleCommand
         _shift.CustomParser = result => IntegerAtLeast(0)(result);
         _seed.CustomParser = IntegerAtLeast(int.MinValue);
         _learningRate.CustomParser = PositiveNumber;
+        _weightDecay.CustomParser = NonNegativeNumber;
         NotEmpty(_data);
         NotEmpty(_save);
         NotEmpty(_load);
@@ -136,7 +144,7 @@ internal sealed class SampleCommand
 
         _root = new RootCommand("Trains LeNet-5, declared with LeNet.Gen attributes, on MNIST-style images and reports its test accuracy.")
         {
-            _data, _network, _epochs, _batch, _learningRate, _optimizer, _shift, _seed, _threads, _save, _load, _out,
+            _data, _network, _epochs, _batch, _learningRate, _optimizer, _weightDecay, _shift, _seed, _threads, _save, _load, _out,
         };
         _root.SetAction(parseResult => run(Bind(parseResult)));
     }
@@ -174,6 +182,7 @@ internal sealed class SampleCommand
             "adam" => OptimizerKind.Adam,
             _ => OptimizerKind.Momentum,
         },
+        WeightDecay = result.GetValue(_weightDecay),
         RequestedMaxShift = result.GetValue(_shift),
         Network = result.GetValue(_network) == "lenet-bn" ? NetworkKind.LeNetBN : NetworkKind.LeNet5,
         Seed = result.GetValue(_seed),
@@ -210,6 +219,21 @@ internal sealed class SampleCommand
         else if (!(float.IsFinite(value) && value > 0f))
         {
             result.AddError($"{Name(result)} must be a positive number, but it is '{text}'.");
+        }
+
+        return value;
+    }
+
+    private static float NonNegativeNumber(ArgumentResult result)
+    {
+        string text = result.Tokens[^1].Value;
+        if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+        {
+            result.AddError($"{Name(result)} takes a number, but it is '{text}'.");
+        }
+        else if (!(float.IsFinite(value) && value >= 0f))
+        {
+            result.AddError($"{Name(result)} must be a number of at least 0, but it is '{text}'.");
         }
 
         return value;

@@ -43,6 +43,9 @@ internal sealed record SampleOptions
     /// <summary>The optimizer.</summary>
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Momentum;
 
+    /// <summary>L2 penalty of the optimizer (PyTorch's <c>weight_decay</c>); 0, the default, turns it off.</summary>
+    public float WeightDecay { get; init; }
+
     /// <summary>The largest random shift of a training image as given, or null for the default (<see cref="MaxShift"/>).</summary>
     public int? RequestedMaxShift { get; init; }
 

@@ -93,12 +93,12 @@ internal static class TrainingRun
             BatchSize = options.BatchSize,
             Seed = options.Seed,
             LearningRate = options.LearningRate,
-            Optimizer = CreateOptimizer(options.Optimizer),
+            Optimizer = CreateOptimizer(options.Optimizer, options.WeightDecay),
             Schedule = LearningRateSchedule.Cosine,
             MaxShift = options.MaxShift,
             Threads = options.Threads,
         };
-        report.TrainingStarts(options.Optimizer, training);
+        report.TrainingStarts(options.Optimizer, options.WeightDecay, training);
         var clock = Stopwatch.StartNew();
         IReadOnlyList<EpochResult> history = report.Train(
             options.Epochs,
@@ -113,11 +113,11 @@ internal static class TrainingRun
         network.Load(path); // a bad file throws InvalidDataException naming the file and the problem
     }
 
-    private static Func<float, Optimizer> CreateOptimizer(OptimizerKind kind) => kind switch
+    private static Func<float, Optimizer> CreateOptimizer(OptimizerKind kind, float weightDecay) => kind switch
     {
-        OptimizerKind.Sgd => rate => new Sgd(rate),
-        OptimizerKind.Adam => rate => new Adam(rate),
-        _ => rate => new MomentumSgd(rate, momentum: 0.9f),
+        OptimizerKind.Sgd => rate => new Sgd(rate, weightDecay),
+        OptimizerKind.Adam => rate => new Adam(rate, weightDecay: weightDecay),
+        _ => rate => new MomentumSgd(rate, momentum: 0.9f, weightDecay: weightDecay),
     };
 
     private static void CheckIsNotFolder(string path, string option)

@@ -70,6 +70,9 @@ public static class ResultsTable
         return name.EndsWith("OnnxRuntime", StringComparison.Ordinal) ? "ONNX Runtime"
             : name.EndsWith("Straightforward", StringComparison.Ordinal) ? "straightforward"
             : name.EndsWith("Batched", StringComparison.Ordinal) ? "generated, batched Predict"
+            : name.EndsWith("WithoutNorm", StringComparison.Ordinal) ? "generated, without batch norm"
+            : name.EndsWith("WithNorm", StringComparison.Ordinal) ? "generated, with batch norm"
+            : name.EndsWith("Arithmetic", StringComparison.Ordinal) ? "batch-norm arithmetic, plain C#"
             : "generated";
     }
 
@@ -88,6 +91,9 @@ public static class ResultsTable
             VggCifarBenchmarks.Inference2Category,
             VggCifarBenchmarks.Train32Threads1Category,
             VggCifarBenchmarks.Train32Threads2Category,
+            BatchNormBenchmarks.Train32Threads1Category,
+            BatchNormBenchmarks.Train32Threads2Category,
+            BatchNormBenchmarks.ArithmeticCategory,
         ];
         int index = Array.IndexOf(order, category);
         return index < 0 ? order.Length : index;
