@@ -388,28 +388,20 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         int channels = info.Channels, plane = info.Plane;
         long values = (long)count * plane;
         Span<float> state = _parameters.AsSpan(TKernels.ParameterCount + info.StateOffset, (2 * channels) + 1);
-        double sum = 0;
+        var sum = default(BatchNormMath.DoubleSum);
         for (int n = 0; n < count; n++)
         {
-            ReadOnlySpan<float> x = TKernels.BatchNormValues(_exampleWorkspaces![n]!, index, BatchNormBuffer.Input).Slice(c * plane, plane);
-            for (int i = 0; i < plane; i++)
-            {
-                sum += x[i];
-            }
+            sum.AddValues(TKernels.BatchNormValues(_exampleWorkspaces![n]!, index, BatchNormBuffer.Input).Slice(c * plane, plane));
         }
 
-        double mean = sum / values;
-        double squares = 0;
+        double mean = sum.Total / values;
+        var deviations = default(BatchNormMath.DoubleSum);
         for (int n = 0; n < count; n++)
         {
-            ReadOnlySpan<float> x = TKernels.BatchNormValues(_exampleWorkspaces![n]!, index, BatchNormBuffer.Input).Slice(c * plane, plane);
-            for (int i = 0; i < plane; i++)
-            {
-                double d = x[i] - mean;
-                squares += d * d;
-            }
+            deviations.AddSquaredDeviations(TKernels.BatchNormValues(_exampleWorkspaces![n]!, index, BatchNormBuffer.Input).Slice(c * plane, plane), mean);
         }
 
+        double squares = deviations.Total;
         double variance = squares / values;
         _statistics![info.StatisticsOffset + c] = mean;
         _statistics[info.StatisticsOffset + channels + c] = 1.0 / Math.Sqrt(variance + info.Epsilon);
@@ -424,20 +416,18 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         var info = TKernels.BatchNorm(index);
         int channels = info.Channels, plane = info.Plane;
         double values = (double)count * plane;
-        double sumGradient = 0, sumProduct = 0;
         double mean = _statistics![info.StatisticsOffset + c], invstd = _statistics[info.StatisticsOffset + channels + c];
+        var gradientSum = default(BatchNormMath.DoubleSum);
+        var productSum = default(BatchNormMath.DoubleSum);
         for (int n = 0; n < count; n++)
         {
             var workspace = _exampleWorkspaces![n]!;
             ReadOnlySpan<float> dy = TKernels.BatchNormValues(workspace, index, BatchNormBuffer.OutputGradient).Slice(c * plane, plane);
             ReadOnlySpan<float> x = TKernels.BatchNormValues(workspace, index, BatchNormBuffer.Input).Slice(c * plane, plane);
-            for (int i = 0; i < plane; i++)
-            {
-                sumGradient += dy[i];
-                sumProduct += dy[i] * ((x[i] - mean) * invstd); // x̂ in double
-            }
+            productSum.AddGradientProducts(dy, x, mean, invstd, ref gradientSum); // Σ dy·x̂, x̂ in double
         }
 
+        double sumGradient = gradientSum.Total, sumProduct = productSum.Total;
         _normGradients![info.WeightOffset + c] = (float)sumProduct;
         _normGradients[info.WeightOffset + channels + c] = (float)sumGradient;
         _sums![info.StatisticsOffset + c] = sumGradient / values;

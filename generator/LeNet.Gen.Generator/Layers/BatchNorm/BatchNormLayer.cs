@@ -223,17 +223,26 @@ internal sealed class BatchNormLayer : IBatchWideKind
         w.Line($"// {code.Layer.Name} in training: out[c, i] = {code.Activation.Math("γ[c] · (in[c, i] − mean[c]) · invstd[c] + β[c]")}, with the whole batch's mean and 1 / √(var + ε)");
         using (w.Block($"private static void {Normalize(code)}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {ReadOnlyDoubleSpan} statistics, {Span} output)"))
         {
+            bool fusesRelu = plane > 1 && code.FusedActivation == ActivationKind.ReLU;
             using (w.Block($"for (int c = 0; c < {channels}; c++)"))
             {
-                w.Line($"double mean = statistics[c], invstd = statistics[{channels} + c];");
-                w.Line("float gamma = weight[c], beta = bias[c];");
-                PerValue(w, plane, () =>
+                if (plane > 1)
                 {
+                    // A channel's plane at a time, in the runtime's vector code: (in − mean) in float, then one fused multiply-add.
+                    w.Line($"{BatchNormMath}.Normalize(input.Slice(c * {plane}, {plane}), statistics[c], statistics[{channels} + c], weight[c], bias[c], output.Slice(c * {plane}, {plane}), relu: {(fusesRelu ? "true" : "false")});");
+                }
+                else
+                {
+                    w.Line($"double mean = statistics[c], invstd = statistics[{channels} + c];");
+                    w.Line("float gamma = weight[c], beta = bias[c];");
                     w.Line($"output[{at}] = (gamma * (float)((input[{at}] - mean) * invstd)) + beta;");
-                });
+                }
             }
 
-            EmitActivationInPlace(w, code);
+            if (!fusesRelu)
+            {
+                EmitActivationInPlace(w, code);
+            }
         }
 
         w.Line();
@@ -253,9 +262,17 @@ internal sealed class BatchNormLayer : IBatchWideKind
         using (w.Block($"private static void {InputBackward(code)}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlyDoubleSpan} statistics, {ReadOnlyDoubleSpan} sums, {ReadOnlySpan} outputGradient, {Span} inputGradient)"))
         using (w.Block($"for (int c = 0; c < {channels}; c++)"))
         {
-            w.Line($"double mean = statistics[c], invstd = statistics[{channels} + c], scale = weight[c] * invstd, meanGradient = sums[c], meanProduct = sums[{channels} + c];");
-            w.Line("// in double, with x̂ recomputed: dy − mean(dy) − x̂·mean(dy·x̂) cancels, and float would lose the difference");
-            PerValue(w, plane, () => w.Line($"inputGradient[{at}] = (float)(scale * (outputGradient[{at}] - meanGradient - ((input[{at}] - mean) * invstd * meanProduct)));"));
+            if (plane > 1)
+            {
+                w.Line("// in double, with x̂ recomputed (dy − mean(dy) − x̂·mean(dy·x̂) cancels, and float would lose the difference), in the runtime's vector code");
+                w.Line($"{BatchNormMath}.InputGradient(input.Slice(c * {plane}, {plane}), outputGradient.Slice(c * {plane}, {plane}), statistics[c], statistics[{channels} + c], weight[c], sums[c], sums[{channels} + c], inputGradient.Slice(c * {plane}, {plane}));");
+            }
+            else
+            {
+                w.Line($"double mean = statistics[c], invstd = statistics[{channels} + c], scale = weight[c] * invstd, meanGradient = sums[c], meanProduct = sums[{channels} + c];");
+                w.Line("// in double, with x̂ recomputed: dy − mean(dy) − x̂·mean(dy·x̂) cancels, and float would lose the difference");
+                w.Line($"inputGradient[{at}] = (float)(scale * (outputGradient[{at}] - meanGradient - ((input[{at}] - mean) * invstd * meanProduct)));");
+            }
         }
 
         w.Line();
