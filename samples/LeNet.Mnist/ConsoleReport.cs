@@ -48,7 +48,7 @@ internal sealed class ConsoleReport
     {
         string optimizer = optimizerKind.ToString().ToLowerInvariant();
         _console.MarkupLine(Format(
-            $"training: {training.Epochs} epoch{(training.Epochs == 1 ? "" : "s")}, batch {training.BatchSize}, {optimizer} lr {training.LearningRate} ({training.Schedule.ToString().ToLowerInvariant()}){(weightDecay > 0f ? $", weight decay {weightDecay}" : "")}, shifts ±{training.MaxShift} px, seed {training.Seed}, threads {training.Threads}"));
+            $"training: {training.Epochs} epoch{(training.Epochs == 1 ? "" : "s")}, batch {training.BatchSize}, {optimizer} lr {training.LearningRate} ({training.Schedule.ToString().ToLowerInvariant()}){(weightDecay > 0f ? $", weight decay {weightDecay}" : "")}, shifts ±{training.MaxShift} px{(training.HorizontalFlip ? ", mirrored at random" : "")}, seed {training.Seed}, threads {training.Threads}"));
         _console.WriteLine();
         _console.MarkupLine("[bold]epoch     loss    train     test     img/s     time[/]");
     }

@@ -74,6 +74,11 @@ internal sealed class SampleCommand
         HelpName = "N",
     };
 
+    private readonly Option<bool> _flip = new("--flip")
+    {
+        Description = "Mirror each training image left to right with probability 1/2 (augmentation for clothes such as Fashion-MNIST; not for digits).",
+    };
+
     private readonly Option<int> _seed = new("--seed")
     {
         Description = "Seed of the initial weights, the shuffling and the augmentation; the same seed gives the same weights.",
@@ -144,7 +149,7 @@ internal sealed class SampleCommand
 
         _root = new RootCommand("Trains LeNet-5, declared with LeNet.Gen attributes, on MNIST-style images and reports its test accuracy.")
         {
-            _data, _network, _epochs, _batch, _learningRate, _optimizer, _weightDecay, _shift, _seed, _threads, _save, _load, _out,
+            _data, _network, _epochs, _batch, _learningRate, _optimizer, _weightDecay, _shift, _flip, _seed, _threads, _save, _load, _out,
         };
         _root.SetAction(parseResult => run(Bind(parseResult)));
     }
@@ -184,6 +189,7 @@ internal sealed class SampleCommand
         },
         WeightDecay = result.GetValue(_weightDecay),
         RequestedMaxShift = result.GetValue(_shift),
+        HorizontalFlip = result.GetValue(_flip),
         Network = result.GetValue(_network) == "lenet-bn" ? NetworkKind.LeNetBN : NetworkKind.LeNet5,
         Seed = result.GetValue(_seed),
         Threads = result.GetValue(_threads),

@@ -49,6 +49,9 @@ internal sealed record SampleOptions
     /// <summary>The largest random shift of a training image as given, or null for the default (<see cref="MaxShift"/>).</summary>
     public int? RequestedMaxShift { get; init; }
 
+    /// <summary>Whether each training image is mirrored left to right with probability ½ (off unless <c>--flip</c>).</summary>
+    public bool HorizontalFlip { get; init; }
+
     /// <summary>Which network to train: LeNet-5 (the default) or the LeNet-sized network with batch norm.</summary>
     public NetworkKind Network { get; init; } = NetworkKind.LeNet5;
 

@@ -96,6 +96,7 @@ internal static class TrainingRun
             Optimizer = CreateOptimizer(options.Optimizer, options.WeightDecay),
             Schedule = LearningRateSchedule.Cosine,
             MaxShift = options.MaxShift,
+            HorizontalFlip = options.HorizontalFlip,
             Threads = options.Threads,
         };
         report.TrainingStarts(options.Optimizer, options.WeightDecay, training);

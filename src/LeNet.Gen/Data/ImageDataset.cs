@@ -226,6 +226,29 @@ public sealed class ImageDataset
         }
     }
 
+    /// <summary>
+    /// Mirrors a square image left to right in place: pixel (y, x) trades places with (y, <paramref name="size"/> − 1 − x).
+    /// Used by <see cref="Training.TrainingOptions.HorizontalFlip"/>.
+    /// </summary>
+    /// <param name="image">The image, <paramref name="size"/> × <paramref name="size"/> values, row-major.</param>
+    /// <param name="size">Its side in pixels.</param>
+    /// <exception cref="ArgumentException"><paramref name="image"/> does not hold <paramref name="size"/>² values.</exception>
+    public static void MirrorRows(Span<float> image, int size)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        if (image.Length != size * size)
+        {
+            throw new ArgumentException(
+                Text.Format($"The image holds {image.Length} floats, expected {size * size} ({size}×{size})."),
+                nameof(image));
+        }
+
+        for (int y = 0; y < size; y++)
+        {
+            image.Slice(y * size, size).Reverse();
+        }
+    }
+
     internal static ImageDataset Create(IdxImages images, byte[] labels, int size, int classes, string? imagesSource, string? labelsSource)
     {
         int count = images.Count;

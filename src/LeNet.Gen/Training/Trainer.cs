@@ -46,6 +46,13 @@ public sealed record TrainingOptions
     /// <summary>Largest random shift, in pixels, applied to each training image in each direction (0 turns augmentation off).</summary>
     public int MaxShift { get; init; } = 2;
 
+    /// <summary>
+    /// Whether each training image is mirrored left to right with probability ½ (augmentation; off unless set). Right for
+    /// images whose classes look the same mirrored, such as clothes; wrong for digits and letters. The coin flips come
+    /// from a generator of their own, so turning this on leaves the run's shuffling and shifts as they were.
+    /// </summary>
+    public bool HorizontalFlip { get; init; }
+
     internal void Validate()
     {
         Require(Epochs >= 1, nameof(Epochs), Epochs, "at least 1");
@@ -85,6 +92,10 @@ public readonly record struct EpochResult(int Epoch, double Loss, double TrainAc
 /// <summary>Trains a generated network on an image data set: shuffled mini-batches, optional augmentation, a schedule.</summary>
 public static class Trainer
 {
+    // Offsets the seed of the coin flips of TrainingOptions.HorizontalFlip from that of the shifts (a large odd
+    // constant, so the two generators never share a seed for any seed and epoch).
+    private const long FlipStream = 0x5DEECE66DL << 24;
+
     /// <summary>
     /// Trains <paramref name="network"/> for <see cref="TrainingOptions.Epochs"/> epochs and returns one result per epoch.
     /// Deterministic: the same network seed, data and options give bit-identical parameters.
@@ -131,6 +142,7 @@ public static class Trainer
         {
             int[] order = train.Shuffle(options.Seed, epoch);
             var shifts = new NetworkRandom(((long)options.Seed << 20) ^ epoch);
+            var flips = new NetworkRandom((((long)options.Seed << 20) ^ epoch) + FlipStream);
             double lossSum = 0;
             var clock = Stopwatch.StartNew();
             for (int b = 0; b < batches; b++)
@@ -150,6 +162,11 @@ public static class Trainer
                     else
                     {
                         train.Image(index).CopyTo(destination);
+                    }
+
+                    if (options.HorizontalFlip && flips.NextInt32(2) == 1)
+                    {
+                        ImageDataset.MirrorRows(destination, train.Size);
                     }
 
                     labels[i] = train.Label(index);
