@@ -14,6 +14,7 @@ internal static class Code
     public const string ReadOnlyDoubleSpan = "global::System.ReadOnlySpan<double>";
     public const string MathF = "global::System.MathF";
     public const string Simd = "global::LeNet.Gen.Runtime.Simd";
+    public const string Pooling = "global::LeNet.Gen.Runtime.Pooling";
     public const string BatchNormMath = "global::LeNet.Gen.Runtime.BatchNormMath";
     public const string Check = "global::LeNet.Gen.Runtime.Check";
 

@@ -179,6 +179,14 @@ namespace Demo
         // out[c, y, x] = mean of the 2×2 window at in[c, 2y, 2x]
         private static void Pool1Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
         {
+            // Kernel: 2×2 windows with stride 2 neither overlap nor leave the input, so the runtime's vector kernel does four
+            // outputs per step (a lane shuffle pairs the neighbours); the same arithmetic as the loops below, which run without AVX2.
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                global::LeNet.Gen.Runtime.Pooling.AverageForward2x2(input, output, 6, 28, 28, 14, 14);
+                return;
+            }
+
             for (int c = 0; c < 6; c++)
             {
                 for (int y = 0; y < 14; y++)
@@ -198,6 +206,14 @@ namespace Demo
         // pool1 backward: each output's gradient is shared equally by the inputs of its window
         private static void Pool1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
         {
+            // Kernel: 2×2 windows with stride 2 neither overlap nor leave the input, so the runtime's vector kernel does four
+            // outputs per step (a lane shuffle pairs the neighbours); the same arithmetic as the loops below, which run without AVX2.
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                global::LeNet.Gen.Runtime.Pooling.AverageBackward2x2(outputGradient, inputGradient, 6, 28, 28, 14, 14);
+                return;
+            }
+
             inputGradient.Clear();
             for (int c = 0; c < 6; c++)
             {
@@ -324,6 +340,14 @@ namespace Demo
         // out[c, y, x] = mean of the 2×2 window at in[c, 2y, 2x]
         private static void Pool2Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
         {
+            // Kernel: 2×2 windows with stride 2 neither overlap nor leave the input, so the runtime's vector kernel does four
+            // outputs per step (a lane shuffle pairs the neighbours); the same arithmetic as the loops below, which run without AVX2.
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                global::LeNet.Gen.Runtime.Pooling.AverageForward2x2(input, output, 16, 10, 10, 5, 5);
+                return;
+            }
+
             for (int c = 0; c < 16; c++)
             {
                 for (int y = 0; y < 5; y++)
@@ -343,6 +367,14 @@ namespace Demo
         // pool2 backward: each output's gradient is shared equally by the inputs of its window
         private static void Pool2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
         {
+            // Kernel: 2×2 windows with stride 2 neither overlap nor leave the input, so the runtime's vector kernel does four
+            // outputs per step (a lane shuffle pairs the neighbours); the same arithmetic as the loops below, which run without AVX2.
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                global::LeNet.Gen.Runtime.Pooling.AverageBackward2x2(outputGradient, inputGradient, 16, 10, 10, 5, 5);
+                return;
+            }
+
             inputGradient.Clear();
             for (int c = 0; c < 16; c++)
             {

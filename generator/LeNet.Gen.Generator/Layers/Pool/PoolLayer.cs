@@ -125,6 +125,47 @@ internal sealed class PoolLayer : ILayerKind
             ? $"// out[c, y, x] = max over the {k}×{k} window at in[c, {Times("y", s)}, {Times("x", s)}]"
             : $"// out[c, y, x] = mean of the {k}×{k} window at in[c, {Times("y", s)}, {Times("x", s)}]");
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {Span} output)"))
+        {
+            if (UsesVectorKernel(code, pool))
+            {
+                EmitVectorCall(w, $"{(max ? "Max" : "Average")}Forward2x2(input, output, {Shapes(code)});");
+            }
+
+            EmitPoolForwardLoops(w, code, pool);
+        }
+
+        w.Line();
+    }
+
+    /// <summary>
+    /// True when the layer runs the runtime's vector kernel (<c>Pooling.*2x2</c>) on AVX2 machines: 2×2 windows with stride 2,
+    /// which never overlap, and none hanging over the edge.
+    /// </summary>
+    internal static bool UsesVectorKernel(LayerCode code, PoolSpec pool) =>
+        pool.Size == 2 && pool.Stride == 2 && !HasPartialWindows(code, pool);
+
+    private static string Shapes(LayerCode code) =>
+        $"{code.Layer.Input.Channels}, {code.Layer.Input.Height}, {code.Layer.Input.Width}, {code.Layer.Output.Height}, {code.Layer.Output.Width}";
+
+    private static void EmitVectorCall(SourceWriter w, string call)
+    {
+        w.Line("// Kernel: 2×2 windows with stride 2 neither overlap nor leave the input, so the runtime's vector kernel does four");
+        w.Line("// outputs per step (a lane shuffle pairs the neighbours); the same arithmetic as the loops below, which run without AVX2.");
+        using (w.Block($"if ({Simd}.Use256)"))
+        {
+            w.Line($"{Pooling}.{call}");
+            w.Line("return;");
+        }
+
+        w.Line();
+    }
+
+    private static void EmitPoolForwardLoops(SourceWriter w, LayerCode code, PoolSpec pool)
+    {
+        var input = code.Layer.Input;
+        var output = code.Layer.Output;
+        int k = pool.Size, s = pool.Stride;
+        bool max = pool.Kind == PoolingKind.Max;
         using (w.Block($"for (int c = 0; c < {output.Channels}; c++)"))
         using (w.Block($"for (int y = 0; y < {output.Height}; y++)"))
         using (w.Block($"for (int x = 0; x < {output.Width}; x++)"))
@@ -170,8 +211,6 @@ internal sealed class PoolLayer : ILayerKind
                 w.Line($"{target} = sum * {Float(1f / (k * k))}; // 1 / {k * k}");
             }
         }
-
-        w.Line();
     }
 
     private static void EmitClippedWindow(SourceWriter w, TensorShape input, int k, int s)
@@ -192,6 +231,13 @@ internal sealed class PoolLayer : ILayerKind
             : $"// {code.Layer.Name} backward: each output's gradient is shared equally by the inputs of its window");
         using (w.Block($"private static void {code.Backward}({ReadOnlySpan} input, {ReadOnlySpan} output, {ReadOnlySpan} outputGradient, {Span} inputGradient)"))
         {
+            if (UsesVectorKernel(code, pool))
+            {
+                EmitVectorCall(w, max
+                    ? $"MaxBackward2x2(input, output, outputGradient, inputGradient, {Shapes(code)});"
+                    : $"AverageBackward2x2(outputGradient, inputGradient, {Shapes(code)});");
+            }
+
             w.Line("inputGradient.Clear();");
             using (w.Block($"for (int c = 0; c < {output.Channels}; c++)"))
             using (w.Block($"for (int y = 0; y < {output.Height}; y++)"))
