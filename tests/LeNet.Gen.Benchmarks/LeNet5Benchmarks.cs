@@ -4,6 +4,7 @@ using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using LeNet.Gen.Benchmarks.Baseline;
+using LeNet.Gen.Benchmarks.Reporting;
 using Microsoft.ML.OnnxRuntime;
 
 namespace LeNet.Gen.Benchmarks;
@@ -90,14 +91,17 @@ public class LeNet5Benchmarks
 
     [Benchmark(Baseline = true, OperationsPerInvoke = 1)]
     [BenchmarkCategory(PredictOneCategory)]
+    [NetworkWork(typeof(LeNet5), Pass.Forward, threads: 1)]
     public int PredictOneStraightforward() => _baseline.Predict(NextTestImage());
 
     [Benchmark(OperationsPerInvoke = 1)]
     [BenchmarkCategory(PredictOneCategory)]
+    [NetworkWork(typeof(LeNet5), Pass.Forward, threads: 1)]
     public int PredictOneGenerated() => _generated.Predict(NextTestImage());
 
     [Benchmark(OperationsPerInvoke = 1)]
     [BenchmarkCategory(PredictOneCategory)]
+    [NetworkWork(typeof(LeNet5), Pass.Forward, threads: 1)]
     public int PredictOneOnnxRuntime()
     {
         NextTestImage().CopyTo(_onnxOne);
@@ -107,6 +111,7 @@ public class LeNet5Benchmarks
 
     [Benchmark(Baseline = true, OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference1Category)]
+    [NetworkWork(typeof(LeNet5), Pass.Forward, threads: 1)]
     public int Inference1Straightforward()
     {
         int start = NextInferenceOffset();
@@ -121,6 +126,7 @@ public class LeNet5Benchmarks
 
     [Benchmark(OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference1Category)]
+    [NetworkWork(typeof(LeNet5), Pass.Forward, threads: 1)]
     public int Inference1Generated()
     {
         int start = NextInferenceOffset();
@@ -135,6 +141,7 @@ public class LeNet5Benchmarks
 
     [Benchmark(OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference1Category)]
+    [NetworkWork(typeof(LeNet5), Pass.Forward, threads: 1)]
     public int Inference1OnnxRuntime()
     {
         int start = NextInferenceOffset();
@@ -152,10 +159,12 @@ public class LeNet5Benchmarks
 
     [Benchmark(OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference1Category)]
+    [NetworkWork(typeof(LeNet5), Pass.Forward, threads: 1)]
     public int Inference1GeneratedBatched() => GeneratedBatch(threads: 1);
 
     [Benchmark(Baseline = true, OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference2Category)]
+    [NetworkWork(typeof(LeNet5), Pass.Forward, threads: 2)]
     public int Inference2Straightforward()
     {
         NextInferenceOffset();
@@ -165,6 +174,7 @@ public class LeNet5Benchmarks
 
     [Benchmark(OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference2Category)]
+    [NetworkWork(typeof(LeNet5), Pass.Forward, threads: 2)]
     public int Inference2Generated()
     {
         NextInferenceOffset();
@@ -174,10 +184,12 @@ public class LeNet5Benchmarks
 
     [Benchmark(OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference2Category)]
+    [NetworkWork(typeof(LeNet5), Pass.Forward, threads: 2)]
     public int Inference2GeneratedBatched() => GeneratedBatch(threads: 2);
 
     [Benchmark(Baseline = true, OperationsPerInvoke = TrainingBatch)]
     [BenchmarkCategory(Train32Threads1Category)]
+    [NetworkWork(typeof(LeNet5), Pass.TrainingStep, threads: 1)]
     public float Train32Threads1Straightforward()
     {
         int start = NextBaselineTrainOffset(TrainingBatch);
@@ -186,6 +198,7 @@ public class LeNet5Benchmarks
 
     [Benchmark(OperationsPerInvoke = TrainingBatch)]
     [BenchmarkCategory(Train32Threads1Category)]
+    [NetworkWork(typeof(LeNet5), Pass.TrainingStep, threads: 1)]
     public float Train32Threads1Generated()
     {
         _generated.TrainingThreads = 1;
@@ -195,6 +208,7 @@ public class LeNet5Benchmarks
 
     [Benchmark(Baseline = true, OperationsPerInvoke = TrainingBatch)]
     [BenchmarkCategory(Train32Threads2Category)]
+    [NetworkWork(typeof(LeNet5), Pass.TrainingStep, threads: 2)]
     public float Train32Threads2Straightforward()
     {
         int start = NextBaselineTrainOffset(TrainingBatch);
@@ -203,6 +217,7 @@ public class LeNet5Benchmarks
 
     [Benchmark(OperationsPerInvoke = TrainingBatch)]
     [BenchmarkCategory(Train32Threads2Category)]
+    [NetworkWork(typeof(LeNet5), Pass.TrainingStep, threads: 2)]
     public float Train32Threads2Generated()
     {
         _generated.TrainingThreads = 2;
@@ -212,6 +227,7 @@ public class LeNet5Benchmarks
 
     [Benchmark(Baseline = true, OperationsPerInvoke = OnlineSteps)]
     [BenchmarkCategory(Train1Category)]
+    [NetworkWork(typeof(LeNet5), Pass.TrainingStep, threads: 1)]
     public float Train1Straightforward()
     {
         int start = NextBaselineTrainOffset(OnlineSteps);
@@ -226,6 +242,7 @@ public class LeNet5Benchmarks
 
     [Benchmark(OperationsPerInvoke = OnlineSteps)]
     [BenchmarkCategory(Train1Category)]
+    [NetworkWork(typeof(LeNet5), Pass.TrainingStep, threads: 1)]
     public float Train1Generated()
     {
         _generated.TrainingThreads = 1;

@@ -15,7 +15,8 @@ namespace LeNet.Gen.Benchmarks;
 /// <item>no argument: the BenchmarkDotNet suite; any BenchmarkDotNet option works, e.g. <c>--filter *Predict*</c>;</item>
 /// <item><c>--dry</c>: every benchmark once, in-process, to check that the suite still runs (seconds);</item>
 /// <item><c>--verify</c>: checks the straightforward baseline against the generated network;</item>
-/// <item><c>--denormals [steps]</c>: 10,000 (or <c>steps</c>) online training steps, timing the first and last 2,000.</item>
+/// <item><c>--denormals [steps]</c>: 10,000 (or <c>steps</c>) online training steps, timing the first and last 2,000;</item>
+/// <item><c>--peak</c>: the single-thread FMA peak probe alone (a fraction of a second).</item>
 /// </list>
 /// </summary>
 public static class Program
@@ -37,6 +38,9 @@ public static class Program
                     return a + 1 < args.Length && int.TryParse(args[a + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int steps)
                         ? DenormalCheck.Run(steps)
                         : DenormalCheck.Run();
+                case "--peak":
+                    Console.WriteLine($"FMA peak: {FmaPeak.Measure()}");
+                    return 0;
                 case "--dry":
                     dry = true;
                     break;
@@ -53,9 +57,13 @@ public static class Program
             rest.Add("*");
         }
 
-        IConfig config = dry ? BenchmarkConfigs.Dry() : BenchmarkConfigs.Full();
+        // The machine's peak, in this process before any benchmark starts: the reference of the share-of-peak column.
+        FmaPeak peak = FmaPeak.Measure();
+        Console.WriteLine($"FMA peak: {peak}");
+
+        IConfig config = dry ? BenchmarkConfigs.Dry(peak) : BenchmarkConfigs.Full(peak);
         Summary[] summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run([.. rest], config).ToArray();
-        ResultsTable.Print(summaries);
+        ResultsTable.Print(summaries, peak);
 
         bool failed = summaries.Length == 0
             || summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Length < s.BenchmarksCases.Length || s.Reports.Any(r => !r.Success));

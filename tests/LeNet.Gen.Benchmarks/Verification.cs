@@ -1,13 +1,18 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using BenchmarkDotNet.Attributes;
 using LeNet.Gen.Benchmarks.Baseline;
+using LeNet.Gen.Benchmarks.Reporting;
 
 namespace LeNet.Gen.Benchmarks;
 
 /// <summary>
 /// The <c>--verify</c> mode: shows that the straightforward baseline computes the same thing as the generated network,
 /// so that the benchmark compares like with like. Starting from the generated network's weights, the baseline's
-/// probabilities and the parameters after one SGD step must agree within <see cref="Tolerance"/>.
+/// probabilities and the parameters after one SGD step must agree within <see cref="Tolerance"/>. Also checks the FLOP
+/// counts behind the results table's GFLOP/s column against counts worked out by hand.
 /// </summary>
 public static class Verification
 {
@@ -92,6 +97,10 @@ public static class Verification
         results.Add(CompareBatched("vgg-cifar", vgg, vggImages));
         results.Add(CompareWithOnnxRuntime(vgg, vggImages, 64));
 
+        // The FLOPs per image that the GFLOP/s and share-of-peak columns use, and what every benchmark says it computes.
+        results.AddRange(CheckFlops());
+        results.Add(CheckBenchmarkWork());
+
         int failures = results.FindAll(ok => !ok).Count;
         Console.WriteLine();
         Console.WriteLine(failures == 0 ? "Verification passed." : $"Verification FAILED: {failures} of {results.Count} checks.");
@@ -141,6 +150,89 @@ public static class Verification
         var generated = new float[count * VggCifar.OutputLength];
         network.Predict(images, generated);
         return Report($"vgg-cifar: probabilities of {count} random images, generated vs ONNX Runtime", MaxDifference(generated, outputs[0].GetTensorDataAsSpan<float>()), Tolerance);
+    }
+
+    // NetworkFlops (from each class's generated Layers) against counts worked out by hand; each term is
+    // 2 × output channels × output height × output width × input channels × kernel² for a convolution and
+    // 2 × inputs × units for a dense layer; a training step is 3 × forward − the first layer's forward.
+    //
+    // LeNet-5, 1×32×32:
+    //   conv1 6×5×5 → 6×28×28:   2·6·28·28·1·25   =   235,200
+    //   conv2 16×5×5 → 16×10×10: 2·16·10·10·6·25  =   480,000
+    //   fc 400→120→84→10:        2·(400·120 + 120·84 + 84·10) = 2·58,920 = 117,840
+    //   forward 833,040; training step 3·833,040 − 235,200 = 2,263,920
+    // vgg-cifar, 3×32×32 (3×3 convolutions with padding 1 keep the size, each 2×2 max pool halves it):
+    //   conv1 3→32 at 32×32:  2·32·32·32·3·9  = 1,769,472
+    //   conv2 32→64 at 16×16: 2·64·16·16·32·9 = 9,437,184
+    //   conv3 64→128 at 8×8:  2·128·8·8·64·9  = 9,437,184
+    //   fc 128·4·4 = 2,048 → 256 → 10: 2·(2,048·256 + 256·10) = 1,048,576 + 5,120 = 1,053,696
+    //   forward 21,697,536; training step 3·21,697,536 − 1,769,472 = 63,323,136
+    // lenet-bn, 1×32×32 (batch norm and dropout count nothing, so it equals the network without them):
+    //   conv1 1→20 at 28×28: 2·20·28·28·1·25 = 784,000; conv2 20→40 at 10×10: 2·40·10·10·20·25 = 4,000,000
+    //   fc 40·5·5 = 1,000 → 64 → 10: 2·(1,000·64 + 64·10) = 129,280
+    //   forward 4,913,280; training step 3·4,913,280 − 784,000 = 13,955,840
+    // (The peer harness's nets.py flops gives the same for lenet5 and vgg-cifar.)
+    private static IEnumerable<bool> CheckFlops()
+    {
+        (Type Network, long Forward, long TrainingStep)[] expected =
+        [
+            (typeof(LeNet5), 833_040, 2_263_920),
+            (typeof(VggCifar), 21_697_536, 63_323_136),
+            (typeof(LeNetBN), 4_913_280, 13_955_840),
+            (typeof(LeNetBNWithoutNorm), 4_913_280, 13_955_840),
+        ];
+        foreach ((Type network, long forward, long trainingStep) in expected)
+        {
+            NetworkFlops flops = NetworkFlops.Of(network);
+            bool ok = flops.Forward == forward && flops.TrainingStep == trainingStep;
+            Console.WriteLine($"{(ok ? "ok  " : "FAIL")}  FLOPs per image of {network.Name}: forward {flops.Forward:N0} (by hand {forward:N0}), training step {flops.TrainingStep:N0} (by hand {trainingStep:N0})");
+            yield return ok;
+        }
+    }
+
+    // Every benchmark that declares its work names a generated network and the thread count its category states.
+    private static bool CheckBenchmarkWork()
+    {
+        MethodInfo[] benchmarks = typeof(Verification).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance))
+            .Where(m => m.GetCustomAttribute<BenchmarkAttribute>() is not null)
+            .ToArray();
+        var wrong = new List<string>();
+        var without = new List<string>();
+        foreach (MethodInfo method in benchmarks)
+        {
+            if (method.GetCustomAttribute<NetworkWorkAttribute>() is not NetworkWorkAttribute work)
+            {
+                without.Add(method.Name);
+                continue;
+            }
+
+            string category = string.Join(", ", method.GetCustomAttribute<BenchmarkCategoryAttribute>()?.Categories ?? []);
+            string threads = work.Threads == 1 ? "1 thread" : $"{work.Threads} threads";
+            bool resolves;
+            try
+            {
+                resolves = NetworkFlops.Of(work.Network).Forward > 0;
+            }
+            catch (ArgumentException)
+            {
+                resolves = false;
+            }
+
+            if (!resolves || !category.EndsWith(threads, StringComparison.Ordinal))
+            {
+                wrong.Add($"{method.DeclaringType?.Name}.{method.Name} ({work.Network.Name}, {threads}; category \"{category}\")");
+            }
+        }
+
+        bool ok = benchmarks.Length > 0 && wrong.Count == 0;
+        Console.WriteLine($"{(ok ? "ok  " : "FAIL")}  {benchmarks.Length - without.Count} of {benchmarks.Length} benchmarks declare a network's work with the threads of their category; without: {string.Join(", ", without)}");
+        foreach (string line in wrong)
+        {
+            Console.WriteLine($"    FAIL: {line}");
+        }
+
+        return ok;
     }
 
     private static LeNet5 Fresh(float[] parameters, int threads)

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using LeNet.Gen.Benchmarks.Reporting;
 using Microsoft.ML.OnnxRuntime;
 
 namespace LeNet.Gen.Benchmarks;
@@ -85,6 +86,7 @@ public class VggCifarBenchmarks
 
     [Benchmark(Baseline = true, OperationsPerInvoke = 1)]
     [BenchmarkCategory(PredictOneCategory)]
+    [NetworkWork(typeof(VggCifar), Pass.Forward, threads: 1)]
     public int PredictOneOnnxRuntime()
     {
         NextTestImage().CopyTo(_onnxOne);
@@ -94,30 +96,37 @@ public class VggCifarBenchmarks
 
     [Benchmark(OperationsPerInvoke = 1)]
     [BenchmarkCategory(PredictOneCategory)]
+    [NetworkWork(typeof(VggCifar), Pass.Forward, threads: 1)]
     public int PredictOneGenerated() => _generated.Predict(NextTestImage());
 
     [Benchmark(Baseline = true, OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference1Category)]
+    [NetworkWork(typeof(VggCifar), Pass.Forward, threads: 1)]
     public int Inference1OnnxRuntime() => OnnxBatch(_onnx1);
 
     [Benchmark(OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference1Category)]
+    [NetworkWork(typeof(VggCifar), Pass.Forward, threads: 1)]
     public int Inference1GeneratedBatched() => GeneratedBatch(threads: 1);
 
     [Benchmark(Baseline = true, OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference2Category)]
+    [NetworkWork(typeof(VggCifar), Pass.Forward, threads: 2)]
     public int Inference2OnnxRuntime() => OnnxBatch(_onnx2);
 
     [Benchmark(OperationsPerInvoke = InferenceBatch)]
     [BenchmarkCategory(Inference2Category)]
+    [NetworkWork(typeof(VggCifar), Pass.Forward, threads: 2)]
     public int Inference2GeneratedBatched() => GeneratedBatch(threads: 2);
 
     [Benchmark(OperationsPerInvoke = TrainingBatch)]
     [BenchmarkCategory(Train32Threads1Category)]
+    [NetworkWork(typeof(VggCifar), Pass.TrainingStep, threads: 1)]
     public float Train32Threads1Generated() => Train(threads: 1);
 
     [Benchmark(OperationsPerInvoke = TrainingBatch)]
     [BenchmarkCategory(Train32Threads2Category)]
+    [NetworkWork(typeof(VggCifar), Pass.TrainingStep, threads: 2)]
     public float Train32Threads2Generated() => Train(threads: 2);
 
     private int GeneratedBatch(int threads)

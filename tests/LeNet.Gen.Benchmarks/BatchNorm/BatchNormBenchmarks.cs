@@ -1,6 +1,7 @@
 using System;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using LeNet.Gen.Benchmarks.Reporting;
 
 namespace LeNet.Gen.Benchmarks;
 
@@ -56,18 +57,22 @@ public class BatchNormBenchmarks
 
     [Benchmark(Baseline = true, OperationsPerInvoke = TrainingBatch)]
     [BenchmarkCategory(Train32Threads1Category)]
+    [NetworkWork(typeof(LeNetBNWithoutNorm), Pass.TrainingStep, threads: 1)]
     public float Train32Threads1WithoutNorm() => TrainWithoutNorm(threads: 1);
 
     [Benchmark(OperationsPerInvoke = TrainingBatch)]
     [BenchmarkCategory(Train32Threads1Category)]
+    [NetworkWork(typeof(LeNetBN), Pass.TrainingStep, threads: 1)]
     public float Train32Threads1WithNorm() => TrainWithNorm(threads: 1);
 
     [Benchmark(Baseline = true, OperationsPerInvoke = TrainingBatch)]
     [BenchmarkCategory(Train32Threads2Category)]
+    [NetworkWork(typeof(LeNetBNWithoutNorm), Pass.TrainingStep, threads: 2)]
     public float Train32Threads2WithoutNorm() => TrainWithoutNorm(threads: 2);
 
     [Benchmark(OperationsPerInvoke = TrainingBatch)]
     [BenchmarkCategory(Train32Threads2Category)]
+    [NetworkWork(typeof(LeNetBN), Pass.TrainingStep, threads: 2)]
     public float Train32Threads2WithNorm() => TrainWithNorm(threads: 2);
 
     [Benchmark(Baseline = true, OperationsPerInvoke = TrainingBatch)]

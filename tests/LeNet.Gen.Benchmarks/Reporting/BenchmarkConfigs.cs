@@ -12,7 +12,9 @@ public static class BenchmarkConfigs
     /// The measurement: one process per benchmark, 3 warm-up and 15 measured iterations of about 0.5 s each, which keeps
     /// the twelve benchmarks within about ten minutes on two cores.
     /// </summary>
-    public static IConfig Full() => WithColumns(
+    /// <param name="peak">The FMA peak measured before the benchmarks, for the share-of-peak column.</param>
+    public static IConfig Full(FmaPeak peak) => WithColumns(
+        peak,
         Job.Default
             .WithLaunchCount(1)
             .WithWarmupCount(3)
@@ -23,14 +25,16 @@ public static class BenchmarkConfigs
     /// A smoke run that only checks every benchmark still runs: BenchmarkDotNet's dry job (one invocation, no pilot, no
     /// warm-up), in this process so that no benchmark project has to be generated and built.
     /// </summary>
-    public static IConfig Dry() => WithColumns(
+    /// <param name="peak">The FMA peak measured before the benchmarks, for the share-of-peak column.</param>
+    public static IConfig Dry(FmaPeak peak) => WithColumns(
+        peak,
         Job.Dry
             .WithToolchain(InProcessEmitToolchain.Instance)
             .WithId("Dry"));
 
-    private static IConfig WithColumns(Job job) =>
+    private static IConfig WithColumns(FmaPeak peak, Job job) =>
         ManualConfig.Create(DefaultConfig.Instance)
             .AddJob(job)
-            .AddColumn(StatisticColumn.Median, StatisticColumn.Min, new ImagesPerSecondColumn(), new SpeedupColumn())
+            .AddColumn(StatisticColumn.Median, StatisticColumn.Min, new ImagesPerSecondColumn(), new SpeedupColumn(), new GigaflopsColumn(), new ShareOfPeakColumn(peak))
             .WithOptions(ConfigOptions.JoinSummary);
 }

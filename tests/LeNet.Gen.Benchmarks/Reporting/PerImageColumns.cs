@@ -1,5 +1,8 @@
+using System;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Linq;
+using System.Reflection;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
@@ -56,6 +59,42 @@ public static class PerImage
         return mine is double m && theirs is double t && m > 0 ? t / m : null;
     }
 
+    /// <summary>What one operation of the benchmark is (network, pass, threads), or null when it is not a network's forward pass or training step.</summary>
+    public static NetworkWorkAttribute? Work(BenchmarkCase benchmarkCase) =>
+        benchmarkCase.Descriptor.WorkloadMethod.GetCustomAttribute<NetworkWorkAttribute>();
+
+    /// <summary>FLOPs per image of the benchmark's work (see <see cref="NetworkFlops"/>), or null when it has no <see cref="NetworkWorkAttribute"/>.</summary>
+    public static long? FlopsPerImage(BenchmarkCase benchmarkCase) =>
+        Work(benchmarkCase) is NetworkWorkAttribute work ? FlopsOf.GetOrAdd(work.Network, NetworkFlops.Of).Of(work.Pass) : null;
+
+    /// <summary>Achieved GFLOP/s: FLOPs per image × images per second (from the median) / 1e9; null without a result or a known work.</summary>
+    public static double? Gigaflops(Summary summary, BenchmarkCase benchmarkCase) =>
+        FlopsPerImage(benchmarkCase) is long flops && ImagesPerSecond(summary, benchmarkCase) is double rate ? flops * rate / 1e9 : null;
+
+    /// <summary>Achieved GFLOP/s over the measured single-thread peak × the benchmark's threads (1 = the peak of every thread used).</summary>
+    public static double? ShareOfPeak(Summary summary, BenchmarkCase benchmarkCase, FmaPeak peak)
+    {
+        ArgumentNullException.ThrowIfNull(peak);
+        return Gigaflops(summary, benchmarkCase) is double gigaflops && Work(benchmarkCase) is NetworkWorkAttribute work && peak.GigaflopsPerSecond > 0
+            ? gigaflops / (peak.GigaflopsPerSecond * work.Threads)
+            : null;
+    }
+
+    /// <summary>The GFLOP/s cell: one decimal; "—" for work that is not a network's, "-" without a result.</summary>
+    public static string FormatGigaflops(Summary summary, BenchmarkCase benchmarkCase) =>
+        Work(benchmarkCase) is null ? NotNetworkWork
+            : Gigaflops(summary, benchmarkCase) is double gigaflops ? gigaflops.ToString("0.0", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>The share-of-peak cell, as a percentage with one decimal; "—" for work that is not a network's, "-" without a result.</summary>
+    public static string FormatShareOfPeak(Summary summary, BenchmarkCase benchmarkCase, FmaPeak peak) =>
+        Work(benchmarkCase) is null ? NotNetworkWork
+            : ShareOfPeak(summary, benchmarkCase, peak) is double share ? (100 * share).ToString("0.0", CultureInfo.InvariantCulture) + "%" : "-";
+
+    /// <summary>What the FLOP columns show for a benchmark whose work is not a network's forward pass or training step.</summary>
+    public const string NotNetworkWork = "—";
+
+    private static readonly ConcurrentDictionary<Type, NetworkFlops> FlopsOf = new();
+
     /// <summary>The benchmark's category (each benchmark here has exactly one).</summary>
     public static string Category(BenchmarkCase benchmarkCase) => string.Join(", ", benchmarkCase.Descriptor.Categories);
 
@@ -86,6 +125,67 @@ public sealed class ImagesPerSecondColumn : IColumn
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
         PerImage.ImagesPerSecond(summary, benchmarkCase) is double rate ? PerImage.Whole(rate) : "-";
+
+    public bool IsAvailable(Summary summary) => true;
+
+    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+
+    public override string ToString() => ColumnName;
+}
+
+/// <summary>Achieved GFLOP/s: FLOPs per image of the network's forward pass or training step × images per second.</summary>
+public sealed class GigaflopsColumn : IColumn
+{
+    public string Id => nameof(GigaflopsColumn);
+
+    public string ColumnName => "GFLOP/s";
+
+    public bool AlwaysShow => true;
+
+    public ColumnCategory Category => ColumnCategory.Custom;
+
+    public int PriorityInCategory => 2;
+
+    public bool IsNumeric => true;
+
+    public UnitType UnitType => UnitType.Dimensionless;
+
+    public string Legend => "FLOPs per image (multiply-adds × 2 of the convolutions and dense layers; a training step is 3 × forward − the first layer's forward) × img/s / 1e9; — where the work is not a network's";
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => PerImage.FormatGigaflops(summary, benchmarkCase);
+
+    public bool IsAvailable(Summary summary) => true;
+
+    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+
+    public override string ToString() => ColumnName;
+}
+
+/// <summary>Achieved GFLOP/s over the FMA peak measured in this run (<see cref="FmaPeak"/>) × the benchmark's threads.</summary>
+/// <param name="peak">The peak measured before the benchmarks.</param>
+public sealed class ShareOfPeakColumn(FmaPeak peak) : IColumn
+{
+    public string Id => nameof(ShareOfPeakColumn);
+
+    public string ColumnName => "Share of peak";
+
+    public bool AlwaysShow => true;
+
+    public ColumnCategory Category => ColumnCategory.Custom;
+
+    public int PriorityInCategory => 3;
+
+    public bool IsNumeric => true;
+
+    public UnitType UnitType => UnitType.Dimensionless;
+
+    public string Legend => "GFLOP/s / (single-thread FMA peak measured in this run × threads of the benchmark): " + peak;
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => PerImage.FormatShareOfPeak(summary, benchmarkCase, peak);
 
     public bool IsAvailable(Summary summary) => true;
 

@@ -13,8 +13,11 @@ namespace LeNet.Gen.Benchmarks.Reporting;
 public static class ResultsTable
 {
     /// <summary>Builds the table as Markdown, prints it and saves it next to BenchmarkDotNet's own reports.</summary>
-    public static void Print(IEnumerable<Summary> summaries)
+    /// <param name="summaries">The suite's summaries.</param>
+    /// <param name="peak">The FMA peak measured in this run, printed above the table and the reference of "share of peak".</param>
+    public static void Print(IEnumerable<Summary> summaries, FmaPeak peak)
     {
+        ArgumentNullException.ThrowIfNull(peak);
         foreach (Summary summary in summaries)
         {
             if (summary.BenchmarksCases.Length == 0)
@@ -22,9 +25,7 @@ public static class ResultsTable
                 continue;
             }
 
-            string table = Build(summary);
-            Console.WriteLine();
-            Console.WriteLine("Per image (median time; img/s = 1e9 / median ns; speedup = the category's baseline median / this median):");
+            string table = Heading(peak) + Environment.NewLine + Build(summary, peak);
             Console.WriteLine();
             Console.Write(table);
             string path = Path.Combine(summary.ResultsDirectoryPath, "per-image-summary.md");
@@ -35,11 +36,23 @@ public static class ResultsTable
         }
     }
 
-    private static string Build(Summary summary)
+    // The measured peak and what the columns mean, above the table (and saved with it).
+    private static string Heading(FmaPeak peak) =>
+        $"""
+        FMA peak measured in this run: {peak}
+
+        Per image (median time; img/s = 1e9 / median ns; GFLOP/s = FLOPs per image × img/s, where FLOPs are the
+        multiply-adds × 2 of the convolutions and dense layers, and a training step is 3 × forward − the first layer's
+        forward; share of peak = GFLOP/s / (the peak above × the row's threads), — where the work is not a network's;
+        speedup = the category's baseline median / this median):
+
+        """;
+
+    private static string Build(Summary summary, FmaPeak peak)
     {
         var text = new StringBuilder();
-        text.AppendLine("| Category | Network | Median ns/img | Mean ns/img | Min ns/img | img/s | Speedup | Allocated B/img |");
-        text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        text.AppendLine("| Category | Network | Median ns/img | Mean ns/img | Min ns/img | img/s | GFLOP/s | Share of peak | Speedup | Allocated B/img |");
+        text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         IEnumerable<BenchmarkCase> ordered = summary.BenchmarksCases
             .OrderBy(c => CategoryOrder(PerImage.Category(c)))
             .ThenBy(c => c.Descriptor.Baseline ? 0 : 1);
@@ -55,6 +68,8 @@ public static class ResultsTable
                 .Append(" | ").Append(Format(PerImage.MeanNanoseconds(summary, benchmarkCase)))
                 .Append(" | ").Append(Format(PerImage.MinNanoseconds(summary, benchmarkCase)))
                 .Append(" | ").Append(Format(PerImage.ImagesPerSecond(summary, benchmarkCase)))
+                .Append(" | ").Append(PerImage.FormatGigaflops(summary, benchmarkCase))
+                .Append(" | ").Append(PerImage.FormatShareOfPeak(summary, benchmarkCase, peak))
                 .Append(" | ").Append(speedup)
                 .Append(" | ").Append(PerImage.AllocatedBytes(summary, benchmarkCase) is long bytes ? bytes.ToString(CultureInfo.InvariantCulture) : "-")
                 .AppendLine(" |");
