@@ -15,6 +15,7 @@ internal static class Code
     public const string MathF = "global::System.MathF";
     public const string Simd = "global::LeNet.Gen.Runtime.Simd";
     public const string BatchNormMath = "global::LeNet.Gen.Runtime.BatchNormMath";
+    public const string SpaceToDepth = "global::LeNet.Gen.Runtime.SpaceToDepth";
     public const string Check = "global::LeNet.Gen.Runtime.Check";
 
     /// <summary>An integer literal, e.g. <c>61706</c>.</summary>
