@@ -110,25 +110,31 @@ public static class SpaceToDepth
     {
         int sub = SubKernel(kernel, stride);
         CheckWeights(weight.Length, rearranged.Length, filters, channels, kernel, stride, sub, nameof(weight), nameof(rearranged));
-        for (int f = 0; f < filters; f++)
+        int kk = kernel * kernel, block = stride * stride * sub * sub, phase = sub * sub;
+        for (int fc = 0; fc < filters * channels; fc++)
         {
-            for (int c = 0; c < channels; c++)
+            // One kernel's taps go to their phase's sub-kernel: tap (i, j) = (s·i' + a, s·j' + b) to (a, b, i', j'). The
+            // block is cleared first, so the taps past the kernel's edge stay zero.
+            ReadOnlySpan<float> w = weight.Slice(fc * kk, kk);
+            Span<float> t = rearranged.Slice(fc * block, block);
+            t.Clear();
+            for (int i = 0, a = 0, si = 0; i < kernel; i++)
             {
-                ReadOnlySpan<float> w = weight.Slice(((f * channels) + c) * kernel * kernel, kernel * kernel);
-                for (int a = 0; a < stride; a++)
+                ReadOnlySpan<float> row = w.Slice(i * kernel, kernel);
+                Span<float> target = t.Slice((a * stride * phase) + (si * sub));
+                for (int b = 0; b < stride && b < kernel; b++)
                 {
-                    for (int b = 0; b < stride; b++)
+                    Span<float> part = target.Slice(b * phase);
+                    for (int sj = 0, j = b; j < kernel; sj++, j += stride)
                     {
-                        Span<float> t = rearranged.Slice(((((f * channels) + c) * stride + a) * stride + b) * sub * sub, sub * sub);
-                        for (int i = 0; i < sub; i++)
-                        {
-                            for (int j = 0; j < sub; j++)
-                            {
-                                int row = (stride * i) + a, column = (stride * j) + b;
-                                t[(i * sub) + j] = row < kernel && column < kernel ? w[(row * kernel) + column] : 0f;
-                            }
-                        }
+                        part[sj] = row[j];
                     }
+                }
+
+                if (++a == stride)
+                {
+                    a = 0;
+                    si++;
                 }
             }
         }
@@ -143,24 +149,29 @@ public static class SpaceToDepth
     {
         int sub = SubKernel(kernel, stride);
         CheckWeights(weightGradient.Length, rearrangedGradient.Length, filters, channels, kernel, stride, sub, nameof(weightGradient), nameof(rearrangedGradient));
-        for (int f = 0; f < filters; f++)
+        int kk = kernel * kernel, block = stride * stride * sub * sub, phase = sub * sub;
+        for (int fc = 0; fc < filters * channels; fc++)
         {
-            for (int c = 0; c < channels; c++)
+            // The reverse of RearrangeWeights' walk: tap (i, j) = (s·i' + a, s·j' + b) takes the gradient of (a, b, i', j').
+            Span<float> dw = weightGradient.Slice(fc * kk, kk);
+            ReadOnlySpan<float> t = rearrangedGradient.Slice(fc * block, block);
+            for (int i = 0, a = 0, si = 0; i < kernel; i++)
             {
-                Span<float> dw = weightGradient.Slice(((f * channels) + c) * kernel * kernel, kernel * kernel);
-                for (int a = 0; a < stride && a < kernel; a++)
+                Span<float> row = dw.Slice(i * kernel, kernel);
+                ReadOnlySpan<float> source = t.Slice((a * stride * phase) + (si * sub));
+                for (int b = 0; b < stride && b < kernel; b++)
                 {
-                    for (int b = 0; b < stride && b < kernel; b++)
+                    ReadOnlySpan<float> part = source.Slice(b * phase);
+                    for (int sj = 0, j = b; j < kernel; sj++, j += stride)
                     {
-                        ReadOnlySpan<float> t = rearrangedGradient.Slice(((((f * channels) + c) * stride + a) * stride + b) * sub * sub, sub * sub);
-                        for (int i = 0; (stride * i) + a < kernel; i++)
-                        {
-                            for (int j = 0; (stride * j) + b < kernel; j++)
-                            {
-                                dw[(((stride * i) + a) * kernel) + (stride * j) + b] += t[(i * sub) + j];
-                            }
-                        }
+                        row[j] += part[sj];
                     }
+                }
+
+                if (++a == stride)
+                {
+                    a = 0;
+                    si++;
                 }
             }
         }
