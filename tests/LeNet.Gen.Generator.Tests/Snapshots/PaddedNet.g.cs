@@ -60,7 +60,7 @@ namespace Demo
             Conv1Forward(workspace.Conv1PaddedInput, parameters.Slice(0, 108), parameters.Slice(108, 4), workspace.Conv1Output, workspace);
             Pool1Forward(workspace.Conv1Output, workspace.Pool1Output);
             Conv2Pad(workspace.Pool1Output, workspace.Conv2PaddedInput);
-            Conv2Forward(workspace.Conv2PaddedInput, parameters.Slice(112, 216), parameters.Slice(328, 6), workspace.Conv2Output);
+            Conv2Forward(workspace.Conv2PaddedInput, parameters.Slice(112, 216), parameters.Slice(328, 6), workspace.Conv2Output, workspace);
             Fc1Forward(workspace.Conv2Output, parameters.Slice(334, 480), parameters.Slice(814, 5), workspace.Logits);
             global::LeNet.Gen.Runtime.Softmax.Apply(workspace.Logits, workspace.Fc1Output);
         }
@@ -70,7 +70,7 @@ namespace Demo
         private static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients)
         {
             Fc1Backward(workspace.Conv2Output, parameters.Slice(334, 480), workspace.Logits, workspace.LogitsGradient, workspace.Conv2OutputGradient, gradients.Slice(334, 480), gradients.Slice(814, 5));
-            Conv2Backward(workspace.Conv2PaddedInput, parameters.Slice(112, 216), workspace.Conv2Output, workspace.Conv2OutputGradient, workspace.Conv2PaddedInputGradient, gradients.Slice(112, 216), gradients.Slice(328, 6));
+            Conv2Backward(workspace.Conv2PaddedInput, parameters.Slice(112, 216), workspace.Conv2Output, workspace.Conv2OutputGradient, workspace.Conv2PaddedInputGradient, gradients.Slice(112, 216), gradients.Slice(328, 6), workspace);
             Conv2Unpad(workspace.Conv2PaddedInputGradient, workspace.Pool1OutputGradient);
             Pool1Backward(workspace.Conv1Output, workspace.Pool1Output, workspace.Pool1OutputGradient, workspace.Conv1OutputGradient);
             Conv1Backward(workspace.Conv1PaddedInput, parameters.Slice(0, 108), workspace.Conv1Output, workspace.Conv1OutputGradient, gradients.Slice(0, 108), gradients.Slice(108, 4), workspace);
@@ -278,8 +278,30 @@ namespace Demo
 
         // conv2 3×3×6 s2 p0 Sigmoid: 4×8×8 → 6×4×4
         // out[f, y, x] = σ(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, 2y + i, 2x + j]), in = the padded input
-        private static void Conv2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        private static void Conv2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
         {
+            // Vector code, stride 2: the input split into 4 phase planes per channel (16×5×5), 3×3 kernels → 2×2 sub-kernels (7 of 16 taps zero), then the stride-1 wide kernel.
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                global::LeNet.Gen.Runtime.SpaceToDepth.Split(input, 4, 9, 9, 2, workspace.Conv2Phases, 5, 5);
+                global::LeNet.Gen.Runtime.SpaceToDepth.RearrangeWeights(weight, 6, 4, 3, 2, workspace.Conv2PhaseWeights);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2ForwardWideVector512(workspace.Conv2Phases, workspace.Conv2PhaseWeights, bias, workspace.Conv2Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2Wide, 32, 5, 6, 4, 4, output);
+                global::LeNet.Gen.Runtime.Simd.Sigmoid(output.Slice(0, 96));
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                global::LeNet.Gen.Runtime.SpaceToDepth.Split(input, 4, 9, 9, 2, workspace.Conv2Phases, 5, 5);
+                global::LeNet.Gen.Runtime.SpaceToDepth.RearrangeWeights(weight, 6, 4, 3, 2, workspace.Conv2PhaseWeights);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2ForwardWideVector256(workspace.Conv2Phases, workspace.Conv2PhaseWeights, bias, workspace.Conv2Wide);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2Wide, 24, 5, 6, 4, 4, output);
+                global::LeNet.Gen.Runtime.Simd.Sigmoid(output.Slice(0, 96));
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
             for (int f = 0; f < 6; f++)
             {
                 for (int y = 0; y < 4; y++)
@@ -302,9 +324,48 @@ namespace Demo
         }
 
         // conv2 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, 2y + i, 2x + j]; dbias[f] += d[f, y, x]; din[c, 2y + i, 2x + j] += d[f, y, x] · weight[f, c, i, j]
-        private static void Conv2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
+        private static void Conv2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
         {
             global::LeNet.Gen.Runtime.Simd.SigmoidBackward(output.Slice(0, 96), outputGradient); // sigmoid′ = y · (1 − y)
+            // Vector code, on the phase planes and sub-kernels the forward pass left in the workspace: their gradients, then folded
+            // back into the 3×3 kernels and merged back into the input's 9×9 grid.
+            if (global::LeNet.Gen.Runtime.Simd.Use512)
+            {
+                for (int f = 0; f < 6; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 16, 16));
+                }
+                global::System.Array.Clear(workspace.Conv2PhaseWeightGradient);
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 4, 4, workspace.Conv2WideGradient, 32, 5, 0, 0);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2WeightGradientVector512(workspace.Conv2Phases, workspace.Conv2WideGradient, workspace.Conv2PhaseWeightGradient);
+                global::LeNet.Gen.Runtime.SpaceToDepth.FoldWeightGradient(workspace.Conv2PhaseWeightGradient, 6, 4, 3, 2, weightGradient);
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 4, 4, workspace.Conv2PaddedGradient, 36, 6, 1, 1);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2RotateWeights(workspace.Conv2PhaseWeights, workspace.Conv2RotatedWeights);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2InputGradientWideVector512(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 32, 6, 16, 5, 5, workspace.Conv2PhaseGradient);
+                global::LeNet.Gen.Runtime.SpaceToDepth.Merge(workspace.Conv2PhaseGradient, 4, 2, 5, 5, inputGradient, 9, 9);
+                return;
+            }
+
+            if (global::LeNet.Gen.Runtime.Simd.Use256)
+            {
+                for (int f = 0; f < 6; f++)
+                {
+                    biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 16, 16));
+                }
+                global::System.Array.Clear(workspace.Conv2PhaseWeightGradient);
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 4, 4, workspace.Conv2WideGradient, 24, 5, 0, 0);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2WeightGradientVector256(workspace.Conv2Phases, workspace.Conv2WideGradient, workspace.Conv2PhaseWeightGradient);
+                global::LeNet.Gen.Runtime.SpaceToDepth.FoldWeightGradient(workspace.Conv2PhaseWeightGradient, 6, 4, 3, 2, weightGradient);
+                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 4, 4, workspace.Conv2PaddedGradient, 36, 6, 1, 1);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2RotateWeights(workspace.Conv2PhaseWeights, workspace.Conv2RotatedWeights);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2InputGradientWideVector256(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
+                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 32, 6, 16, 5, 5, workspace.Conv2PhaseGradient);
+                global::LeNet.Gen.Runtime.SpaceToDepth.Merge(workspace.Conv2PhaseGradient, 4, 2, 5, 5, inputGradient, 9, 9);
+                return;
+            }
+
+            // Without vector support: the definition, one output at a time.
             inputGradient.Clear();
             for (int f = 0; f < 6; f++)
             {
@@ -621,6 +682,9 @@ namespace Demo
             public readonly float[] Pool1Output = new float[256]; // pool1: 4×8×8
             public readonly float[] Conv2PaddedInput = new float[324]; // conv2 input, padded: 4×9×9
             public readonly float[] Conv2Output = new float[96]; // conv2: 6×4×4
+            public readonly float[] Conv2Phases = new float[413]; // conv2 phase planes: 16×5×5
+            public readonly float[] Conv2PhaseWeights = new float[384]; // conv2 sub-kernels: 6×16×2×2
+            public readonly float[] Conv2Wide = new float[192]; // conv2 output on wide rows
             public readonly float[] Logits = new float[5]; // fc1 before softmax
             public readonly float[] Fc1Output = new float[5]; // probabilities
 
@@ -629,6 +693,12 @@ namespace Demo
             public readonly float[] Pool1OutputGradient;
             public readonly float[] Conv2PaddedInputGradient;
             public readonly float[] Conv2OutputGradient;
+            public readonly float[] Conv2PhaseWeightGradient;
+            public readonly float[] Conv2WideGradient;
+            public readonly float[] Conv2PaddedGradient;
+            public readonly float[] Conv2RotatedWeights;
+            public readonly float[] Conv2WideInputGradient;
+            public readonly float[] Conv2PhaseGradient;
             public readonly float[] LogitsGradient;
 
             // Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.
@@ -639,6 +709,12 @@ namespace Demo
                 Pool1OutputGradient = training ? new float[256] : global::System.Array.Empty<float>();
                 Conv2PaddedInputGradient = training ? new float[324] : global::System.Array.Empty<float>();
                 Conv2OutputGradient = training ? new float[96] : global::System.Array.Empty<float>();
+                Conv2PhaseWeightGradient = training ? new float[384] : global::System.Array.Empty<float>();
+                Conv2WideGradient = training ? new float[192] : global::System.Array.Empty<float>();
+                Conv2PaddedGradient = training ? new float[219] : global::System.Array.Empty<float>();
+                Conv2RotatedWeights = training ? new float[384] : global::System.Array.Empty<float>();
+                Conv2WideInputGradient = training ? new float[512] : global::System.Array.Empty<float>();
+                Conv2PhaseGradient = training ? new float[400] : global::System.Array.Empty<float>();
                 LogitsGradient = training ? new float[5] : global::System.Array.Empty<float>();
             }
         }
@@ -835,6 +911,308 @@ namespace LeNet.Gen.Generated
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv2, stride 2: the input split into 4 phase planes per channel (16×5×5), 3×3 kernels → 2×2 sub-kernels (7 of 16 taps zero), then the stride-1 wide kernel.
+        // The kernels below read the phase planes as 16 input channels of 5×5 and the sub-kernels as 2×2 weights
+        // (SpaceToDepth in the runtime rearranges both).
+        // conv2 forward, AVX-512, 16 lanes: each filter's 4×4 outputs sit at y·5 + x of a
+        // 32-wide plane (19 positions used), computed 6 filters × 2 vectors at a time.
+        internal static void Conv2ForwardWideVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
+        {
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float w = ref MemoryMarshal.GetReference(weight);
+            ref float o = ref MemoryMarshal.GetReference(wide);
+            for (int f = 0; f < 6; f += 6)
+            {
+                for (nuint p = 0; p < 32; p += 32)
+                {
+                    // s<b>_<q>: filter f + b, positions p + 16q … p + 16q + 15, starting from the bias
+                    var s0_0 = Splat(bias[f + 0]); var s0_1 = s0_0;
+                    var s1_0 = Splat(bias[f + 1]); var s1_1 = s1_0;
+                    var s2_0 = Splat(bias[f + 2]); var s2_1 = s2_0;
+                    var s3_0 = Splat(bias[f + 3]); var s3_1 = s3_0;
+                    var s4_0 = Splat(bias[f + 4]); var s4_1 = s4_0;
+                    var s5_0 = Splat(bias[f + 5]); var s5_1 = s5_0;
+                    for (int c = 0; c < 16; c++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ref float row = ref At(ref x, (c * 25) + (i * 5)); // source row i of channel c, from p
+                            ref float t = ref At(ref w, (((f * 16) + c) * 4) + (i * 2)); // kernel row i of filter f, channel c
+                            // column 0
+                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 16);
+                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 64)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 128)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 192)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 256)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 320)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                            // column 1
+                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 17);
+                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 65)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 129)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 193)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 257)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 321)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                        }
+                    }
+                    Store(s0_0, ref o, (nuint)((f + 0) * 32) + p + 0); Store(s0_1, ref o, (nuint)((f + 0) * 32) + p + 16);
+                    Store(s1_0, ref o, (nuint)((f + 1) * 32) + p + 0); Store(s1_1, ref o, (nuint)((f + 1) * 32) + p + 16);
+                    Store(s2_0, ref o, (nuint)((f + 2) * 32) + p + 0); Store(s2_1, ref o, (nuint)((f + 2) * 32) + p + 16);
+                    Store(s3_0, ref o, (nuint)((f + 3) * 32) + p + 0); Store(s3_1, ref o, (nuint)((f + 3) * 32) + p + 16);
+                    Store(s4_0, ref o, (nuint)((f + 4) * 32) + p + 0); Store(s4_1, ref o, (nuint)((f + 4) * 32) + p + 16);
+                    Store(s5_0, ref o, (nuint)((f + 5) * 32) + p + 0); Store(s5_1, ref o, (nuint)((f + 5) * 32) + p + 16);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Load(ref float start, nuint offset) => Vector512.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector512<float> value, ref float start, nuint offset) => Vector512.StoreUnsafe(value, ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv2 weight gradient, AVX-512, 16 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 5i + j] over the wide positions
+        // (d is zero at the positions that fall across a row end, so they add nothing).
+        internal static void Conv2WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
+        {
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float d = ref MemoryMarshal.GetReference(wideGradient);
+            for (int f = 0; f < 6; f++)
+            {
+                for (int c = 0; c < 16; c++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        ref float row = ref At(ref x, (c * 25) + (i * 5));
+                        ref float g = ref At(ref d, f * 32);
+                        var t0 = Splat(0f); var t1 = Splat(0f);
+                        for (nuint p = 0; p < 32; p += 16)
+                        {
+                            var e = Load(ref g, p);
+                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1);
+                        }
+                        Span<float> dw = weightGradient.Slice((((f * 16) + c) * 4) + (i * 2), 2);
+                        dw[0] += Vector512.Sum(t0); dw[1] += Vector512.Sum(t1);
+                    }
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Load(ref float start, nuint offset) => Vector512.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv2 input gradient, AVX-512, 16 lanes: din = the output gradient, padded by 1, convolved with the kernels
+        // turned by 180° (channels and filters swapped), on a 32-wide plane, 8 channels × 2 vectors at a time.
+        internal static void Conv2InputGradientWideVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, Span<float> wide)
+        {
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float w = ref MemoryMarshal.GetReference(weight);
+            ref float o = ref MemoryMarshal.GetReference(wide);
+            for (int f = 0; f < 16; f += 8)
+            {
+                for (nuint p = 0; p < 32; p += 32)
+                {
+                    // s<b>_<q>: filter f + b, positions p + 16q … p + 16q + 15
+                    var s0_0 = Splat(0f); var s0_1 = s0_0;
+                    var s1_0 = Splat(0f); var s1_1 = s1_0;
+                    var s2_0 = Splat(0f); var s2_1 = s2_0;
+                    var s3_0 = Splat(0f); var s3_1 = s3_0;
+                    var s4_0 = Splat(0f); var s4_1 = s4_0;
+                    var s5_0 = Splat(0f); var s5_1 = s5_0;
+                    var s6_0 = Splat(0f); var s6_1 = s6_0;
+                    var s7_0 = Splat(0f); var s7_1 = s7_0;
+                    for (int c = 0; c < 6; c++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ref float row = ref At(ref x, (c * 36) + (i * 6)); // source row i of channel c, from p
+                            ref float t = ref At(ref w, (((f * 6) + c) * 4) + (i * 2)); // kernel row i of filter f, channel c
+                            // column 0
+                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 16);
+                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 24)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 48)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 72)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 96)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 120)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                            v = Splat(At(ref t, 144)); s6_0 = Fma(a0, v, s6_0); s6_1 = Fma(a1, v, s6_1);
+                            v = Splat(At(ref t, 168)); s7_0 = Fma(a0, v, s7_0); s7_1 = Fma(a1, v, s7_1);
+                            // column 1
+                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 17);
+                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 25)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 49)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 73)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            v = Splat(At(ref t, 97)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                            v = Splat(At(ref t, 121)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                            v = Splat(At(ref t, 145)); s6_0 = Fma(a0, v, s6_0); s6_1 = Fma(a1, v, s6_1);
+                            v = Splat(At(ref t, 169)); s7_0 = Fma(a0, v, s7_0); s7_1 = Fma(a1, v, s7_1);
+                        }
+                    }
+                    Store(s0_0, ref o, (nuint)((f + 0) * 32) + p + 0); Store(s0_1, ref o, (nuint)((f + 0) * 32) + p + 16);
+                    Store(s1_0, ref o, (nuint)((f + 1) * 32) + p + 0); Store(s1_1, ref o, (nuint)((f + 1) * 32) + p + 16);
+                    Store(s2_0, ref o, (nuint)((f + 2) * 32) + p + 0); Store(s2_1, ref o, (nuint)((f + 2) * 32) + p + 16);
+                    Store(s3_0, ref o, (nuint)((f + 3) * 32) + p + 0); Store(s3_1, ref o, (nuint)((f + 3) * 32) + p + 16);
+                    Store(s4_0, ref o, (nuint)((f + 4) * 32) + p + 0); Store(s4_1, ref o, (nuint)((f + 4) * 32) + p + 16);
+                    Store(s5_0, ref o, (nuint)((f + 5) * 32) + p + 0); Store(s5_1, ref o, (nuint)((f + 5) * 32) + p + 16);
+                    Store(s6_0, ref o, (nuint)((f + 6) * 32) + p + 0); Store(s6_1, ref o, (nuint)((f + 6) * 32) + p + 16);
+                    Store(s7_0, ref o, (nuint)((f + 7) * 32) + p + 0); Store(s7_1, ref o, (nuint)((f + 7) * 32) + p + 16);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Load(ref float start, nuint offset) => Vector512.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector512<float> value, ref float start, nuint offset) => Vector512.StoreUnsafe(value, ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv2 forward, AVX2 with FMA, 8 lanes: each filter's 4×4 outputs sit at y·5 + x of a
+        // 24-wide plane (19 positions used), computed 3 filters × 3 vectors at a time.
+        internal static void Conv2ForwardWideVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
+        {
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float w = ref MemoryMarshal.GetReference(weight);
+            ref float o = ref MemoryMarshal.GetReference(wide);
+            for (int f = 0; f < 6; f += 3)
+            {
+                for (nuint p = 0; p < 24; p += 24)
+                {
+                    // s<b>_<q>: filter f + b, positions p + 8q … p + 8q + 7, starting from the bias
+                    var s0_0 = Splat(bias[f + 0]); var s0_1 = s0_0; var s0_2 = s0_0;
+                    var s1_0 = Splat(bias[f + 1]); var s1_1 = s1_0; var s1_2 = s1_0;
+                    var s2_0 = Splat(bias[f + 2]); var s2_1 = s2_0; var s2_2 = s2_0;
+                    for (int c = 0; c < 16; c++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ref float row = ref At(ref x, (c * 25) + (i * 5)); // source row i of channel c, from p
+                            ref float t = ref At(ref w, (((f * 16) + c) * 4) + (i * 2)); // kernel row i of filter f, channel c
+                            // column 0
+                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 8); var a2 = Load(ref row, p + 16);
+                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 64)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 128)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            // column 1
+                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 9); a2 = Load(ref row, p + 17);
+                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                            v = Splat(At(ref t, 65)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                            v = Splat(At(ref t, 129)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                        }
+                    }
+                    Store(s0_0, ref o, (nuint)((f + 0) * 24) + p + 0); Store(s0_1, ref o, (nuint)((f + 0) * 24) + p + 8); Store(s0_2, ref o, (nuint)((f + 0) * 24) + p + 16);
+                    Store(s1_0, ref o, (nuint)((f + 1) * 24) + p + 0); Store(s1_1, ref o, (nuint)((f + 1) * 24) + p + 8); Store(s1_2, ref o, (nuint)((f + 1) * 24) + p + 16);
+                    Store(s2_0, ref o, (nuint)((f + 2) * 24) + p + 0); Store(s2_1, ref o, (nuint)((f + 2) * 24) + p + 8); Store(s2_2, ref o, (nuint)((f + 2) * 24) + p + 16);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector256<float> value, ref float start, nuint offset) => Vector256.StoreUnsafe(value, ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv2 weight gradient, AVX2 with FMA, 8 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 5i + j] over the wide positions
+        // (d is zero at the positions that fall across a row end, so they add nothing).
+        internal static void Conv2WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
+        {
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float d = ref MemoryMarshal.GetReference(wideGradient);
+            for (int f = 0; f < 6; f++)
+            {
+                for (int c = 0; c < 16; c++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        ref float row = ref At(ref x, (c * 25) + (i * 5));
+                        ref float g = ref At(ref d, f * 24);
+                        var t0 = Splat(0f); var t1 = Splat(0f);
+                        for (nuint p = 0; p < 24; p += 8)
+                        {
+                            var e = Load(ref g, p);
+                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1);
+                        }
+                        Span<float> dw = weightGradient.Slice((((f * 16) + c) * 4) + (i * 2), 2);
+                        dw[0] += Vector256.Sum(t0); dw[1] += Vector256.Sum(t1);
+                    }
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv2 input gradient, AVX2 with FMA, 8 lanes: din = the output gradient, padded by 1, convolved with the kernels
+        // turned by 180° (channels and filters swapped), on a 32-wide plane, 4 channels × 2 vectors at a time.
+        internal static void Conv2InputGradientWideVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, Span<float> wide)
+        {
+            ref float x = ref MemoryMarshal.GetReference(source);
+            ref float w = ref MemoryMarshal.GetReference(weight);
+            ref float o = ref MemoryMarshal.GetReference(wide);
+            for (int f = 0; f < 16; f += 4)
+            {
+                for (nuint p = 0; p < 32; p += 16)
+                {
+                    // s<b>_<q>: filter f + b, positions p + 8q … p + 8q + 7
+                    var s0_0 = Splat(0f); var s0_1 = s0_0;
+                    var s1_0 = Splat(0f); var s1_1 = s1_0;
+                    var s2_0 = Splat(0f); var s2_1 = s2_0;
+                    var s3_0 = Splat(0f); var s3_1 = s3_0;
+                    for (int c = 0; c < 6; c++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ref float row = ref At(ref x, (c * 36) + (i * 6)); // source row i of channel c, from p
+                            ref float t = ref At(ref w, (((f * 6) + c) * 4) + (i * 2)); // kernel row i of filter f, channel c
+                            // column 0
+                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 8);
+                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 24)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 48)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 72)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                            // column 1
+                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 9);
+                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                            v = Splat(At(ref t, 25)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                            v = Splat(At(ref t, 49)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                            v = Splat(At(ref t, 73)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                        }
+                    }
+                    Store(s0_0, ref o, (nuint)((f + 0) * 32) + p + 0); Store(s0_1, ref o, (nuint)((f + 0) * 32) + p + 8);
+                    Store(s1_0, ref o, (nuint)((f + 1) * 32) + p + 0); Store(s1_1, ref o, (nuint)((f + 1) * 32) + p + 8);
+                    Store(s2_0, ref o, (nuint)((f + 2) * 32) + p + 0); Store(s2_1, ref o, (nuint)((f + 2) * 32) + p + 8);
+                    Store(s3_0, ref o, (nuint)((f + 3) * 32) + p + 0); Store(s3_1, ref o, (nuint)((f + 3) * 32) + p + 8);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector256<float> value, ref float start, nuint offset) => Vector256.StoreUnsafe(value, ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
+        }
+
+        // conv2: the kernels turned by 180° with filters and channels swapped, rotated[c, f, i, j] = weight[f, c, 1 − i, 1 − j].
+        internal static void Conv2RotateWeights(ReadOnlySpan<float> weight, Span<float> rotated)
+        {
+            for (int f = 0; f < 6; f++)
+            {
+                for (int c = 0; c < 16; c++)
+                {
+                    for (int t = 0; t < 4; t++)
+                    {
+                        rotated[(((c * 6) + f) * 4) + (3 - t)] = weight[(((f * 16) + c) * 4) + t];
+                    }
+                }
+            }
         }
     }
 }

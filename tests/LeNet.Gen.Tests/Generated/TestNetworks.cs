@@ -122,7 +122,7 @@ public partial class BatchNormNet { }
 [Dense(4, Activation = Activation.Softmax)]
 public partial class BatchNormDense { }
 
-/// <summary>Batch norm with padding, a stride-2 convolution (scalar code), dropout and global pooling: 3×9×9 → 5×9×9 → 7×4×4 → 7×1×1 → 6.</summary>
+/// <summary>Batch norm with padding, a stride-2 convolution (vector code on phase planes, unpadded), dropout and global pooling: 3×9×9 → 5×9×9 → 7×4×4 → 7×1×1 → 6.</summary>
 [Network(3, 9, 9)]
 [Conv(5, 3, Padding = 1, Activation = Activation.ReLU)]
 [BatchNorm]
@@ -131,6 +131,29 @@ public partial class BatchNormDense { }
 [GlobalAveragePool]
 [Dense(6, Activation = Activation.Softmax)]
 public partial class BatchNormPadded { }
+
+/// <summary>
+/// Stride-2 convolutions large enough for the vector code (space-to-depth onto the stride-1 kernels): 3×32×32 → 16×16×16
+/// → 32×8×8 → 32×4×4 → 10. Floor rounding, as (32 + 2·2 − 5) / 2 + 1 is not whole; conv1 is the first layer (no input
+/// gradient), conv2 passes its gradient back through the phase planes.
+/// </summary>
+[Network(3, 32, 32, Rounding = ShapeRounding.Floor)]
+[Conv(16, 5, Stride = 2, Padding = 2, Activation = Activation.Tanh)]
+[Conv(32, 3, Stride = 2, Padding = 1, Activation = Activation.ReLU)]
+[Pool(PoolKind.Max, 2)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class StridedWide { }
+
+/// <summary>
+/// Ceiling rounding with a stride-3 convolution whose last window reaches past the padding, on the vector code (9 phase
+/// planes per channel, 4×4 → 2×2 sub-kernels): 2×20×20 → 4×18×18 → 8×7×7 → 8×4×4 → 5.
+/// </summary>
+[Network(2, 20, 20, Rounding = ShapeRounding.Ceiling)]
+[Conv(4, 3, Activation = Activation.ReLU)]
+[Conv(8, 4, Stride = 3, Padding = 1, Activation = Activation.Tanh)]
+[Pool(PoolKind.Average, 2)]
+[Dense(5, Activation = Activation.Softmax)]
+public partial class StridedCeiling { }
 
 /// <summary>No softmax head: Predict only (LNG0201 is expected and silenced in the project file).</summary>
 [Network(1, 4, 4)]
@@ -229,6 +252,16 @@ public sealed record NetworkCase(string Name, Func<int, ITrainableNetwork> Creat
         new NetworkCase(nameof(CeilingMaxFirst), seed => new CeilingMaxFirst(seed), new ReferenceNetwork(2, 9, 9, new RefLayer[]
         {
             new RefPoolLayer(RefPool.Max, 2, 2), new RefConv(3, 3, Padding: 1, Activation: RefActivation.ReLU), new RefDense(3, RefActivation.Softmax),
+        }, RefRounding.Ceiling)),
+        new NetworkCase(nameof(StridedWide), seed => new StridedWide(seed), new ReferenceNetwork(3, 32, 32, new RefLayer[]
+        {
+            new RefConv(16, 5, Stride: 2, Padding: 2, Activation: RefActivation.Tanh), new RefConv(32, 3, Stride: 2, Padding: 1, Activation: RefActivation.ReLU),
+            new RefPoolLayer(RefPool.Max, 2, 2), new RefDense(10, RefActivation.Softmax),
+        }, RefRounding.Floor)),
+        new NetworkCase(nameof(StridedCeiling), seed => new StridedCeiling(seed), new ReferenceNetwork(2, 20, 20, new RefLayer[]
+        {
+            new RefConv(4, 3, Activation: RefActivation.ReLU), new RefConv(8, 4, Stride: 3, Padding: 1, Activation: RefActivation.Tanh),
+            new RefPoolLayer(RefPool.Average, 2, 2), new RefDense(5, RefActivation.Softmax),
         }, RefRounding.Ceiling)),
     };
 }

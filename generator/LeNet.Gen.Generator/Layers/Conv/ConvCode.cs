@@ -7,7 +7,8 @@ namespace LeNet.Gen.Generator.Layers;
 
 /// <summary>
 /// A convolution's plan for the generated code, worked out from its shapes: whether its window reads a zero-padded copy
-/// of the input, whether it gets vector kernels (<see cref="WideConv"/>, stride 1 only) and which weight-gradient kernel
+/// of the input, whether it gets vector kernels (<see cref="WideConv"/>: directly for stride 1, over phase planes for
+/// larger strides, <see cref="IsSpaceToDepth"/>) and which weight-gradient kernel
 /// each vector width uses, and from that the workspace buffers the chosen kernels read and write (<see cref="Workspace"/>).
 /// </summary>
 internal sealed class ConvCode
@@ -25,9 +26,11 @@ internal sealed class ConvCode
         PaddedHeight = Math.Max(input.Height + (2 * Spec.Padding), ((output.Height - 1) * Spec.Stride) + kernel);
         PaddedWidth = Math.Max(input.Width + (2 * Spec.Padding), ((output.Width - 1) * Spec.Stride) + kernel);
         IsPadded = PaddedHeight != input.Height || PaddedWidth != input.Width;
+        var (h, w) = IsPadded ? (PaddedHeight, PaddedWidth) : (input.Height, input.Width);
+        WindowHeight = h;
+        WindowWidth = w;
         if (Spec.Stride == 1)
         {
-            var (h, w) = IsPadded ? (PaddedHeight, PaddedWidth) : (input.Height, input.Width);
             var forward = new WideConv(input.Channels, h, w, kernel, filters, output.Height, output.Width);
             if (VectorIsa.All.All(forward.Fits))
             {
@@ -35,7 +38,31 @@ internal sealed class ConvCode
                 InputGradientWide = new WideConv(filters, h + kernel - 1, w + kernel - 1, kernel, input.Channels, h, w);
             }
         }
+        else
+        {
+            // Space-to-depth: the stride-s convolution is a stride-1 one over C·s² phase planes with ⌈K / s⌉ sub-kernels
+            // (LeNet.Gen.Runtime.SpaceToDepth). Sizes that would overflow the generated int arithmetic keep the scalar code.
+            int s = Spec.Stride, sub = ((kernel - 1) / s) + 1;
+            long planes = (long)input.Channels * s * s;
+            int planeHeight = output.Height + sub - 1, planeWidth = output.Width + sub - 1;
+            long planeValues = planes * (planeHeight + sub - 1) * (planeWidth + sub - 1);
+            long subWeights = planes * filters * sub * sub;
+            if (planeValues <= MaxPhaseValues && subWeights <= MaxPhaseValues && (long)filters * (planeHeight + sub) * (planeWidth + sub) <= MaxPhaseValues)
+            {
+                var forward = new WideConv((int)planes, planeHeight, planeWidth, sub, filters, output.Height, output.Width);
+                if (VectorIsa.All.All(forward.Fits))
+                {
+                    ForwardWide = forward;
+                    InputGradientWide = new WideConv(filters, planeHeight + sub - 1, planeWidth + sub - 1, sub, (int)planes, planeHeight, planeWidth);
+                    IsSpaceToDepth = true;
+                }
+            }
+        }
     }
+
+    // The most values a buffer of the space-to-depth code may hold: far below int.MaxValue, so that the offsets the
+    // vector kernels compute (a plane plus a few rows past its end) cannot overflow.
+    private const long MaxPhaseValues = 1L << 28;
 
     /// <summary>The layer's names and shapes, as every kind has them.</summary>
     public LayerCode Code { get; }
@@ -52,7 +79,19 @@ internal sealed class ConvCode
     /// <summary>Columns of the padded copy.</summary>
     public int PaddedWidth { get; }
 
-    /// <summary>The forward convolution as computed by the vector code, or null when the layer only has scalar code (strides above 1, tiny outputs).</summary>
+    /// <summary>Rows of what the window reads: <see cref="PaddedHeight"/> when <see cref="IsPadded"/>, else the input's.</summary>
+    public int WindowHeight { get; }
+
+    /// <summary>Columns of what the window reads.</summary>
+    public int WindowWidth { get; }
+
+    /// <summary>
+    /// True when the vector code computes a strided convolution as a stride-1 one over phase planes (space-to-depth):
+    /// <see cref="ForwardWide"/> then reads <see cref="Phases"/> with the sub-kernels <see cref="PhaseWeights"/>.
+    /// </summary>
+    public bool IsSpaceToDepth { get; }
+
+    /// <summary>The stride-1 convolution the vector code computes: over the window's source, or over the phase planes (<see cref="IsSpaceToDepth"/>); null when the layer only has scalar code (outputs too small for a full vector).</summary>
     public WideConv? ForwardWide { get; }
 
     /// <summary>The input gradient as a convolution of the padded output gradient, for the vector code; null with <see cref="ForwardWide"/>.</summary>
@@ -74,11 +113,20 @@ internal sealed class ConvCode
     /// <summary>True when some vector width's weight-gradient kernel reads <see cref="TransposedGradient"/>.</summary>
     public bool UsesTransposedGradient => IsVectorized && VectorIsa.All.Any(FiltersFillVectors);
 
-    /// <summary>Values the buffer the window reads from must hold, so vector loads past the last row stay inside it; 0 without vector code.</summary>
-    public int SourceLength => ForwardWide is null ? 0 : VectorIsa.All.Max(isa => ForwardWide.SourceLength(isa));
+    /// <summary>Values the source of <see cref="ForwardWide"/> must hold, so vector loads past its last row stay inside it; 0 without vector code.</summary>
+    public int WideSourceLength => ForwardWide is null ? 0 : VectorIsa.All.Max(isa => ForwardWide.SourceLength(isa));
 
-    /// <summary>A first vectorised layer reads a copy of the caller's input, which has room for the vector loads past its end.</summary>
-    public bool CopiesInput => Code.IsFirst && IsVectorized && !IsPadded;
+    /// <summary>
+    /// Values the buffer the window reads from must hold: <see cref="WideSourceLength"/> when the stride-1 vector code reads
+    /// it directly; 0 without vector code or with space-to-depth, whose vector code reads <see cref="Phases"/>.
+    /// </summary>
+    public int SourceLength => IsSpaceToDepth ? 0 : WideSourceLength;
+
+    /// <summary>A first layer with stride-1 vector code reads a copy of the caller's input, which has room for the vector loads past its end.</summary>
+    public bool CopiesInput => Code.IsFirst && IsVectorized && !IsSpaceToDepth && !IsPadded;
+
+    /// <summary>The stride (the sides of the phase planes' grid) as the space-to-depth code uses it.</summary>
+    public int Stride => Spec.Stride;
 
     /// <summary>The copy of the caller's input (<see cref="CopiesInput"/>).</summary>
     public string InputCopy => Code.Pascal + "Input";
@@ -106,6 +154,31 @@ internal sealed class ConvCode
 
     /// <summary>The vector input gradient on wide rows, before it is compacted into the input gradient.</summary>
     public string WideInputGradient => Code.Pascal + "WideInputGradient";
+
+    /// <summary>The phase planes of the window's source (<see cref="IsSpaceToDepth"/>), which the forward pass writes and the weight gradient reads again.</summary>
+    public string Phases => Code.Pascal + "Phases";
+
+    /// <summary>The sub-kernels of the phase planes, rearranged from the weights by the forward pass and read again by the input gradient.</summary>
+    public string PhaseWeights => Code.Pascal + "PhaseWeights";
+
+    /// <summary>The gradient of <see cref="PhaseWeights"/>, folded back into the weight gradient.</summary>
+    public string PhaseWeightGradient => Code.Pascal + "PhaseWeightGradient";
+
+    /// <summary>The gradient of <see cref="Phases"/>, merged back (depth-to-space) into the gradient of the window's source.</summary>
+    public string PhaseGradient => Code.Pascal + "PhaseGradient";
+
+    /// <summary>Taps of the sub-kernels per filter and input channel (s²·K'²), of which <c>K²</c> are the kernel's and the rest zero.</summary>
+    public int PhaseTaps => Stride * Stride * ForwardWide!.Kernel * ForwardWide.Kernel;
+
+    /// <summary>
+    /// A comment line that says how the vector code computes a strided convolution, e.g. <c>stride 2: the input split into
+    /// 4 phase planes per channel, 3×3 → 2×2 sub-kernels (7 of 16 taps zero), then the stride-1 wide kernel</c>; null
+    /// without space-to-depth.
+    /// </summary>
+    public string? SpaceToDepthSummary => IsSpaceToDepth
+        ? $"stride {Stride}: the input split into {Stride * Stride} phase planes per channel ({ForwardWide!.InChannels}×{ForwardWide.SourceHeight}×{ForwardWide.SourceWidth}), " +
+          $"{Spec.Kernel}×{Spec.Kernel} kernels → {ForwardWide.Kernel}×{ForwardWide.Kernel} sub-kernels ({PhaseTaps - (Spec.Kernel * Spec.Kernel)} of {PhaseTaps} taps zero), then the stride-1 wide kernel"
+        : null;
 
     /// <summary>
     /// The buffers the chosen kernels use: the staged input (a padded copy, or a copy of the caller's input with room for the
@@ -138,6 +211,14 @@ internal sealed class ConvCode
         var scratch = new List<WorkspaceBuffer>();
         if (ForwardWide is { } forward)
         {
+            long subWeights = (long)forward.OutChannels * forward.InChannels * forward.Kernel * forward.Kernel;
+            if (IsSpaceToDepth)
+            {
+                scratch.Add(WorkspaceBuffer.Always(Phases, Math.Max((long)forward.InChannels * forward.SourcePlane, WideSourceLength), $"{layer.Name} phase planes: {forward.InChannels}×{forward.SourceHeight}×{forward.SourceWidth}"));
+                scratch.Add(WorkspaceBuffer.Always(PhaseWeights, subWeights, $"{layer.Name} sub-kernels: {forward.OutChannels}×{forward.InChannels}×{forward.Kernel}×{forward.Kernel}"));
+                scratch.Add(WorkspaceBuffer.Training(PhaseWeightGradient, subWeights));
+            }
+
             long wide = VectorIsa.All.Max(isa => (long)forward.Tile(isa).Plane * forward.OutChannels);
             scratch.Add(WorkspaceBuffer.Always(Wide, wide, $"{layer.Name} output on wide rows"));
             if (UsesWideGradient)
@@ -154,8 +235,12 @@ internal sealed class ConvCode
             {
                 var backward = InputGradientWide!;
                 scratch.Add(WorkspaceBuffer.Training(PaddedGradient, Math.Max((long)backward.InChannels * backward.SourcePlane, VectorIsa.All.Max(isa => backward.SourceLength(isa)))));
-                scratch.Add(WorkspaceBuffer.Training(RotatedWeights, layer.WeightCount));
+                scratch.Add(WorkspaceBuffer.Training(RotatedWeights, subWeights));
                 scratch.Add(WorkspaceBuffer.Training(WideInputGradient, VectorIsa.All.Max(isa => (long)backward.Tile(isa).Plane * backward.OutChannels)));
+                if (IsSpaceToDepth)
+                {
+                    scratch.Add(WorkspaceBuffer.Training(PhaseGradient, (long)forward.InChannels * forward.SourcePlane));
+                }
             }
         }
 

@@ -19,9 +19,11 @@ internal sealed record ConvSpec(int Index, int Filters, int Kernel, int Stride, 
 
 /// <summary>
 /// <c>[Conv(filters, kernel, Stride, Padding, Activation)]</c>: a 2-D convolution, <c>conv{k}</c> with PyTorch's
-/// <c>Conv2d</c> tensors. Its scalar code unrolls each window row by row; a stride-1 convolution also gets vector
-/// kernels (<see cref="ConvVectorKernels"/>), which its scalar methods call first. What it plans from its shapes (padding,
-/// vector kernels, workspace buffers) is <see cref="ConvCode"/>.
+/// <c>Conv2d</c> tensors. Its scalar code unrolls each window row by row; it also gets vector kernels
+/// (<see cref="ConvVectorKernels"/>) when its outputs fill a vector, which its scalar methods call first: stride-1
+/// kernels on its input, or for a larger stride the same kernels on the input's phase planes (space-to-depth,
+/// <see cref="ConvCode.IsSpaceToDepth"/>). What it plans from its shapes (padding, vector kernels, workspace buffers) is
+/// <see cref="ConvCode"/>.
 /// </summary>
 internal sealed class ConvLayer : ILayerKind
 {
@@ -198,11 +200,26 @@ internal sealed class ConvLayer : ILayerKind
     private static void EmitForwardDispatch(SourceWriter w, LayerCode code, ConvCode plan)
     {
         var conv = plan.ForwardWide!;
+        if (plan.SpaceToDepthSummary is { } summary)
+        {
+            w.Line("// Vector code, " + summary + ".");
+        }
+
         foreach (var isa in VectorIsa.All)
         {
             using (w.Block($"if ({isa.Condition})"))
             {
-                w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}(input, weight, bias, workspace.{plan.Wide});");
+                if (plan.IsSpaceToDepth)
+                {
+                    w.Line($"{SpaceToDepth}.Split(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, {plan.Stride}, workspace.{plan.Phases}, {conv.SourceHeight}, {conv.SourceWidth});");
+                    w.Line($"{SpaceToDepth}.RearrangeWeights(weight, {conv.OutChannels}, {code.Layer.Input.Channels}, {plan.Spec.Kernel}, {plan.Stride}, workspace.{plan.PhaseWeights});");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}(workspace.{plan.Phases}, workspace.{plan.PhaseWeights}, bias, workspace.{plan.Wide});");
+                }
+                else
+                {
+                    w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}(input, weight, bias, workspace.{plan.Wide});");
+                }
+
                 w.Line($"{Simd}.Compact(workspace.{plan.Wide}, {conv.Tile(isa).Plane}, {conv.SourceWidth}, {conv.OutChannels}, {conv.OutHeight}, {conv.OutWidth}, output);");
                 if (!code.Activation.FusesIntoVectorStore)
                 {
@@ -298,6 +315,18 @@ internal sealed class ConvLayer : ILayerKind
         var forward = plan.ForwardWide!;
         var backward = plan.InputGradientWide!;
         int k = forward.Kernel, plane = forward.OutHeight * forward.OutWidth;
+        bool phases = plan.IsSpaceToDepth;
+        int channels = code.Layer.Input.Channels;
+        if (phases)
+        {
+            w.Line("// Vector code, on the phase planes and sub-kernels the forward pass left in the workspace: their gradients, then folded");
+            w.Line($"// back into the {plan.Spec.Kernel}×{plan.Spec.Kernel} kernels and merged back into the input's {plan.WindowHeight}×{plan.WindowWidth} grid.");
+        }
+
+        // With space-to-depth the stride-1 kernels read the phase planes and sub-kernels and write the sub-kernels' gradient.
+        string source = phases ? $"workspace.{plan.Phases}" : "input";
+        string weights = phases ? $"workspace.{plan.PhaseWeights}" : "weight";
+        string weightGradient = phases ? $"workspace.{plan.PhaseWeightGradient}" : "weightGradient";
         foreach (var isa in VectorIsa.All)
         {
             using (w.Block($"if ({isa.Condition})"))
@@ -307,22 +336,37 @@ internal sealed class ConvLayer : ILayerKind
                     w.Line($"biasGradient[f] += {Simd}.Sum(outputGradient.Slice(f * {plane}, {plane}));");
                 }
 
+                if (phases)
+                {
+                    w.Line($"global::System.Array.Clear({weightGradient});");
+                }
+
                 if (plan.FiltersFillVectors(isa))
                 {
-                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}(input, outputGradient, workspace.{plan.TransposedGradient}, weightGradient);");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}({source}, outputGradient, workspace.{plan.TransposedGradient}, {weightGradient});");
                 }
                 else
                 {
                     w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{plan.WideGradient}, {forward.Tile(isa).Plane}, {forward.SourceWidth}, 0, 0);");
-                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}(input, workspace.{plan.WideGradient}, weightGradient);");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}({source}, workspace.{plan.WideGradient}, {weightGradient});");
+                }
+
+                if (phases)
+                {
+                    w.Line($"{SpaceToDepth}.FoldWeightGradient({weightGradient}, {forward.OutChannels}, {channels}, {plan.Spec.Kernel}, {plan.Stride}, weightGradient);");
                 }
 
                 if (!code.IsFirst)
                 {
+                    string inputGradient = phases ? $"workspace.{plan.PhaseGradient}" : "inputGradient";
                     w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{plan.PaddedGradient}, {backward.SourcePlane}, {backward.SourceWidth}, {k - 1}, {k - 1});");
-                    w.Line($"{code.VectorKernels}.{code.Pascal}RotateWeights(weight, workspace.{plan.RotatedWeights});");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}RotateWeights({weights}, workspace.{plan.RotatedWeights});");
                     w.Line($"{code.VectorKernels}.{code.Pascal}InputGradientWide{isa.Name}(workspace.{plan.PaddedGradient}, workspace.{plan.RotatedWeights}, workspace.{plan.WideInputGradient});");
-                    w.Line($"{Simd}.Compact(workspace.{plan.WideInputGradient}, {backward.Tile(isa).Plane}, {backward.SourceWidth}, {backward.OutChannels}, {backward.OutHeight}, {backward.OutWidth}, inputGradient);");
+                    w.Line($"{Simd}.Compact(workspace.{plan.WideInputGradient}, {backward.Tile(isa).Plane}, {backward.SourceWidth}, {backward.OutChannels}, {backward.OutHeight}, {backward.OutWidth}, {inputGradient});");
+                    if (phases)
+                    {
+                        w.Line($"{SpaceToDepth}.Merge({inputGradient}, {channels}, {plan.Stride}, {forward.SourceHeight}, {forward.SourceWidth}, inputGradient, {plan.WindowHeight}, {plan.WindowWidth});");
+                    }
                 }
 
                 w.Line("return;");

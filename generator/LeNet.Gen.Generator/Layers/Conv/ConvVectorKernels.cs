@@ -5,7 +5,8 @@ using static LeNet.Gen.Generator.Emit.VectorEmitter;
 namespace LeNet.Gen.Generator.Layers;
 
 /// <summary>
-/// The vector kernels of a stride-1 convolution, once per vector width, as members of the network's kernel class
+/// The vector kernels of a convolution, once per vector width (for a stride above 1, the stride-1 kernels of its phase
+/// planes and sub-kernels, <see cref="ConvCode.IsSpaceToDepth"/>), as members of the network's kernel class
 /// (<see cref="VectorEmitter"/>): the forward pass and the input gradient as <see cref="WideConv"/> convolutions (the input
 /// gradient is the convolution of the zero-padded output gradient with the kernels turned by 180°), and the weight
 /// gradient by the kernel <see cref="ConvCode.FiltersFillVectors"/> picks for each width. The scalar methods stay the
@@ -18,6 +19,13 @@ internal static class ConvVectorKernels
     {
         var code = plan.Code;
         var forward = plan.ForwardWide!;
+        if (plan.SpaceToDepthSummary is { } summary)
+        {
+            w.Line($"// {code.Layer.Name}, {summary}.");
+            w.Line($"// The kernels below read the phase planes as {forward.InChannels} input channels of {forward.SourceHeight}×{forward.SourceWidth} and the sub-kernels as {forward.Kernel}×{forward.Kernel} weights");
+            w.Line("// (SpaceToDepth in the runtime rearranges both).");
+        }
+
         foreach (var isa in VectorIsa.All)
         {
             var (filters, vectors, plane) = forward.Tile(isa);
