@@ -19,7 +19,7 @@ internal sealed class SampleCommand
 
     private readonly Option<string> _network = new("--network")
     {
-        Description = "The network: lenet5 (LeNet-5) or lenet-bn (two convolutions with batch norm, a dense layer with batch norm and dropout; 85,522 parameters).",
+        Description = "The network: lenet5 (LeNet-5) or lenet-bn (three convolutions with batch norm, a dense layer with batch norm and dropout; 94,330 parameters).",
         HelpName = "NAME",
         DefaultValueFactory = _ => "lenet5",
     };

@@ -168,9 +168,9 @@ public static class Verification
     //   fc 128·4·4 = 2,048 → 256 → 10: 2·(2,048·256 + 256·10) = 1,048,576 + 5,120 = 1,053,696
     //   forward 21,697,536; training step 3·21,697,536 − 1,769,472 = 63,323,136
     // lenet-bn, 1×32×32 (batch norm and dropout count nothing, so it equals the network without them):
-    //   conv1 1→20 at 28×28: 2·20·28·28·1·25 = 784,000; conv2 20→40 at 10×10: 2·40·10·10·20·25 = 4,000,000
-    //   fc 40·5·5 = 1,000 → 64 → 10: 2·(1,000·64 + 64·10) = 129,280
-    //   forward 4,913,280; training step 3·4,913,280 − 784,000 = 13,955,840
+    //   conv1 1→32 at 28×28, 5×5: 2·32·28·28·1·25 = 1,254,400; conv2 32→48 at 14×14, 3×3: 2·48·14·14·32·9 = 5,419,008
+    //   conv3 48→64 at 5×5, 3×3: 2·64·5·5·48·9 = 1,382,400; fc 64·5·5 = 1,600 → 32 → 10: 2·(1,600·32 + 32·10) = 103,040
+    //   forward 8,158,848; training step 3·8,158,848 − 1,254,400 = 23,222,144
     // (The peer harness's nets.py flops gives the same for lenet5 and vgg-cifar.)
     private static IEnumerable<bool> CheckFlops()
     {
@@ -178,8 +178,8 @@ public static class Verification
         [
             (typeof(LeNet5), 833_040, 2_263_920),
             (typeof(VggCifar), 21_697_536, 63_323_136),
-            (typeof(LeNetBN), 4_913_280, 13_955_840),
-            (typeof(LeNetBNWithoutNorm), 4_913_280, 13_955_840),
+            (typeof(LeNetBN), 8_158_848, 23_222_144),
+            (typeof(LeNetBNWithoutNorm), 8_158_848, 23_222_144),
         ];
         foreach ((Type network, long forward, long trainingStep) in expected)
         {

@@ -1,10 +1,12 @@
 using System;
+using System.Linq;
 
 namespace LeNet.Gen.Benchmarks;
 
 /// <summary>
 /// The arithmetic of batch norm alone, written plainly: what one training step of <see cref="LeNetBN"/> must compute
-/// for its three batch-norm layers (20 channels of 28×28, 40 of 10×10, 64 units) over a batch, and nothing else. It
+/// for its batch-norm layers (read from its <c>Layers</c>: 32 channels of 28×28, 48 of 14×14, 64 of 5×5, 32 units) over
+/// a batch, and nothing else. It
 /// gives the "normalisation's own cost" against which the network with batch norm is compared to the one without.
 /// </summary>
 /// <remarks>
@@ -15,7 +17,13 @@ namespace LeNet.Gen.Benchmarks;
 /// </remarks>
 public sealed class BatchNormArithmetic
 {
-    private static readonly (int Channels, int Plane)[] Layers = [(20, 28 * 28), (40, 10 * 10), (64, 1)];
+    // Channels and values per channel of each batch-norm layer, from the network's own layer table.
+    private static readonly (int Channels, int Plane)[] Layers = LeNetBN.Layers
+        .Where(layer => layer.Kind == LayerKind.BatchNorm)
+        .Select(layer => (layer.OutputShape[0], layer.OutputShape.Skip(1).Aggregate(1, (product, size) => product * size)))
+        .ToArray();
+
+    private static readonly int MostChannels = Layers.Max(layer => layer.Channels);
 
     private readonly int _batch;
     private readonly float[][] _input;
@@ -24,10 +32,10 @@ public sealed class BatchNormArithmetic
     private readonly float[][] _inputGradient;
     private readonly float[][] _gamma;
     private readonly float[][] _beta;
-    private readonly double[] _mean = new double[64];
-    private readonly double[] _invstd = new double[64];
-    private readonly double[] _sumGradient = new double[64];
-    private readonly double[] _sumProduct = new double[64];
+    private readonly double[] _mean = new double[MostChannels];
+    private readonly double[] _invstd = new double[MostChannels];
+    private readonly double[] _sumGradient = new double[MostChannels];
+    private readonly double[] _sumProduct = new double[MostChannels];
 
     /// <summary>Buffers for a batch of <paramref name="batch"/> examples, filled with values from <paramref name="seed"/>.</summary>
     public BatchNormArithmetic(int batch, int seed)

@@ -7,7 +7,7 @@ namespace LeNet.Gen.Benchmarks;
 
 /// <summary>
 /// What batch norm costs in training: <see cref="LeNetBN"/> next to <see cref="LeNetBNWithoutNorm"/> (the baseline of
-/// each category: the same network without its three <c>[BatchNorm]</c> layers), on 1 and 2 threads, and the
+/// each category: the same network without its four <c>[BatchNorm]</c> layers), on 1 and 2 threads, and the
 /// normalisation's own arithmetic alone (<see cref="BatchNormArithmetic"/>), per image of a batch of 32. The network
 /// with batch norm should cost no more than the one without it plus that arithmetic.
 /// </summary>
