@@ -425,22 +425,100 @@ public static class Simd
         }
     }
 
-    /// <summary>tanh, in place.</summary>
+    /// <summary>
+    /// tanh, in place. With 256-bit vectors, eight values at a time: an odd Taylor polynomial to x¹¹ below |x| = ¼
+    /// (its first omitted term is under 10⁻⁸ of the value there), and (1 − e^−2|x|) / (1 + e^−2|x|) with the sign of x
+    /// above, |x| capped at 9 where tanh rounds to 1. Within a few units in the last place of <see cref="MathF.Tanh"/>,
+    /// which the tail and the machines without vectors use; NaN stays NaN and ±∞ gives ±1, as there.
+    /// </summary>
     public static void Tanh(Span<float> x)
     {
-        for (int i = 0; i < x.Length; i++)
+        ref float v = ref MemoryMarshal.GetReference(x);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            x[i] = MathF.Tanh(x[i]);
+            for (; i <= x.Length - 8; i += 8)
+            {
+                Tanh(Vector256.LoadUnsafe(ref v, (nuint)i)).StoreUnsafe(ref v, (nuint)i);
+            }
+        }
+
+        for (; i < x.Length; i++)
+        {
+            Unsafe.Add(ref v, i) = MathF.Tanh(Unsafe.Add(ref v, i));
         }
     }
 
-    /// <summary>The logistic sigmoid 1 / (1 + e^−x), in place.</summary>
+    /// <summary>
+    /// The logistic sigmoid 1 / (1 + e^−x), in place; with 256-bit vectors eight values at a time through this class's
+    /// vector e^x (within a few units in the last place of <see cref="MathF.Exp"/>), otherwise with <see cref="MathF.Exp"/>.
+    /// </summary>
     public static void Sigmoid(Span<float> x)
     {
-        for (int i = 0; i < x.Length; i++)
+        ref float v = ref MemoryMarshal.GetReference(x);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            x[i] = 1f / (1f + MathF.Exp(-x[i]));
+            var one = Vector256<float>.One;
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var value = Vector256.LoadUnsafe(ref v, (nuint)i);
+                (one / (one + Exp(-value))).StoreUnsafe(ref v, (nuint)i);
+            }
         }
+
+        for (; i < x.Length; i++)
+        {
+            Unsafe.Add(ref v, i) = 1f / (1f + MathF.Exp(-Unsafe.Add(ref v, i)));
+        }
+    }
+
+    // e^x, eight lanes: x = n·ln 2 + r with n whole and |r| ≤ ½ ln 2 (ln 2 split in two parts so n·ln 2 stays exact),
+    // e^r by its Taylor series to r⁷ (the next term is under 6·10⁻⁹ of the result), times 2^n built in the exponent bits.
+    // Above 88.3 the result is +∞ and below −87.3 it is 0, as the float function's range ends; NaN stays NaN.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Exp(Vector256<float> x)
+    {
+        var clamped = Vector256.Min(Vector256.Max(x, Vector256.Create(-87.3f)), Vector256.Create(88.3f));
+        var n = Vector256.Floor((clamped * 1.44269504f) + Vector256.Create(0.5f));
+        var r = clamped - (n * 0.693359375f);
+        r -= n * -2.12194440e-4f;
+        var p = Vector256.Create(1f / 5040f);
+        p = (p * r) + Vector256.Create(1f / 720f);
+        p = (p * r) + Vector256.Create(1f / 120f);
+        p = (p * r) + Vector256.Create(1f / 24f);
+        p = (p * r) + Vector256.Create(1f / 6f);
+        p = (p * r) + Vector256.Create(0.5f);
+        p = (p * r) + Vector256<float>.One;
+        p = (p * r) + Vector256<float>.One;
+        var scale = ((Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23).AsSingle();
+        var result = p * scale;
+        result = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(88.3f)), Vector256.Create(float.PositiveInfinity), result);
+        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(-87.3f)), Vector256<float>.Zero, result);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Tanh(Vector256<float> x)
+    {
+        var sign = Vector256.Create(-0f);
+        var a = Vector256.Min(Vector256.AndNot(x, sign), Vector256.Create(9f)); // |x|, NaN kept
+        var one = Vector256<float>.One;
+
+        // Large: (1 − t) / (1 + t) with t = e^−2a.
+        var t = Exp(a * -2f);
+        var large = (one - t) / (one + t);
+
+        // Small: x − x³/3 + 2x⁵/15 − 17x⁷/315 + 62x⁹/2835 − 1382x¹¹/155925, by Horner in x².
+        var a2 = a * a;
+        var p = Vector256.Create(-1382f / 155925f);
+        p = (p * a2) + Vector256.Create(62f / 2835f);
+        p = (p * a2) + Vector256.Create(-17f / 315f);
+        p = (p * a2) + Vector256.Create(2f / 15f);
+        p = (p * a2) + Vector256.Create(-1f / 3f);
+        var small = a + (a * a2 * p);
+
+        var magnitude = Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256.Create(0.25f)), small, large);
+        return magnitude | (x & sign);
     }
 
     /// <summary>Plain SGD: <c>p[i] −= rate · g[i]</c>.</summary>
