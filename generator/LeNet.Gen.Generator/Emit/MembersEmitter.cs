@@ -262,8 +262,8 @@ internal static class MembersEmitter
         string shape = plan.Input.ToString();
         string outputs = plan.CanTrain ? " (the class probabilities)" : string.Empty;
         const string ThreadSafe = "/// Safe to call from several threads at once, as long as no thread is training or changing <see cref=\"Parameters\"/>.";
-        const string Identical = "/// Each input's result is bit-identical to <c>Predict</c> on that input alone, whatever <see cref=\"InferenceThreads\"/> is:";
-        const string Why = "/// every input runs through the same code on its own, and nothing is summed across inputs.";
+        const string Identical = "/// Each input's result is bit-identical whatever <see cref=\"InferenceThreads\"/> is: every input runs on its own, and nothing is summed across inputs.";
+        const string Why = "/// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.";
         w.Line("// Inference is the same for every network: argument checks and the split of a batch over threads live in the runtime");
         w.Line("// (LeNet.Gen.Runtime.NetworkInference), which reaches this network's forward pass through the Kernels struct below.");
         w.Line("private int _inferenceThreads = 1;");
@@ -476,8 +476,39 @@ internal static class MembersEmitter
         w.Line();
     }
 
+    /// <summary>True when some layer has batch kernels (<see cref="ILayerKind.HasBatchKernels"/>).</summary>
+    private static bool HasBatchKernels(LayerCode[] layers) => layers.Any(code => LayerKinds.Of(code.Layer.Spec).HasBatchKernels(code));
+
+    private static void EmitBeginInference(SourceWriter w, LayerCode[] layers)
+    {
+        if (!HasBatchKernels(layers))
+        {
+            return;
+        }
+
+        w.Line("// Before a thread runs the inputs of one Predict call (the runtime's NetworkInference): for a batch call, the layers'");
+        w.Line("// batch kernels are set up from the current parameters, once per call and thread; otherwise every layer runs its per-input code.");
+        using (w.Block($"private static void BeginInference({ReadOnlySpan} parameters, Workspace workspace, bool batch)"))
+        {
+            w.Line($"workspace.BatchKernels = batch && {Simd}.Use256;");
+            using (w.Block("if (!workspace.BatchKernels)"))
+            {
+                w.Line("return;");
+            }
+
+            w.Line();
+            foreach (var code in layers)
+            {
+                LayerKinds.Of(code.Layer.Spec).EmitBatchKernelSetup(w, code);
+            }
+        }
+
+        w.Line();
+    }
+
     private static void EmitForward(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
+        EmitBeginInference(w, layers);
         w.Line("// The forward pass: each layer reads its source's output buffer (or the input) and writes its own.");
         using (w.Block($"private static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace)"))
         {
@@ -686,6 +717,11 @@ internal static class MembersEmitter
             w.Line($"public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= {NewInferenceWorkspace(plan)};");
             w.Line($"public static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace) => {type}.Forward(parameters, input, workspace);");
             w.Line($"public static {Span} Output(Workspace workspace) => workspace.{output};");
+            if (HasBatchKernels(layers))
+            {
+                w.Line($"public static void BeginInference({ReadOnlySpan} parameters, Workspace workspace, bool batch) => {type}.BeginInference(parameters, workspace, batch);");
+            }
+
             if (plan.CanTrain)
             {
                 w.Line($"public static int ParameterCount => {type}.ParameterCount;");
@@ -794,6 +830,17 @@ internal static class MembersEmitter
             foreach (var buffer in buffers.Where(b => !b.TrainingOnly))
             {
                 w.Line($"public readonly float[] {buffer.Name} = new float[{Int(buffer.Length)}]; // {buffer.Holds}");
+            }
+
+            if (HasBatchKernels(layers))
+            {
+                w.Line();
+                w.Line("// Set by BeginInference: true while this thread runs a batch call, whose batch kernels are set up below.");
+                w.Line("public bool BatchKernels;");
+                foreach (var code in layers)
+                {
+                    LayerKinds.Of(code.Layer.Spec).EmitBatchKernelFields(w, code);
+                }
             }
 
             if (!training)

@@ -124,6 +124,22 @@ internal interface ILayerKind
     /// when <see cref="HasVectorKernels"/> is false.
     /// </summary>
     void EmitVectorKernels(SourceWriter w, LayerCode code, bool training);
+
+    /// <summary>
+    /// True when the layer has batch kernels: kernels whose set-up (such as transformed weights) pays for itself only over
+    /// many inputs, which the runtime's batch calls set up once per call and thread (<c>BeginInference</c>) and the
+    /// layer's forward pass uses while the workspace's <c>BatchKernels</c> flag is set.
+    /// </summary>
+    bool HasBatchKernels(LayerCode code);
+
+    /// <summary>Writes the workspace fields the layer's batch kernels keep; nothing without batch kernels.</summary>
+    void EmitBatchKernelFields(SourceWriter w, LayerCode code);
+
+    /// <summary>
+    /// Writes the statements that set the layer's batch kernels up from <c>parameters</c> into <c>workspace</c>, inside the
+    /// network's <c>BeginInference</c>; nothing without batch kernels.
+    /// </summary>
+    void EmitBatchKernelSetup(SourceWriter w, LayerCode code);
 }
 
 /// <summary>

@@ -30,8 +30,10 @@ public interface INetwork
 
     /// <summary>
     /// Runs the network on one input, or on N inputs one after another, and writes each input's
-    /// <see cref="OutputLength"/> outputs in input order. A batch is split over <see cref="InferenceThreads"/> threads;
-    /// each input's outputs are bit-identical to a call on that input alone.
+    /// <see cref="OutputLength"/> outputs in input order. A batch is split over <see cref="InferenceThreads"/> threads,
+    /// with bit-identical results for any thread count. A call of fewer than 16 inputs gives bit-identical outputs to a
+    /// call on each input alone; a larger one may run batch kernels (Winograd convolutions) and differs from those by
+    /// rounding only, within 10⁻⁵ relative.
     /// </summary>
     /// <param name="input">N × <see cref="InputLength"/> values, each input channels × height × width, row-major.</param>
     /// <param name="output">Receives N × <see cref="OutputLength"/> values.</param>
@@ -40,7 +42,9 @@ public interface INetwork
     /// <summary>
     /// Runs the network on N inputs, one after another, and writes each one's predicted class (the index of its
     /// largest output, −1 for NaN outputs) in input order. The batch is split over <see cref="InferenceThreads"/>
-    /// threads; each class is the one <see cref="Predict(ReadOnlySpan{float})"/> returns for that input alone.
+    /// threads; each class is the largest of the outputs <see cref="Predict(ReadOnlySpan{float}, Span{float})"/> gives for
+    /// the same call (the one <see cref="Predict(ReadOnlySpan{float})"/> returns for that input alone, unless the two
+    /// largest outputs are within rounding of each other).
     /// </summary>
     /// <param name="inputs">N × <see cref="InputLength"/> values, each input channels × height × width, row-major.</param>
     /// <param name="classes">Receives N values.</param>

@@ -41,6 +41,17 @@ public interface IInferenceKernels<TWorkspace>
 
     /// <summary>What <c>Predict</c> returns after <see cref="Forward"/>: <see cref="OutputLength"/> values (the probabilities, with a softmax head).</summary>
     static abstract Span<float> Output(TWorkspace workspace);
+
+    /// <summary>
+    /// Called on <see cref="InferenceWorkspace"/> before every use of it: once by each thread before it runs the inputs of
+    /// a call. With <paramref name="batch"/> true (a call of at least <see cref="NetworkInference{TKernels, TWorkspace}.BatchKernelMinimum"/>
+    /// inputs), the network may set up kernels that pay for themselves over many inputs, such as the transformed weights of
+    /// its Winograd convolutions, and <see cref="Forward"/> uses them until the next call; with false it uses its
+    /// per-input kernels. Does nothing unless the network has such kernels.
+    /// </summary>
+    static virtual void BeginInference(ReadOnlySpan<float> parameters, TWorkspace workspace, bool batch)
+    {
+    }
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System;
 using System.ComponentModel;
+using System.Threading;
 
 namespace LeNet.Gen.Runtime;
 
@@ -12,9 +13,12 @@ namespace LeNet.Gen.Runtime;
 /// <typeparam name="TWorkspace">The network's buffers for one pass.</typeparam>
 /// <remarks>
 /// <para>
-/// Every input of a batch goes through the same <see cref="IInferenceKernels{TWorkspace}.Forward"/> as a single-image
-/// call, on its own, into the buffers of whichever thread runs it. Nothing is summed across inputs, so a batched call
-/// gives, for each input, bit-identical outputs to <c>Predict</c> on that input alone, whatever the thread count.
+/// Every input of a batch goes through <see cref="IInferenceKernels{TWorkspace}.Forward"/> on its own, into the buffers of
+/// whichever thread runs it. Nothing is summed across inputs, so each input's outputs are bit-identical whatever the thread
+/// count. A call of fewer than <see cref="BatchKernelMinimum"/> inputs runs the same kernels as a single-image call, and
+/// gives bit-identical outputs to it. A larger call may run a network's batch kernels (Winograd convolutions, whose
+/// weight transform is paid once per call and thread): they add the same products in another order, so its outputs
+/// differ from the single-image ones by rounding only (the tests bound it at 10⁻⁴ of the largest logit).
 /// </para>
 /// <para>
 /// The calls keep no state in an instance: the batch being run belongs to the calling thread, and each thread (the
@@ -33,6 +37,18 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     /// </summary>
     public const int ChunksPerThread = 32;
 
+    /// <summary>
+    /// The fewest inputs in one call for which a network's batch kernels run (<see cref="IInferenceKernels{TWorkspace}.BeginInference"/>).
+    /// The choice depends on the call's size only, never on the thread count, so outputs do not depend on the thread count.
+    /// </summary>
+    public const int BatchKernelMinimum = 16;
+
+    // Numbers the batch calls, so that each thread sets up its batch kernels once per call (its first chunk of it).
+    private static long s_calls;
+
+    [ThreadStatic]
+    private static long t_preparedCall;
+
     // The batch a calling thread is running: spans cannot be stored, so the job holds pointers into the caller's spans,
     // which stay pinned until every chunk is done. One per calling thread, reused, so a call allocates nothing.
     [ThreadStatic]
@@ -44,6 +60,8 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     {
         Check.Length(input.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(input));
         var workspace = TKernels.InferenceWorkspace;
+        TKernels.BeginInference(parameters, workspace, batch: false);
+        t_preparedCall = 0;
         TKernels.Forward(parameters, input, workspace);
         return Softmax.LargestIndex(TKernels.Output(workspace));
     }
@@ -86,11 +104,15 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         }
     }
 
+    /// <summary>Records that the calling thread's inference workspace no longer holds a batch call's setup (after another use of it).</summary>
+    internal static void ForgetPreparedCall() => t_preparedCall = 0;
+
     private static void Run(float[] parameters, int threads, float* inputs, float* outputs, int* classes, int count)
     {
+        long call = count >= BatchKernelMinimum ? Interlocked.Increment(ref s_calls) : 0;
         if (threads == 1 || count <= 1)
         {
-            PredictRange(parameters, inputs, outputs, classes, 0, count);
+            PredictRange(parameters, inputs, outputs, classes, 0, count, call);
             return;
         }
 
@@ -105,6 +127,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
             job.Classes = classes;
             job.Count = count;
             job.Chunks = chunks;
+            job.Call = call;
             ChunkRunner.Run(job, chunks, Math.Min(threads, chunks));
         }
         finally
@@ -117,12 +140,19 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         }
     }
 
-    // Inputs [start, end) on the current thread, each through its own Forward into this thread's buffers.
-    private static void PredictRange(ReadOnlySpan<float> parameters, float* inputs, float* outputs, int* classes, int start, int end)
+    // Inputs [start, end) on the current thread, each through its own Forward into this thread's buffers. call numbers a
+    // batch call (0 for a call too small for the batch kernels).
+    private static void PredictRange(ReadOnlySpan<float> parameters, float* inputs, float* outputs, int* classes, int start, int end, long call)
     {
         int inputLength = TKernels.InputLength;
         int outputLength = TKernels.OutputLength;
         var workspace = TKernels.InferenceWorkspace;
+        if (call == 0 || t_preparedCall != call)
+        {
+            TKernels.BeginInference(parameters, workspace, batch: call != 0);
+            t_preparedCall = call;
+        }
+
         for (int n = start; n < end; n++)
         {
             TKernels.Forward(parameters, new ReadOnlySpan<float>(inputs + ((nint)n * inputLength), inputLength), workspace);
@@ -147,9 +177,10 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         public int* Classes;
         public int Count;
         public int Chunks;
+        public long Call;
 
         // Chunk c covers inputs [c × Count / Chunks, (c + 1) × Count / Chunks): sizes differ by at most one.
         public void Execute(int chunk, int worker) =>
-            PredictRange(Parameters, Inputs, Outputs, Classes, (int)((long)chunk * Count / Chunks), (int)((long)(chunk + 1) * Count / Chunks));
+            PredictRange(Parameters, Inputs, Outputs, Classes, (int)((long)chunk * Count / Chunks), (int)((long)(chunk + 1) * Count / Chunks), Call);
     }
 }

@@ -184,6 +184,8 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         Check.Length(input.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(input));
         Check.Label(label, TKernels.OutputLength, nameof(label));
         var workspace = TKernels.InferenceWorkspace;
+        TKernels.BeginInference(_parameters, workspace, batch: false);
+        NetworkInference<TKernels, TWorkspace>.ForgetPreparedCall();
         TKernels.Forward(_parameters, input, workspace);
         return Softmax.CrossEntropy(TKernels.Logits(workspace), label);
     }

@@ -486,8 +486,8 @@ namespace Demo
         /// <param name="input">N × <see cref="InputLength"/> values: N inputs, each 3×15×15 (channels × height × width), row-major.</param>
         /// <param name="output">Receives N × <see cref="OutputLength"/> values; NaN where an input holds NaN or infinity.</param>
         /// <remarks>
-        /// Each input's result is bit-identical to <c>Predict</c> on that input alone, whatever <see cref="InferenceThreads"/> is:
-        /// every input runs through the same code on its own, and nothing is summed across inputs.
+        /// Each input's result is bit-identical whatever <see cref="InferenceThreads"/> is: every input runs on its own, and nothing is summed across inputs.
+        /// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.
         /// Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>.
         /// Allocates nothing after each thread's first call. Empty spans (N = 0) do nothing.
         /// </remarks>
@@ -502,8 +502,8 @@ namespace Demo
         /// <param name="inputs">N × <see cref="InputLength"/> values: N inputs, each 3×15×15 (channels × height × width), row-major.</param>
         /// <param name="classes">Receives N values, in input order.</param>
         /// <remarks>
-        /// Each input's result is bit-identical to <c>Predict</c> on that input alone, whatever <see cref="InferenceThreads"/> is:
-        /// every input runs through the same code on its own, and nothing is summed across inputs.
+        /// Each input's result is bit-identical whatever <see cref="InferenceThreads"/> is: every input runs on its own, and nothing is summed across inputs.
+        /// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.
         /// Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>.
         /// Allocates nothing after each thread's first call. Empty spans (N = 0) do nothing.
         /// </remarks>

@@ -60,6 +60,15 @@ internal sealed class ConvCode
         }
     }
 
+    /// <summary>Why the cost model gives the layer Winograd's batch kernels (<see cref="ConvCostModel"/>), or null when it keeps the direct kernels only.</summary>
+    public string? WinogradReason => ConvCostModel.WinogradReason(Spec.Kernel, Spec.Stride, IsVectorized, Code.Layer.Input.Channels, Code.Layer.Output.Channels, Code.Layer.Output.Height, Code.Layer.Output.Width);
+
+    /// <summary>The workspace field with the layer's Winograd-transformed weights.</summary>
+    public string WinogradWeights => Code.Pascal + "WinogradWeights";
+
+    /// <summary>The workspace field with the layer's Winograd scratch.</summary>
+    public string WinogradScratch => Code.Pascal + "WinogradScratch";
+
     // The most values a buffer of the space-to-depth code may hold: far below int.MaxValue, so that the offsets the
     // vector kernels compute (a plane plus a few rows past its end) cannot overflow.
     private const long MaxPhaseValues = 1L << 28;

@@ -100,6 +100,18 @@ internal sealed class PoolLayer : ILayerKind
         // None: no generated kernels beyond its scalar methods (which may call the runtime's).
     }
 
+    public bool HasBatchKernels(LayerCode code) => false;
+
+    public void EmitBatchKernelFields(SourceWriter w, LayerCode code)
+    {
+        // No batch kernels: every call runs the same per-input code.
+    }
+
+    public void EmitBatchKernelSetup(SourceWriter w, LayerCode code)
+    {
+        // No batch kernels to set up.
+    }
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var pool = (PoolSpec)code.Layer.Spec;

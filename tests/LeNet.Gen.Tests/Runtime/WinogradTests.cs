@@ -1,0 +1,153 @@
+using System;
+using LeNet.Gen.Runtime;
+using Xunit;
+
+namespace LeNet.Gen.Tests.Runtime;
+
+/// <summary>
+/// The runtime's Winograd F(2×2, 3×3) convolution against the convolution's definition summed in double here: every path
+/// of its transforms (8 or 4 tiles per vector, a last group of 8 moved back, the one-value-at-a-time gather and scatter
+/// for other widths and odd sizes), its matrix-product tiles and their leftovers, padding 0 to 2, with and without ReLU;
+/// its argument checks; and that a reused scratch buffer gives the same result again.
+/// </summary>
+public class WinogradTests
+{
+    public static TheoryData<int, int, int, int, int> Shapes => new()
+    {
+        { 32, 64, 16, 16, 1 }, // vgg-cifar's conv2: 8 tiles across, products in 6×2 and 4×2 tiles
+        { 64, 128, 8, 8, 1 },  // vgg-cifar's conv3: 4 tiles across, 128-bit transforms
+        { 16, 24, 18, 18, 1 }, // 9 tiles across: a last group of 8 moved back
+        { 5, 7, 6, 5, 0 },     // odd output, 2 tiles across: gathered and scattered
+        { 9, 13, 11, 4, 2 },   // padding 2, 13 × 6 output
+        { 3, 5, 7, 9, 1 },     // channels and filters that fill no register tile
+        { 17, 19, 33, 35, 1 }, // 17 × 18 tiles: 306 tiles, 39 vectors (4×3 tiles with leftovers)
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Forward_equals_the_direct_convolution(int channels, int filters, int height, int width, int padding)
+    {
+        RequireVectors();
+        var random = new Random((channels * 31) + height);
+        float[] input = Values(random, channels * height * width, 1.0);
+        float[] weight = Values(random, filters * channels * 9, 0.5);
+        float[] bias = Values(random, filters, 0.5);
+        int outHeight = height + (2 * padding) - 2, outWidth = width + (2 * padding) - 2;
+        double[] expected = Direct(input, weight, bias, channels, filters, height, width, padding);
+
+        float[] transformed = new float[Winograd.WeightsLength(filters, channels)];
+        float[] scratch = new float[Winograd.ScratchLength(channels, filters, height, width, padding)];
+        Winograd.TransformWeights(weight, filters, channels, transformed);
+        foreach (bool relu in new[] { false, true })
+        {
+            float[] output = new float[filters * outHeight * outWidth];
+            Winograd.Forward(input, channels, height, width, padding, transformed, bias, filters, relu, output, scratch);
+
+            // The transforms add up to 4 input values (and 4 products) before the sums over channels, so the rounding
+            // error grows like that of a sum over 9·channels terms of at most 4 times the size: bound it by that scale.
+            double scale = 0;
+            for (int i = 0; i < expected.Length; i++)
+            {
+                scale = Math.Max(scale, Math.Abs(expected[i]));
+            }
+
+            double tolerance = 64 * 9 * channels * scale * Math.Pow(2, -24);
+            for (int i = 0; i < expected.Length; i++)
+            {
+                double want = relu ? Math.Max(0, expected[i]) : expected[i];
+                Assert.True(Math.Abs(output[i] - want) <= tolerance, $"relu {relu}, output {i}: {output[i]:R}, expected {want:R} (tolerance {tolerance:E2})");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_reused_scratch_buffer_gives_the_same_outputs()
+    {
+        RequireVectors();
+        var random = new Random(5);
+        const int Channels = 16, Filters = 16, Side = 7; // 3 tiles across, 16 tiles: lanes past the last tile in use
+        float[] input = Values(random, Channels * Side * Side, 1.0);
+        float[] other = Values(random, Channels * Side * Side, 100.0);
+        float[] weight = Values(random, Filters * Channels * 9, 0.5);
+        float[] bias = new float[Filters];
+        float[] transformed = new float[Winograd.WeightsLength(Filters, Channels)];
+        float[] scratch = new float[Winograd.ScratchLength(Channels, Filters, Side, Side, 1)];
+        Winograd.TransformWeights(weight, Filters, Channels, transformed);
+        float[] first = new float[Filters * Side * Side], again = new float[Filters * Side * Side], between = new float[Filters * Side * Side];
+
+        Winograd.Forward(input, Channels, Side, Side, 1, transformed, bias, Filters, false, first, scratch);
+        for (int i = 0; i < 50; i++)
+        {
+            Winograd.Forward(other, Channels, Side, Side, 1, transformed, bias, Filters, false, between, scratch);
+        }
+
+        Winograd.Forward(input, Channels, Side, Side, 1, transformed, bias, Filters, false, again, scratch);
+
+        Assert.Equal(first, again);
+    }
+
+    [Fact]
+    public void Short_buffers_and_windows_that_do_not_fit_are_refused_with_the_sizes()
+    {
+        RequireVectors();
+        float[] input = new float[16 * 8 * 8], bias = new float[16], output = new float[16 * 8 * 8];
+        float[] transformed = new float[Winograd.WeightsLength(16, 16)];
+        float[] scratch = new float[Winograd.ScratchLength(16, 16, 8, 8, 1)];
+
+        var shortScratch = Assert.Throws<ArgumentException>(() => Winograd.Forward(input, 16, 8, 8, 1, transformed, bias, 16, false, output, new float[scratch.Length - 1]));
+        Assert.Contains("16×8×8 → 16×8×8", shortScratch.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => Winograd.Forward(input, 16, 8, 8, 1, transformed, bias, 16, false, new float[output.Length - 1], scratch));
+        var tooSmall = Assert.Throws<ArgumentException>(() => Winograd.ScratchLength(1, 1, 2, 2, 0));
+        Assert.Contains("2×2 input with padding 0", tooSmall.Message, StringComparison.Ordinal);
+        var shortWeights = Assert.Throws<ArgumentException>(() => Winograd.TransformWeights(new float[16 * 16 * 9 - 1], 16, 16, transformed));
+        Assert.Contains("16 filters × 16 channels", shortWeights.Message, StringComparison.Ordinal);
+    }
+
+    private static void RequireVectors() =>
+        Assert.True(Simd.Use256, "Winograd's kernels need AVX2 and FMA; the generated code calls them only when Simd.Use256 is true.");
+
+    private static double[] Direct(float[] input, float[] weight, float[] bias, int channels, int filters, int height, int width, int padding)
+    {
+        int outHeight = height + (2 * padding) - 2, outWidth = width + (2 * padding) - 2;
+        var output = new double[filters * outHeight * outWidth];
+        for (int f = 0; f < filters; f++)
+        {
+            for (int y = 0; y < outHeight; y++)
+            {
+                for (int x = 0; x < outWidth; x++)
+                {
+                    double sum = bias[f];
+                    for (int c = 0; c < channels; c++)
+                    {
+                        for (int i = 0; i < 3; i++)
+                        {
+                            for (int j = 0; j < 3; j++)
+                            {
+                                int iy = y + i - padding, ix = x + j - padding;
+                                if (iy >= 0 && iy < height && ix >= 0 && ix < width)
+                                {
+                                    sum += (double)weight[(((f * channels) + c) * 9) + (i * 3) + j] * input[(((c * height) + iy) * width) + ix];
+                                }
+                            }
+                        }
+                    }
+
+                    output[(((f * outHeight) + y) * outWidth) + x] = sum;
+                }
+            }
+        }
+
+        return output;
+    }
+
+    private static float[] Values(Random random, int count, double range)
+    {
+        var values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = (float)(((random.NextDouble() * 2) - 1) * range);
+        }
+
+        return values;
+    }
+}
