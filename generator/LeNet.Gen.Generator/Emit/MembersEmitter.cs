@@ -476,30 +476,24 @@ internal static class MembersEmitter
         w.Line();
     }
 
-    /// <summary>True when some layer has batch kernels (<see cref="ILayerKind.HasBatchKernels"/>).</summary>
-    private static bool HasBatchKernels(LayerCode[] layers) => layers.Any(code => LayerKinds.Of(code.Layer.Spec).HasBatchKernels(code));
+    /// <summary>True when some layer has prepared kernels (<see cref="ILayerKind.HasPreparedKernels"/>).</summary>
+    private static bool HasPreparedKernels(LayerCode[] layers) => layers.Any(code => LayerKinds.Of(code.Layer.Spec).HasPreparedKernels(code));
 
     private static void EmitBeginInference(SourceWriter w, LayerCode[] layers)
     {
-        if (!HasBatchKernels(layers))
+        if (!HasPreparedKernels(layers))
         {
             return;
         }
 
-        w.Line("// Before a thread runs the inputs of one Predict call (the runtime's NetworkInference): for a batch call, the layers'");
-        w.Line("// batch kernels are set up from the current parameters, once per call and thread; otherwise every layer runs its per-input code.");
+        w.Line("// Before a thread runs the inputs of one Predict call (the runtime's NetworkInference): the layers whose cost model chose");
+        w.Line("// kernels with a set-up (Winograd's transformed weights) for this kind of call set them up from the current parameters.");
         using (w.Block($"private static void BeginInference({ReadOnlySpan} parameters, Workspace workspace, bool batch)"))
         {
-            w.Line($"workspace.BatchKernels = batch && {Simd}.Use256;");
-            using (w.Block("if (!workspace.BatchKernels)"))
-            {
-                w.Line("return;");
-            }
-
-            w.Line();
+            w.Line($"bool vectors = {Simd}.Use256;");
             foreach (var code in layers)
             {
-                LayerKinds.Of(code.Layer.Spec).EmitBatchKernelSetup(w, code);
+                LayerKinds.Of(code.Layer.Spec).EmitPreparedKernelSetup(w, code);
             }
         }
 
@@ -717,7 +711,7 @@ internal static class MembersEmitter
             w.Line($"public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= {NewInferenceWorkspace(plan)};");
             w.Line($"public static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace) => {type}.Forward(parameters, input, workspace);");
             w.Line($"public static {Span} Output(Workspace workspace) => workspace.{output};");
-            if (HasBatchKernels(layers))
+            if (HasPreparedKernels(layers))
             {
                 w.Line($"public static void BeginInference({ReadOnlySpan} parameters, Workspace workspace, bool batch) => {type}.BeginInference(parameters, workspace, batch);");
             }
@@ -832,14 +826,13 @@ internal static class MembersEmitter
                 w.Line($"public readonly float[] {buffer.Name} = new float[{Int(buffer.Length)}]; // {buffer.Holds}");
             }
 
-            if (HasBatchKernels(layers))
+            if (HasPreparedKernels(layers))
             {
                 w.Line();
-                w.Line("// Set by BeginInference: true while this thread runs a batch call, whose batch kernels are set up below.");
-                w.Line("public bool BatchKernels;");
+                w.Line("// Set by BeginInference before each Predict call: which layers run their prepared kernels, and those kernels' set-up.");
                 foreach (var code in layers)
                 {
-                    LayerKinds.Of(code.Layer.Spec).EmitBatchKernelFields(w, code);
+                    LayerKinds.Of(code.Layer.Spec).EmitPreparedKernelFields(w, code);
                 }
             }
 

@@ -126,20 +126,21 @@ internal interface ILayerKind
     void EmitVectorKernels(SourceWriter w, LayerCode code, bool training);
 
     /// <summary>
-    /// True when the layer has batch kernels: kernels whose set-up (such as transformed weights) pays for itself only over
-    /// many inputs, which the runtime's batch calls set up once per call and thread (<c>BeginInference</c>) and the
-    /// layer's forward pass uses while the workspace's <c>BatchKernels</c> flag is set.
+    /// True when the layer has prepared kernels: kernels with a set-up (such as transformed weights) that the runtime's
+    /// <c>Predict</c> calls make once per call and thread (<c>BeginInference</c>), for batch calls or for every call as
+    /// the layer's cost model decides; its forward pass uses them while its workspace flag says so.
     /// </summary>
-    bool HasBatchKernels(LayerCode code);
+    bool HasPreparedKernels(LayerCode code);
 
-    /// <summary>Writes the workspace fields the layer's batch kernels keep; nothing without batch kernels.</summary>
-    void EmitBatchKernelFields(SourceWriter w, LayerCode code);
+    /// <summary>Writes the workspace fields the layer's prepared kernels keep; nothing without prepared kernels.</summary>
+    void EmitPreparedKernelFields(SourceWriter w, LayerCode code);
 
     /// <summary>
-    /// Writes the statements that set the layer's batch kernels up from <c>parameters</c> into <c>workspace</c>, inside the
-    /// network's <c>BeginInference</c>; nothing without batch kernels.
+    /// Writes the statements that decide whether the layer's prepared kernels run in this call (from <c>batch</c> and
+    /// <c>vectors</c>) and set them up from <c>parameters</c> into <c>workspace</c>, inside the network's
+    /// <c>BeginInference</c>; nothing without prepared kernels.
     /// </summary>
-    void EmitBatchKernelSetup(SourceWriter w, LayerCode code);
+    void EmitPreparedKernelSetup(SourceWriter w, LayerCode code);
 }
 
 /// <summary>

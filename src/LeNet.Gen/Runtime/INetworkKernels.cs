@@ -44,10 +44,10 @@ public interface IInferenceKernels<TWorkspace>
 
     /// <summary>
     /// Called on <see cref="InferenceWorkspace"/> before every use of it: once by each thread before it runs the inputs of
-    /// a call. With <paramref name="batch"/> true (a call of at least <see cref="NetworkInference{TKernels, TWorkspace}.BatchKernelMinimum"/>
-    /// inputs), the network may set up kernels that pay for themselves over many inputs, such as the transformed weights of
-    /// its Winograd convolutions, and <see cref="Forward"/> uses them until the next call; with false it uses its
-    /// per-input kernels. Does nothing unless the network has such kernels.
+    /// a call. The network sets up the kernels its cost model chose for this kind of call (such as the transformed weights
+    /// of its Winograd convolutions) from the current parameters, and <see cref="Forward"/> uses them until the next call.
+    /// <paramref name="batch"/> is true for a call of at least <see cref="NetworkInference{TKernels, TWorkspace}.BatchKernelMinimum"/>
+    /// inputs, over which a set-up too costly for one input pays for itself. Does nothing unless the network has such kernels.
     /// </summary>
     static virtual void BeginInference(ReadOnlySpan<float> parameters, TWorkspace workspace, bool batch)
     {

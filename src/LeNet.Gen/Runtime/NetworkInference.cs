@@ -16,9 +16,9 @@ namespace LeNet.Gen.Runtime;
 /// Every input of a batch goes through <see cref="IInferenceKernels{TWorkspace}.Forward"/> on its own, into the buffers of
 /// whichever thread runs it. Nothing is summed across inputs, so each input's outputs are bit-identical whatever the thread
 /// count. A call of fewer than <see cref="BatchKernelMinimum"/> inputs runs the same kernels as a single-image call, and
-/// gives bit-identical outputs to it. A larger call may run a network's batch kernels (Winograd convolutions, whose
-/// weight transform is paid once per call and thread): they add the same products in another order, so its outputs
-/// differ from the single-image ones by rounding only (the tests bound it at 10⁻⁴ of the largest logit).
+/// gives bit-identical outputs to it. A larger call may run kernels that a network keeps for batches (Winograd
+/// convolutions whose weight transform only pays for itself over many inputs): they add the same products in another
+/// order, so its outputs differ from the single-image ones by rounding only, within 10⁻⁵ relative (the tests check it).
 /// </para>
 /// <para>
 /// The calls keep no state in an instance: the batch being run belongs to the calling thread, and each thread (the

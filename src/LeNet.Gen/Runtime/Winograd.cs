@@ -65,8 +65,34 @@ public static class Winograd
 
         ref float w = ref MemoryMarshal.GetReference(weight);
         ref float u = ref MemoryMarshal.GetReference(transformed);
+        int p = 0;
+        if (Avx2.IsSupported)
+        {
+            // Eight consecutive pairs at a time: their nine taps are gathered at a stride of 9, and the 16 results of the
+            // eight pairs are 16 vectors, one per ξ block.
+            var taps = Vector256.Create(0, 9, 18, 27, 36, 45, 54, 63);
+            var half = Vector256.Create(0.5f);
+            for (; p + Lanes <= pairs; p += Lanes)
+            {
+                ref float g = ref Unsafe.Add(ref w, p * 9);
+                var g00 = Gather(ref g, taps, 0); var g01 = Gather(ref g, taps, 1); var g02 = Gather(ref g, taps, 2);
+                var g10 = Gather(ref g, taps, 3); var g11 = Gather(ref g, taps, 4); var g12 = Gather(ref g, taps, 5);
+                var g20 = Gather(ref g, taps, 6); var g21 = Gather(ref g, taps, 7); var g22 = Gather(ref g, taps, 8);
+
+                // t = G · g, row by row (4×3).
+                var t10 = half * (g00 + g10 + g20); var t11 = half * (g01 + g11 + g21); var t12 = half * (g02 + g12 + g22);
+                var t20 = half * (g00 - g10 + g20); var t21 = half * (g01 - g11 + g21); var t22 = half * (g02 - g12 + g22);
+
+                // U = t · Gᵀ, each row of t giving four values.
+                StoreWeightRow(ref u, (nuint)p, 0, block, g00, g01, g02, half);
+                StoreWeightRow(ref u, (nuint)p, 4, block, t10, t11, t12, half);
+                StoreWeightRow(ref u, (nuint)p, 8, block, t20, t21, t22, half);
+                StoreWeightRow(ref u, (nuint)p, 12, block, g20, g21, g22, half);
+            }
+        }
+
         Span<float> t = stackalloc float[12];
-        for (int p = 0; p < pairs; p++)
+        for (; p < pairs; p++)
         {
             ref float g = ref Unsafe.Add(ref w, p * 9);
 
@@ -90,6 +116,24 @@ public static class Winograd
                 Unsafe.Add(ref u, ((xi + 3) * block) + p) = t2;
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Gather(ref float g, Vector256<int> taps, int tap)
+    {
+        fixed (float* at = &Unsafe.Add(ref g, tap))
+        {
+            return Avx2.GatherVector256(at, taps, 4);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreWeightRow(ref float u, nuint p, int first, int block, Vector256<float> t0, Vector256<float> t1, Vector256<float> t2, Vector256<float> half)
+    {
+        t0.StoreUnsafe(ref u, p + (nuint)(first * block));
+        (half * (t0 + t1 + t2)).StoreUnsafe(ref u, p + (nuint)((first + 1) * block));
+        (half * (t0 - t1 + t2)).StoreUnsafe(ref u, p + (nuint)((first + 2) * block));
+        t2.StoreUnsafe(ref u, p + (nuint)((first + 3) * block));
     }
 
     /// <summary>

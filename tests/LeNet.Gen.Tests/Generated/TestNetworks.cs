@@ -156,23 +156,26 @@ public partial class StridedWide { }
 public partial class StridedCeiling { }
 
 /// <summary>
-/// Convolutions that get Winograd's batch kernels (3×3, stride 1, at least 16 channels and filters), on every path of
-/// its transforms: 3×18×18 → 16×18×18 (direct: 3 channels) → 24×18×18 (9 tiles across, 8 at a time with an overlapping
-/// last group; even output) → 24×9×9 → 16×7×7 (4 tiles across, odd output, tanh after) → 20×5×5 (3 across) → 10.
+/// Convolutions for which the cost model (ConvCostModel) picks Winograd's kernels in batch calls only: 3×18×18 → 32×18×18
+/// (direct: 3 channels) → 48×18×18 (9 tiles across, 8 at a time with an overlapping last group; even output) → 48×9×9
+/// → 64×7×7 (4 tiles across, odd output, tanh after) → 10.
 /// </summary>
 [Network(3, 18, 18)]
-[Conv(16, 3, Padding = 1, Activation = Activation.ReLU)]
-[Conv(24, 3, Padding = 1)]
+[Conv(32, 3, Padding = 1, Activation = Activation.ReLU)]
+[Conv(48, 3, Padding = 1)]
 [Pool(PoolKind.Max, 2)]
-[Conv(16, 3, Activation = Activation.Tanh)]
-[Conv(20, 3, Activation = Activation.ReLU)]
+[Conv(64, 3, Activation = Activation.Tanh)]
 [Dense(10, Activation = Activation.Softmax)]
 public partial class WinogradWide { }
 
-/// <summary>Winograd's batch kernels on the first layer, with 4 tiles across and even outputs, and sigmoid: 16×8×8 → 16×8×8 → 32×8×8 → 32 → 6.</summary>
-[Network(16, 8, 8)]
-[Conv(16, 3, Padding = 1, Activation = Activation.Sigmoid)]
-[Conv(32, 3, Padding = 1, Activation = Activation.ReLU)]
+/// <summary>
+/// Winograd's kernels on every call for the first layer (with sigmoid after), and in batch calls for the third (4 tiles
+/// across, even output): 32×16×16 → 32×16×16 → 32×8×8 → 64×8×8 → 64 → 6.
+/// </summary>
+[Network(32, 16, 16)]
+[Conv(32, 3, Padding = 1, Activation = Activation.Sigmoid)]
+[Pool(PoolKind.Max, 2)]
+[Conv(64, 3, Padding = 1, Activation = Activation.ReLU)]
 [GlobalAveragePool]
 [Dense(6, Activation = Activation.Softmax)]
 public partial class WinogradFirst { }
@@ -277,13 +280,13 @@ public sealed record NetworkCase(string Name, Func<int, ITrainableNetwork> Creat
         }, RefRounding.Ceiling)),
         new NetworkCase(nameof(WinogradWide), seed => new WinogradWide(seed), new ReferenceNetwork(3, 18, 18, new RefLayer[]
         {
-            new RefConv(16, 3, Padding: 1, Activation: RefActivation.ReLU), new RefConv(24, 3, Padding: 1), new RefPoolLayer(RefPool.Max, 2, 2),
-            new RefConv(16, 3, Activation: RefActivation.Tanh), new RefConv(20, 3, Activation: RefActivation.ReLU), new RefDense(10, RefActivation.Softmax),
+            new RefConv(32, 3, Padding: 1, Activation: RefActivation.ReLU), new RefConv(48, 3, Padding: 1), new RefPoolLayer(RefPool.Max, 2, 2),
+            new RefConv(64, 3, Activation: RefActivation.Tanh), new RefDense(10, RefActivation.Softmax),
         })),
-        new NetworkCase(nameof(WinogradFirst), seed => new WinogradFirst(seed), new ReferenceNetwork(16, 8, 8, new RefLayer[]
+        new NetworkCase(nameof(WinogradFirst), seed => new WinogradFirst(seed), new ReferenceNetwork(32, 16, 16, new RefLayer[]
         {
-            new RefConv(16, 3, Padding: 1, Activation: RefActivation.Sigmoid), new RefConv(32, 3, Padding: 1, Activation: RefActivation.ReLU),
-            new RefGlobalAveragePool(), new RefDense(6, RefActivation.Softmax),
+            new RefConv(32, 3, Padding: 1, Activation: RefActivation.Sigmoid), new RefPoolLayer(RefPool.Max, 2, 2),
+            new RefConv(64, 3, Padding: 1, Activation: RefActivation.ReLU), new RefGlobalAveragePool(), new RefDense(6, RefActivation.Softmax),
         })),
         new NetworkCase(nameof(StridedWide), seed => new StridedWide(seed), new ReferenceNetwork(3, 32, 32, new RefLayer[]
         {

@@ -194,16 +194,16 @@ internal sealed class BatchNormLayer : IBatchWideKind
         // None: no generated kernels beyond its scalar methods (which may call the runtime's).
     }
 
-    public bool HasBatchKernels(LayerCode code) => false;
+    public bool HasPreparedKernels(LayerCode code) => false;
 
-    public void EmitBatchKernelFields(SourceWriter w, LayerCode code)
+    public void EmitPreparedKernelFields(SourceWriter w, LayerCode code)
     {
-        // No batch kernels: every call runs the same per-input code.
+        // No prepared kernels: every call runs the same per-input code.
     }
 
-    public void EmitBatchKernelSetup(SourceWriter w, LayerCode code)
+    public void EmitPreparedKernelSetup(SourceWriter w, LayerCode code)
     {
-        // No batch kernels to set up.
+        // No prepared kernels to set up.
     }
 
     public void Emit(SourceWriter w, LayerCode code, bool training)

@@ -60,8 +60,11 @@ internal sealed class ConvCode
         }
     }
 
-    /// <summary>Why the cost model gives the layer Winograd's batch kernels (<see cref="ConvCostModel"/>), or null when it keeps the direct kernels only.</summary>
-    public string? WinogradReason => ConvCostModel.WinogradReason(Spec.Kernel, Spec.Stride, IsVectorized, Code.Layer.Input.Channels, Code.Layer.Output.Channels, Code.Layer.Output.Height, Code.Layer.Output.Width);
+    /// <summary>Where the cost model runs Winograd's kernels for the layer (<see cref="ConvCostModel"/>), or null when it keeps the direct kernels only.</summary>
+    public WinogradChoice? Winograd => ConvCostModel.Winograd(Spec.Kernel, Spec.Stride, IsVectorized, Code.Layer.Input.Channels, Code.Layer.Output.Channels, Code.Layer.Output.Height, Code.Layer.Output.Width);
+
+    /// <summary>The workspace flag that tells the forward pass to run Winograd's kernels, set by <c>BeginInference</c>.</summary>
+    public string UsesWinograd => Code.Pascal + "UsesWinograd";
 
     /// <summary>The workspace field with the layer's Winograd-transformed weights.</summary>
     public string WinogradWeights => Code.Pascal + "WinogradWeights";

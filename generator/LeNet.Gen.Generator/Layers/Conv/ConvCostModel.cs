@@ -1,56 +1,94 @@
+using System;
 using System.Globalization;
 
 namespace LeNet.Gen.Generator.Layers;
 
 /// <summary>
+/// Where a 3×3, stride-1 convolution's forward pass runs Winograd's F(2×2, 3×3) (<c>LeNet.Gen.Runtime.Winograd</c>):
+/// for no call, for batch calls only, or for every call.
+/// </summary>
+/// <param name="SingleImages">True when single-image calls use it too, paying its weight transform on each call.</param>
+/// <param name="Reason">The estimate behind the choice, as a sentence for the generated comment.</param>
+internal sealed record WinogradChoice(bool SingleImages, string Reason);
+
+/// <summary>
 /// Which kernel family a convolution's forward pass gets, and why: the one place the generator weighs the families
-/// against each other. Its reasons go into the generated code's comments.
+/// against each other, by estimated time per image. Its reasons go into the generated code's comments.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Every vectorised convolution gets the wide-row direct kernels (<see cref="WideConv"/>): they need no set-up and serve
-/// single images, training and every shape. A 3×3, stride-1 layer with at least <see cref="WinogradMinimumChannels"/>
-/// input channels and filters also gets Winograd's F(2×2, 3×3) (<c>LeNet.Gen.Runtime.Winograd</c>) for batch calls:
-/// 2.25 times fewer multiply-adds, in 16 matrix products of filters × channels by channels × tiles.
+/// single images, training and every shape. A 3×3, stride-1 layer may also get Winograd's F(2×2, 3×3): 2.25 times fewer
+/// multiply-adds in 16 matrix products (filters × channels by channels × tiles), plus an input transform per tile and
+/// channel, an output transform per tile and filter, and a weight transform per filter and channel. The weights cannot
+/// be transformed once and kept (<c>Parameters</c> is a writable span), so the weight transform is paid once per call and
+/// thread: spread over a batch, or whole on a single image.
 /// </para>
 /// <para>
-/// Measured on the 2-vCPU AMD EPYC (AVX2) of this project's benchmarks, one image, 1 thread: 32→64 channels on 16×16,
-/// 100 µs against about 130 µs for the direct kernels; 64→128 on 8×8, 82 µs against about 130 µs. Below 16 channels
-/// the transforms, which cost the same per tile whatever the channel count, eat the gain. The weight transform costs
-/// about as much as one image's products, so it is paid once per batch call and thread, never per image; single-image
-/// calls keep the direct kernels.
+/// The rates below were measured on the 2-vCPU AMD EPYC (AVX2 and FMA) of this project's benchmarks, one thread, with
+/// vgg-cifar's conv2 (32 → 64 channels on 16×16) and conv3 (64 → 128 on 8×8): the direct kernels reach about 38
+/// multiply-adds per ns there, and so do Winograd's products. A family is chosen when its estimate is at most
+/// <see cref="Margin"/> of the direct kernels', since the estimates are rough.
 /// </para>
 /// </remarks>
 internal static class ConvCostModel
 {
-    /// <summary>The fewest input channels and filters for which a 3×3 layer gets Winograd's kernels.</summary>
-    public const int WinogradMinimumChannels = 16;
+    /// <summary>Multiply-adds per nanosecond of the direct wide-row kernels and of Winograd's products.</summary>
+    public const double MultiplyAddsPerNs = 38;
+
+    /// <summary>Nanoseconds to pad, gather and transform one tile of one input channel.</summary>
+    public const double InputTransformNs = 8;
+
+    /// <summary>Nanoseconds to transform one tile of one filter's products into its 2×2 outputs.</summary>
+    public const double OutputTransformNs = 2.7;
+
+    /// <summary>Nanoseconds to transform one filter's 3×3 kernel for one channel.</summary>
+    public const double WeightTransformNs = 5;
+
+    /// <summary>The share of the direct kernels' estimated time below which Winograd is chosen.</summary>
+    public const double Margin = 0.9;
 
     // Buffers past this many floats keep the direct kernels, so the runtime's int offsets stay far from overflow.
     private const long MaxWinogradValues = 1L << 26;
 
     /// <summary>
-    /// Why the layer gets Winograd's kernels for batch calls, as a sentence for the generated comment, or null when it
-    /// keeps the direct kernels only.
+    /// Where the layer runs Winograd's kernels, with the estimate behind it, or null when it keeps the direct kernels for
+    /// every call.
     /// </summary>
-    public static string? WinogradReason(int kernel, int stride, bool vectorized, int channels, int filters, int outHeight, int outWidth)
+    public static WinogradChoice? Winograd(int kernel, int stride, bool vectorized, int channels, int filters, int outHeight, int outWidth)
     {
-        if (kernel != 3 || stride != 1 || !vectorized || channels < WinogradMinimumChannels || filters < WinogradMinimumChannels)
+        if (kernel != 3 || stride != 1 || !vectorized)
         {
             return null;
         }
 
         long tiles = (long)((outHeight + 1) / 2) * ((outWidth + 1) / 2);
-        if (16L * filters * channels > MaxWinogradValues || 16L * (channels + filters) * (tiles + 8) > MaxWinogradValues)
+        long tileStride = (tiles + 7) / 8 * 8;
+        long pairs = (long)filters * channels;
+        if (16L * pairs > MaxWinogradValues || 16L * (channels + filters) * (tileStride + 16) > MaxWinogradValues)
         {
             return null;
         }
 
-        return string.Format(
+        double direct = 9.0 * pairs * outHeight * outWidth / MultiplyAddsPerNs;
+        double batch = (16.0 * pairs * tileStride / MultiplyAddsPerNs) + (InputTransformNs * channels * tiles) + (OutputTransformNs * filters * tiles);
+        double single = batch + (WeightTransformNs * pairs);
+        if (batch > Margin * direct)
+        {
+            return null;
+        }
+
+        bool singleImages = single <= Margin * direct;
+        string estimate = string.Format(
             CultureInfo.InvariantCulture,
-            "Winograd F(2×2, 3×3) in batch calls: {0} tiles of 2×2, 16 products of {1}×{2} by {2}×{0}, 2.25× fewer multiply-adds than the window; its weight transform is paid once per call and thread, so single images keep the direct kernels",
-            tiles,
+            "Winograd F(2×2, 3×3), 16 products of {0}×{1} by {1}×{2} tiles: estimated {3:0.0} µs an image in a batch, {4:0.0} µs alone (weight transform included), against {5:0.0} µs for the direct kernels, so {6}",
             filters,
-            channels);
+            channels,
+            tiles,
+            batch / 1000,
+            single / 1000,
+            direct / 1000,
+            singleImages ? "every call uses it" : "batch calls use it and single images keep the direct kernels");
+        return new WinogradChoice(singleImages, estimate);
     }
 }

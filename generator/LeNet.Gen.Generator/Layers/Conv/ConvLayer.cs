@@ -129,31 +129,36 @@ internal sealed class ConvLayer : ILayerKind
         }
     }
 
-    public bool HasBatchKernels(LayerCode code) => new ConvCode(code).WinogradReason is not null;
+    public bool HasPreparedKernels(LayerCode code) => new ConvCode(code).Winograd is not null;
 
-    public void EmitBatchKernelFields(SourceWriter w, LayerCode code)
+    public void EmitPreparedKernelFields(SourceWriter w, LayerCode code)
     {
         var conv = new ConvCode(code);
-        if (conv.WinogradReason is not null)
+        if (conv.Winograd is not null)
         {
-            w.Line($"public float[]? {conv.WinogradWeights}; // {code.Layer.Name} weights transformed for Winograd, made on the thread's first batch call");
+            w.Line($"public bool {conv.UsesWinograd}; // {code.Layer.Name} runs Winograd's kernels in this call");
+            w.Line($"public float[]? {conv.WinogradWeights}; // {code.Layer.Name} weights transformed for Winograd, made on the thread's first such call");
             w.Line($"public float[]? {conv.WinogradScratch}; // {code.Layer.Name} Winograd tiles and products");
         }
     }
 
-    public void EmitBatchKernelSetup(SourceWriter w, LayerCode code)
+    public void EmitPreparedKernelSetup(SourceWriter w, LayerCode code)
     {
         var conv = new ConvCode(code);
-        if (conv.WinogradReason is null)
+        if (conv.Winograd is not { } choice)
         {
             return;
         }
 
         int channels = code.Layer.Input.Channels, filters = code.Layer.Output.Channels;
         var layer = code.Layer;
-        w.Line($"workspace.{conv.WinogradWeights} ??= new float[{Winograd}.WeightsLength({filters}, {channels})];");
-        w.Line($"workspace.{conv.WinogradScratch} ??= new float[{Winograd}.ScratchLength({channels}, {filters}, {conv.WindowHeight}, {conv.WindowWidth}, 0)];");
-        w.Line($"{Winograd}.TransformWeights(parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), {filters}, {channels}, workspace.{conv.WinogradWeights});");
+        w.Line($"workspace.{conv.UsesWinograd} = vectors{(choice.SingleImages ? string.Empty : " && batch")};");
+        using (w.Block($"if (workspace.{conv.UsesWinograd})"))
+        {
+            w.Line($"workspace.{conv.WinogradWeights} ??= new float[{Winograd}.WeightsLength({filters}, {channels})];");
+            w.Line($"workspace.{conv.WinogradScratch} ??= new float[{Winograd}.ScratchLength({channels}, {filters}, {conv.WindowHeight}, {conv.WindowWidth}, 0)];");
+            w.Line($"{Winograd}.TransformWeights(parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), {filters}, {channels}, workspace.{conv.WinogradWeights});");
+        }
     }
 
     public void Emit(SourceWriter w, LayerCode code, bool training)
@@ -232,12 +237,12 @@ internal sealed class ConvLayer : ILayerKind
             w.Line("// Vector code, " + summary + ".");
         }
 
-        if (plan.WinogradReason is { } reason)
+        if (plan.Winograd is { } choice)
         {
             var activation = ActivationRow.Of(code.FusedActivation);
             bool relu = activation.FusesIntoVectorStore && !activation.IsIdentity;
-            w.Line($"// Cost model: {reason}.");
-            using (w.Block("if (workspace.BatchKernels)"))
+            w.Line($"// Cost model: {choice.Reason}.");
+            using (w.Block($"if (workspace.{plan.UsesWinograd})"))
             {
                 w.Line($"{Winograd}.Forward(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, 0, workspace.{plan.WinogradWeights}!, bias, {conv.OutChannels}, relu: {(relu ? "true" : "false")}, output, workspace.{plan.WinogradScratch}!);");
                 if (!activation.FusesIntoVectorStore)
