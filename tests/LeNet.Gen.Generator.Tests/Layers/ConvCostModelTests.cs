@@ -65,6 +65,19 @@ public class ConvCostModelTests
         Assert.DoesNotContain("Conv4Winograd", source);
     }
 
+    [Theory]
+    [InlineData(8, 3, 16, 4)] // 64 filters, 3×3, AVX2: 4 × 3 accumulators + 3 broadcasts + 1 load = 16 registers
+    [InlineData(2, 5, 16, 2)] // LeNet-5's conv2 (16 filters, 5×5), AVX2: 10 + 5 + 1 = 16
+    [InlineData(2, 7, 16, 1)] // 7×7: two blocks would need 22 registers
+    [InlineData(6, 3, 16, 3)] // 48 filters: 4 does not divide 6 vectors, 3 does
+    [InlineData(8, 3, 32, 8)] // 128 filters, 3×3, AVX-512: 24 + 3 + 1 = 28 of 32
+    [InlineData(1, 3, 32, 1)]
+    public void The_weight_gradient_sums_as_many_filter_vectors_at_once_as_the_registers_hold(int vectors, int kernel, int registers, int expected)
+    {
+        var isa = registers == 16 ? VectorIsa.Avx2 : VectorIsa.Avx512;
+        Assert.Equal(expected, ConvVectorKernels.FilterBlocks(vectors, kernel, isa));
+    }
+
     [Fact]
     public void A_network_without_such_layers_has_no_prepared_kernels()
     {

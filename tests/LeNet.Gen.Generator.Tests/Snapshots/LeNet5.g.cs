@@ -1122,7 +1122,7 @@ namespace LeNet.Gen.Generated
         }
 
         // conv2 weight gradient, AVX-512, 16 lanes: 16 filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],
-        // with d transposed first so that the gradients of all filters at one output are adjacent.
+        // with d transposed first so that the gradients of all filters at one output are adjacent; 1 × 16 filters × 5 taps of a kernel row at a time.
         internal static void Conv2WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> outputGradient, Span<float> transposed, Span<float> weightGradient)
         {
             for (int filter = 0; filter < 16; filter++)
@@ -1141,40 +1141,41 @@ namespace LeNet.Gen.Generated
                 {
                     for (int fb = 0; fb < 16; fb += 16)
                     {
-                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f); var t3 = Splat(0f); var t4 = Splat(0f);
+                        var t00 = Splat(0f); var t01 = Splat(0f); var t02 = Splat(0f); var t03 = Splat(0f); var t04 = Splat(0f);
                         for (int y = 0; y < 10; y++)
                         {
                             ref float row = ref At(ref x, (c * 196) + ((y + i) * 14));
                             for (int q = 0; q < 10; q++)
                             {
-                                var e = Load(ref d, (nuint)((((y * 10) + q) * 16) + fb));
-                                t0 = Fma(e, Splat(At(ref row, q + 0)), t0); t1 = Fma(e, Splat(At(ref row, q + 1)), t1); t2 = Fma(e, Splat(At(ref row, q + 2)), t2); t3 = Fma(e, Splat(At(ref row, q + 3)), t3); t4 = Fma(e, Splat(At(ref row, q + 4)), t4);
+                                nuint at = (nuint)((((y * 10) + q) * 16) + fb);
+                                var s0 = Splat(At(ref row, q + 0)); var s1 = Splat(At(ref row, q + 1)); var s2 = Splat(At(ref row, q + 2)); var s3 = Splat(At(ref row, q + 3)); var s4 = Splat(At(ref row, q + 4));
+                                var e0 = Load(ref d, at); t00 = Fma(e0, s0, t00); t01 = Fma(e0, s1, t01); t02 = Fma(e0, s2, t02); t03 = Fma(e0, s3, t03); t04 = Fma(e0, s4, t04);
                             }
                         }
-                        Vector512.CopyTo(t0, sums);
+                        Vector512.CopyTo(t00, sums);
                         for (int lane = 0; lane < 16; lane++)
                         {
-                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 0] += sums[lane];
+                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 0] += sums[lane];
                         }
-                        Vector512.CopyTo(t1, sums);
+                        Vector512.CopyTo(t01, sums);
                         for (int lane = 0; lane < 16; lane++)
                         {
-                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 1] += sums[lane];
+                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 1] += sums[lane];
                         }
-                        Vector512.CopyTo(t2, sums);
+                        Vector512.CopyTo(t02, sums);
                         for (int lane = 0; lane < 16; lane++)
                         {
-                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 2] += sums[lane];
+                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 2] += sums[lane];
                         }
-                        Vector512.CopyTo(t3, sums);
+                        Vector512.CopyTo(t03, sums);
                         for (int lane = 0; lane < 16; lane++)
                         {
-                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 3] += sums[lane];
+                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 3] += sums[lane];
                         }
-                        Vector512.CopyTo(t4, sums);
+                        Vector512.CopyTo(t04, sums);
                         for (int lane = 0; lane < 16; lane++)
                         {
-                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 4] += sums[lane];
+                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 4] += sums[lane];
                         }
                     }
                 }
@@ -1338,7 +1339,7 @@ namespace LeNet.Gen.Generated
         }
 
         // conv2 weight gradient, AVX2 with FMA, 8 lanes: 8 filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],
-        // with d transposed first so that the gradients of all filters at one output are adjacent.
+        // with d transposed first so that the gradients of all filters at one output are adjacent; 2 × 8 filters × 5 taps of a kernel row at a time.
         internal static void Conv2WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> outputGradient, Span<float> transposed, Span<float> weightGradient)
         {
             for (int filter = 0; filter < 16; filter++)
@@ -1355,42 +1356,69 @@ namespace LeNet.Gen.Generated
             {
                 for (int i = 0; i < 5; i++)
                 {
-                    for (int fb = 0; fb < 16; fb += 8)
+                    for (int fb = 0; fb < 16; fb += 16)
                     {
-                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f); var t3 = Splat(0f); var t4 = Splat(0f);
+                        var t00 = Splat(0f); var t01 = Splat(0f); var t02 = Splat(0f); var t03 = Splat(0f); var t04 = Splat(0f); var t10 = Splat(0f); var t11 = Splat(0f); var t12 = Splat(0f); var t13 = Splat(0f); var t14 = Splat(0f);
                         for (int y = 0; y < 10; y++)
                         {
                             ref float row = ref At(ref x, (c * 196) + ((y + i) * 14));
                             for (int q = 0; q < 10; q++)
                             {
-                                var e = Load(ref d, (nuint)((((y * 10) + q) * 16) + fb));
-                                t0 = Fma(e, Splat(At(ref row, q + 0)), t0); t1 = Fma(e, Splat(At(ref row, q + 1)), t1); t2 = Fma(e, Splat(At(ref row, q + 2)), t2); t3 = Fma(e, Splat(At(ref row, q + 3)), t3); t4 = Fma(e, Splat(At(ref row, q + 4)), t4);
+                                nuint at = (nuint)((((y * 10) + q) * 16) + fb);
+                                var s0 = Splat(At(ref row, q + 0)); var s1 = Splat(At(ref row, q + 1)); var s2 = Splat(At(ref row, q + 2)); var s3 = Splat(At(ref row, q + 3)); var s4 = Splat(At(ref row, q + 4));
+                                var e0 = Load(ref d, at); t00 = Fma(e0, s0, t00); t01 = Fma(e0, s1, t01); t02 = Fma(e0, s2, t02); t03 = Fma(e0, s3, t03); t04 = Fma(e0, s4, t04);
+                                var e1 = Load(ref d, at + 8); t10 = Fma(e1, s0, t10); t11 = Fma(e1, s1, t11); t12 = Fma(e1, s2, t12); t13 = Fma(e1, s3, t13); t14 = Fma(e1, s4, t14);
                             }
                         }
-                        Vector256.CopyTo(t0, sums);
+                        Vector256.CopyTo(t00, sums);
                         for (int lane = 0; lane < 8; lane++)
                         {
-                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 0] += sums[lane];
+                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 0] += sums[lane];
                         }
-                        Vector256.CopyTo(t1, sums);
+                        Vector256.CopyTo(t01, sums);
                         for (int lane = 0; lane < 8; lane++)
                         {
-                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 1] += sums[lane];
+                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 1] += sums[lane];
                         }
-                        Vector256.CopyTo(t2, sums);
+                        Vector256.CopyTo(t02, sums);
                         for (int lane = 0; lane < 8; lane++)
                         {
-                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 2] += sums[lane];
+                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 2] += sums[lane];
                         }
-                        Vector256.CopyTo(t3, sums);
+                        Vector256.CopyTo(t03, sums);
                         for (int lane = 0; lane < 8; lane++)
                         {
-                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 3] += sums[lane];
+                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 3] += sums[lane];
                         }
-                        Vector256.CopyTo(t4, sums);
+                        Vector256.CopyTo(t04, sums);
                         for (int lane = 0; lane < 8; lane++)
                         {
-                            weightGradient[(((fb + lane) * 6) + c) * 25 + (i * 5) + 4] += sums[lane];
+                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 4] += sums[lane];
+                        }
+                        Vector256.CopyTo(t10, sums);
+                        for (int lane = 0; lane < 8; lane++)
+                        {
+                            weightGradient[(((fb + 8 + lane) * 6) + c) * 25 + (i * 5) + 0] += sums[lane];
+                        }
+                        Vector256.CopyTo(t11, sums);
+                        for (int lane = 0; lane < 8; lane++)
+                        {
+                            weightGradient[(((fb + 8 + lane) * 6) + c) * 25 + (i * 5) + 1] += sums[lane];
+                        }
+                        Vector256.CopyTo(t12, sums);
+                        for (int lane = 0; lane < 8; lane++)
+                        {
+                            weightGradient[(((fb + 8 + lane) * 6) + c) * 25 + (i * 5) + 2] += sums[lane];
+                        }
+                        Vector256.CopyTo(t13, sums);
+                        for (int lane = 0; lane < 8; lane++)
+                        {
+                            weightGradient[(((fb + 8 + lane) * 6) + c) * 25 + (i * 5) + 3] += sums[lane];
+                        }
+                        Vector256.CopyTo(t14, sums);
+                        for (int lane = 0; lane < 8; lane++)
+                        {
+                            weightGradient[(((fb + 8 + lane) * 6) + c) * 25 + (i * 5) + 4] += sums[lane];
                         }
                     }
                 }

@@ -100,7 +100,9 @@ internal static class ConvVectorKernels
     /// <summary>
     /// The weight gradient with one filter per lane: dweight[f, c, i, j] for a vector of filters is Σ over outputs (y, x) of
     /// d[f, y, x] (a vector load from the transposed gradient) times in[c, y + i, x + j] (one broadcast value). No
-    /// horizontal sums, which is what makes it faster than the dot products when the filters fill whole vectors.
+    /// horizontal sums, which is what makes it faster than the dot products when the filters fill whole vectors. Each
+    /// pass keeps <see cref="FilterBlocks"/> vectors of filters × K taps of accumulators, enough independent sums to hide
+    /// the latency of the fused multiply-adds; each broadcast then serves every block.
     /// </summary>
     private static void EmitFilterVectorWeightGradient(SourceWriter w, ConvCode plan, VectorIsa isa)
     {
@@ -108,8 +110,9 @@ internal static class ConvVectorKernels
         var conv = plan.ForwardWide!;
         int k = conv.Kernel, kk = k * k, lanes = isa.Lanes, f = conv.OutChannels, c = conv.InChannels;
         int outputs = conv.OutHeight * conv.OutWidth;
+        int blocks = FilterBlocks(f / lanes, k, isa);
         w.Line($"// {code.Layer.Name} weight gradient, {isa.Description}: {lanes} filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],");
-        w.Line("// with d transposed first so that the gradients of all filters at one output are adjacent.");
+        w.Line($"// with d transposed first so that the gradients of all filters at one output are adjacent; {blocks} × {lanes} filters × {k} taps of a kernel row at a time.");
         using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} outputGradient, {Span} transposed, {Span} weightGradient)"))
         {
             using (w.Block($"for (int filter = 0; filter < {f}; filter++)"))
@@ -121,27 +124,32 @@ internal static class ConvVectorKernels
             w.Line($"ref float x = ref {Marshal}.GetReference(source);");
             w.Line($"ref float d = ref {Marshal}.GetReference(transposed);");
             w.Line($"{Span} sums = stackalloc float[{lanes}];");
+            var sums = Enumerable.Range(0, blocks).SelectMany(g => Enumerable.Range(0, k).Select(j => (g, j))).ToList();
             using (w.Block($"for (int c = 0; c < {c}; c++)"))
             using (w.Block($"for (int i = 0; i < {k}; i++)"))
-            using (w.Block($"for (int fb = 0; fb < {f}; fb += {lanes})"))
+            using (w.Block($"for (int fb = 0; fb < {f}; fb += {lanes * blocks})"))
             {
-                w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"var t{j} = Splat(0f);")));
+                w.Line(string.Join(" ", sums.Select(t => $"var t{t.g}{t.j} = Splat(0f);")));
                 using (w.Block($"for (int y = 0; y < {conv.OutHeight}; y++)"))
                 {
                     w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + ((y + i) * {conv.SourceWidth}));");
                     using (w.Block($"for (int q = 0; q < {conv.OutWidth}; q++)"))
                     {
-                        w.Line($"var e = Load(ref d, (nuint)((((y * {conv.OutWidth}) + q) * {f}) + fb));");
-                        w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"t{j} = Fma(e, Splat(At(ref row, q + {j})), t{j});")));
+                        w.Line($"nuint at = (nuint)((((y * {conv.OutWidth}) + q) * {f}) + fb);");
+                        w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"var s{j} = Splat(At(ref row, q + {j}));")));
+                        for (int g = 0; g < blocks; g++)
+                        {
+                            w.Line($"var e{g} = Load(ref d, at{(g == 0 ? string.Empty : $" + {g * lanes}")});" + string.Concat(Enumerable.Range(0, k).Select(j => $" t{g}{j} = Fma(e{g}, s{j}, t{g}{j});")));
+                        }
                     }
                 }
 
-                for (int j = 0; j < k; j++)
+                foreach (var (g, j) in sums)
                 {
-                    w.Line($"{isa.Static}.CopyTo(t{j}, sums);");
+                    w.Line($"{isa.Static}.CopyTo(t{g}{j}, sums);");
                     using (w.Block($"for (int lane = 0; lane < {lanes}; lane++)"))
                     {
-                        w.Line($"weightGradient[(((fb + lane) * {c}) + c) * {kk} + (i * {k}) + {j}] += sums[lane];");
+                        w.Line($"weightGradient[(((fb + {g * lanes} + lane) * {c}) + c) * {kk} + (i * {k}) + {j}] += sums[lane];");
                     }
                 }
             }
@@ -150,6 +158,24 @@ internal static class ConvVectorKernels
         }
 
         w.Line();
+    }
+
+    /// <summary>
+    /// How many vectors of filters the weight-gradient kernel sums at once: the most (up to 8) that divide the
+    /// <paramref name="vectors"/> of filters and keep blocks × <paramref name="kernel"/> accumulators, the row's
+    /// <paramref name="kernel"/> broadcast inputs and one loaded gradient within the registers.
+    /// </summary>
+    internal static int FilterBlocks(int vectors, int kernel, VectorIsa isa)
+    {
+        for (int blocks = 8; blocks > 1; blocks--)
+        {
+            if (vectors % blocks == 0 && (blocks * kernel) + kernel + 1 <= isa.Registers)
+            {
+                return blocks;
+            }
+        }
+
+        return 1;
     }
 
     private static void EmitRotateWeights(SourceWriter w, ConvCode plan)
