@@ -479,16 +479,17 @@ internal static class MembersEmitter
     /// <summary>True when some layer has prepared kernels (<see cref="ILayerKind.HasPreparedKernels"/>).</summary>
     private static bool HasPreparedKernels(LayerCode[] layers) => layers.Any(code => LayerKinds.Of(code.Layer.Spec).HasPreparedKernels(code));
 
-    private static void EmitBeginInference(SourceWriter w, LayerCode[] layers)
+    private static void EmitPrepareKernels(SourceWriter w, LayerCode[] layers)
     {
         if (!HasPreparedKernels(layers))
         {
             return;
         }
 
-        w.Line("// Before a thread runs the inputs of one Predict call (the runtime's NetworkInference): the layers whose cost model chose");
-        w.Line("// kernels with a set-up (Winograd's transformed weights) for this kind of call set them up from the current parameters.");
-        using (w.Block($"private static void BeginInference({ReadOnlySpan} parameters, Workspace workspace, bool batch)"))
+        w.Line("// Before a workspace runs the inputs of one Predict call or the examples of one training step (the runtime calls it):");
+        w.Line("// the layers whose cost model chose kernels with a set-up (Winograd's transformed weights) for this kind of call set");
+        w.Line("// them up from the current parameters.");
+        using (w.Block($"private static void PrepareKernels({ReadOnlySpan} parameters, Workspace workspace, bool batch, bool training)"))
         {
             w.Line($"bool vectors = {Simd}.Use256;");
             foreach (var code in layers)
@@ -502,7 +503,7 @@ internal static class MembersEmitter
 
     private static void EmitForward(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
-        EmitBeginInference(w, layers);
+        EmitPrepareKernels(w, layers);
         w.Line("// The forward pass: each layer reads its source's output buffer (or the input) and writes its own.");
         using (w.Block($"private static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace)"))
         {
@@ -713,7 +714,7 @@ internal static class MembersEmitter
             w.Line($"public static {Span} Output(Workspace workspace) => workspace.{output};");
             if (HasPreparedKernels(layers))
             {
-                w.Line($"public static void BeginInference({ReadOnlySpan} parameters, Workspace workspace, bool batch) => {type}.BeginInference(parameters, workspace, batch);");
+                w.Line($"public static void PrepareKernels({ReadOnlySpan} parameters, Workspace workspace, bool batch, bool training) => {type}.PrepareKernels(parameters, workspace, batch, training);");
             }
 
             if (plan.CanTrain)
@@ -829,7 +830,7 @@ internal static class MembersEmitter
             if (HasPreparedKernels(layers))
             {
                 w.Line();
-                w.Line("// Set by BeginInference before each Predict call: which layers run their prepared kernels, and those kernels' set-up.");
+                w.Line("// Set by PrepareKernels before each Predict call or training step: which layers run their prepared kernels, and those kernels' set-up.");
                 foreach (var code in layers)
                 {
                     LayerKinds.Of(code.Layer.Spec).EmitPreparedKernelFields(w, code);

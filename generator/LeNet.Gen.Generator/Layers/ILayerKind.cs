@@ -127,7 +127,7 @@ internal interface ILayerKind
 
     /// <summary>
     /// True when the layer has prepared kernels: kernels with a set-up (such as transformed weights) that the runtime's
-    /// <c>Predict</c> calls make once per call and thread (<c>BeginInference</c>), for batch calls or for every call as
+    /// <c>Predict</c> calls and training steps make once per call and workspace (<c>PrepareKernels</c>), for batch calls or for every call as
     /// the layer's cost model decides; its forward pass uses them while its workspace flag says so.
     /// </summary>
     bool HasPreparedKernels(LayerCode code);
@@ -136,9 +136,9 @@ internal interface ILayerKind
     void EmitPreparedKernelFields(SourceWriter w, LayerCode code);
 
     /// <summary>
-    /// Writes the statements that decide whether the layer's prepared kernels run in this call (from <c>batch</c> and
-    /// <c>vectors</c>) and set them up from <c>parameters</c> into <c>workspace</c>, inside the network's
-    /// <c>BeginInference</c>; nothing without prepared kernels.
+    /// Writes the statements that decide whether the layer's prepared kernels run in this call (from <c>batch</c>,
+    /// <c>training</c> and <c>vectors</c>) and set them up from <c>parameters</c> into <c>workspace</c>, inside the
+    /// network's <c>PrepareKernels</c>; nothing without prepared kernels.
     /// </summary>
     void EmitPreparedKernelSetup(SourceWriter w, LayerCode code);
 }

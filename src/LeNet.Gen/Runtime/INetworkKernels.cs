@@ -43,13 +43,15 @@ public interface IInferenceKernels<TWorkspace>
     static abstract Span<float> Output(TWorkspace workspace);
 
     /// <summary>
-    /// Called on <see cref="InferenceWorkspace"/> before every use of it: once by each thread before it runs the inputs of
-    /// a call. The network sets up the kernels its cost model chose for this kind of call (such as the transformed weights
-    /// of its Winograd convolutions) from the current parameters, and <see cref="Forward"/> uses them until the next call.
-    /// <paramref name="batch"/> is true for a call of at least <see cref="NetworkInference{TKernels, TWorkspace}.BatchKernelMinimum"/>
-    /// inputs, over which a set-up too costly for one input pays for itself. Does nothing unless the network has such kernels.
+    /// Called on a workspace before it runs the inputs of one <c>Predict</c> call or the examples of one training step, by
+    /// each thread that uses it (and before every other use of <see cref="InferenceWorkspace"/>). The network sets up
+    /// the kernels its cost model chose for this kind of call from the current parameters (such as the transformed
+    /// weights of its Winograd convolutions), and its passes use them until the next call. <paramref name="batch"/> is
+    /// true for a call or step of at least <see cref="NetworkInference{TKernels, TWorkspace}.BatchKernelMinimum"/> inputs,
+    /// over which a set-up too costly for one input pays for itself; <paramref name="training"/> is true for a training
+    /// workspace, whose backward pass may use prepared kernels too. Does nothing unless the network has such kernels.
     /// </summary>
-    static virtual void BeginInference(ReadOnlySpan<float> parameters, TWorkspace workspace, bool batch)
+    static virtual void PrepareKernels(ReadOnlySpan<float> parameters, TWorkspace workspace, bool batch, bool training)
     {
     }
 }

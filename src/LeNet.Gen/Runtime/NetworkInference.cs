@@ -38,7 +38,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     public const int ChunksPerThread = 32;
 
     /// <summary>
-    /// The fewest inputs in one call for which a network's batch kernels run (<see cref="IInferenceKernels{TWorkspace}.BeginInference"/>).
+    /// The fewest inputs in one call for which a network's batch kernels run (<see cref="IInferenceKernels{TWorkspace}.PrepareKernels"/>).
     /// The choice depends on the call's size only, never on the thread count, so outputs do not depend on the thread count.
     /// </summary>
     public const int BatchKernelMinimum = 16;
@@ -60,7 +60,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     {
         Check.Length(input.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(input));
         var workspace = TKernels.InferenceWorkspace;
-        TKernels.BeginInference(parameters, workspace, batch: false);
+        TKernels.PrepareKernels(parameters, workspace, batch: false, training: false);
         t_preparedCall = 0;
         TKernels.Forward(parameters, input, workspace);
         return Softmax.LargestIndex(TKernels.Output(workspace));
@@ -149,7 +149,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         var workspace = TKernels.InferenceWorkspace;
         if (call == 0 || t_preparedCall != call)
         {
-            TKernels.BeginInference(parameters, workspace, batch: call != 0);
+            TKernels.PrepareKernels(parameters, workspace, batch: call != 0, training: false);
             t_preparedCall = call;
         }
 

@@ -39,6 +39,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     private float[]?[]? _chunkGradients;
     private float[]? _chunkLosses;
     private TWorkspace?[]? _workerWorkspaces;
+    private long[]? _workerPreparedSteps; // the step whose kernels each worker's workspace holds (PrepareKernels)
     private float[]? _batchInputs;
     private int[]? _batchLabels;
     private int _batchCount;
@@ -161,6 +162,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
 
         // One thread: chunk 0 straight into gradients, each later chunk into a scratch buffer added on in order.
         var workspace = _workspace ??= TKernels.CreateWorkspace(training: true);
+        TKernels.PrepareKernels(_parameters, workspace, batch: count >= NetworkInference<TKernels, TWorkspace>.BatchKernelMinimum, training: true);
         gradients.Clear();
         float total = AccumulateRange(_parameters, inputs, labels, 0, Math.Min(ChunkSize, count), scale, workspace, gradients, _seed, step);
         for (int chunk = 1; chunk < chunks; chunk++)
@@ -184,7 +186,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         Check.Length(input.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(input));
         Check.Label(label, TKernels.OutputLength, nameof(label));
         var workspace = TKernels.InferenceWorkspace;
-        TKernels.BeginInference(_parameters, workspace, batch: false);
+        TKernels.PrepareKernels(_parameters, workspace, batch: false, training: false);
         NetworkInference<TKernels, TWorkspace>.ForgetPreparedCall();
         TKernels.Forward(_parameters, input, workspace);
         return Softmax.CrossEntropy(TKernels.Logits(workspace), label);
@@ -234,6 +236,12 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         if (_chunkGradients is null || _chunkGradients.Length < chunks) _chunkGradients = new float[chunks][];
         if (_chunkLosses is null || _chunkLosses.Length < chunks) _chunkLosses = new float[chunks];
         if (_workerWorkspaces is null || _workerWorkspaces.Length < threads) Array.Resize(ref _workerWorkspaces, threads);
+        if (_workerPreparedSteps is null || _workerPreparedSteps.Length < threads)
+        {
+            _workerPreparedSteps = new long[threads];
+            Array.Fill(_workerPreparedSteps, -1);
+        }
+
         for (int chunk = 0; chunk < chunks; chunk++)
         {
             _chunkGradients[chunk] ??= new float[TKernels.ParameterCount];
@@ -526,7 +534,15 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         Array.Clear(partial);
         int start = chunk * ChunkSize;
         int end = Math.Min(start + ChunkSize, _batchCount);
-        _chunkLosses![chunk] = AccumulateRange(_parameters, _batchInputs, _batchLabels, start, end, _batchScale, _workerWorkspaces![worker]!, partial, _seed, _batchStep);
+        var workspace = _workerWorkspaces![worker]!;
+        if (_workerPreparedSteps![worker] != _batchStep)
+        {
+            // This worker's first chunk of the step: its prepared kernels are set up once, from the step's parameters.
+            TKernels.PrepareKernels(_parameters, workspace, batch: _batchCount >= NetworkInference<TKernels, TWorkspace>.BatchKernelMinimum, training: true);
+            _workerPreparedSteps[worker] = _batchStep;
+        }
+
+        _chunkLosses![chunk] = AccumulateRange(_parameters, _batchInputs, _batchLabels, start, end, _batchScale, workspace, partial, _seed, _batchStep);
     }
 
     // Adds the chunk gradients into the caller's (pinned) gradient span, one range of parameters per work chunk.

@@ -139,7 +139,8 @@ public static class Winograd
     /// <summary>
     /// out[f] = activation(bias[f] + the 3×3 convolution of the input, zero-padded by <paramref name="padding"/>, with filter
     /// f), for a <paramref name="channels"/>×<paramref name="height"/>×<paramref name="width"/> input; the output is
-    /// filters × (height + 2·padding − 2) × (width + 2·padding − 2). <paramref name="relu"/> applies max(0, ·).
+    /// filters × (height + 2·padding − 2) × (width + 2·padding − 2). <paramref name="relu"/> applies max(0, ·). An empty
+    /// <paramref name="bias"/> stands for zeros (the input gradient of a convolution has none).
     /// </summary>
     public static void Forward(
         ReadOnlySpan<float> input, int channels, int height, int width, int padding,
@@ -149,7 +150,7 @@ public static class Winograd
         var g = new Geometry(height, width, padding);
         int padded = channels * g.PaddedHeight * g.PaddedWidth;
         int tileBlock = (channels * g.TileStride) + Skew, productBlock = (filters * g.TileStride) + Skew, tiles = 16 * tileBlock;
-        if (input.Length < channels * height * width || transformedWeights.Length < WeightsLength(filters, channels) || bias.Length < filters
+        if (input.Length < channels * height * width || transformedWeights.Length < WeightsLength(filters, channels) || (!bias.IsEmpty && bias.Length < filters)
             || output.Length < filters * g.OutHeight * g.OutWidth || scratch.Length < ScratchLength(channels, filters, height, width, padding))
         {
             throw new ArgumentException($"Winograd forward: a buffer is too short for {channels}×{height}×{width} → {filters}×{g.OutHeight}×{g.OutWidth}.");
@@ -560,7 +561,7 @@ public static class Winograd
         ref float o = ref MemoryMarshal.GetReference(output);
         for (int f = 0; f < filters; f++)
         {
-            float b = bias[f];
+            float b = bias.IsEmpty ? 0f : bias[f];
             ref float plane = ref Unsafe.Add(ref o, f * g.OutHeight * width);
             for (int ty = 0; ty < g.TilesHigh; ty++)
             {
@@ -646,7 +647,7 @@ public static class Winograd
         ref float y = ref MemoryMarshal.GetReference(lanes);
         for (int f = 0; f < filters; f++)
         {
-            var b = Vector256.Create(bias[f]);
+            var b = Vector256.Create(bias.IsEmpty ? 0f : bias[f]);
             ref float plane = ref Unsafe.Add(ref o, f * outHeight * outWidth);
             for (int t = 0; t < tiles; t += Lanes)
             {

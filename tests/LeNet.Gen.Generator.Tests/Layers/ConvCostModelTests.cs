@@ -60,7 +60,14 @@ public class ConvCostModelTests
         Assert.Contains("global::LeNet.Gen.Runtime.Winograd.Forward(input, 32, 10, 10, 0, workspace.Conv3WinogradWeights!, bias, 64, relu: true, output, workspace.Conv3WinogradScratch!);", source);
         Assert.Contains("// Cost model: Winograd F(2×2, 3×3), 16 products of 64×32 by 32×16 tiles: estimated 20.7 µs an image in a batch, 30.9 µs alone (weight transform included), against 31.0 µs for the direct kernels, so batch calls use it and single images keep the direct kernels.", source);
         Assert.Contains("bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;", source);
-        Assert.Contains("public static void BeginInference(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch)", source);
+        Assert.Contains("public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training)", source);
+
+        // In training, conv3's input gradient (64 → 32 channels on 10×10, its padded input) also gets Winograd in batch
+        // steps, on the turned kernels; conv1 is the first layer and has no input gradient.
+        Assert.Contains("workspace.Conv3UsesWinogradBackward = vectors && batch && training;", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.TransformWeights(workspace.Conv3RotatedWeights, 32, 64, workspace.Conv3WinogradBackwardWeights);", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.Forward(outputGradient, 64, 8, 8, 2, workspace.Conv3WinogradBackwardWeights!, default, 32, relu: false, inputGradient, workspace.Conv3WinogradBackwardScratch!);", source);
+        Assert.DoesNotContain("Conv1UsesWinogradBackward", source);
         Assert.DoesNotContain("Conv2Winograd", source);
         Assert.DoesNotContain("Conv4Winograd", source);
     }
@@ -86,7 +93,7 @@ public class ConvCostModelTests
             Conv(6, 5, stride: 1, padding: 0, activation: ActivationKind.ReLU),
             Dense(10, ActivationKind.Softmax))).Plan!);
 
-        Assert.DoesNotContain("BeginInference", source);
+        Assert.DoesNotContain("PrepareKernels", source);
         Assert.DoesNotContain("UsesWinograd", source);
     }
 }

@@ -161,6 +161,40 @@ public class ReferenceAgreementTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Cases))]
+    public void A_batch_of_20_gives_the_reference_gradient_on_1_2_and_3_threads(NetworkCase @case)
+    {
+        // 20 examples: a batch step, in which networks may run prepared kernels (Winograd's, set up once per step and
+        // workspace) in the forward pass and for input gradients. Entries agree to 1e-3 relative, or 1e-5 of the largest.
+        var network = @case.Create(33);
+        const int batch = 20;
+        var inputs = RandomInputs(batch, network.InputLength, seed: 34);
+        var labels = RandomLabels(batch, network.OutputLength, seed: 35);
+        var expected = @case.Reference.Gradient(Parameters(network), ToDouble(inputs), labels);
+        double scale = expected.Max(Math.Abs);
+
+        float[]? first = null;
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            network.TrainingThreads = threads;
+            var gradients = new float[network.ParameterCount];
+            network.ComputeGradients(inputs, labels, gradients);
+            if (first is null)
+            {
+                first = gradients;
+                for (int k = 0; k < gradients.Length; k++)
+                {
+                    Assert.True(Math.Abs(gradients[k] - expected[k]) <= (1e-3 * Math.Abs(expected[k])) + (1e-5 * scale), $"{Name(network, k)}: {gradients[k]:E6} vs {expected[k]:E6}");
+                }
+            }
+            else
+            {
+                Assert.Equal(first, gradients);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
     public void One_Train_step_equals_the_reference_SGD_step(NetworkCase @case)
     {
         var network = @case.Create(5);

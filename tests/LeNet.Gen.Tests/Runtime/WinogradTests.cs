@@ -61,6 +61,27 @@ public class WinogradTests
     }
 
     [Fact]
+    public void An_empty_bias_stands_for_zeros()
+    {
+        RequireVectors();
+        var random = new Random(9);
+        const int Channels = 24, Filters = 16, Side = 9;
+        float[] input = Values(random, Channels * Side * Side, 1.0);
+        float[] weight = Values(random, Filters * Channels * 9, 0.5);
+        float[] transformed = new float[Winograd.WeightsLength(Filters, Channels)];
+        float[] scratch = new float[Winograd.ScratchLength(Channels, Filters, Side, Side, 2)];
+        Winograd.TransformWeights(weight, Filters, Channels, transformed);
+        int outputs = Filters * (Side + 2) * (Side + 2);
+        float[] zeros = new float[Filters], withZeros = new float[outputs], without = new float[outputs];
+
+        Winograd.Forward(input, Channels, Side, Side, 2, transformed, zeros, Filters, false, withZeros, scratch);
+        Winograd.Forward(input, Channels, Side, Side, 2, transformed, default, Filters, false, without, scratch);
+
+        Assert.Equal(withZeros, without);
+        Assert.Contains(without, v => v != 0);
+    }
+
+    [Fact]
     public void A_reused_scratch_buffer_gives_the_same_outputs()
     {
         RequireVectors();

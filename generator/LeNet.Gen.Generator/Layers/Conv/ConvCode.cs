@@ -63,8 +63,26 @@ internal sealed class ConvCode
     /// <summary>Where the cost model runs Winograd's kernels for the layer (<see cref="ConvCostModel"/>), or null when it keeps the direct kernels only.</summary>
     public WinogradChoice? Winograd => ConvCostModel.Winograd(Spec.Kernel, Spec.Stride, IsVectorized, Code.Layer.Input.Channels, Code.Layer.Output.Channels, Code.Layer.Output.Height, Code.Layer.Output.Width);
 
-    /// <summary>The workspace flag that tells the forward pass to run Winograd's kernels, set by <c>BeginInference</c>.</summary>
+    /// <summary>The workspace flag that tells the forward pass to run Winograd's kernels, set by <c>PrepareKernels</c>.</summary>
     public string UsesWinograd => Code.Pascal + "UsesWinograd";
+
+    /// <summary>
+    /// Where the cost model runs Winograd's kernels for the input gradient in training (a 3×3 convolution of the output
+    /// gradient, padded by 2, with the kernels turned by 180°, filters and channels swapped), or null. Only batch steps use
+    /// it: the weights are transformed once per step and workspace.
+    /// </summary>
+    public WinogradChoice? WinogradBackward => Code.IsFirst || !Code.Plan.CanTrain || InputGradientWide is null || IsSpaceToDepth
+        ? null
+        : ConvCostModel.Winograd(Spec.Kernel, 1, IsVectorized, Code.Layer.Output.Channels, Code.Layer.Input.Channels, WindowHeight, WindowWidth);
+
+    /// <summary>The workspace flag that tells the backward pass to run Winograd's kernels for the input gradient.</summary>
+    public string UsesWinogradBackward => Code.Pascal + "UsesWinogradBackward";
+
+    /// <summary>The workspace field with the turned kernels transformed for Winograd.</summary>
+    public string WinogradBackwardWeights => Code.Pascal + "WinogradBackwardWeights";
+
+    /// <summary>The workspace field with the backward Winograd scratch.</summary>
+    public string WinogradBackwardScratch => Code.Pascal + "WinogradBackwardScratch";
 
     /// <summary>The workspace field with the layer's Winograd-transformed weights.</summary>
     public string WinogradWeights => Code.Pascal + "WinogradWeights";

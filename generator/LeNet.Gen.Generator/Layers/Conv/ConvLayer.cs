@@ -129,7 +129,11 @@ internal sealed class ConvLayer : ILayerKind
         }
     }
 
-    public bool HasPreparedKernels(LayerCode code) => new ConvCode(code).Winograd is not null;
+    public bool HasPreparedKernels(LayerCode code)
+    {
+        var conv = new ConvCode(code);
+        return conv.Winograd is not null || conv.WinogradBackward is not null;
+    }
 
     public void EmitPreparedKernelFields(SourceWriter w, LayerCode code)
     {
@@ -140,24 +144,43 @@ internal sealed class ConvLayer : ILayerKind
             w.Line($"public float[]? {conv.WinogradWeights}; // {code.Layer.Name} weights transformed for Winograd, made on the thread's first such call");
             w.Line($"public float[]? {conv.WinogradScratch}; // {code.Layer.Name} Winograd tiles and products");
         }
+
+        if (conv.WinogradBackward is not null)
+        {
+            w.Line($"public bool {conv.UsesWinogradBackward}; // {code.Layer.Name}'s input gradient runs Winograd's kernels in this step");
+            w.Line($"public float[]? {conv.WinogradBackwardWeights}; // {code.Layer.Name} turned kernels transformed for Winograd");
+            w.Line($"public float[]? {conv.WinogradBackwardScratch}; // {code.Layer.Name} backward Winograd tiles and products");
+        }
     }
 
     public void EmitPreparedKernelSetup(SourceWriter w, LayerCode code)
     {
         var conv = new ConvCode(code);
-        if (conv.Winograd is not { } choice)
-        {
-            return;
-        }
-
         int channels = code.Layer.Input.Channels, filters = code.Layer.Output.Channels;
         var layer = code.Layer;
-        w.Line($"workspace.{conv.UsesWinograd} = vectors{(choice.SingleImages ? string.Empty : " && batch")};");
-        using (w.Block($"if (workspace.{conv.UsesWinograd})"))
+        string weights = $"parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)})";
+        if (conv.Winograd is { } choice)
         {
-            w.Line($"workspace.{conv.WinogradWeights} ??= new float[{Winograd}.WeightsLength({filters}, {channels})];");
-            w.Line($"workspace.{conv.WinogradScratch} ??= new float[{Winograd}.ScratchLength({channels}, {filters}, {conv.WindowHeight}, {conv.WindowWidth}, 0)];");
-            w.Line($"{Winograd}.TransformWeights(parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), {filters}, {channels}, workspace.{conv.WinogradWeights});");
+            w.Line($"workspace.{conv.UsesWinograd} = vectors{(choice.SingleImages ? string.Empty : " && batch")};");
+            using (w.Block($"if (workspace.{conv.UsesWinograd})"))
+            {
+                w.Line($"workspace.{conv.WinogradWeights} ??= new float[{Winograd}.WeightsLength({filters}, {channels})];");
+                w.Line($"workspace.{conv.WinogradScratch} ??= new float[{Winograd}.ScratchLength({channels}, {filters}, {conv.WindowHeight}, {conv.WindowWidth}, 0)];");
+                w.Line($"{Winograd}.TransformWeights({weights}, {filters}, {channels}, workspace.{conv.WinogradWeights});");
+            }
+        }
+
+        if (conv.WinogradBackward is not null)
+        {
+            var output = layer.Output;
+            w.Line($"workspace.{conv.UsesWinogradBackward} = vectors && batch && training;");
+            using (w.Block($"if (workspace.{conv.UsesWinogradBackward})"))
+            {
+                w.Line($"workspace.{conv.WinogradBackwardWeights} ??= new float[{Winograd}.WeightsLength({channels}, {filters})];");
+                w.Line($"workspace.{conv.WinogradBackwardScratch} ??= new float[{Winograd}.ScratchLength({filters}, {channels}, {output.Height}, {output.Width}, 2)];");
+                w.Line($"{code.VectorKernels}.{code.Pascal}RotateWeights({weights}, workspace.{conv.RotatedWeights});");
+                w.Line($"{Winograd}.TransformWeights(workspace.{conv.RotatedWeights}, {channels}, {filters}, workspace.{conv.WinogradBackwardWeights});");
+            }
         }
     }
 
@@ -405,6 +428,17 @@ internal sealed class ConvLayer : ILayerKind
                 if (phases)
                 {
                     w.Line($"{SpaceToDepth}.FoldWeightGradient({weightGradient}, {forward.OutChannels}, {channels}, {plan.Spec.Kernel}, {plan.Stride}, weightGradient);");
+                }
+
+                if (!code.IsFirst && plan.WinogradBackward is not null)
+                {
+                    var output = code.Layer.Output;
+                    w.Line($"// Cost model, input gradient in batch steps: {plan.WinogradBackward.Reason}.");
+                    using (w.Block($"if (workspace.{plan.UsesWinogradBackward})"))
+                    {
+                        w.Line($"{Winograd}.Forward(outputGradient, {forward.OutChannels}, {output.Height}, {output.Width}, 2, workspace.{plan.WinogradBackwardWeights}!, default, {channels}, relu: false, inputGradient, workspace.{plan.WinogradBackwardScratch}!);");
+                        w.Line("return;");
+                    }
                 }
 
                 if (!code.IsFirst)
