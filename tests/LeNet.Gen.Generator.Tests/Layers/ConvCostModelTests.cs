@@ -17,16 +17,16 @@ public class ConvCostModelTests
     public void The_estimates_follow_the_rates_and_decide_where_Winograd_runs()
     {
         // vgg-cifar's conv2, 32 → 64 on 16×16, 64 tiles: direct 9·2,048·256 / 38 = 124,174 ns; Winograd's products
-        // 16·2,048·64 / 38 = 55,188 ns, transforms 8·32·64 + 2.7·64·64 = 27,443 ns, weights 5·2,048 = 10,240 ns:
-        // 82.6 µs in a batch, 92.9 µs alone, both under 0.9 × 124.2: every call.
+        // 16·2,048·64 / 38 = 55,188 ns, transforms 8·32·64 + 2.7·64·64 = 27,443 ns, weights 2·2,048 = 4,096 ns:
+        // 82.6 µs in a batch, 86.7 µs alone, both under 0.9 × 124.2: every call.
         var conv2 = ConvCostModel.Winograd(3, 1, vectorized: true, 32, 64, 16, 16)!;
         Assert.True(conv2.SingleImages);
-        Assert.Contains("estimated 82.6 µs an image in a batch, 92.9 µs alone (weight transform included), against 124.2 µs for the direct kernels, so every call uses it", conv2.Reason);
+        Assert.Contains("estimated 82.6 µs an image in a batch, 86.7 µs alone (weight transform included), against 124.2 µs for the direct kernels, so every call uses it", conv2.Reason);
 
-        // 32 → 64 on 8×8, 16 tiles: direct 31.0 µs; batch 13.8 + 4.1 + 2.8 = 20.7 µs; alone + 10.2 = 30.9 µs > 27.9: batch only.
-        var small = ConvCostModel.Winograd(3, 1, vectorized: true, 32, 64, 8, 8)!;
+        // 16 → 32 on 8×8, 16 tiles: direct 7.8 µs; batch 3.4 + 2.0 + 1.4 = 6.9 µs; alone + 1.0 = 7.9 µs > 7.0: batch only.
+        var small = ConvCostModel.Winograd(3, 1, vectorized: true, 16, 32, 8, 8)!;
         Assert.False(small.SingleImages);
-        Assert.EndsWith("so batch calls use it and single images keep the direct kernels", small.Reason);
+        Assert.EndsWith("estimated 6.9 µs an image in a batch, 7.9 µs alone (weight transform included), against 7.8 µs for the direct kernels, so batch calls use it and single images keep the direct kernels", small.Reason);
 
         // vgg-cifar's conv1 (3 channels): the transforms cost more than the products save.
         Assert.Null(ConvCostModel.Winograd(3, 1, vectorized: true, 3, 32, 32, 32));
@@ -36,12 +36,14 @@ public class ConvCostModelTests
         Assert.Null(ConvCostModel.Winograd(3, 1, vectorized: false, 64, 64, 16, 16));
     }
 
-    // 32×16×16 → conv1 32 (every call) → conv2 32, stride 2 → 8×8 (direct) → conv3 64 (batch calls only) → conv4 16, 5×5 (direct).
+    // 32×16×16 → conv1 32 (every call; first layer) → conv2 32 (every call; input gradient too) → conv3 32, stride 2
+    // → 8×8 (direct) → conv4 32 (batch calls only) → conv5 16, 5×5 (direct) → 10.
     private static NetworkSpec Mixed() => Network(
         32, 16, 16, RoundingMode.Floor,
         Conv(32, 3, stride: 1, padding: 1, activation: ActivationKind.Tanh),
+        Conv(32, 3, stride: 1, padding: 1, activation: ActivationKind.ReLU),
         Conv(32, 3, stride: 2, padding: 1, activation: ActivationKind.ReLU),
-        Conv(64, 3, stride: 1, padding: 1, activation: ActivationKind.ReLU),
+        Conv(32, 3, stride: 1, padding: 1, activation: ActivationKind.ReLU),
         Conv(16, 5, stride: 1, padding: 2, activation: ActivationKind.ReLU),
         Dense(10, ActivationKind.Softmax));
 
@@ -55,21 +57,22 @@ public class ConvCostModelTests
         Assert.Contains("global::LeNet.Gen.Runtime.Winograd.Forward(input, 32, 18, 18, 0, workspace.Conv1WinogradWeights!, bias, 32, relu: false, output, workspace.Conv1WinogradScratch!);", source);
         Assert.Contains("workspace.Conv1UsesWinograd = vectors;", source);
         Assert.Contains("global::LeNet.Gen.Runtime.Winograd.TransformWeights(parameters.Slice(0, 9216), 32, 32, workspace.Conv1WinogradWeights);", source);
-        // conv3: 32 → 64 on 8×8 (padded 10×10), batch calls only.
-        Assert.Contains("workspace.Conv3UsesWinograd = vectors && batch;", source);
-        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.Forward(input, 32, 10, 10, 0, workspace.Conv3WinogradWeights!, bias, 64, relu: true, output, workspace.Conv3WinogradScratch!);", source);
-        Assert.Contains("// Cost model: Winograd F(2×2, 3×3), 16 products of 64×32 by 32×16 tiles: estimated 20.7 µs an image in a batch, 30.9 µs alone (weight transform included), against 31.0 µs for the direct kernels, so batch calls use it and single images keep the direct kernels.", source);
+        // conv4: 32 → 32 on 8×8 (padded 10×10), batch calls only.
+        Assert.Contains("workspace.Conv4UsesWinograd = vectors && batch;", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.Forward(input, 32, 10, 10, 0, workspace.Conv4WinogradWeights!, bias, 32, relu: true, output, workspace.Conv4WinogradScratch!);", source);
+        Assert.Contains("// Cost model: Winograd F(2×2, 3×3), 16 products of 32×32 by 32×16 tiles: estimated 12.4 µs an image in a batch, 14.4 µs alone (weight transform included), against 15.5 µs for the direct kernels, so batch calls use it and single images keep the direct kernels.", source);
         Assert.Contains("bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;", source);
         Assert.Contains("public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training)", source);
 
-        // In training, conv3's input gradient (64 → 32 channels on 10×10, its padded input) also gets Winograd in batch
+        // In training, conv2's input gradient (32 → 32 channels on 18×18, its padded input) also gets Winograd in batch
         // steps, on the turned kernels; conv1 is the first layer and has no input gradient.
-        Assert.Contains("workspace.Conv3UsesWinogradBackward = vectors && batch && training;", source);
-        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.TransformWeights(workspace.Conv3RotatedWeights, 32, 64, workspace.Conv3WinogradBackwardWeights);", source);
-        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.Forward(outputGradient, 64, 8, 8, 2, workspace.Conv3WinogradBackwardWeights!, default, 32, relu: false, inputGradient, workspace.Conv3WinogradBackwardScratch!);", source);
+        Assert.Contains("workspace.Conv2UsesWinogradBackward = vectors && batch && training;", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.TransformWeights(workspace.Conv2RotatedWeights, 32, 32, workspace.Conv2WinogradBackwardWeights);", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.Forward(outputGradient, 32, 16, 16, 2, workspace.Conv2WinogradBackwardWeights!, default, 32, relu: false, inputGradient, workspace.Conv2WinogradBackwardScratch!);", source);
         Assert.DoesNotContain("Conv1UsesWinogradBackward", source);
-        Assert.DoesNotContain("Conv2Winograd", source);
-        Assert.DoesNotContain("Conv4Winograd", source);
+        Assert.DoesNotContain("Conv4UsesWinogradBackward", source);
+        Assert.DoesNotContain("Conv3Winograd", source);
+        Assert.DoesNotContain("Conv5Winograd", source);
     }
 
     [Theory]

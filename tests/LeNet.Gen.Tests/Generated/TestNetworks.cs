@@ -156,9 +156,9 @@ public partial class StridedWide { }
 public partial class StridedCeiling { }
 
 /// <summary>
-/// Convolutions for which the cost model (ConvCostModel) picks Winograd's kernels in batch calls only: 3×18×18 → 32×18×18
-/// (direct: 3 channels) → 48×18×18 (9 tiles across, 8 at a time with an overlapping last group; even output) → 48×9×9
-/// → 64×7×7 (4 tiles across, odd output, tanh after) → 10.
+/// Convolutions for which the cost model (ConvCostModel) picks Winograd's kernels: 3×18×18 → 32×18×18 (direct: 3
+/// channels) → 48×18×18 (every call, and its input gradient in batch steps; 9 tiles across, 8 at a time with an
+/// overlapping last group; even output) → 48×9×9 → 64×7×7 (batch calls only; 4 tiles across, odd output, tanh after) → 10.
 /// </summary>
 [Network(3, 18, 18)]
 [Conv(32, 3, Padding = 1, Activation = Activation.ReLU)]
@@ -169,8 +169,8 @@ public partial class StridedCeiling { }
 public partial class WinogradWide { }
 
 /// <summary>
-/// Winograd's kernels on every call for the first layer (with sigmoid after), and in batch calls for the third (4 tiles
-/// across, even output): 32×16×16 → 32×16×16 → 32×8×8 → 64×8×8 → 64 → 6.
+/// Winograd's kernels on every call for the first layer (with sigmoid after) and the third (4 tiles across, even output;
+/// its input gradient too in batch steps): 32×16×16 → 32×16×16 → 32×8×8 → 64×8×8 → 64 → 6.
 /// </summary>
 [Network(32, 16, 16)]
 [Conv(32, 3, Padding = 1, Activation = Activation.Sigmoid)]

@@ -43,7 +43,7 @@ internal static class ConvCostModel
     public const double OutputTransformNs = 2.7;
 
     /// <summary>Nanoseconds to transform one filter's 3×3 kernel for one channel.</summary>
-    public const double WeightTransformNs = 5;
+    public const double WeightTransformNs = 2;
 
     /// <summary>The share of the direct kernels' estimated time below which Winograd is chosen.</summary>
     public const double Margin = 0.9;
