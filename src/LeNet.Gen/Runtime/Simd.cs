@@ -411,6 +411,76 @@ public static class Simd
     }
 
     /// <summary>
+    /// <c>target[c·rows + r] = source[r·columns + c]</c>: the transpose of a <paramref name="rows"/> × <paramref name="columns"/>
+    /// row-major matrix. With AVX2, 8×8 blocks at a time (eight row loads, three rounds of shuffles, eight stores); the
+    /// edges one value at a time.
+    /// </summary>
+    public static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> target)
+    {
+        if (rows < 0 || columns < 0 || source.Length < (long)rows * columns || target.Length < (long)rows * columns)
+        {
+            throw new ArgumentException($"Transpose of {rows} × {columns}: source has {source.Length} values and target {target.Length}.");
+        }
+
+        ref float s = ref MemoryMarshal.GetReference(source);
+        ref float t = ref MemoryMarshal.GetReference(target);
+        int fullRows = 0, fullColumns = 0;
+        if (Use256)
+        {
+            fullRows = rows / 8 * 8;
+            fullColumns = columns / 8 * 8;
+            for (int r = 0; r < fullRows; r += 8)
+            {
+                for (int c = 0; c < fullColumns; c += 8)
+                {
+                    ref float from = ref Unsafe.Add(ref s, (r * columns) + c);
+                    nuint stride = (nuint)columns;
+                    Transpose8x8(
+                        Vector256.LoadUnsafe(ref from), Vector256.LoadUnsafe(ref from, stride), Vector256.LoadUnsafe(ref from, 2 * stride), Vector256.LoadUnsafe(ref from, 3 * stride),
+                        Vector256.LoadUnsafe(ref from, 4 * stride), Vector256.LoadUnsafe(ref from, 5 * stride), Vector256.LoadUnsafe(ref from, 6 * stride), Vector256.LoadUnsafe(ref from, 7 * stride),
+                        out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
+                    ref float to = ref Unsafe.Add(ref t, (c * rows) + r);
+                    nuint step = (nuint)rows;
+                    c0.StoreUnsafe(ref to); c1.StoreUnsafe(ref to, step); c2.StoreUnsafe(ref to, 2 * step); c3.StoreUnsafe(ref to, 3 * step);
+                    c4.StoreUnsafe(ref to, 4 * step); c5.StoreUnsafe(ref to, 5 * step); c6.StoreUnsafe(ref to, 6 * step); c7.StoreUnsafe(ref to, 7 * step);
+                }
+            }
+        }
+
+        // The columns right of the blocks in the blocks' rows, then every column of the rows below them.
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = r < fullRows ? fullColumns : 0; c < columns; c++)
+            {
+                Unsafe.Add(ref t, (c * rows) + r) = Unsafe.Add(ref s, (r * columns) + c);
+            }
+        }
+    }
+
+    /// <summary>The columns of the 8×8 matrix with rows <paramref name="r0"/> … <paramref name="r7"/>: <c>c_j[k] = r_k[j]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose8x8(
+        Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
+        out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
+        out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
+    {
+        // Pairs of rows interleaved, then pairs of pairs, then the 128-bit halves exchanged.
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        c0 = Avx.Permute2x128(u0, u4, 0x20); c4 = Avx.Permute2x128(u0, u4, 0x31);
+        c1 = Avx.Permute2x128(u1, u5, 0x20); c5 = Avx.Permute2x128(u1, u5, 0x31);
+        c2 = Avx.Permute2x128(u2, u6, 0x20); c6 = Avx.Permute2x128(u2, u6, 0x31);
+        c3 = Avx.Permute2x128(u3, u7, 0x20); c7 = Avx.Permute2x128(u3, u7, 0x31);
+    }
+
+    /// <summary>
     /// The reverse of <see cref="Compact"/>: writes a compact C×H×W tensor into a wide buffer, row y of channel c at
     /// <c>c·plane + (y + top)·rowStride + left</c>. Everything else in the wide buffer is left as it is (zero, by design).
     /// </summary>

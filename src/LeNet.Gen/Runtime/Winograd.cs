@@ -76,7 +76,7 @@ public static class Winograd
             for (; p + Lanes <= pairs; p += Lanes)
             {
                 ref float g = ref Unsafe.Add(ref w, p * 9);
-                Transpose(
+                Simd.Transpose8x8(
                     Vector256.LoadUnsafe(ref g, 0), Vector256.LoadUnsafe(ref g, 9), Vector256.LoadUnsafe(ref g, 18), Vector256.LoadUnsafe(ref g, 27),
                     Vector256.LoadUnsafe(ref g, 36), Vector256.LoadUnsafe(ref g, 45), Vector256.LoadUnsafe(ref g, 54), Vector256.LoadUnsafe(ref g, 63),
                     out var g00, out var g01, out var g02, out var g10, out var g11, out var g12, out var g20, out var g21);
@@ -119,29 +119,6 @@ public static class Winograd
                 Unsafe.Add(ref u, ((xi + 3) * block) + p) = t2;
             }
         }
-    }
-
-    // Columns of the 8×8 matrix whose rows are r0…r7: c_j[k] = r_k[j]. Pairs of rows interleaved, then pairs of pairs,
-    // then the 128-bit halves exchanged.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose(
-        Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
-        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
-        out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
-        out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
-    {
-        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        c0 = Avx.Permute2x128(u0, u4, 0x20); c4 = Avx.Permute2x128(u0, u4, 0x31);
-        c1 = Avx.Permute2x128(u1, u5, 0x20); c5 = Avx.Permute2x128(u1, u5, 0x31);
-        c2 = Avx.Permute2x128(u2, u6, 0x20); c6 = Avx.Permute2x128(u2, u6, 0x31);
-        c3 = Avx.Permute2x128(u3, u7, 0x20); c7 = Avx.Permute2x128(u3, u7, 0x31);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1125,13 +1125,7 @@ namespace LeNet.Gen.Generated
         // with d transposed first so that the gradients of all filters at one output are adjacent; 1 × 16 filters × 5 taps of a kernel row at a time.
         internal static void Conv2WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> outputGradient, Span<float> transposed, Span<float> weightGradient)
         {
-            for (int filter = 0; filter < 16; filter++)
-            {
-                for (int p = 0; p < 100; p++)
-                {
-                    transposed[(p * 16) + filter] = outputGradient[(filter * 100) + p];
-                }
-            }
+            Simd.Transpose(outputGradient, 16, 100, transposed); // transposed[p·16 + filter] = d[filter, p]
             ref float x = ref MemoryMarshal.GetReference(source);
             ref float d = ref MemoryMarshal.GetReference(transposed);
             Span<float> sums = stackalloc float[16];
@@ -1342,13 +1336,7 @@ namespace LeNet.Gen.Generated
         // with d transposed first so that the gradients of all filters at one output are adjacent; 2 × 8 filters × 5 taps of a kernel row at a time.
         internal static void Conv2WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> outputGradient, Span<float> transposed, Span<float> weightGradient)
         {
-            for (int filter = 0; filter < 16; filter++)
-            {
-                for (int p = 0; p < 100; p++)
-                {
-                    transposed[(p * 16) + filter] = outputGradient[(filter * 100) + p];
-                }
-            }
+            Simd.Transpose(outputGradient, 16, 100, transposed); // transposed[p·16 + filter] = d[filter, p]
             ref float x = ref MemoryMarshal.GetReference(source);
             ref float d = ref MemoryMarshal.GetReference(transposed);
             Span<float> sums = stackalloc float[8];

@@ -115,11 +115,7 @@ internal static class ConvVectorKernels
         w.Line($"// with d transposed first so that the gradients of all filters at one output are adjacent; {blocks} × {lanes} filters × {k} taps of a kernel row at a time.");
         using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} outputGradient, {Span} transposed, {Span} weightGradient)"))
         {
-            using (w.Block($"for (int filter = 0; filter < {f}; filter++)"))
-            using (w.Block($"for (int p = 0; p < {outputs}; p++)"))
-            {
-                w.Line($"transposed[(p * {f}) + filter] = outputGradient[(filter * {outputs}) + p];");
-            }
+            w.Line($"Simd.Transpose(outputGradient, {f}, {outputs}, transposed); // transposed[p·{f} + filter] = d[filter, p]");
 
             w.Line($"ref float x = ref {Marshal}.GetReference(source);");
             w.Line($"ref float d = ref {Marshal}.GetReference(transposed);");
