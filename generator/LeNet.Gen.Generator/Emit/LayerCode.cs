@@ -39,7 +39,7 @@ internal sealed class LayerCode
     /// True when the layer's methods take the workspace as their last argument: for example state
     /// (<see cref="ILayerKind.NeedsWorkspace"/>), or for the scratch buffers of its vector kernels.
     /// </summary>
-    public bool TakesWorkspace => Kind.NeedsWorkspace || Workspace.Scratch.Count > 0;
+    public bool TakesWorkspace => Kind.NeedsWorkspace || Workspace.Scratch.Count > 0 || Kind.HasPreparedKernels(this);
 
     public NetworkPlan Plan { get; }
 

@@ -501,9 +501,30 @@ internal static class MembersEmitter
         w.Line();
     }
 
+    private static void EmitFinishExamples(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
+    {
+        if (!plan.CanTrain || !layers.Any(code => code.Kind.HasDeferredGradients(code)))
+        {
+            return;
+        }
+
+        w.Line("// After the last example of a chunk (the runtime's NetworkTraining calls it): the weight gradients the layers deferred");
+        w.Line("// over the chunk, added into the chunk's gradient.");
+        using (w.Block($"private static void FinishExamples(Workspace workspace, {Span} gradients)"))
+        {
+            foreach (var code in layers)
+            {
+                code.Kind.EmitFinishExamples(w, code);
+            }
+        }
+
+        w.Line();
+    }
+
     private static void EmitForward(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
         EmitPrepareKernels(w, layers);
+        EmitFinishExamples(w, plan, layers);
         w.Line("// The forward pass: each layer reads its source's output buffer (or the input) and writes its own.");
         using (w.Block($"private static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace)"))
         {
@@ -712,6 +733,11 @@ internal static class MembersEmitter
             w.Line($"public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= {NewInferenceWorkspace(plan)};");
             w.Line($"public static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace) => {type}.Forward(parameters, input, workspace);");
             w.Line($"public static {Span} Output(Workspace workspace) => workspace.{output};");
+            if (plan.CanTrain && layers.Any(code => code.Kind.HasDeferredGradients(code)))
+            {
+                w.Line($"public static void FinishExamples(Workspace workspace, {Span} gradients) => {type}.FinishExamples(workspace, gradients);");
+            }
+
             if (HasPreparedKernels(layers))
             {
                 w.Line($"public static void PrepareKernels({ReadOnlySpan} parameters, Workspace workspace, bool batch, bool training) => {type}.PrepareKernels(parameters, workspace, batch, training);");

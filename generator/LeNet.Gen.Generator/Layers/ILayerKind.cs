@@ -141,6 +141,15 @@ internal interface ILayerKind
     /// network's <c>PrepareKernels</c>; nothing without prepared kernels.
     /// </summary>
     void EmitPreparedKernelSetup(SourceWriter w, LayerCode code);
+
+    /// <summary>True when the layer defers weight gradients over a range of examples (<see cref="EmitFinishExamples"/> adds them).</summary>
+    bool HasDeferredGradients(LayerCode code);
+
+    /// <summary>
+    /// Writes the statements that add the weight gradients the layer deferred over a range of examples into
+    /// <c>gradients</c> (the whole network's), inside the network's <c>FinishExamples</c>; nothing for a layer that defers none.
+    /// </summary>
+    void EmitFinishExamples(SourceWriter w, LayerCode code);
 }
 
 /// <summary>

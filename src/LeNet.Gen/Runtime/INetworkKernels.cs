@@ -98,6 +98,15 @@ public interface INetworkKernels<TWorkspace> : IInferenceKernels<TWorkspace>
     }
 
     /// <summary>
+    /// Called after <see cref="Backward"/> has run on the last of a range of examples (a chunk) in <paramref name="workspace"/>,
+    /// all of whose gradients went to <paramref name="gradients"/>: a network that defers some weight gradients to do them
+    /// for the whole range at once (its large dense layers) adds them now. Does nothing unless the network overrides it.
+    /// </summary>
+    static virtual void FinishExamples(TWorkspace workspace, Span<float> gradients)
+    {
+    }
+
+    /// <summary>
     /// Values after the parameters in the network's storage: the running statistics of its batch-norm layers (mean,
     /// variance and batch count of each). 0 unless the network has batch norm.
     /// </summary>

@@ -204,6 +204,8 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             total += Accumulate(parameters, inputs.Slice(n * inputLength, inputLength), labels[n], scale, workspace, gradients);
         }
 
+        TKernels.FinishExamples(workspace, gradients);
+
         return total;
     }
 

@@ -187,7 +187,8 @@ public static class Simd
 
     /// <summary>
     /// <c>result[i] = Σ o weight[o·columns + i] · d[o]</c>: the transposed product a dense layer's backward pass needs for
-    /// its input gradient. Each vector of results stays in a register while the rows stream past.
+    /// its input gradient. The rows stream past four at a time, in order, each one contiguous (which the hardware
+    /// prefetcher follows), and each result vector takes its four terms in row order before it is stored again.
     /// </summary>
     public static void TransposedMatrixVector(ReadOnlySpan<float> weight, ReadOnlySpan<float> d, Span<float> result, int rows, int columns)
     {
@@ -201,38 +202,68 @@ public static class Simd
         int i = 0;
         if (Use512)
         {
-            for (; i <= columns - 32; i += 32)
+            i = columns / 16 * 16;
+            result.Slice(0, i).Clear();
+            int o = 0;
+            for (; o + 4 <= rows; o += 4)
             {
-                var a0 = Vector512<float>.Zero;
-                var a1 = a0;
-                for (int o = 0; o < rows; o++)
+                ref float w0 = ref Unsafe.Add(ref w, o * columns);
+                ref float w1 = ref Unsafe.Add(ref w0, columns);
+                ref float w2 = ref Unsafe.Add(ref w1, columns);
+                ref float w3 = ref Unsafe.Add(ref w2, columns);
+                Vector512<float> d0 = Vector512.Create(d[o]), d1 = Vector512.Create(d[o + 1]), d2 = Vector512.Create(d[o + 2]), d3 = Vector512.Create(d[o + 3]);
+                for (nuint c = 0; c < (nuint)i; c += 16)
                 {
-                    var scale = Vector512.Create(d[o]);
-                    ref float row = ref Unsafe.Add(ref w, (o * columns) + i);
-                    a0 = MultiplyAdd(Vector512.LoadUnsafe(ref row), scale, a0);
-                    a1 = MultiplyAdd(Vector512.LoadUnsafe(ref row, 16), scale, a1);
+                    var sum = Vector512.LoadUnsafe(ref r, c);
+                    sum = MultiplyAdd(Vector512.LoadUnsafe(ref w0, c), d0, sum);
+                    sum = MultiplyAdd(Vector512.LoadUnsafe(ref w1, c), d1, sum);
+                    sum = MultiplyAdd(Vector512.LoadUnsafe(ref w2, c), d2, sum);
+                    sum = MultiplyAdd(Vector512.LoadUnsafe(ref w3, c), d3, sum);
+                    sum.StoreUnsafe(ref r, c);
                 }
+            }
 
-                a0.StoreUnsafe(ref r, (nuint)i);
-                a1.StoreUnsafe(ref r, (nuint)(i + 16));
+            for (; o < rows; o++)
+            {
+                ref float row = ref Unsafe.Add(ref w, o * columns);
+                var scale = Vector512.Create(d[o]);
+                for (nuint c = 0; c < (nuint)i; c += 16)
+                {
+                    MultiplyAdd(Vector512.LoadUnsafe(ref row, c), scale, Vector512.LoadUnsafe(ref r, c)).StoreUnsafe(ref r, c);
+                }
             }
         }
         else if (Use256)
         {
-            for (; i <= columns - 16; i += 16)
+            i = columns / 8 * 8;
+            result.Slice(0, i).Clear();
+            int o = 0;
+            for (; o + 4 <= rows; o += 4)
             {
-                var a0 = Vector256<float>.Zero;
-                var a1 = a0;
-                for (int o = 0; o < rows; o++)
+                ref float w0 = ref Unsafe.Add(ref w, o * columns);
+                ref float w1 = ref Unsafe.Add(ref w0, columns);
+                ref float w2 = ref Unsafe.Add(ref w1, columns);
+                ref float w3 = ref Unsafe.Add(ref w2, columns);
+                Vector256<float> d0 = Vector256.Create(d[o]), d1 = Vector256.Create(d[o + 1]), d2 = Vector256.Create(d[o + 2]), d3 = Vector256.Create(d[o + 3]);
+                for (nuint c = 0; c < (nuint)i; c += 8)
                 {
-                    var scale = Vector256.Create(d[o]);
-                    ref float row = ref Unsafe.Add(ref w, (o * columns) + i);
-                    a0 = MultiplyAdd(Vector256.LoadUnsafe(ref row), scale, a0);
-                    a1 = MultiplyAdd(Vector256.LoadUnsafe(ref row, 8), scale, a1);
+                    var sum = Vector256.LoadUnsafe(ref r, c);
+                    sum = MultiplyAdd(Vector256.LoadUnsafe(ref w0, c), d0, sum);
+                    sum = MultiplyAdd(Vector256.LoadUnsafe(ref w1, c), d1, sum);
+                    sum = MultiplyAdd(Vector256.LoadUnsafe(ref w2, c), d2, sum);
+                    sum = MultiplyAdd(Vector256.LoadUnsafe(ref w3, c), d3, sum);
+                    sum.StoreUnsafe(ref r, c);
                 }
+            }
 
-                a0.StoreUnsafe(ref r, (nuint)i);
-                a1.StoreUnsafe(ref r, (nuint)(i + 8));
+            for (; o < rows; o++)
+            {
+                ref float row = ref Unsafe.Add(ref w, o * columns);
+                var scale = Vector256.Create(d[o]);
+                for (nuint c = 0; c < (nuint)i; c += 8)
+                {
+                    MultiplyAdd(Vector256.LoadUnsafe(ref row, c), scale, Vector256.LoadUnsafe(ref r, c)).StoreUnsafe(ref r, c);
+                }
             }
         }
 
@@ -275,6 +306,63 @@ public static class Simd
         for (; i < n; i++)
         {
             Unsafe.Add(ref d, i) += a * Unsafe.Add(ref s, i);
+        }
+    }
+
+    /// <summary>
+    /// <c>target[o·columns + i] += Σ n rowFactors[n·rows + o] · columnFactors[n·columns + i]</c> for n = 0 … count − 1: the
+    /// weight gradient of a dense layer over several examples in one pass over <paramref name="target"/>. Each value gets
+    /// its terms in example order with the arithmetic of <see cref="MultiplyAdd(ReadOnlySpan{float}, float, Span{float})"/>,
+    /// so the result is bit-identical to calling that once per example and row, while the target is loaded and stored once
+    /// instead of once per example.
+    /// </summary>
+    public static void AddOuterProducts(ReadOnlySpan<float> rowFactors, ReadOnlySpan<float> columnFactors, int count, int rows, int columns, Span<float> target)
+    {
+        if (count < 0 || rows < 0 || columns < 0 || rowFactors.Length < (long)count * rows || columnFactors.Length < (long)count * columns || target.Length < (long)rows * columns)
+        {
+            throw new ArgumentException($"Outer products of {count} × ({rows} by {columns}): {rowFactors.Length} row factors, {columnFactors.Length} column factors, {target.Length} targets.");
+        }
+
+        ref float x = ref MemoryMarshal.GetReference(columnFactors);
+        ref float a = ref MemoryMarshal.GetReference(rowFactors);
+        for (int o = 0; o < rows; o++)
+        {
+            ref float d = ref Unsafe.Add(ref MemoryMarshal.GetReference(target), o * columns);
+            int i = 0;
+            if (Use512)
+            {
+                for (; i <= columns - 16; i += 16)
+                {
+                    var sum = Vector512.LoadUnsafe(ref d, (nuint)i);
+                    for (int n = 0; n < count; n++)
+                    {
+                        sum = MultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)((n * columns) + i)), Vector512.Create(Unsafe.Add(ref a, (n * rows) + o)), sum);
+                    }
+
+                    sum.StoreUnsafe(ref d, (nuint)i);
+                }
+            }
+            else if (Use256)
+            {
+                for (; i <= columns - 8; i += 8)
+                {
+                    var sum = Vector256.LoadUnsafe(ref d, (nuint)i);
+                    for (int n = 0; n < count; n++)
+                    {
+                        sum = MultiplyAdd(Vector256.LoadUnsafe(ref x, (nuint)((n * columns) + i)), Vector256.Create(Unsafe.Add(ref a, (n * rows) + o)), sum);
+                    }
+
+                    sum.StoreUnsafe(ref d, (nuint)i);
+                }
+            }
+
+            for (; i < columns; i++)
+            {
+                for (int n = 0; n < count; n++)
+                {
+                    Unsafe.Add(ref d, i) += Unsafe.Add(ref a, (n * rows) + o) * Unsafe.Add(ref x, (n * columns) + i);
+                }
+            }
         }
     }
 

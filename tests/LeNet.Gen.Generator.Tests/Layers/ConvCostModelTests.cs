@@ -91,12 +91,30 @@ public class ConvCostModelTests
     [Fact]
     public void A_network_without_such_layers_has_no_prepared_kernels()
     {
+        // 1×12×12 → 6×8×8 → 10: a 5×5 convolution and a dense layer of 3,840 weights (under the 16,384 it takes to defer).
         string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
-            1, 32, 32, RoundingMode.Floor,
+            1, 12, 12, RoundingMode.Floor,
             Conv(6, 5, stride: 1, padding: 0, activation: ActivationKind.ReLU),
             Dense(10, ActivationKind.Softmax))).Plan!);
 
         Assert.DoesNotContain("PrepareKernels", source);
         Assert.DoesNotContain("UsesWinograd", source);
+        Assert.DoesNotContain("FinishExamples", source);
+    }
+
+    [Fact]
+    public void A_large_dense_layer_defers_its_weight_gradient_to_the_end_of_each_chunk()
+    {
+        // 2×32×32 = 2,048 inputs → fc1 256 (524,288 weights: deferred) → fc2 10 (2,560: added per example).
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
+            2, 32, 32, RoundingMode.Floor,
+            Dense(256, ActivationKind.ReLU),
+            Dense(10, ActivationKind.Softmax))).Plan!);
+
+        Assert.Contains("workspace.Fc1DefersWeightGradient = training;", source);
+        Assert.Contains("workspace.Fc1PendingInputs ??= new float[global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>.ChunkSize * 2048];", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Simd.AddOuterProducts(workspace.Fc1PendingGradients, workspace.Fc1PendingInputs, workspace.Fc1Pending, 256, 2048, gradients.Slice(0, 524288));", source);
+        Assert.Contains("public static void FinishExamples(Workspace workspace, global::System.Span<float> gradients) =>", source);
+        Assert.DoesNotContain("Fc2DefersWeightGradient", source);
     }
 }

@@ -62,6 +62,32 @@ namespace Demo
             "fc3 84→10 Softmax        10               850\n" +
             "total                                  61,706";
 
+        // Before a workspace runs the inputs of one Predict call or the examples of one training step (the runtime calls it):
+        // the layers whose cost model chose kernels with a set-up (Winograd's transformed weights) for this kind of call set
+        // them up from the current parameters.
+        private static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training)
+        {
+            bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;
+            workspace.Fc1DefersWeightGradient = training;
+            workspace.Fc1Pending = 0;
+            if (training)
+            {
+                workspace.Fc1PendingGradients ??= new float[global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>.ChunkSize * 120];
+                workspace.Fc1PendingInputs ??= new float[global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>.ChunkSize * 400];
+            }
+        }
+
+        // After the last example of a chunk (the runtime's NetworkTraining calls it): the weight gradients the layers deferred
+        // over the chunk, added into the chunk's gradient.
+        private static void FinishExamples(Workspace workspace, global::System.Span<float> gradients)
+        {
+            if (workspace.Fc1Pending > 0)
+            {
+                global::LeNet.Gen.Runtime.Simd.AddOuterProducts(workspace.Fc1PendingGradients, workspace.Fc1PendingInputs, workspace.Fc1Pending, 120, 400, gradients.Slice(2572, 48000));
+                workspace.Fc1Pending = 0;
+            }
+        }
+
         // The forward pass: each layer reads its source's output buffer (or the input) and writes its own.
         private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
         {
@@ -70,7 +96,7 @@ namespace Demo
             Pool1Forward(workspace.Conv1Output, workspace.Pool1Output);
             Conv2Forward(workspace.Pool1Output, parameters.Slice(156, 2400), parameters.Slice(2556, 16), workspace.Conv2Output, workspace);
             Pool2Forward(workspace.Conv2Output, workspace.Pool2Output);
-            Fc1Forward(workspace.Pool2Output, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), workspace.Fc1Output);
+            Fc1Forward(workspace.Pool2Output, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), workspace.Fc1Output, workspace);
             Fc2Forward(workspace.Fc1Output, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), workspace.Fc2Output);
             Fc3Forward(workspace.Fc2Output, parameters.Slice(60856, 840), parameters.Slice(61696, 10), workspace.Logits);
             global::LeNet.Gen.Runtime.Softmax.Apply(workspace.Logits, workspace.Fc3Output);
@@ -82,7 +108,7 @@ namespace Demo
         {
             Fc3Backward(workspace.Fc2Output, parameters.Slice(60856, 840), workspace.Logits, workspace.LogitsGradient, workspace.Fc2OutputGradient, gradients.Slice(60856, 840), gradients.Slice(61696, 10));
             Fc2Backward(workspace.Fc1Output, parameters.Slice(50692, 10080), workspace.Fc2Output, workspace.Fc2OutputGradient, workspace.Fc1OutputGradient, gradients.Slice(50692, 10080), gradients.Slice(60772, 84));
-            Fc1Backward(workspace.Pool2Output, parameters.Slice(2572, 48000), workspace.Fc1Output, workspace.Fc1OutputGradient, workspace.Pool2OutputGradient, gradients.Slice(2572, 48000), gradients.Slice(50572, 120));
+            Fc1Backward(workspace.Pool2Output, parameters.Slice(2572, 48000), workspace.Fc1Output, workspace.Fc1OutputGradient, workspace.Pool2OutputGradient, gradients.Slice(2572, 48000), gradients.Slice(50572, 120), workspace);
             Pool2Backward(workspace.Conv2Output, workspace.Pool2Output, workspace.Pool2OutputGradient, workspace.Conv2OutputGradient);
             Conv2Backward(workspace.Pool1Output, parameters.Slice(156, 2400), workspace.Conv2Output, workspace.Conv2OutputGradient, workspace.Pool1OutputGradient, gradients.Slice(156, 2400), gradients.Slice(2556, 16), workspace);
             Pool1Backward(workspace.Conv1Output, workspace.Pool1Output, workspace.Pool1OutputGradient, workspace.Conv1OutputGradient);
@@ -393,7 +419,7 @@ namespace Demo
 
         // fc1 400→120 ReLU: 16×5×5 → 120 (the 16×5×5 input flattened in channel, row, column order)
         // out[o] = relu(bias[o] + Σ i weight[o, i] · in[i])
-        private static void Fc1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        private static void Fc1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
         {
             global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 120, 400); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
             for (int o = 0; o < 120; o++)
@@ -403,10 +429,29 @@ namespace Demo
         }
 
         // fc1 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
-        private static void Fc1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
+        private static void Fc1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
         {
             global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 120), outputGradient); // ReLU′ = 1 where the output is positive, else 0
             global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 120, 400); // din[i] = Σ o d[o] · weight[o, i]
+            // In a training step the weight gradient waits for the chunk's other examples (FinishExamples adds them in one pass
+            // over the 120×400 weights, in example order); elsewhere it is added now.
+            if (workspace.Fc1DefersWeightGradient)
+            {
+                if (workspace.Fc1Pending * 120 == workspace.Fc1PendingGradients!.Length)
+                {
+                    global::LeNet.Gen.Runtime.Simd.AddOuterProducts(workspace.Fc1PendingGradients, workspace.Fc1PendingInputs, workspace.Fc1Pending, 120, 400, weightGradient);
+                    workspace.Fc1Pending = 0;
+                }
+                outputGradient.Slice(0, 120).CopyTo(global::System.MemoryExtensions.AsSpan(workspace.Fc1PendingGradients, workspace.Fc1Pending * 120, 120));
+                input.Slice(0, 400).CopyTo(global::System.MemoryExtensions.AsSpan(workspace.Fc1PendingInputs!, workspace.Fc1Pending * 400, 400));
+                workspace.Fc1Pending++;
+                for (int o = 0; o < 120; o++)
+                {
+                    biasGradient[o] += outputGradient[o];
+                }
+                return;
+            }
+
             for (int o = 0; o < 120; o++)
             {
                 float d = outputGradient[o];
@@ -721,6 +766,8 @@ namespace Demo
             public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= new Workspace(training: false);
             public static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace) => LeNet5.Forward(parameters, input, workspace);
             public static global::System.Span<float> Output(Workspace workspace) => workspace.Fc3Output;
+            public static void FinishExamples(Workspace workspace, global::System.Span<float> gradients) => LeNet5.FinishExamples(workspace, gradients);
+            public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training) => LeNet5.PrepareKernels(parameters, workspace, batch, training);
             public static int ParameterCount => LeNet5.ParameterCount;
             public static Workspace CreateWorkspace(bool training) => new Workspace(training);
             public static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients) => LeNet5.Backward(parameters, input, workspace, gradients);
@@ -744,6 +791,12 @@ namespace Demo
             public readonly float[] Fc2Output = new float[84]; // fc2: 84
             public readonly float[] Logits = new float[10]; // fc3 before softmax
             public readonly float[] Fc3Output = new float[10]; // probabilities
+
+            // Set by PrepareKernels before each Predict call or training step: which layers run their prepared kernels, and those kernels' set-up.
+            public bool Fc1DefersWeightGradient; // fc1 keeps its examples' gradients and inputs for FinishExamples (training workspaces)
+            public int Fc1Pending; // examples kept
+            public float[]? Fc1PendingGradients; // their output gradients, a chunk's worth
+            public float[]? Fc1PendingInputs; // their inputs
 
             public readonly float[] Conv1OutputGradient;
             public readonly float[] Conv1WideGradient;

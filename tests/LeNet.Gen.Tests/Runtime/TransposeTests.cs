@@ -4,7 +4,10 @@ using Xunit;
 
 namespace LeNet.Gen.Tests.Runtime;
 
-/// <summary>Simd.Transpose against the definition, for sizes that are whole 8×8 blocks, that leave edges, and that have no block at all.</summary>
+/// <summary>
+/// Simd.Transpose against the definition, for sizes that are whole 8×8 blocks, that leave edges, and that have no block at
+/// all; Simd.AddOuterProducts against per-example MultiplyAdd calls, bit for bit.
+/// </summary>
 public class TransposeTests
 {
     [Theory]
@@ -32,6 +35,41 @@ public class TransposeTests
                 Assert.Equal(source[(r * columns) + c], target[(c * rows) + r]);
             }
         }
+    }
+
+    [Theory]
+    [InlineData(8, 256, 2048)] // vgg-cifar's fc1 over a chunk of 8 examples
+    [InlineData(3, 5, 21)]     // vector part and scalar tail
+    [InlineData(1, 1, 1)]
+    [InlineData(0, 4, 4)]      // no example: the target stays as it was
+    public void AddOuterProducts_is_bit_identical_to_one_MultiplyAdd_per_example_and_row(int count, int rows, int columns)
+    {
+        var random = new Random((rows * 7) + columns);
+        float[] Values(int n)
+        {
+            var v = new float[n];
+            for (int i = 0; i < n; i++)
+            {
+                v[i] = (float)((random.NextDouble() * 2) - 1);
+            }
+
+            return v;
+        }
+
+        float[] d = Values(count * rows), x = Values(count * columns), start = Values(rows * columns);
+        float[] expected = (float[])start.Clone(), actual = (float[])start.Clone();
+        for (int n = 0; n < count; n++)
+        {
+            for (int o = 0; o < rows; o++)
+            {
+                Simd.MultiplyAdd(x.AsSpan(n * columns, columns), d[(n * rows) + o], expected.AsSpan(o * columns, columns));
+            }
+        }
+
+        Simd.AddOuterProducts(d, x, count, rows, columns, actual);
+
+        Assert.Equal(expected, actual);
+        Assert.Throws<ArgumentException>(() => Simd.AddOuterProducts(d, x, count + 1, rows, columns, actual));
     }
 
     [Fact]

@@ -206,6 +206,13 @@ internal sealed class BatchNormLayer : IBatchWideKind
         // No prepared kernels to set up.
     }
 
+    public bool HasDeferredGradients(LayerCode code) => false;
+
+    public void EmitFinishExamples(SourceWriter w, LayerCode code)
+    {
+        // No deferred weight gradients: each example's are added as its backward pass runs.
+    }
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var b = (BatchNormSpec)code.Layer.Spec;

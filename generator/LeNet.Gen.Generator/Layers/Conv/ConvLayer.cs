@@ -184,6 +184,13 @@ internal sealed class ConvLayer : ILayerKind
         }
     }
 
+    public bool HasDeferredGradients(LayerCode code) => false;
+
+    public void EmitFinishExamples(SourceWriter w, LayerCode code)
+    {
+        // No deferred weight gradients: each example's are added as its backward pass runs.
+    }
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var conv = new ConvCode(code);
