@@ -159,10 +159,19 @@ public static class Winograd
             throw new ArgumentException($"Winograd forward: a buffer is too short for {channels}×{height}×{width} → {filters}×{g.OutHeight}×{g.OutWidth}.");
         }
 
-        Span<float> plane = scratch.Slice(0, padded);
         Span<float> v = scratch.Slice(padded, tiles);
         Span<float> m = scratch.Slice(padded + tiles, 16 * productBlock);
-        Pad(input, channels, height, width, padding, g, plane);
+
+        // The generated code passes inputs it has already zero-padded (padding 0): when the output's sides are even, such
+        // an input is the plane the tiles read, and it is read in place instead of copied.
+        ReadOnlySpan<float> plane = input;
+        if (padding != 0 || g.PaddedHeight != height || g.PaddedWidth != width)
+        {
+            Span<float> copy = scratch.Slice(0, padded);
+            Pad(input, channels, height, width, padding, g, copy);
+            plane = copy;
+        }
+
         TransformInput(plane, channels, g, v);
         for (int xi = 0; xi < 16; xi++)
         {

@@ -21,6 +21,7 @@ public class WinogradTests
         { 9, 13, 11, 4, 2 },   // padding 2, 13 × 6 output
         { 3, 5, 7, 9, 1 },     // channels and filters that fill no register tile
         { 17, 19, 33, 35, 1 }, // 17 × 18 tiles: 306 tiles, 39 vectors (4×3 tiles with leftovers)
+        { 16, 24, 18, 18, 0 }, // an already padded input with even output sides: read in place, not copied
     };
 
     [Theory]
