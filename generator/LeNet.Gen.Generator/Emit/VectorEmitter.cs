@@ -1,4 +1,6 @@
+using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
@@ -99,7 +101,11 @@ internal static class VectorEmitter
     /// Writes the kernel <paramref name="name"/>: the register-tiled convolution <paramref name="conv"/> over wide positions
     /// (see <see cref="WideConv"/>), starting from the bias or from zero, with ReLU fused into the store when asked.
     /// </summary>
-    internal static void EmitWideConv(SourceWriter w, string name, WideConv conv, VectorIsa isa, bool withBias, bool relu)
+    /// <param name="strided">
+    /// For the forward kernel of a space-to-depth layer: the layer's own kernels, which the kernel then reads in place of
+    /// the sub-kernels (see <see cref="StridedWeights"/>); null when <paramref name="conv"/>'s weights are its own.
+    /// </param>
+    internal static void EmitWideConv(SourceWriter w, string name, WideConv conv, VectorIsa isa, bool withBias, bool relu, StridedWeights? strided = null)
     {
         var (filters, vectors, plane) = conv.Tile(isa);
         int lanes = isa.Lanes, k = conv.Kernel, kk = k * k;
@@ -119,23 +125,19 @@ internal static class VectorEmitter
                     w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(q => q == 0 ? $"var s{b}_0 = {start};" : $"var s{b}_{q} = s{b}_0;")));
                 }
 
-                using (w.Block($"for (int c = 0; c < {conv.InChannels}; c++)"))
-                using (w.Block($"for (int i = 0; i < {k}; i++)"))
+                if (strided is null)
                 {
-                    w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + (i * {conv.SourceWidth})); // source row i of channel c, from p");
-                    w.Line($"ref float t = ref At(ref w, (((f * {conv.InChannels}) + c) * {kk}) + (i * {k})); // kernel row i of filter f, channel c");
-                    for (int j = 0; j < k; j++)
+                    using (w.Block($"for (int c = 0; c < {conv.InChannels}; c++)"))
+                    using (w.Block($"for (int i = 0; i < {k}; i++)"))
                     {
-                        string declare = j == 0 ? "var " : string.Empty;
-                        w.Line($"// column {j}");
-                        w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(q => $"{declare}a{q} = Load(ref row, p + {(q * lanes) + j});")));
-                        for (int b = 0; b < filters; b++)
-                        {
-                            int offset = (b * conv.InChannels * kk) + j;
-                            string fmas = string.Join(" ", Enumerable.Range(0, vectors).Select(q => $"s{b}_{q} = Fma(a{q}, v, s{b}_{q});"));
-                            w.Line($"{(j == 0 && b == 0 ? "var " : string.Empty)}v = Splat(At(ref t, {offset})); {fmas}");
-                        }
+                        w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + (i * {conv.SourceWidth})); // source row i of channel c, from p");
+                        w.Line($"ref float t = ref At(ref w, (((f * {conv.InChannels}) + c) * {kk}) + (i * {k})); // kernel row i of filter f, channel c");
+                        EmitTapRow(w, filters, vectors, lanes, columns: k, lastColumnIf: null, columnStep: 1, filterStep: conv.InChannels * kk);
                     }
+                }
+                else
+                {
+                    EmitStridedTaps(w, conv, strided, filters, vectors, lanes);
                 }
 
                 for (int b = 0; b < filters; b++)
@@ -150,6 +152,57 @@ internal static class VectorEmitter
 
         w.Line();
     }
+
+    // The taps of one kernel row: per column, the position vectors loaded once and multiplied by each filter's weight,
+    // which sits columnStep further along the row per column and filterStep further per filter. The last column can be
+    // guarded by a condition (a phase whose sub-kernels are one column short).
+    private static void EmitTapRow(SourceWriter w, int filters, int vectors, int lanes, int columns, string? lastColumnIf, int columnStep, int filterStep)
+    {
+        for (int j = 0; j < columns; j++)
+        {
+            IDisposable? guard = j == columns - 1 && lastColumnIf is not null ? w.Block($"if ({lastColumnIf})") : null;
+            string declare = j == 0 ? "var " : string.Empty;
+            w.Line($"// column {j}");
+            w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(q => $"{declare}a{q} = Load(ref row, p + {(q * lanes) + j});")));
+            for (int b = 0; b < filters; b++)
+            {
+                int offset = (b * filterStep) + (j * columnStep);
+                string fmas = string.Join(" ", Enumerable.Range(0, vectors).Select(q => $"s{b}_{q} = Fma(a{q}, v, s{b}_{q});"));
+                w.Line($"{(j == 0 && b == 0 ? "var " : string.Empty)}v = Splat(At(ref t, {offset})); {fmas}");
+            }
+
+            guard?.Dispose();
+        }
+    }
+
+    // The taps of a space-to-depth forward kernel, read from the layer's own K×K kernels: phase plane (ch, pa, pb) pairs
+    // with taps (s·i + pa, s·j + pb) of channel ch, the same sums in the same order as with the rearranged sub-kernels, less
+    // the taps past the kernel's edge, which the sub-kernels hold as zeros.
+    private static void EmitStridedTaps(SourceWriter w, WideConv conv, StridedWeights strided, int filters, int vectors, int lanes)
+    {
+        int s = strided.Stride, big = strided.Kernel, sub = conv.Kernel, channels = strided.Channels;
+        int last = big - (s * (sub - 1)); // the phases pa (and pb) below this have a full K' rows (and columns)
+        using (w.Block($"for (int ch = 0; ch < {channels}; ch++)"))
+        using (w.Block($"for (int pa = 0; pa < {s}; pa++)"))
+        using (w.Block($"for (int pb = 0; pb < {s}; pb++)"))
+        {
+            w.Line($"int c = (((ch * {s}) + pa) * {s}) + pb; // phase plane: every {Ordinal(s)} value of channel ch from row pa, column pb");
+            string rows = last == s ? sub.ToString(CultureInfo.InvariantCulture) : $"pa < {last} ? {sub} : {sub - 1}";
+            if (last != s)
+            {
+                w.Line($"int rows = {rows}; // kernel rows {s}·i + pa inside the {big}×{big} kernel");
+            }
+
+            using (w.Block($"for (int i = 0; i < {(last == s ? rows : "rows")}; i++)"))
+            {
+                w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + (i * {conv.SourceWidth})); // phase row i, from p");
+                w.Line($"ref float t = ref At(ref w, (((f * {channels}) + ch) * {big * big}) + ((({s} * i) + pa) * {big}) + pb); // kernel row {s}·i + pa of filter f, channel ch, from column pb");
+                EmitTapRow(w, filters, vectors, lanes, columns: sub, lastColumnIf: last == s ? null : $"pb < {last}", columnStep: s, filterStep: channels * big * big);
+            }
+        }
+    }
+
+    private static string Ordinal(int n) => n switch { 2 => "2nd", 3 => "3rd", _ => n.ToString(CultureInfo.InvariantCulture) + "th" };
 
     /// <summary>Short names for the vector operations, as local functions the JIT inlines, at the end of a kernel.</summary>
     internal static void EmitLocalHelpers(SourceWriter w, VectorIsa isa, bool relu, bool store)

@@ -58,3 +58,11 @@ internal sealed record WideConv(int InChannels, int SourceHeight, int SourceWidt
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 }
+
+/// <summary>
+/// The layer's own weights, as a space-to-depth forward kernel reads them: F × <paramref name="Channels"/> ×
+/// <paramref name="Kernel"/> × <paramref name="Kernel"/> with stride <paramref name="Stride"/>. Sub-kernel tap
+/// (ch, pa, pb, i, j) of the <see cref="WideConv"/> is tap (s·i + pa, s·j + pb) of channel ch, so the kernel needs no
+/// rearranged copy and skips the taps past the kernel's edge.
+/// </summary>
+internal sealed record StridedWeights(int Stride, int Kernel, int Channels);

@@ -1,6 +1,8 @@
 using System;
 using System.ComponentModel;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace LeNet.Gen.Runtime;
 
@@ -41,30 +43,37 @@ public static class SpaceToDepth
         CheckShape(channels, height, width, stride, planeHeight, planeWidth);
         AtLeast(source.Length, (long)channels * height * width, nameof(source));
         AtLeast(planes.Length, (long)channels * stride * stride * planeHeight * planeWidth, nameof(planes));
+
+        // The lengths were checked above, so the loops walk references without further bounds checks. The generated code
+        // calls this once per example; with spans sliced per row it cost as much as the convolution it feeds.
+        ref float input = ref MemoryMarshal.GetReference(source);
+        ref float output = ref MemoryMarshal.GetReference(planes);
         int plane = planeHeight * planeWidth;
         for (int c = 0; c < channels; c++)
         {
-            ReadOnlySpan<float> channel = source.Slice(c * height * width, height * width);
             for (int a = 0; a < stride; a++)
             {
                 for (int b = 0; b < stride; b++)
                 {
-                    Span<float> target = planes.Slice((((c * stride) + a) * stride + b) * plane, plane);
+                    int taken = Math.Min(planeWidth, PhaseCount(width, b, stride)); // columns b, b + s, … inside the source
+                    ref float target = ref Unsafe.Add(ref output, (nint)((((c * stride) + a) * stride) + b) * plane);
                     for (int u = 0; u < planeHeight; u++)
                     {
-                        Span<float> row = target.Slice(u * planeWidth, planeWidth);
-                        int y = (stride * u) + a;
-                        int v = 0;
+                        ref float row = ref Unsafe.Add(ref target, u * planeWidth);
+                        int y = (stride * u) + a, v = 0;
                         if (y < height)
                         {
-                            ReadOnlySpan<float> line = channel.Slice(y * width, width);
-                            for (int x = b; v < planeWidth && x < width; v++, x += stride)
+                            ref float line = ref Unsafe.Add(ref input, (((nint)c * height) + y) * width + b);
+                            for (; v < taken; v++)
                             {
-                                row[v] = line[x];
+                                Unsafe.Add(ref row, v) = Unsafe.Add(ref line, v * stride);
                             }
                         }
 
-                        row.Slice(v).Clear();
+                        for (; v < planeWidth; v++)
+                        {
+                            Unsafe.Add(ref row, v) = 0f;
+                        }
                     }
                 }
             }
@@ -80,23 +89,32 @@ public static class SpaceToDepth
         CheckShape(channels, height, width, stride, planeHeight, planeWidth);
         AtLeast(planes.Length, (long)channels * stride * stride * planeHeight * planeWidth, nameof(planes));
         AtLeast(target.Length, (long)channels * height * width, nameof(target));
+        ref float input = ref MemoryMarshal.GetReference(planes);
+        ref float output = ref MemoryMarshal.GetReference(target);
         int plane = planeHeight * planeWidth;
         for (int c = 0; c < channels; c++)
         {
             for (int y = 0; y < height; y++)
             {
-                Span<float> line = target.Slice(((c * height) + y) * width, width);
+                ref float line = ref Unsafe.Add(ref output, (((nint)c * height) + y) * width);
                 int u = y / stride, a = y % stride;
-                if (u >= planeHeight)
+                for (int b = 0; b < stride && b < width; b++)
                 {
-                    line.Clear();
-                    continue;
-                }
+                    // Columns b, b + s, … of this row come from plane (c, a, b), row u; zero past the plane's edge.
+                    int count = PhaseCount(width, b, stride), v = 0;
+                    if (u < planeHeight)
+                    {
+                        ref float row = ref Unsafe.Add(ref input, ((nint)((((c * stride) + a) * stride) + b) * plane) + (u * planeWidth));
+                        for (int taken = Math.Min(count, planeWidth); v < taken; v++)
+                        {
+                            Unsafe.Add(ref line, b + (v * stride)) = Unsafe.Add(ref row, v);
+                        }
+                    }
 
-                for (int x = 0; x < width; x++)
-                {
-                    int v = x / stride, b = x % stride;
-                    line[x] = v < planeWidth ? planes[((((c * stride) + a) * stride + b) * plane) + (u * planeWidth) + v] : 0f;
+                    for (; v < count; v++)
+                    {
+                        Unsafe.Add(ref line, b + (v * stride)) = 0f;
+                    }
                 }
             }
         }
@@ -110,32 +128,26 @@ public static class SpaceToDepth
     {
         int sub = SubKernel(kernel, stride);
         CheckWeights(weight.Length, rearranged.Length, filters, channels, kernel, stride, sub, nameof(weight), nameof(rearranged));
-        int kk = kernel * kernel, block = stride * stride * sub * sub, phase = sub * sub;
+        int kk = kernel * kernel, block = stride * stride * sub * sub;
+        Span<int> map = kk <= 1024 ? stackalloc int[kk] : new int[kk];
+        TapMap(kernel, stride, sub, map);
+        ref int at = ref MemoryMarshal.GetReference(map);
+        ref float source = ref MemoryMarshal.GetReference(weight);
+        ref float target = ref MemoryMarshal.GetReference(rearranged);
         for (int fc = 0; fc < filters * channels; fc++)
         {
-            // One kernel's taps go to their phase's sub-kernel: tap (i, j) = (s·i' + a, s·j' + b) to (a, b, i', j'). The
-            // block is cleared first, so the taps past the kernel's edge stay zero.
-            ReadOnlySpan<float> w = weight.Slice(fc * kk, kk);
-            Span<float> t = rearranged.Slice(fc * block, block);
-            t.Clear();
-            for (int i = 0, a = 0, si = 0; i < kernel; i++)
+            // One kernel's taps go to their places in its block of sub-kernels. When s·K' > K some places have no tap;
+            // the block is cleared first so that they stay zero.
+            ref float w = ref Unsafe.Add(ref source, (nint)fc * kk);
+            ref float t = ref Unsafe.Add(ref target, (nint)fc * block);
+            if (block != kk)
             {
-                ReadOnlySpan<float> row = w.Slice(i * kernel, kernel);
-                Span<float> target = t.Slice((a * stride * phase) + (si * sub));
-                for (int b = 0; b < stride && b < kernel; b++)
-                {
-                    Span<float> part = target.Slice(b * phase);
-                    for (int sj = 0, j = b; j < kernel; sj++, j += stride)
-                    {
-                        part[sj] = row[j];
-                    }
-                }
+                Unsafe.InitBlockUnaligned(ref Unsafe.As<float, byte>(ref t), 0, (uint)block * sizeof(float));
+            }
 
-                if (++a == stride)
-                {
-                    a = 0;
-                    si++;
-                }
+            for (int k = 0; k < kk; k++)
+            {
+                Unsafe.Add(ref t, Unsafe.Add(ref at, k)) = Unsafe.Add(ref w, k);
             }
         }
     }
@@ -149,33 +161,40 @@ public static class SpaceToDepth
     {
         int sub = SubKernel(kernel, stride);
         CheckWeights(weightGradient.Length, rearrangedGradient.Length, filters, channels, kernel, stride, sub, nameof(weightGradient), nameof(rearrangedGradient));
-        int kk = kernel * kernel, block = stride * stride * sub * sub, phase = sub * sub;
+        int kk = kernel * kernel, block = stride * stride * sub * sub;
+        Span<int> map = kk <= 1024 ? stackalloc int[kk] : new int[kk];
+        TapMap(kernel, stride, sub, map);
+        ref int at = ref MemoryMarshal.GetReference(map);
+        ref float source = ref MemoryMarshal.GetReference(rearrangedGradient);
+        ref float target = ref MemoryMarshal.GetReference(weightGradient);
         for (int fc = 0; fc < filters * channels; fc++)
         {
-            // The reverse of RearrangeWeights' walk: tap (i, j) = (s·i' + a, s·j' + b) takes the gradient of (a, b, i', j').
-            Span<float> dw = weightGradient.Slice(fc * kk, kk);
-            ReadOnlySpan<float> t = rearrangedGradient.Slice(fc * block, block);
-            for (int i = 0, a = 0, si = 0; i < kernel; i++)
+            // The reverse of RearrangeWeights: each tap takes the gradient of its place in the block.
+            ref float dw = ref Unsafe.Add(ref target, (nint)fc * kk);
+            ref float t = ref Unsafe.Add(ref source, (nint)fc * block);
+            for (int k = 0; k < kk; k++)
             {
-                Span<float> row = dw.Slice(i * kernel, kernel);
-                ReadOnlySpan<float> source = t.Slice((a * stride * phase) + (si * sub));
-                for (int b = 0; b < stride && b < kernel; b++)
-                {
-                    ReadOnlySpan<float> part = source.Slice(b * phase);
-                    for (int sj = 0, j = b; j < kernel; sj++, j += stride)
-                    {
-                        row[j] += part[sj];
-                    }
-                }
-
-                if (++a == stride)
-                {
-                    a = 0;
-                    si++;
-                }
+                Unsafe.Add(ref dw, k) += Unsafe.Add(ref t, Unsafe.Add(ref at, k));
             }
         }
     }
+
+    // Where each tap of a K×K kernel goes in its block of sub-kernels: tap (i, j) = (s·i' + a, s·j' + b) to sub-kernel
+    // (a, b), place (i', j'), which is offset ((a·s + b)·K' + i')·K' + j' in the block.
+    private static void TapMap(int kernel, int stride, int sub, Span<int> map)
+    {
+        for (int i = 0; i < kernel; i++)
+        {
+            for (int j = 0; j < kernel; j++)
+            {
+                int a = i % stride, b = j % stride;
+                map[(i * kernel) + j] = (((((a * stride) + b) * sub) + (i / stride)) * sub) + (j / stride);
+            }
+        }
+    }
+
+    // How many of the columns b, b + s, b + 2s, … lie below width.
+    private static int PhaseCount(int width, int b, int stride) => b < width ? ((width - b - 1) / stride) + 1 : 0;
 
     private static void CheckShape(int channels, int height, int width, int stride, int planeHeight, int planeWidth)
     {

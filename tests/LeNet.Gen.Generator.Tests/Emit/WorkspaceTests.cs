@@ -75,16 +75,17 @@ public class WorkspaceTests
         // no input gradient. pool1 (Ceiling) gives 4×8×8. conv2 (stride 2, 6 filters → 6×4×4) reads a padded copy (9×9 for
         // its last Ceiling window) whose gradient it crops back, and has vector kernels on its phase planes: 16 planes of
         // 5×5 with 2×2 sub-kernels, its wide output, and (6 filters filling no vector) the wide-row weight gradient; in
-        // training the sub-kernels' gradient and the buffers of the input gradient. fc1 is the softmax head: logits, then
+        // training the sub-kernels' gradient and the buffers of the input gradient, which include the sub-kernels (the forward kernel reads the
+        // layer's own kernels as sub-kernels). fc1 is the softmax head: logits, then
         // probabilities.
         var always = Regex.Matches(source, @"public readonly float\[\] (\w+) = new").Cast<Match>().Select(m => m.Groups[1].Value);
         var trainingOnly = Regex.Matches(source, @"public readonly float\[\] (\w+);").Cast<Match>().Select(m => m.Groups[1].Value);
-        Assert.Equal(new[] { "Conv1PaddedInput", "Conv1Output", "Conv1Wide", "Pool1Output", "Conv2PaddedInput", "Conv2Output", "Conv2Phases", "Conv2PhaseWeights", "Conv2Wide", "Logits", "Fc1Output" }, always);
+        Assert.Equal(new[] { "Conv1PaddedInput", "Conv1Output", "Conv1Wide", "Pool1Output", "Conv2PaddedInput", "Conv2Output", "Conv2Phases", "Conv2Wide", "Logits", "Fc1Output" }, always);
         Assert.Equal(
             new[]
             {
                 "Conv1OutputGradient", "Conv1WideGradient", "Pool1OutputGradient", "Conv2PaddedInputGradient", "Conv2OutputGradient",
-                "Conv2PhaseWeightGradient", "Conv2WideGradient", "Conv2PaddedGradient", "Conv2RotatedWeights", "Conv2WideInputGradient", "Conv2PhaseGradient", "LogitsGradient",
+                "Conv2PhaseWeightGradient", "Conv2WideGradient", "Conv2PaddedGradient", "Conv2PhaseWeights", "Conv2RotatedWeights", "Conv2WideInputGradient", "Conv2PhaseGradient", "LogitsGradient",
             },
             trainingOnly);
         Assert.Contains("Conv2PaddedInput = new float[324]; // conv2 input, padded: 4×9×9", source);
@@ -92,7 +93,7 @@ public class WorkspaceTests
         // 6 filters × 16 planes × 2×2 taps; the planes' gradient, 16 × 5 × 5; the planes with room for AVX-512's loads
         // (6 filters × 2 vectors on a 32-wide plane): (16 − 1)·25 + 32 − 1 + 1·5 + 1 + 1 = 413.
         Assert.Contains("Conv2Phases = new float[413]; // conv2 phase planes: 16×5×5", source);
-        Assert.Contains("Conv2PhaseWeights = new float[384]; // conv2 sub-kernels: 6×16×2×2", source);
+        Assert.Contains("Conv2PhaseWeights = training ? new float[384]", source); // the sub-kernels, turned for the input gradient
         Assert.Contains("Conv2PhaseGradient = training ? new float[400]", source);
     }
 

@@ -50,7 +50,17 @@ public class StridedConvTests
         Assert.Contains("// Vector code, stride 2: the input split into 4 phase planes per channel (64×9×9), 3×3 kernels → 2×2 sub-kernels (7 of 16 taps zero), then the stride-1 wide kernel.", source);
         Assert.Contains("// Vector code, stride 2: the input split into 4 phase planes per channel (12×18×18), 5×5 kernels → 3×3 sub-kernels (11 of 36 taps zero), then the stride-1 wide kernel.", source);
         Assert.Contains("global::LeNet.Gen.Runtime.SpaceToDepth.Split(input, 16, 18, 18, 2, workspace.Conv2Phases, 9, 9);", source);
+        // The forward kernel reads the 3×3 kernels as sub-kernels in place; the backward pass turns the rearranged sub-kernels,
+        // once per training step in PrepareKernels and, where that has not run (the batch-norm stages), per example.
+        Assert.Contains("global::LeNet.Gen.Runtime.SpaceToDepth.RearrangeWeights(parameters.Slice(1216, 4608), 32, 16, 3, 2, workspace.Conv2PhaseWeights);", source);
         Assert.Contains("global::LeNet.Gen.Runtime.SpaceToDepth.RearrangeWeights(weight, 32, 16, 3, 2, workspace.Conv2PhaseWeights);", source);
+        Assert.Contains("ForwardWideVector256(workspace.Conv2Phases, weight, bias, workspace.Conv2Wide);", source);
+        Assert.DoesNotContain("Conv1PhaseWeights", source); // the first layer turns no kernels
+        // 3×3 taps over stride 2: kernel rows and columns 2·i + pa < 3, so phases with pa (pb) = 1 have one row (column) fewer,
+        // and the kernel skips the 7 taps the sub-kernels would hold as zeros.
+        Assert.Contains("int rows = pa < 1 ? 2 : 1; // kernel rows 2·i + pa inside the 3×3 kernel", source);
+        Assert.Contains("if (pb < 1)", source);
+        Assert.Contains("ref float t = ref At(ref w, (((f * 16) + ch) * 9) + (((2 * i) + pa) * 3) + pb); // kernel row 2·i + pa of filter f, channel ch, from column pb", source);
         Assert.Contains("global::LeNet.Gen.Runtime.SpaceToDepth.FoldWeightGradient(workspace.Conv2PhaseWeightGradient, 32, 16, 3, 2, weightGradient);", source);
         Assert.Contains("global::LeNet.Gen.Runtime.SpaceToDepth.Merge(workspace.Conv2PhaseGradient, 16, 2, 9, 9, inputGradient, 18, 18);", source);
         // conv1 is the first layer: no input gradient, so no merge.
@@ -69,7 +79,7 @@ public class StridedConvTests
         Assert.Contains("Conv2PaddedInput = new float[5184]", source);
         Assert.Equal(0, conv2.Workspace.SourceLength);
         // 32 filters × 64 planes × 2×2 sub-kernel taps, for the sub-kernels, their gradient and their rotated copy.
-        Assert.Contains("Conv2PhaseWeights = new float[8192]", source);
+        Assert.Contains("Conv2PhaseWeights = training ? new float[8192]", source);
         Assert.Contains("Conv2PhaseWeightGradient = training ? new float[8192]", source);
         Assert.Contains("Conv2RotatedWeights = training ? new float[8192]", source);
         // The gradient of the 64 planes of 9×9.
@@ -78,7 +88,7 @@ public class StridedConvTests
         // (AVX2 4 × 3 on 72), so the loads reach (64 − 1)·81 + 80 − 1 + 1·9 + 1 + 1 = 5193 values, more than 64 × 81 = 5184.
         Assert.Contains("Conv2Phases = new float[5193]; // conv2 phase planes: 64×9×9", source);
         Assert.Equal(
-            new[] { "Conv2Phases", "Conv2PhaseWeights", "Conv2PhaseWeightGradient", "Conv2Wide", "Conv2TransposedGradient", "Conv2PaddedGradient", "Conv2RotatedWeights", "Conv2WideInputGradient", "Conv2PhaseGradient" },
+            new[] { "Conv2Phases", "Conv2PhaseWeightGradient", "Conv2Wide", "Conv2TransposedGradient", "Conv2PaddedGradient", "Conv2PhaseWeights", "Conv2RotatedWeights", "Conv2WideInputGradient", "Conv2PhaseGradient" },
             conv2.Workspace.Scratch.Select(b => b.Name));
     }
 

@@ -68,6 +68,11 @@ namespace Demo
         private static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training)
         {
             bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;
+            workspace.Conv2WeightsTurned = vectors && training;
+            if (workspace.Conv2WeightsTurned)
+            {
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2RotateWeights(parameters.Slice(156, 2400), workspace.Conv2RotatedWeights);
+            }
             workspace.Fc1DefersWeightGradient = training;
             workspace.Fc1Pending = 0;
             if (training)
@@ -310,7 +315,11 @@ namespace Demo
                 }
                 global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2WeightGradientVector512(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
-                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
+                if (!workspace.Conv2WeightsTurned)
+                {
+                    // Not made for this step by PrepareKernels (the batch-norm stages do not call it): turned here, per example.
+                    global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
+                }
                 global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2InputGradientWideVector512(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 256, 18, 6, 14, 14, inputGradient);
                 return;
@@ -324,7 +333,11 @@ namespace Demo
                 }
                 global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2WeightGradientVector256(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
-                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
+                if (!workspace.Conv2WeightsTurned)
+                {
+                    // Not made for this step by PrepareKernels (the batch-norm stages do not call it): turned here, per example.
+                    global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
+                }
                 global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2InputGradientWideVector256(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 256, 18, 6, 14, 14, inputGradient);
                 return;
@@ -793,6 +806,7 @@ namespace Demo
             public readonly float[] Fc3Output = new float[10]; // probabilities
 
             // Set by PrepareKernels before each Predict call or training step: which layers run their prepared kernels, and those kernels' set-up.
+            public bool Conv2WeightsTurned; // conv2's turned kernels hold this training step's weights
             public bool Fc1DefersWeightGradient; // fc1 keeps its examples' gradients and inputs for FinishExamples (training workspaces)
             public int Fc1Pending; // examples kept
             public float[]? Fc1PendingGradients; // their output gradients, a chunk's worth

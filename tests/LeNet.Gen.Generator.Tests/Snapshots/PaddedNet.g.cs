@@ -53,6 +53,20 @@ namespace Demo
             "fc1 96→5 Softmax           5               485\n" +
             "total                                      819";
 
+        // Before a workspace runs the inputs of one Predict call or the examples of one training step (the runtime calls it):
+        // the layers whose cost model chose kernels with a set-up (Winograd's transformed weights) for this kind of call set
+        // them up from the current parameters.
+        private static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training)
+        {
+            bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;
+            workspace.Conv2WeightsTurned = vectors && training;
+            if (workspace.Conv2WeightsTurned)
+            {
+                global::LeNet.Gen.Runtime.SpaceToDepth.RearrangeWeights(parameters.Slice(112, 216), 6, 4, 3, 2, workspace.Conv2PhaseWeights);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2RotateWeights(workspace.Conv2PhaseWeights, workspace.Conv2RotatedWeights);
+            }
+        }
+
         // The forward pass: each layer reads its source's output buffer (or the input) and writes its own.
         private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
         {
@@ -284,8 +298,7 @@ namespace Demo
             if (global::LeNet.Gen.Runtime.Simd.Use512)
             {
                 global::LeNet.Gen.Runtime.SpaceToDepth.Split(input, 4, 9, 9, 2, workspace.Conv2Phases, 5, 5);
-                global::LeNet.Gen.Runtime.SpaceToDepth.RearrangeWeights(weight, 6, 4, 3, 2, workspace.Conv2PhaseWeights);
-                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2ForwardWideVector512(workspace.Conv2Phases, workspace.Conv2PhaseWeights, bias, workspace.Conv2Wide);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2ForwardWideVector512(workspace.Conv2Phases, weight, bias, workspace.Conv2Wide);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2Wide, 32, 5, 6, 4, 4, output);
                 global::LeNet.Gen.Runtime.Simd.Sigmoid(output.Slice(0, 96));
                 return;
@@ -294,8 +307,7 @@ namespace Demo
             if (global::LeNet.Gen.Runtime.Simd.Use256)
             {
                 global::LeNet.Gen.Runtime.SpaceToDepth.Split(input, 4, 9, 9, 2, workspace.Conv2Phases, 5, 5);
-                global::LeNet.Gen.Runtime.SpaceToDepth.RearrangeWeights(weight, 6, 4, 3, 2, workspace.Conv2PhaseWeights);
-                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2ForwardWideVector256(workspace.Conv2Phases, workspace.Conv2PhaseWeights, bias, workspace.Conv2Wide);
+                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2ForwardWideVector256(workspace.Conv2Phases, weight, bias, workspace.Conv2Wide);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2Wide, 24, 5, 6, 4, 4, output);
                 global::LeNet.Gen.Runtime.Simd.Sigmoid(output.Slice(0, 96));
                 return;
@@ -327,7 +339,7 @@ namespace Demo
         private static void Conv2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
         {
             global::LeNet.Gen.Runtime.Simd.SigmoidBackward(output.Slice(0, 96), outputGradient); // sigmoid′ = y · (1 − y)
-            // Vector code, on the phase planes and sub-kernels the forward pass left in the workspace: their gradients, then folded
+            // Vector code, on the phase planes the forward pass left in the workspace and the turned sub-kernels: their gradients, then folded
             // back into the 3×3 kernels and merged back into the input's 9×9 grid.
             if (global::LeNet.Gen.Runtime.Simd.Use512)
             {
@@ -340,7 +352,12 @@ namespace Demo
                 global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2WeightGradientVector512(workspace.Conv2Phases, workspace.Conv2WideGradient, workspace.Conv2PhaseWeightGradient);
                 global::LeNet.Gen.Runtime.SpaceToDepth.FoldWeightGradient(workspace.Conv2PhaseWeightGradient, 6, 4, 3, 2, weightGradient);
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 4, 4, workspace.Conv2PaddedGradient, 36, 6, 1, 1);
-                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2RotateWeights(workspace.Conv2PhaseWeights, workspace.Conv2RotatedWeights);
+                if (!workspace.Conv2WeightsTurned)
+                {
+                    // Not made for this step by PrepareKernels (the batch-norm stages do not call it): turned here, per example.
+                    global::LeNet.Gen.Runtime.SpaceToDepth.RearrangeWeights(weight, 6, 4, 3, 2, workspace.Conv2PhaseWeights);
+                    global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2RotateWeights(workspace.Conv2PhaseWeights, workspace.Conv2RotatedWeights);
+                }
                 global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2InputGradientWideVector512(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 32, 6, 16, 5, 5, workspace.Conv2PhaseGradient);
                 global::LeNet.Gen.Runtime.SpaceToDepth.Merge(workspace.Conv2PhaseGradient, 4, 2, 5, 5, inputGradient, 9, 9);
@@ -358,7 +375,12 @@ namespace Demo
                 global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2WeightGradientVector256(workspace.Conv2Phases, workspace.Conv2WideGradient, workspace.Conv2PhaseWeightGradient);
                 global::LeNet.Gen.Runtime.SpaceToDepth.FoldWeightGradient(workspace.Conv2PhaseWeightGradient, 6, 4, 3, 2, weightGradient);
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 6, 4, 4, workspace.Conv2PaddedGradient, 36, 6, 1, 1);
-                global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2RotateWeights(workspace.Conv2PhaseWeights, workspace.Conv2RotatedWeights);
+                if (!workspace.Conv2WeightsTurned)
+                {
+                    // Not made for this step by PrepareKernels (the batch-norm stages do not call it): turned here, per example.
+                    global::LeNet.Gen.Runtime.SpaceToDepth.RearrangeWeights(weight, 6, 4, 3, 2, workspace.Conv2PhaseWeights);
+                    global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2RotateWeights(workspace.Conv2PhaseWeights, workspace.Conv2RotatedWeights);
+                }
                 global::LeNet.Gen.Generated.Demo_PaddedNet_VectorKernels.Conv2InputGradientWideVector256(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
                 global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 32, 6, 16, 5, 5, workspace.Conv2PhaseGradient);
                 global::LeNet.Gen.Runtime.SpaceToDepth.Merge(workspace.Conv2PhaseGradient, 4, 2, 5, 5, inputGradient, 9, 9);
@@ -664,6 +686,7 @@ namespace Demo
             public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= new Workspace(training: false);
             public static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace) => PaddedNet.Forward(parameters, input, workspace);
             public static global::System.Span<float> Output(Workspace workspace) => workspace.Fc1Output;
+            public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training) => PaddedNet.PrepareKernels(parameters, workspace, batch, training);
             public static int ParameterCount => PaddedNet.ParameterCount;
             public static Workspace CreateWorkspace(bool training) => new Workspace(training);
             public static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients) => PaddedNet.Backward(parameters, input, workspace, gradients);
@@ -683,10 +706,12 @@ namespace Demo
             public readonly float[] Conv2PaddedInput = new float[324]; // conv2 input, padded: 4×9×9
             public readonly float[] Conv2Output = new float[96]; // conv2: 6×4×4
             public readonly float[] Conv2Phases = new float[413]; // conv2 phase planes: 16×5×5
-            public readonly float[] Conv2PhaseWeights = new float[384]; // conv2 sub-kernels: 6×16×2×2
             public readonly float[] Conv2Wide = new float[192]; // conv2 output on wide rows
             public readonly float[] Logits = new float[5]; // fc1 before softmax
             public readonly float[] Fc1Output = new float[5]; // probabilities
+
+            // Set by PrepareKernels before each Predict call or training step: which layers run their prepared kernels, and those kernels' set-up.
+            public bool Conv2WeightsTurned; // conv2's turned kernels hold this training step's weights
 
             public readonly float[] Conv1OutputGradient;
             public readonly float[] Conv1WideGradient;
@@ -696,6 +721,7 @@ namespace Demo
             public readonly float[] Conv2PhaseWeightGradient;
             public readonly float[] Conv2WideGradient;
             public readonly float[] Conv2PaddedGradient;
+            public readonly float[] Conv2PhaseWeights;
             public readonly float[] Conv2RotatedWeights;
             public readonly float[] Conv2WideInputGradient;
             public readonly float[] Conv2PhaseGradient;
@@ -712,6 +738,7 @@ namespace Demo
                 Conv2PhaseWeightGradient = training ? new float[384] : global::System.Array.Empty<float>();
                 Conv2WideGradient = training ? new float[192] : global::System.Array.Empty<float>();
                 Conv2PaddedGradient = training ? new float[219] : global::System.Array.Empty<float>();
+                Conv2PhaseWeights = training ? new float[384] : global::System.Array.Empty<float>();
                 Conv2RotatedWeights = training ? new float[384] : global::System.Array.Empty<float>();
                 Conv2WideInputGradient = training ? new float[512] : global::System.Array.Empty<float>();
                 Conv2PhaseGradient = training ? new float[400] : global::System.Array.Empty<float>();
@@ -914,8 +941,9 @@ namespace LeNet.Gen.Generated
         }
 
         // conv2, stride 2: the input split into 4 phase planes per channel (16×5×5), 3×3 kernels → 2×2 sub-kernels (7 of 16 taps zero), then the stride-1 wide kernel.
-        // The kernels below read the phase planes as 16 input channels of 5×5 and the sub-kernels as 2×2 weights
-        // (SpaceToDepth in the runtime rearranges both).
+        // The kernels below read the phase planes as 16 input channels of 5×5 (SpaceToDepth in the runtime
+        // splits the input). The forward kernel reads the layer's 3×3 kernels as 2×2 sub-kernels in place; the backward kernels
+        // read the sub-kernels rearranged by SpaceToDepth and write their gradient, folded back into the kernels' afterwards.
         // conv2 forward, AVX-512, 16 lanes: each filter's 4×4 outputs sit at y·5 + x of a
         // 32-wide plane (19 positions used), computed 6 filters × 2 vectors at a time.
         internal static void Conv2ForwardWideVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
@@ -934,28 +962,39 @@ namespace LeNet.Gen.Generated
                     var s3_0 = Splat(bias[f + 3]); var s3_1 = s3_0;
                     var s4_0 = Splat(bias[f + 4]); var s4_1 = s4_0;
                     var s5_0 = Splat(bias[f + 5]); var s5_1 = s5_0;
-                    for (int c = 0; c < 16; c++)
+                    for (int ch = 0; ch < 4; ch++)
                     {
-                        for (int i = 0; i < 2; i++)
+                        for (int pa = 0; pa < 2; pa++)
                         {
-                            ref float row = ref At(ref x, (c * 25) + (i * 5)); // source row i of channel c, from p
-                            ref float t = ref At(ref w, (((f * 16) + c) * 4) + (i * 2)); // kernel row i of filter f, channel c
-                            // column 0
-                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 16);
-                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
-                            v = Splat(At(ref t, 64)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
-                            v = Splat(At(ref t, 128)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
-                            v = Splat(At(ref t, 192)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
-                            v = Splat(At(ref t, 256)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
-                            v = Splat(At(ref t, 320)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
-                            // column 1
-                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 17);
-                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
-                            v = Splat(At(ref t, 65)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
-                            v = Splat(At(ref t, 129)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
-                            v = Splat(At(ref t, 193)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
-                            v = Splat(At(ref t, 257)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
-                            v = Splat(At(ref t, 321)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                            for (int pb = 0; pb < 2; pb++)
+                            {
+                                int c = (((ch * 2) + pa) * 2) + pb; // phase plane: every 2nd value of channel ch from row pa, column pb
+                                int rows = pa < 1 ? 2 : 1; // kernel rows 2·i + pa inside the 3×3 kernel
+                                for (int i = 0; i < rows; i++)
+                                {
+                                    ref float row = ref At(ref x, (c * 25) + (i * 5)); // phase row i, from p
+                                    ref float t = ref At(ref w, (((f * 4) + ch) * 9) + (((2 * i) + pa) * 3) + pb); // kernel row 2·i + pa of filter f, channel ch, from column pb
+                                    // column 0
+                                    var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 16);
+                                    var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                                    v = Splat(At(ref t, 36)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                                    v = Splat(At(ref t, 72)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                                    v = Splat(At(ref t, 108)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                                    v = Splat(At(ref t, 144)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                                    v = Splat(At(ref t, 180)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                                    if (pb < 1)
+                                    {
+                                        // column 1
+                                        a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 17);
+                                        v = Splat(At(ref t, 2)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
+                                        v = Splat(At(ref t, 38)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
+                                        v = Splat(At(ref t, 74)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
+                                        v = Splat(At(ref t, 110)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
+                                        v = Splat(At(ref t, 146)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
+                                        v = Splat(At(ref t, 182)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
+                                    }
+                                }
+                            }
                         }
                     }
                     Store(s0_0, ref o, (nuint)((f + 0) * 32) + p + 0); Store(s0_1, ref o, (nuint)((f + 0) * 32) + p + 16);
@@ -1087,22 +1126,33 @@ namespace LeNet.Gen.Generated
                     var s0_0 = Splat(bias[f + 0]); var s0_1 = s0_0; var s0_2 = s0_0;
                     var s1_0 = Splat(bias[f + 1]); var s1_1 = s1_0; var s1_2 = s1_0;
                     var s2_0 = Splat(bias[f + 2]); var s2_1 = s2_0; var s2_2 = s2_0;
-                    for (int c = 0; c < 16; c++)
+                    for (int ch = 0; ch < 4; ch++)
                     {
-                        for (int i = 0; i < 2; i++)
+                        for (int pa = 0; pa < 2; pa++)
                         {
-                            ref float row = ref At(ref x, (c * 25) + (i * 5)); // source row i of channel c, from p
-                            ref float t = ref At(ref w, (((f * 16) + c) * 4) + (i * 2)); // kernel row i of filter f, channel c
-                            // column 0
-                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 8); var a2 = Load(ref row, p + 16);
-                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
-                            v = Splat(At(ref t, 64)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
-                            v = Splat(At(ref t, 128)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
-                            // column 1
-                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 9); a2 = Load(ref row, p + 17);
-                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
-                            v = Splat(At(ref t, 65)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
-                            v = Splat(At(ref t, 129)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                            for (int pb = 0; pb < 2; pb++)
+                            {
+                                int c = (((ch * 2) + pa) * 2) + pb; // phase plane: every 2nd value of channel ch from row pa, column pb
+                                int rows = pa < 1 ? 2 : 1; // kernel rows 2·i + pa inside the 3×3 kernel
+                                for (int i = 0; i < rows; i++)
+                                {
+                                    ref float row = ref At(ref x, (c * 25) + (i * 5)); // phase row i, from p
+                                    ref float t = ref At(ref w, (((f * 4) + ch) * 9) + (((2 * i) + pa) * 3) + pb); // kernel row 2·i + pa of filter f, channel ch, from column pb
+                                    // column 0
+                                    var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 8); var a2 = Load(ref row, p + 16);
+                                    var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                                    v = Splat(At(ref t, 36)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                                    v = Splat(At(ref t, 72)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                                    if (pb < 1)
+                                    {
+                                        // column 1
+                                        a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 9); a2 = Load(ref row, p + 17);
+                                        v = Splat(At(ref t, 2)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2);
+                                        v = Splat(At(ref t, 38)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2);
+                                        v = Splat(At(ref t, 74)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2);
+                                    }
+                                }
+                            }
                         }
                     }
                     Store(s0_0, ref o, (nuint)((f + 0) * 24) + p + 0); Store(s0_1, ref o, (nuint)((f + 0) * 24) + p + 8); Store(s0_2, ref o, (nuint)((f + 0) * 24) + p + 16);

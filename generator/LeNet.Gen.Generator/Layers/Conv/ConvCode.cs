@@ -117,7 +117,8 @@ internal sealed class ConvCode
 
     /// <summary>
     /// True when the vector code computes a strided convolution as a stride-1 one over phase planes (space-to-depth):
-    /// <see cref="ForwardWide"/> then reads <see cref="Phases"/> with the sub-kernels <see cref="PhaseWeights"/>.
+    /// <see cref="ForwardWide"/> then reads <see cref="Phases"/>, with the layer's kernels as sub-kernels (<see cref="Emit.StridedWeights"/>); the
+    /// backward kernels read the rearranged sub-kernels <see cref="PhaseWeights"/>.
     /// </summary>
     public bool IsSpaceToDepth { get; }
 
@@ -182,6 +183,9 @@ internal sealed class ConvCode
     /// <summary>The kernels turned by 180° with filters and channels swapped, the weights of the vector input gradient.</summary>
     public string RotatedWeights => Code.Pascal + "RotatedWeights";
 
+    /// <summary>The workspace flag that says <see cref="RotatedWeights"/> (and <see cref="PhaseWeights"/>) hold the current step's weights, set by <c>PrepareKernels</c>.</summary>
+    public string WeightsTurned => Code.Pascal + "WeightsTurned";
+
     /// <summary>The vector input gradient on wide rows, before it is compacted into the input gradient.</summary>
     public string WideInputGradient => Code.Pascal + "WideInputGradient";
 
@@ -245,7 +249,6 @@ internal sealed class ConvCode
             if (IsSpaceToDepth)
             {
                 scratch.Add(WorkspaceBuffer.Always(Phases, Math.Max((long)forward.InChannels * forward.SourcePlane, WideSourceLength), $"{layer.Name} phase planes: {forward.InChannels}×{forward.SourceHeight}×{forward.SourceWidth}"));
-                scratch.Add(WorkspaceBuffer.Always(PhaseWeights, subWeights, $"{layer.Name} sub-kernels: {forward.OutChannels}×{forward.InChannels}×{forward.Kernel}×{forward.Kernel}"));
                 scratch.Add(WorkspaceBuffer.Training(PhaseWeightGradient, subWeights));
             }
 
@@ -265,6 +268,11 @@ internal sealed class ConvCode
             {
                 var backward = InputGradientWide!;
                 scratch.Add(WorkspaceBuffer.Training(PaddedGradient, Math.Max((long)backward.InChannels * backward.SourcePlane, VectorIsa.All.Max(isa => backward.SourceLength(isa)))));
+                if (IsSpaceToDepth)
+                {
+                    scratch.Add(WorkspaceBuffer.Training(PhaseWeights, subWeights)); // the sub-kernels, which are then turned
+                }
+
                 scratch.Add(WorkspaceBuffer.Training(RotatedWeights, subWeights));
                 scratch.Add(WorkspaceBuffer.Training(WideInputGradient, VectorIsa.All.Max(isa => (long)backward.Tile(isa).Plane * backward.OutChannels)));
                 if (IsSpaceToDepth)

@@ -132,8 +132,12 @@ internal sealed class ConvLayer : ILayerKind
     public bool HasPreparedKernels(LayerCode code)
     {
         var conv = new ConvCode(code);
-        return conv.Winograd is not null || conv.WinogradBackward is not null;
+        return conv.Winograd is not null || conv.WinogradBackward is not null || TurnsWeights(code, conv);
     }
+
+    // True when the layer's vector backward pass reads turned kernels (the input gradient's), which training steps then
+    // make once per step and workspace in PrepareKernels instead of once per example.
+    private static bool TurnsWeights(LayerCode code, ConvCode conv) => code.Plan.CanTrain && !code.IsFirst && conv.IsVectorized;
 
     public void EmitPreparedKernelFields(SourceWriter w, LayerCode code)
     {
@@ -143,6 +147,11 @@ internal sealed class ConvLayer : ILayerKind
             w.Line($"public bool {conv.UsesWinograd}; // {code.Layer.Name} runs Winograd's kernels in this call");
             w.Line($"public float[]? {conv.WinogradWeights}; // {code.Layer.Name} weights transformed for Winograd, made on the thread's first such call");
             w.Line($"public float[]? {conv.WinogradScratch}; // {code.Layer.Name} Winograd tiles and products");
+        }
+
+        if (TurnsWeights(code, conv))
+        {
+            w.Line($"public bool {conv.WeightsTurned}; // {code.Layer.Name}'s turned kernels hold this training step's weights");
         }
 
         if (conv.WinogradBackward is not null)
@@ -170,6 +179,15 @@ internal sealed class ConvLayer : ILayerKind
             }
         }
 
+        if (TurnsWeights(code, conv))
+        {
+            w.Line($"workspace.{conv.WeightsTurned} = vectors && training;");
+            using (w.Block($"if (workspace.{conv.WeightsTurned})"))
+            {
+                EmitTurnWeights(w, code, conv, weights);
+            }
+        }
+
         if (conv.WinogradBackward is not null)
         {
             var output = layer.Output;
@@ -178,9 +196,23 @@ internal sealed class ConvLayer : ILayerKind
             {
                 w.Line($"workspace.{conv.WinogradBackwardWeights} ??= new float[{Winograd}.WeightsLength({channels}, {filters})];");
                 w.Line($"workspace.{conv.WinogradBackwardScratch} ??= new float[{Winograd}.ScratchLength({filters}, {channels}, {output.Height}, {output.Width}, 2)];");
-                w.Line($"{code.VectorKernels}.{code.Pascal}RotateWeights({weights}, workspace.{conv.RotatedWeights});");
-                w.Line($"{Winograd}.TransformWeights(workspace.{conv.RotatedWeights}, {channels}, {filters}, workspace.{conv.WinogradBackwardWeights});");
+                w.Line($"{Winograd}.TransformWeights(workspace.{conv.RotatedWeights}, {channels}, {filters}, workspace.{conv.WinogradBackwardWeights}); // the kernels turned above");
             }
+        }
+    }
+
+    // The kernels the input gradient convolves with: the layer's turned by 180° with channels and filters swapped, from the
+    // sub-kernels for a space-to-depth layer.
+    private static void EmitTurnWeights(SourceWriter w, LayerCode code, ConvCode conv, string weights)
+    {
+        if (conv.IsSpaceToDepth)
+        {
+            w.Line($"{SpaceToDepth}.RearrangeWeights({weights}, {code.Layer.Output.Channels}, {code.Layer.Input.Channels}, {conv.Spec.Kernel}, {conv.Stride}, workspace.{conv.PhaseWeights});");
+            w.Line($"{code.VectorKernels}.{code.Pascal}RotateWeights(workspace.{conv.PhaseWeights}, workspace.{conv.RotatedWeights});");
+        }
+        else
+        {
+            w.Line($"{code.VectorKernels}.{code.Pascal}RotateWeights({weights}, workspace.{conv.RotatedWeights});");
         }
     }
 
@@ -293,8 +325,7 @@ internal sealed class ConvLayer : ILayerKind
                 if (plan.IsSpaceToDepth)
                 {
                     w.Line($"{SpaceToDepth}.Split(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, {plan.Stride}, workspace.{plan.Phases}, {conv.SourceHeight}, {conv.SourceWidth});");
-                    w.Line($"{SpaceToDepth}.RearrangeWeights(weight, {conv.OutChannels}, {code.Layer.Input.Channels}, {plan.Spec.Kernel}, {plan.Stride}, workspace.{plan.PhaseWeights});");
-                    w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}(workspace.{plan.Phases}, workspace.{plan.PhaseWeights}, bias, workspace.{plan.Wide});");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}(workspace.{plan.Phases}, weight, bias, workspace.{plan.Wide});");
                 }
                 else
                 {
@@ -400,13 +431,12 @@ internal sealed class ConvLayer : ILayerKind
         int channels = code.Layer.Input.Channels;
         if (phases)
         {
-            w.Line("// Vector code, on the phase planes and sub-kernels the forward pass left in the workspace: their gradients, then folded");
+            w.Line("// Vector code, on the phase planes the forward pass left in the workspace and the turned sub-kernels: their gradients, then folded");
             w.Line($"// back into the {plan.Spec.Kernel}×{plan.Spec.Kernel} kernels and merged back into the input's {plan.WindowHeight}×{plan.WindowWidth} grid.");
         }
 
         // With space-to-depth the stride-1 kernels read the phase planes and sub-kernels and write the sub-kernels' gradient.
         string source = phases ? $"workspace.{plan.Phases}" : "input";
-        string weights = phases ? $"workspace.{plan.PhaseWeights}" : "weight";
         string weightGradient = phases ? $"workspace.{plan.PhaseWeightGradient}" : "weightGradient";
         foreach (var isa in VectorIsa.All)
         {
@@ -452,7 +482,12 @@ internal sealed class ConvLayer : ILayerKind
                 {
                     string inputGradient = phases ? $"workspace.{plan.PhaseGradient}" : "inputGradient";
                     w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{plan.PaddedGradient}, {backward.SourcePlane}, {backward.SourceWidth}, {k - 1}, {k - 1});");
-                    w.Line($"{code.VectorKernels}.{code.Pascal}RotateWeights({weights}, workspace.{plan.RotatedWeights});");
+                    using (w.Block($"if (!workspace.{plan.WeightsTurned})"))
+                    {
+                        w.Line("// Not made for this step by PrepareKernels (the batch-norm stages do not call it): turned here, per example.");
+                        EmitTurnWeights(w, code, plan, "weight");
+                    }
+
                     w.Line($"{code.VectorKernels}.{code.Pascal}InputGradientWide{isa.Name}(workspace.{plan.PaddedGradient}, workspace.{plan.RotatedWeights}, workspace.{plan.WideInputGradient});");
                     w.Line($"{Simd}.Compact(workspace.{plan.WideInputGradient}, {backward.Tile(isa).Plane}, {backward.SourceWidth}, {backward.OutChannels}, {backward.OutHeight}, {backward.OutWidth}, {inputGradient});");
                     if (phases)

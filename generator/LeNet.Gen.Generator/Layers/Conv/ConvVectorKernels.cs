@@ -22,8 +22,9 @@ internal static class ConvVectorKernels
         if (plan.SpaceToDepthSummary is { } summary)
         {
             w.Line($"// {code.Layer.Name}, {summary}.");
-            w.Line($"// The kernels below read the phase planes as {forward.InChannels} input channels of {forward.SourceHeight}×{forward.SourceWidth} and the sub-kernels as {forward.Kernel}×{forward.Kernel} weights");
-            w.Line("// (SpaceToDepth in the runtime rearranges both).");
+            w.Line($"// The kernels below read the phase planes as {forward.InChannels} input channels of {forward.SourceHeight}×{forward.SourceWidth} (SpaceToDepth in the runtime");
+            w.Line($"// splits the input). The forward kernel reads the layer's {plan.Spec.Kernel}×{plan.Spec.Kernel} kernels as {forward.Kernel}×{forward.Kernel} sub-kernels in place; the backward kernels");
+            w.Line("// read the sub-kernels rearranged by SpaceToDepth and write their gradient, folded back into the kernels' afterwards.");
         }
 
         foreach (var isa in VectorIsa.All)
@@ -31,7 +32,8 @@ internal static class ConvVectorKernels
             var (filters, vectors, plane) = forward.Tile(isa);
             w.Line($"// {code.Layer.Name} forward, {isa.Description}: each filter's {code.Layer.Output.Height}×{code.Layer.Output.Width} outputs sit at y·{forward.SourceWidth} + x of a");
             w.Line($"// {plane}-wide plane ({forward.Positions} positions used), computed {filters} filters × {vectors} vectors at a time.");
-            EmitWideConv(w, $"{code.Pascal}ForwardWide{isa.Name}", forward, isa, withBias: true, relu: ActivationRow.Of(code.FusedActivation).FusesIntoVectorStore);
+            var strided = plan.IsSpaceToDepth ? new StridedWeights(plan.Stride, plan.Spec.Kernel, code.Layer.Input.Channels) : null;
+            EmitWideConv(w, $"{code.Pascal}ForwardWide{isa.Name}", forward, isa, withBias: true, relu: ActivationRow.Of(code.FusedActivation).FusesIntoVectorStore, strided);
             if (!training)
             {
                 continue;
