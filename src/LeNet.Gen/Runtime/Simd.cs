@@ -503,7 +503,16 @@ public static class Simd
     /// row-major matrix. With AVX2, 8×8 blocks at a time (eight row loads, three rounds of shuffles, eight stores); the
     /// edges one value at a time.
     /// </summary>
-    public static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> target)
+    public static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> target) => Transpose(source, rows, columns, target, add: false);
+
+    /// <summary>
+    /// <c>target[c·rows + r] += source[r·columns + c]</c>: adds the transpose of a <paramref name="rows"/> × <paramref name="columns"/>
+    /// row-major matrix, as <see cref="Transpose(ReadOnlySpan{float}, int, int, Span{float})"/> moves the values. A convolution's
+    /// weight gradient, kept with the filters adjacent over a chunk of examples, goes into the gradient this way.
+    /// </summary>
+    public static void AddTransposed(ReadOnlySpan<float> source, int rows, int columns, Span<float> target) => Transpose(source, rows, columns, target, add: true);
+
+    private static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> target, bool add)
     {
         if (rows < 0 || columns < 0 || source.Length < (long)rows * columns || target.Length < (long)rows * columns)
         {
@@ -529,6 +538,12 @@ public static class Simd
                         out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
                     ref float to = ref Unsafe.Add(ref t, (c * rows) + r);
                     nuint step = (nuint)rows;
+                    if (add)
+                    {
+                        c0 += Vector256.LoadUnsafe(ref to); c1 += Vector256.LoadUnsafe(ref to, step); c2 += Vector256.LoadUnsafe(ref to, 2 * step); c3 += Vector256.LoadUnsafe(ref to, 3 * step);
+                        c4 += Vector256.LoadUnsafe(ref to, 4 * step); c5 += Vector256.LoadUnsafe(ref to, 5 * step); c6 += Vector256.LoadUnsafe(ref to, 6 * step); c7 += Vector256.LoadUnsafe(ref to, 7 * step);
+                    }
+
                     c0.StoreUnsafe(ref to); c1.StoreUnsafe(ref to, step); c2.StoreUnsafe(ref to, 2 * step); c3.StoreUnsafe(ref to, 3 * step);
                     c4.StoreUnsafe(ref to, 4 * step); c5.StoreUnsafe(ref to, 5 * step); c6.StoreUnsafe(ref to, 6 * step); c7.StoreUnsafe(ref to, 7 * step);
                 }
@@ -540,7 +555,8 @@ public static class Simd
         {
             for (int c = r < fullRows ? fullColumns : 0; c < columns; c++)
             {
-                Unsafe.Add(ref t, (c * rows) + r) = Unsafe.Add(ref s, (r * columns) + c);
+                ref float to = ref Unsafe.Add(ref t, (c * rows) + r);
+                to = add ? to + Unsafe.Add(ref s, (r * columns) + c) : Unsafe.Add(ref s, (r * columns) + c);
             }
         }
     }

@@ -117,4 +117,24 @@ public class ConvCostModelTests
         Assert.Contains("public static void FinishExamples(Workspace workspace, global::System.Span<float> gradients) =>", source);
         Assert.DoesNotContain("Fc2DefersWeightGradient", source);
     }
+
+    [Fact]
+    public void A_convolution_whose_filters_fill_every_vector_width_sums_its_weight_gradient_over_each_chunk()
+    {
+        // 3×12×12 → conv1 16 filters (fill 8 and 16 lanes: deferred) → conv2 8 filters (fill 8 lanes only: per example) → 10.
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
+            3, 12, 12, RoundingMode.Floor,
+            Conv(16, 3, stride: 1, padding: 1, activation: ActivationKind.ReLU),
+            Conv(8, 3, stride: 1, padding: 1, activation: ActivationKind.ReLU),
+            Dense(10, ActivationKind.Softmax))).Plan!);
+
+        // 3 channels × 3×3 taps = 27 rows of 16 filters, added into conv1's 16 × 27 weights at the chunk's end.
+        Assert.Contains("workspace.Conv1DefersWeightGradient = vectors && training;", source);
+        Assert.Contains("workspace.Conv1PendingWeightGradient ??= new float[432];", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Simd.AddTransposed(workspace.Conv1PendingWeightGradient!, 27, 16, gradients.Slice(0, 432));", source);
+        Assert.Contains("workspace.Conv1DefersWeightGradient ? workspace.Conv1PendingWeightGradient : default);", source);
+        Assert.Contains("Store(Load(ref pt, kept + 0) + t00, ref pt, kept + 0);", source);
+        Assert.DoesNotContain("Conv2DefersWeightGradient", source);
+        Assert.Contains("Conv2TransposedGradient, weightGradient, default);", source); // AVX2's filters-in-lanes kernel, adding per example
+    }
 }

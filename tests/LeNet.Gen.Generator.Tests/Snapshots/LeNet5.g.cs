@@ -68,6 +68,12 @@ namespace Demo
         private static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training)
         {
             bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;
+            workspace.Conv2DefersWeightGradient = vectors && training;
+            if (workspace.Conv2DefersWeightGradient)
+            {
+                workspace.Conv2PendingWeightGradient ??= new float[2400];
+                global::System.Array.Clear(workspace.Conv2PendingWeightGradient); // nothing left from a step that stopped part-way
+            }
             workspace.Conv2WeightsTurned = vectors && training;
             if (workspace.Conv2WeightsTurned)
             {
@@ -86,6 +92,11 @@ namespace Demo
         // over the chunk, added into the chunk's gradient.
         private static void FinishExamples(Workspace workspace, global::System.Span<float> gradients)
         {
+            if (workspace.Conv2DefersWeightGradient)
+            {
+                global::LeNet.Gen.Runtime.Simd.AddTransposed(workspace.Conv2PendingWeightGradient!, 150, 16, gradients.Slice(156, 2400));
+                global::System.Array.Clear(workspace.Conv2PendingWeightGradient!);
+            }
             if (workspace.Fc1Pending > 0)
             {
                 global::LeNet.Gen.Runtime.Simd.AddOuterProducts(workspace.Fc1PendingGradients, workspace.Fc1PendingInputs, workspace.Fc1Pending, 120, 400, gradients.Slice(2572, 48000));
@@ -313,7 +324,8 @@ namespace Demo
                 {
                     biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 100, 100));
                 }
-                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2WeightGradientVector512(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
+                // In training steps the kernel adds into the chunk's sum, which FinishExamples adds into the gradient.
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2WeightGradientVector512(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient, workspace.Conv2DefersWeightGradient ? workspace.Conv2PendingWeightGradient : default);
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
                 if (!workspace.Conv2WeightsTurned)
                 {
@@ -331,7 +343,8 @@ namespace Demo
                 {
                     biasGradient[f] += global::LeNet.Gen.Runtime.Simd.Sum(outputGradient.Slice(f * 100, 100));
                 }
-                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2WeightGradientVector256(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient);
+                // In training steps the kernel adds into the chunk's sum, which FinishExamples adds into the gradient.
+                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2WeightGradientVector256(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient, workspace.Conv2DefersWeightGradient ? workspace.Conv2PendingWeightGradient : default);
                 global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
                 if (!workspace.Conv2WeightsTurned)
                 {
@@ -807,6 +820,8 @@ namespace Demo
 
             // Set by PrepareKernels before each Predict call or training step: which layers run their prepared kernels, and those kernels' set-up.
             public bool Conv2WeightsTurned; // conv2's turned kernels hold this training step's weights
+            public bool Conv2DefersWeightGradient; // conv2 sums its weight gradient over a chunk of examples, added in FinishExamples (training steps)
+            public float[]? Conv2PendingWeightGradient; // that sum, [channel, i, j, filter]
             public bool Fc1DefersWeightGradient; // fc1 keeps its examples' gradients and inputs for FinishExamples (training workspaces)
             public int Fc1Pending; // examples kept
             public float[]? Fc1PendingGradients; // their output gradients, a chunk's worth
@@ -1190,11 +1205,15 @@ namespace LeNet.Gen.Generated
 
         // conv2 weight gradient, AVX-512, 16 lanes: 16 filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],
         // with d transposed first so that the gradients of all filters at one output are adjacent; 1 × 16 filters × 5 taps of a kernel row at a time.
-        internal static void Conv2WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> outputGradient, Span<float> transposed, Span<float> weightGradient)
+        // A nonempty pending takes the sums instead, [channel, i, j, filter]: one vector added per 16 filters (FinishExamples adds it
+        // into the weight gradient after a chunk of examples).
+        internal static void Conv2WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> outputGradient, Span<float> transposed, Span<float> weightGradient, Span<float> pending)
         {
             Simd.Transpose(outputGradient, 16, 100, transposed); // transposed[p·16 + filter] = d[filter, p]
             ref float x = ref MemoryMarshal.GetReference(source);
             ref float d = ref MemoryMarshal.GetReference(transposed);
+            ref float pt = ref MemoryMarshal.GetReference(pending);
+            bool deferred = !pending.IsEmpty;
             Span<float> sums = stackalloc float[16];
             for (int c = 0; c < 6; c++)
             {
@@ -1212,6 +1231,16 @@ namespace LeNet.Gen.Generated
                                 var s0 = Splat(At(ref row, q + 0)); var s1 = Splat(At(ref row, q + 1)); var s2 = Splat(At(ref row, q + 2)); var s3 = Splat(At(ref row, q + 3)); var s4 = Splat(At(ref row, q + 4));
                                 var e0 = Load(ref d, at); t00 = Fma(e0, s0, t00); t01 = Fma(e0, s1, t01); t02 = Fma(e0, s2, t02); t03 = Fma(e0, s3, t03); t04 = Fma(e0, s4, t04);
                             }
+                        }
+                        if (deferred)
+                        {
+                            nuint kept = (nuint)((((c * 5) + i) * 80) + fb); // pending[c, i, 0, fb]
+                            Store(Load(ref pt, kept + 0) + t00, ref pt, kept + 0);
+                            Store(Load(ref pt, kept + 16) + t01, ref pt, kept + 16);
+                            Store(Load(ref pt, kept + 32) + t02, ref pt, kept + 32);
+                            Store(Load(ref pt, kept + 48) + t03, ref pt, kept + 48);
+                            Store(Load(ref pt, kept + 64) + t04, ref pt, kept + 64);
+                            continue;
                         }
                         Vector512.CopyTo(t00, sums);
                         for (int lane = 0; lane < 16; lane++)
@@ -1244,6 +1273,7 @@ namespace LeNet.Gen.Generated
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Load(ref float start, nuint offset) => Vector512.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector512<float> value, ref float start, nuint offset) => Vector512.StoreUnsafe(value, ref start, offset);
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
         }
@@ -1401,11 +1431,15 @@ namespace LeNet.Gen.Generated
 
         // conv2 weight gradient, AVX2 with FMA, 8 lanes: 8 filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],
         // with d transposed first so that the gradients of all filters at one output are adjacent; 2 × 8 filters × 5 taps of a kernel row at a time.
-        internal static void Conv2WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> outputGradient, Span<float> transposed, Span<float> weightGradient)
+        // A nonempty pending takes the sums instead, [channel, i, j, filter]: one vector added per 8 filters (FinishExamples adds it
+        // into the weight gradient after a chunk of examples).
+        internal static void Conv2WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> outputGradient, Span<float> transposed, Span<float> weightGradient, Span<float> pending)
         {
             Simd.Transpose(outputGradient, 16, 100, transposed); // transposed[p·16 + filter] = d[filter, p]
             ref float x = ref MemoryMarshal.GetReference(source);
             ref float d = ref MemoryMarshal.GetReference(transposed);
+            ref float pt = ref MemoryMarshal.GetReference(pending);
+            bool deferred = !pending.IsEmpty;
             Span<float> sums = stackalloc float[8];
             for (int c = 0; c < 6; c++)
             {
@@ -1424,6 +1458,21 @@ namespace LeNet.Gen.Generated
                                 var e0 = Load(ref d, at); t00 = Fma(e0, s0, t00); t01 = Fma(e0, s1, t01); t02 = Fma(e0, s2, t02); t03 = Fma(e0, s3, t03); t04 = Fma(e0, s4, t04);
                                 var e1 = Load(ref d, at + 8); t10 = Fma(e1, s0, t10); t11 = Fma(e1, s1, t11); t12 = Fma(e1, s2, t12); t13 = Fma(e1, s3, t13); t14 = Fma(e1, s4, t14);
                             }
+                        }
+                        if (deferred)
+                        {
+                            nuint kept = (nuint)((((c * 5) + i) * 80) + fb); // pending[c, i, 0, fb]
+                            Store(Load(ref pt, kept + 0) + t00, ref pt, kept + 0);
+                            Store(Load(ref pt, kept + 16) + t01, ref pt, kept + 16);
+                            Store(Load(ref pt, kept + 32) + t02, ref pt, kept + 32);
+                            Store(Load(ref pt, kept + 48) + t03, ref pt, kept + 48);
+                            Store(Load(ref pt, kept + 64) + t04, ref pt, kept + 64);
+                            Store(Load(ref pt, kept + 8) + t10, ref pt, kept + 8);
+                            Store(Load(ref pt, kept + 24) + t11, ref pt, kept + 24);
+                            Store(Load(ref pt, kept + 40) + t12, ref pt, kept + 40);
+                            Store(Load(ref pt, kept + 56) + t13, ref pt, kept + 56);
+                            Store(Load(ref pt, kept + 72) + t14, ref pt, kept + 72);
+                            continue;
                         }
                         Vector256.CopyTo(t00, sums);
                         for (int lane = 0; lane < 8; lane++)
@@ -1481,6 +1530,7 @@ namespace LeNet.Gen.Generated
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector256<float> value, ref float start, nuint offset) => Vector256.StoreUnsafe(value, ref start, offset);
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
         }

@@ -5,8 +5,8 @@ using Xunit;
 namespace LeNet.Gen.Tests.Runtime;
 
 /// <summary>
-/// Simd.Transpose against the definition, for sizes that are whole 8×8 blocks, that leave edges, and that have no block at
-/// all; Simd.AddOuterProducts against per-example MultiplyAdd calls, bit for bit.
+/// Simd.Transpose and Simd.AddTransposed against the definition, for sizes that are whole 8×8 blocks, that leave edges, and
+/// that have no block at all; Simd.AddOuterProducts against per-example MultiplyAdd calls, bit for bit.
 /// </summary>
 public class TransposeTests
 {
@@ -35,6 +35,35 @@ public class TransposeTests
                 Assert.Equal(source[(r * columns) + c], target[(c * rows) + r]);
             }
         }
+    }
+
+    [Theory]
+    [InlineData(8, 8)]
+    [InlineData(576, 64)]  // vgg-cifar conv2's weight gradient kept with the filters adjacent: 32 channels × 3×3 taps × 64 filters
+    [InlineData(13, 21)]
+    [InlineData(3, 5)]
+    public void AddTransposed_adds_every_value_to_its_place(int rows, int columns)
+    {
+        var source = new float[rows * columns];
+        var target = new float[rows * columns];
+        for (int i = 0; i < source.Length; i++)
+        {
+            source[i] = i + 1;
+            target[i] = -0.5f * i; // what the target held before stays in the sum
+        }
+
+        var before = (float[])target.Clone();
+        Simd.AddTransposed(source, rows, columns, target);
+
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                Assert.Equal(before[(c * rows) + r] + source[(r * columns) + c], target[(c * rows) + r]);
+            }
+        }
+
+        Assert.Throws<ArgumentException>(() => Simd.AddTransposed(source, rows, columns + 1, target));
     }
 
     [Theory]

@@ -144,6 +144,20 @@ internal sealed class ConvCode
     /// <summary>True when some vector width's weight-gradient kernel reads <see cref="TransposedGradient"/>.</summary>
     public bool UsesTransposedGradient => IsVectorized && VectorIsa.All.Any(FiltersFillVectors);
 
+    /// <summary>
+    /// True when training steps keep the layer's weight gradient over each chunk of examples with the filters adjacent
+    /// (<see cref="PendingWeightGradient"/>), as the filters-in-lanes kernel sums it, and add it into the gradient once per
+    /// chunk (<c>FinishExamples</c>) instead of spreading each example's vectors over the filters one value at a time: when
+    /// the filters fill the vectors of every instruction set.
+    /// </summary>
+    public bool DefersWeightGradient => Code.Plan.CanTrain && IsVectorized && VectorIsa.All.All(FiltersFillVectors);
+
+    /// <summary>The workspace flag, set by <c>PrepareKernels</c> for training steps, that says the weight gradient is deferred (<see cref="DefersWeightGradient"/>).</summary>
+    public string DefersFlag => Code.Pascal + "DefersWeightGradient";
+
+    /// <summary>The chunk's weight gradient with the filters adjacent: [channel, i, j, filter] of the stride-1 kernels' weights.</summary>
+    public string PendingWeightGradient => Code.Pascal + "PendingWeightGradient";
+
     /// <summary>Values the source of <see cref="ForwardWide"/> must hold, so vector loads past its last row stay inside it; 0 without vector code.</summary>
     public int WideSourceLength => ForwardWide is null ? 0 : VectorIsa.All.Max(isa => ForwardWide.SourceLength(isa));
 

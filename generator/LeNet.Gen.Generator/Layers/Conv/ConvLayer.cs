@@ -132,7 +132,7 @@ internal sealed class ConvLayer : ILayerKind
     public bool HasPreparedKernels(LayerCode code)
     {
         var conv = new ConvCode(code);
-        return conv.Winograd is not null || conv.WinogradBackward is not null || TurnsWeights(code, conv);
+        return conv.Winograd is not null || conv.WinogradBackward is not null || TurnsWeights(code, conv) || conv.DefersWeightGradient;
     }
 
     // True when the layer's vector backward pass reads turned kernels (the input gradient's), which training steps then
@@ -152,6 +152,12 @@ internal sealed class ConvLayer : ILayerKind
         if (TurnsWeights(code, conv))
         {
             w.Line($"public bool {conv.WeightsTurned}; // {code.Layer.Name}'s turned kernels hold this training step's weights");
+        }
+
+        if (conv.DefersWeightGradient)
+        {
+            w.Line($"public bool {conv.DefersFlag}; // {code.Layer.Name} sums its weight gradient over a chunk of examples, added in FinishExamples (training steps)");
+            w.Line($"public float[]? {conv.PendingWeightGradient}; // that sum, [channel, i, j, filter]");
         }
 
         if (conv.WinogradBackward is not null)
@@ -176,6 +182,17 @@ internal sealed class ConvLayer : ILayerKind
                 w.Line($"workspace.{conv.WinogradWeights} ??= new float[{Winograd}.WeightsLength({filters}, {channels})];");
                 w.Line($"workspace.{conv.WinogradScratch} ??= new float[{Winograd}.ScratchLength({channels}, {filters}, {conv.WindowHeight}, {conv.WindowWidth}, 0)];");
                 w.Line($"{Winograd}.TransformWeights({weights}, {filters}, {channels}, workspace.{conv.WinogradWeights});");
+            }
+        }
+
+        if (conv.DefersWeightGradient)
+        {
+            var wide = conv.ForwardWide!;
+            w.Line($"workspace.{conv.DefersFlag} = vectors && training;");
+            using (w.Block($"if (workspace.{conv.DefersFlag})"))
+            {
+                w.Line($"workspace.{conv.PendingWeightGradient} ??= new float[{Int((long)wide.InChannels * wide.Kernel * wide.Kernel * wide.OutChannels)}];");
+                w.Line($"global::System.Array.Clear(workspace.{conv.PendingWeightGradient}); // nothing left from a step that stopped part-way");
             }
         }
 
@@ -216,11 +233,35 @@ internal sealed class ConvLayer : ILayerKind
         }
     }
 
-    public bool HasDeferredGradients(LayerCode code) => false;
+    public bool HasDeferredGradients(LayerCode code) => new ConvCode(code).DefersWeightGradient;
 
     public void EmitFinishExamples(SourceWriter w, LayerCode code)
     {
-        // No deferred weight gradients: each example's are added as its backward pass runs.
+        var conv = new ConvCode(code);
+        if (!conv.DefersWeightGradient)
+        {
+            return;
+        }
+
+        // The chunk's sum, [channel, i, j, filter], goes into the gradient's [filter, channel, i, j]: the same sums in the
+        // same order as adding each example's own, since the chunk's gradient starts at zero.
+        var wide = conv.ForwardWide!;
+        long rows = (long)wide.InChannels * wide.Kernel * wide.Kernel;
+        string weightGradient = $"gradients.Slice({Int(code.Layer.WeightOffset)}, {Int(code.Layer.WeightCount)})";
+        using (w.Block($"if (workspace.{conv.DefersFlag})"))
+        {
+            if (conv.IsSpaceToDepth)
+            {
+                w.Line($"{Simd}.Transpose(workspace.{conv.PendingWeightGradient}!, {Int(rows)}, {wide.OutChannels}, workspace.{conv.PhaseWeightGradient});");
+                w.Line($"{SpaceToDepth}.FoldWeightGradient(workspace.{conv.PhaseWeightGradient}, {wide.OutChannels}, {code.Layer.Input.Channels}, {conv.Spec.Kernel}, {conv.Stride}, {weightGradient});");
+            }
+            else
+            {
+                w.Line($"{Simd}.AddTransposed(workspace.{conv.PendingWeightGradient}!, {Int(rows)}, {wide.OutChannels}, {weightGradient});");
+            }
+
+            w.Line($"global::System.Array.Clear(workspace.{conv.PendingWeightGradient}!);");
+        }
     }
 
     public void Emit(SourceWriter w, LayerCode code, bool training)
@@ -447,14 +488,20 @@ internal sealed class ConvLayer : ILayerKind
                     w.Line($"biasGradient[f] += {Simd}.Sum(outputGradient.Slice(f * {plane}, {plane}));");
                 }
 
+                string clearPhases = plan.DefersWeightGradient ? $"if (!workspace.{plan.DefersFlag}) " : string.Empty;
                 if (phases)
                 {
-                    w.Line($"global::System.Array.Clear({weightGradient});");
+                    w.Line($"{clearPhases}global::System.Array.Clear({weightGradient});");
                 }
 
-                if (plan.FiltersFillVectors(isa))
+                if (plan.FiltersFillVectors(isa) && plan.DefersWeightGradient)
                 {
-                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}({source}, outputGradient, workspace.{plan.TransposedGradient}, {weightGradient});");
+                    w.Line($"// In training steps the kernel adds into the chunk's sum, which FinishExamples adds into the gradient.");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}({source}, outputGradient, workspace.{plan.TransposedGradient}, {weightGradient}, workspace.{plan.DefersFlag} ? workspace.{plan.PendingWeightGradient} : default);");
+                }
+                else if (plan.FiltersFillVectors(isa))
+                {
+                    w.Line($"{code.VectorKernels}.{code.Pascal}WeightGradient{isa.Name}({source}, outputGradient, workspace.{plan.TransposedGradient}, {weightGradient}, default);");
                 }
                 else
                 {
@@ -464,7 +511,7 @@ internal sealed class ConvLayer : ILayerKind
 
                 if (phases)
                 {
-                    w.Line($"{SpaceToDepth}.FoldWeightGradient({weightGradient}, {forward.OutChannels}, {channels}, {plan.Spec.Kernel}, {plan.Stride}, weightGradient);");
+                    w.Line($"{clearPhases}{SpaceToDepth}.FoldWeightGradient({weightGradient}, {forward.OutChannels}, {channels}, {plan.Spec.Kernel}, {plan.Stride}, weightGradient);");
                 }
 
                 if (!code.IsFirst && plan.WinogradBackward is not null)

@@ -115,12 +115,16 @@ internal static class ConvVectorKernels
         int blocks = FilterBlocks(f / lanes, k, isa);
         w.Line($"// {code.Layer.Name} weight gradient, {isa.Description}: {lanes} filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],");
         w.Line($"// with d transposed first so that the gradients of all filters at one output are adjacent; {blocks} × {lanes} filters × {k} taps of a kernel row at a time.");
-        using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} outputGradient, {Span} transposed, {Span} weightGradient)"))
+        w.Line($"// A nonempty pending takes the sums instead, [channel, i, j, filter]: one vector added per {lanes} filters (FinishExamples adds it");
+        w.Line("// into the weight gradient after a chunk of examples).");
+        using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} outputGradient, {Span} transposed, {Span} weightGradient, {Span} pending)"))
         {
             w.Line($"Simd.Transpose(outputGradient, {f}, {outputs}, transposed); // transposed[p·{f} + filter] = d[filter, p]");
 
             w.Line($"ref float x = ref {Marshal}.GetReference(source);");
             w.Line($"ref float d = ref {Marshal}.GetReference(transposed);");
+            w.Line($"ref float pt = ref {Marshal}.GetReference(pending);");
+            w.Line("bool deferred = !pending.IsEmpty;");
             w.Line($"{Span} sums = stackalloc float[{lanes}];");
             var sums = Enumerable.Range(0, blocks).SelectMany(g => Enumerable.Range(0, k).Select(j => (g, j))).ToList();
             using (w.Block($"for (int c = 0; c < {c}; c++)"))
@@ -142,6 +146,18 @@ internal static class ConvVectorKernels
                     }
                 }
 
+                using (w.Block("if (deferred)"))
+                {
+                    w.Line($"nuint kept = (nuint)((((c * {k}) + i) * {k * f}) + fb); // pending[c, i, 0, fb]");
+                    foreach (var (g, j) in sums)
+                    {
+                        string at = $"kept + {(j * f) + (g * lanes)}";
+                        w.Line($"Store(Load(ref pt, {at}) + t{g}{j}, ref pt, {at});");
+                    }
+
+                    w.Line("continue;");
+                }
+
                 foreach (var (g, j) in sums)
                 {
                     w.Line($"{isa.Static}.CopyTo(t{g}{j}, sums);");
@@ -152,7 +168,7 @@ internal static class ConvVectorKernels
                 }
             }
 
-            EmitLocalHelpers(w, isa, relu: false, store: false);
+            EmitLocalHelpers(w, isa, relu: false, store: true);
         }
 
         w.Line();
