@@ -69,6 +69,8 @@ public class TransposeTests
     [Theory]
     [InlineData(8, 256, 2048)] // vgg-cifar's fc1 over a chunk of 8 examples
     [InlineData(3, 5, 21)]     // vector part and scalar tail
+    [InlineData(8, 120, 400)]  // LeNet-5's fc1: 400 = 12 × 32 + 16 (AVX2), 6 × 64 + 16 (AVX-512)
+    [InlineData(5, 3, 77)]     // four-vector blocks, single vectors and a scalar tail
     [InlineData(1, 1, 1)]
     [InlineData(0, 4, 4)]      // no example: the target stays as it was
     public void AddOuterProducts_is_bit_identical_to_one_MultiplyAdd_per_example_and_row(int count, int rows, int columns)
