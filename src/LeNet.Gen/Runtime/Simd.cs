@@ -646,10 +646,12 @@ public static class Simd
     }
 
     /// <summary>
-    /// tanh, in place. With AVX2 and FMA, eight values at a time: an odd polynomial to x¹¹ below |x| = ¼ (its first
-    /// omitted term is under 10⁻⁸ of the value there), and (1 − e^−2|x|) / (1 + e^−2|x|) with the sign of x above, |x|
-    /// capped at 9 where tanh rounds to 1. Within a few units in the last place of <see cref="MathF.Tanh"/>, which the
-    /// tail and the machines without those instructions use; NaN stays NaN and ±∞ gives ±1, as there.
+    /// tanh, in place. With AVX2 and FMA, eight values at a time: below 2 in magnitude a rational function x·P(x²)/Q(x²)
+    /// of degrees 7 and 4 (a relative error under 10⁻⁹ before rounding; within 3.4 units in the last place over every float
+    /// there), from 2 on (1 − e^−2|x|) / (1 + e^−2|x|) with the sign of x, |x| capped at 9 where tanh rounds to 1. When all
+    /// eight values lie below 2, as most pre-activations of a working network do, the exponential is skipped. Within a few
+    /// units in the last place of <see cref="MathF.Tanh"/>, which the tail and the machines without those instructions
+    /// use; NaN stays NaN and ±∞ gives ±1, as there.
     /// </summary>
     public static void Tanh(Span<float> x)
     {
@@ -657,9 +659,12 @@ public static class Simd
         int i = 0;
         if (Use256)
         {
+            var two = Vector256.Create(2f);
             for (; i <= x.Length - 8; i += 8)
             {
-                Tanh(Vector256.LoadUnsafe(ref v, (nuint)i)).StoreUnsafe(ref v, (nuint)i);
+                var value = Vector256.LoadUnsafe(ref v, (nuint)i);
+                var result = Vector256.LessThanAll(Vector256.Abs(value), two) ? TanhBelowTwo(value) : Tanh(value);
+                result.StoreUnsafe(ref v, (nuint)i);
             }
         }
 
@@ -733,27 +738,32 @@ public static class Simd
         return Avx.Multiply(p, scale);
     }
 
+    // tanh for |x| < 2: x·P(u)/Q(u) with u = x², P of degree 3 and Q of degree 2 in u, fitted to tanh(x)/x on [0, 2] for
+    // the least largest relative error (9.5·10⁻¹⁰) by reweighted least squares (this project's own fit, done with mpmath).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> TanhBelowTwo(Vector256<float> x)
+    {
+        var u = Avx.Multiply(x, x);
+        var p = Fma.MultiplyAdd(u, Vector256.Create(-5.5565754554578616e-6f), Vector256.Create(0.0013024289249740079f));
+        p = Fma.MultiplyAdd(p, u, Vector256.Create(0.11451965504192384f));
+        p = Fma.MultiplyAdd(p, u, Vector256.Create(0.99999999905620388f));
+        var q = Fma.MultiplyAdd(u, Vector256.Create(0.017253506794233265f), Vector256.Create(0.44785296561411567f));
+        q = Fma.MultiplyAdd(q, u, Vector256<float>.One);
+        return Avx.Divide(Avx.Multiply(x, p), q);
+    }
+
+    // tanh for any x: the rational function below 2 in magnitude, and (1 − e^−2|x|) / (1 + e^−2|x|) with the sign of x
+    // from there, where e^−2|x| ≤ 0.02 leaves no cancellation; |x| is capped at 9, where tanh rounds to 1.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Tanh(Vector256<float> x)
     {
         var sign = Vector256.Create(-0f);
-        var a = Avx.Min(Vector256.Create(9f), Avx.AndNot(sign, x)); // |x| capped; minps returns its second operand, so NaN stays
+        var magnitude = Avx.AndNot(sign, x);
+        var a = Avx.Min(Vector256.Create(9f), magnitude); // minps returns its second operand, so NaN stays
         var one = Vector256<float>.One;
-
-        // Large: (1 − t) / (1 + t) with t = e^−2a, −2a in [−18, 0].
         var t = ExpInRange(Avx.Multiply(a, Vector256.Create(-2f)));
-        var large = Avx.Divide(Avx.Subtract(one, t), Avx.Add(one, t));
-
-        // Small: a − a³/3 + 2a⁵/15 − 17a⁷/315 + 62a⁹/2835 − 1382a¹¹/155925, as a + a³·q(a²) with q by Estrin's scheme.
-        var a2 = Avx.Multiply(a, a);
-        var a4 = Avx.Multiply(a2, a2);
-        var q01 = Fma.MultiplyAdd(a2, Vector256.Create(2f / 15f), Vector256.Create(-1f / 3f));
-        var q23 = Fma.MultiplyAdd(a2, Vector256.Create(62f / 2835f), Vector256.Create(-17f / 315f));
-        var q = Fma.MultiplyAdd(Fma.MultiplyAdd(a4, Vector256.Create(-1382f / 155925f), q23), a4, q01);
-        var small = Fma.MultiplyAdd(Avx.Multiply(a, a2), q, a);
-
-        var magnitude = Avx.BlendVariable(large, small, Avx.CompareLessThan(a, Vector256.Create(0.25f)));
-        return Avx.Or(magnitude, Avx.And(x, sign));
+        var large = Avx.Or(Avx.Divide(Avx.Subtract(one, t), Avx.Add(one, t)), Avx.And(x, sign));
+        return Avx.BlendVariable(large, TanhBelowTwo(x), Avx.CompareLessThan(magnitude, Vector256.Create(2f)));
     }
 
     /// <summary>Plain SGD: <c>p[i] −= rate · g[i]</c>.</summary>
