@@ -88,6 +88,18 @@ public class ConvCostModelTests
         Assert.Equal(expected, ConvVectorKernels.FilterBlocks(vectors, kernel, isa));
     }
 
+    [Theory]
+    [InlineData(6, 5, 16, 2)]  // LeNet-5's conv1 (6 filters, 5×5), AVX2: 2 × 5 sums + 2 gradient vectors + 1 row vector = 13 of 16
+    [InlineData(6, 5, 32, 3)]  // AVX-512: 15 + 3 + 1 = 19 of 32
+    [InlineData(4, 3, 16, 2)]  // four would need 12 + 4 + 1 = 17 registers and three do not divide 4
+    [InlineData(12, 3, 16, 3)] // 3 × 3 + 3 + 1 = 13
+    [InlineData(7, 3, 32, 1)]  // a prime count of filters: one at a time
+    public void The_dot_product_weight_gradient_takes_as_many_filters_at_once_as_divide_them_and_fit(int filters, int kernel, int registers, int expected)
+    {
+        var isa = registers == 16 ? VectorIsa.Avx2 : VectorIsa.Avx512;
+        Assert.Equal(expected, ConvVectorKernels.DotFilters(filters, kernel, isa));
+    }
+
     [Fact]
     public void A_network_without_such_layers_has_no_prepared_kernels()
     {

@@ -960,27 +960,35 @@ namespace LeNet.Gen.Generated
         }
 
         // conv1 weight gradient, AVX-512, 16 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 32i + j] over the wide positions
-        // (d is zero at the positions that fall across a row end, so they add nothing).
+        // (d is zero at the positions that fall across a row end, so they add nothing); 3 filters × 5 taps of a kernel row at a time.
         internal static void Conv1WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
             ref float d = ref MemoryMarshal.GetReference(wideGradient);
-            for (int f = 0; f < 6; f++)
+            for (int f = 0; f < 6; f += 3)
             {
                 for (int c = 0; c < 1; c++)
                 {
                     for (int i = 0; i < 5; i++)
                     {
                         ref float row = ref At(ref x, (c * 1024) + (i * 32));
-                        ref float g = ref At(ref d, f * 896);
-                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f); var t3 = Splat(0f); var t4 = Splat(0f);
+                        ref float g = ref At(ref d, f * 896); // filter f's gradient; f + b's is 896·b further
+                        var t00 = Splat(0f); var t01 = Splat(0f); var t02 = Splat(0f); var t03 = Splat(0f); var t04 = Splat(0f); var t10 = Splat(0f); var t11 = Splat(0f); var t12 = Splat(0f); var t13 = Splat(0f); var t14 = Splat(0f); var t20 = Splat(0f); var t21 = Splat(0f); var t22 = Splat(0f); var t23 = Splat(0f); var t24 = Splat(0f);
                         for (nuint p = 0; p < 896; p += 16)
                         {
-                            var e = Load(ref g, p);
-                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2); t3 = Fma(e, Load(ref row, p + 3), t3); t4 = Fma(e, Load(ref row, p + 4), t4);
+                            var e0 = Load(ref g, p); var e1 = Load(ref g, p + 896); var e2 = Load(ref g, p + 1792);
+                            var r = Load(ref row, p + 0); t00 = Fma(e0, r, t00); t10 = Fma(e1, r, t10); t20 = Fma(e2, r, t20);
+                            r = Load(ref row, p + 1); t01 = Fma(e0, r, t01); t11 = Fma(e1, r, t11); t21 = Fma(e2, r, t21);
+                            r = Load(ref row, p + 2); t02 = Fma(e0, r, t02); t12 = Fma(e1, r, t12); t22 = Fma(e2, r, t22);
+                            r = Load(ref row, p + 3); t03 = Fma(e0, r, t03); t13 = Fma(e1, r, t13); t23 = Fma(e2, r, t23);
+                            r = Load(ref row, p + 4); t04 = Fma(e0, r, t04); t14 = Fma(e1, r, t14); t24 = Fma(e2, r, t24);
                         }
-                        Span<float> dw = weightGradient.Slice((((f * 1) + c) * 25) + (i * 5), 5);
-                        dw[0] += Vector512.Sum(t0); dw[1] += Vector512.Sum(t1); dw[2] += Vector512.Sum(t2); dw[3] += Vector512.Sum(t3); dw[4] += Vector512.Sum(t4);
+                        Span<float> dw = weightGradient.Slice(((((f + 0) * 1) + c) * 25) + (i * 5), 5);
+                        dw[0] += Vector512.Sum(t00); dw[1] += Vector512.Sum(t01); dw[2] += Vector512.Sum(t02); dw[3] += Vector512.Sum(t03); dw[4] += Vector512.Sum(t04);
+                        dw = weightGradient.Slice(((((f + 1) * 1) + c) * 25) + (i * 5), 5);
+                        dw[0] += Vector512.Sum(t10); dw[1] += Vector512.Sum(t11); dw[2] += Vector512.Sum(t12); dw[3] += Vector512.Sum(t13); dw[4] += Vector512.Sum(t14);
+                        dw = weightGradient.Slice(((((f + 2) * 1) + c) * 25) + (i * 5), 5);
+                        dw[0] += Vector512.Sum(t20); dw[1] += Vector512.Sum(t21); dw[2] += Vector512.Sum(t22); dw[3] += Vector512.Sum(t23); dw[4] += Vector512.Sum(t24);
                     }
                 }
             }
@@ -1075,27 +1083,33 @@ namespace LeNet.Gen.Generated
         }
 
         // conv1 weight gradient, AVX2 with FMA, 8 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 32i + j] over the wide positions
-        // (d is zero at the positions that fall across a row end, so they add nothing).
+        // (d is zero at the positions that fall across a row end, so they add nothing); 2 filters × 5 taps of a kernel row at a time.
         internal static void Conv1WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
             ref float d = ref MemoryMarshal.GetReference(wideGradient);
-            for (int f = 0; f < 6; f++)
+            for (int f = 0; f < 6; f += 2)
             {
                 for (int c = 0; c < 1; c++)
                 {
                     for (int i = 0; i < 5; i++)
                     {
                         ref float row = ref At(ref x, (c * 1024) + (i * 32));
-                        ref float g = ref At(ref d, f * 896);
-                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f); var t3 = Splat(0f); var t4 = Splat(0f);
+                        ref float g = ref At(ref d, f * 896); // filter f's gradient; f + b's is 896·b further
+                        var t00 = Splat(0f); var t01 = Splat(0f); var t02 = Splat(0f); var t03 = Splat(0f); var t04 = Splat(0f); var t10 = Splat(0f); var t11 = Splat(0f); var t12 = Splat(0f); var t13 = Splat(0f); var t14 = Splat(0f);
                         for (nuint p = 0; p < 896; p += 8)
                         {
-                            var e = Load(ref g, p);
-                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2); t3 = Fma(e, Load(ref row, p + 3), t3); t4 = Fma(e, Load(ref row, p + 4), t4);
+                            var e0 = Load(ref g, p); var e1 = Load(ref g, p + 896);
+                            var r = Load(ref row, p + 0); t00 = Fma(e0, r, t00); t10 = Fma(e1, r, t10);
+                            r = Load(ref row, p + 1); t01 = Fma(e0, r, t01); t11 = Fma(e1, r, t11);
+                            r = Load(ref row, p + 2); t02 = Fma(e0, r, t02); t12 = Fma(e1, r, t12);
+                            r = Load(ref row, p + 3); t03 = Fma(e0, r, t03); t13 = Fma(e1, r, t13);
+                            r = Load(ref row, p + 4); t04 = Fma(e0, r, t04); t14 = Fma(e1, r, t14);
                         }
-                        Span<float> dw = weightGradient.Slice((((f * 1) + c) * 25) + (i * 5), 5);
-                        dw[0] += Vector256.Sum(t0); dw[1] += Vector256.Sum(t1); dw[2] += Vector256.Sum(t2); dw[3] += Vector256.Sum(t3); dw[4] += Vector256.Sum(t4);
+                        Span<float> dw = weightGradient.Slice(((((f + 0) * 1) + c) * 25) + (i * 5), 5);
+                        dw[0] += Vector256.Sum(t00); dw[1] += Vector256.Sum(t01); dw[2] += Vector256.Sum(t02); dw[3] += Vector256.Sum(t03); dw[4] += Vector256.Sum(t04);
+                        dw = weightGradient.Slice(((((f + 1) * 1) + c) * 25) + (i * 5), 5);
+                        dw[0] += Vector256.Sum(t10); dw[1] += Vector256.Sum(t11); dw[2] += Vector256.Sum(t12); dw[3] += Vector256.Sum(t13); dw[4] += Vector256.Sum(t14);
                     }
                 }
             }

@@ -821,27 +821,35 @@ namespace LeNet.Gen.Generated
         }
 
         // conv1 weight gradient, AVX-512, 16 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 17i + j] over the wide positions
-        // (d is zero at the positions that fall across a row end, so they add nothing).
+        // (d is zero at the positions that fall across a row end, so they add nothing); 4 filters × 3 taps of a kernel row at a time.
         internal static void Conv1WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
             ref float d = ref MemoryMarshal.GetReference(wideGradient);
-            for (int f = 0; f < 4; f++)
+            for (int f = 0; f < 4; f += 4)
             {
                 for (int c = 0; c < 3; c++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
                         ref float row = ref At(ref x, (c * 289) + (i * 17));
-                        ref float g = ref At(ref d, f * 256);
-                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f);
+                        ref float g = ref At(ref d, f * 256); // filter f's gradient; f + b's is 256·b further
+                        var t00 = Splat(0f); var t01 = Splat(0f); var t02 = Splat(0f); var t10 = Splat(0f); var t11 = Splat(0f); var t12 = Splat(0f); var t20 = Splat(0f); var t21 = Splat(0f); var t22 = Splat(0f); var t30 = Splat(0f); var t31 = Splat(0f); var t32 = Splat(0f);
                         for (nuint p = 0; p < 256; p += 16)
                         {
-                            var e = Load(ref g, p);
-                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2);
+                            var e0 = Load(ref g, p); var e1 = Load(ref g, p + 256); var e2 = Load(ref g, p + 512); var e3 = Load(ref g, p + 768);
+                            var r = Load(ref row, p + 0); t00 = Fma(e0, r, t00); t10 = Fma(e1, r, t10); t20 = Fma(e2, r, t20); t30 = Fma(e3, r, t30);
+                            r = Load(ref row, p + 1); t01 = Fma(e0, r, t01); t11 = Fma(e1, r, t11); t21 = Fma(e2, r, t21); t31 = Fma(e3, r, t31);
+                            r = Load(ref row, p + 2); t02 = Fma(e0, r, t02); t12 = Fma(e1, r, t12); t22 = Fma(e2, r, t22); t32 = Fma(e3, r, t32);
                         }
-                        Span<float> dw = weightGradient.Slice((((f * 3) + c) * 9) + (i * 3), 3);
-                        dw[0] += Vector512.Sum(t0); dw[1] += Vector512.Sum(t1); dw[2] += Vector512.Sum(t2);
+                        Span<float> dw = weightGradient.Slice(((((f + 0) * 3) + c) * 9) + (i * 3), 3);
+                        dw[0] += Vector512.Sum(t00); dw[1] += Vector512.Sum(t01); dw[2] += Vector512.Sum(t02);
+                        dw = weightGradient.Slice(((((f + 1) * 3) + c) * 9) + (i * 3), 3);
+                        dw[0] += Vector512.Sum(t10); dw[1] += Vector512.Sum(t11); dw[2] += Vector512.Sum(t12);
+                        dw = weightGradient.Slice(((((f + 2) * 3) + c) * 9) + (i * 3), 3);
+                        dw[0] += Vector512.Sum(t20); dw[1] += Vector512.Sum(t21); dw[2] += Vector512.Sum(t22);
+                        dw = weightGradient.Slice(((((f + 3) * 3) + c) * 9) + (i * 3), 3);
+                        dw[0] += Vector512.Sum(t30); dw[1] += Vector512.Sum(t31); dw[2] += Vector512.Sum(t32);
                     }
                 }
             }
@@ -909,27 +917,31 @@ namespace LeNet.Gen.Generated
         }
 
         // conv1 weight gradient, AVX2 with FMA, 8 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 17i + j] over the wide positions
-        // (d is zero at the positions that fall across a row end, so they add nothing).
+        // (d is zero at the positions that fall across a row end, so they add nothing); 2 filters × 3 taps of a kernel row at a time.
         internal static void Conv1WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
             ref float d = ref MemoryMarshal.GetReference(wideGradient);
-            for (int f = 0; f < 4; f++)
+            for (int f = 0; f < 4; f += 2)
             {
                 for (int c = 0; c < 3; c++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
                         ref float row = ref At(ref x, (c * 289) + (i * 17));
-                        ref float g = ref At(ref d, f * 264);
-                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f);
+                        ref float g = ref At(ref d, f * 264); // filter f's gradient; f + b's is 264·b further
+                        var t00 = Splat(0f); var t01 = Splat(0f); var t02 = Splat(0f); var t10 = Splat(0f); var t11 = Splat(0f); var t12 = Splat(0f);
                         for (nuint p = 0; p < 264; p += 8)
                         {
-                            var e = Load(ref g, p);
-                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1); t2 = Fma(e, Load(ref row, p + 2), t2);
+                            var e0 = Load(ref g, p); var e1 = Load(ref g, p + 264);
+                            var r = Load(ref row, p + 0); t00 = Fma(e0, r, t00); t10 = Fma(e1, r, t10);
+                            r = Load(ref row, p + 1); t01 = Fma(e0, r, t01); t11 = Fma(e1, r, t11);
+                            r = Load(ref row, p + 2); t02 = Fma(e0, r, t02); t12 = Fma(e1, r, t12);
                         }
-                        Span<float> dw = weightGradient.Slice((((f * 3) + c) * 9) + (i * 3), 3);
-                        dw[0] += Vector256.Sum(t0); dw[1] += Vector256.Sum(t1); dw[2] += Vector256.Sum(t2);
+                        Span<float> dw = weightGradient.Slice(((((f + 0) * 3) + c) * 9) + (i * 3), 3);
+                        dw[0] += Vector256.Sum(t00); dw[1] += Vector256.Sum(t01); dw[2] += Vector256.Sum(t02);
+                        dw = weightGradient.Slice(((((f + 1) * 3) + c) * 9) + (i * 3), 3);
+                        dw[0] += Vector256.Sum(t10); dw[1] += Vector256.Sum(t11); dw[2] += Vector256.Sum(t12);
                     }
                 }
             }
@@ -1014,27 +1026,32 @@ namespace LeNet.Gen.Generated
         }
 
         // conv2 weight gradient, AVX-512, 16 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 5i + j] over the wide positions
-        // (d is zero at the positions that fall across a row end, so they add nothing).
+        // (d is zero at the positions that fall across a row end, so they add nothing); 3 filters × 2 taps of a kernel row at a time.
         internal static void Conv2WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
             ref float d = ref MemoryMarshal.GetReference(wideGradient);
-            for (int f = 0; f < 6; f++)
+            for (int f = 0; f < 6; f += 3)
             {
                 for (int c = 0; c < 16; c++)
                 {
                     for (int i = 0; i < 2; i++)
                     {
                         ref float row = ref At(ref x, (c * 25) + (i * 5));
-                        ref float g = ref At(ref d, f * 32);
-                        var t0 = Splat(0f); var t1 = Splat(0f);
+                        ref float g = ref At(ref d, f * 32); // filter f's gradient; f + b's is 32·b further
+                        var t00 = Splat(0f); var t01 = Splat(0f); var t10 = Splat(0f); var t11 = Splat(0f); var t20 = Splat(0f); var t21 = Splat(0f);
                         for (nuint p = 0; p < 32; p += 16)
                         {
-                            var e = Load(ref g, p);
-                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1);
+                            var e0 = Load(ref g, p); var e1 = Load(ref g, p + 32); var e2 = Load(ref g, p + 64);
+                            var r = Load(ref row, p + 0); t00 = Fma(e0, r, t00); t10 = Fma(e1, r, t10); t20 = Fma(e2, r, t20);
+                            r = Load(ref row, p + 1); t01 = Fma(e0, r, t01); t11 = Fma(e1, r, t11); t21 = Fma(e2, r, t21);
                         }
-                        Span<float> dw = weightGradient.Slice((((f * 16) + c) * 4) + (i * 2), 2);
-                        dw[0] += Vector512.Sum(t0); dw[1] += Vector512.Sum(t1);
+                        Span<float> dw = weightGradient.Slice(((((f + 0) * 16) + c) * 4) + (i * 2), 2);
+                        dw[0] += Vector512.Sum(t00); dw[1] += Vector512.Sum(t01);
+                        dw = weightGradient.Slice(((((f + 1) * 16) + c) * 4) + (i * 2), 2);
+                        dw[0] += Vector512.Sum(t10); dw[1] += Vector512.Sum(t11);
+                        dw = weightGradient.Slice(((((f + 2) * 16) + c) * 4) + (i * 2), 2);
+                        dw[0] += Vector512.Sum(t20); dw[1] += Vector512.Sum(t21);
                     }
                 }
             }
@@ -1169,27 +1186,32 @@ namespace LeNet.Gen.Generated
         }
 
         // conv2 weight gradient, AVX2 with FMA, 8 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 5i + j] over the wide positions
-        // (d is zero at the positions that fall across a row end, so they add nothing).
+        // (d is zero at the positions that fall across a row end, so they add nothing); 3 filters × 2 taps of a kernel row at a time.
         internal static void Conv2WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
             ref float d = ref MemoryMarshal.GetReference(wideGradient);
-            for (int f = 0; f < 6; f++)
+            for (int f = 0; f < 6; f += 3)
             {
                 for (int c = 0; c < 16; c++)
                 {
                     for (int i = 0; i < 2; i++)
                     {
                         ref float row = ref At(ref x, (c * 25) + (i * 5));
-                        ref float g = ref At(ref d, f * 24);
-                        var t0 = Splat(0f); var t1 = Splat(0f);
+                        ref float g = ref At(ref d, f * 24); // filter f's gradient; f + b's is 24·b further
+                        var t00 = Splat(0f); var t01 = Splat(0f); var t10 = Splat(0f); var t11 = Splat(0f); var t20 = Splat(0f); var t21 = Splat(0f);
                         for (nuint p = 0; p < 24; p += 8)
                         {
-                            var e = Load(ref g, p);
-                            t0 = Fma(e, Load(ref row, p + 0), t0); t1 = Fma(e, Load(ref row, p + 1), t1);
+                            var e0 = Load(ref g, p); var e1 = Load(ref g, p + 24); var e2 = Load(ref g, p + 48);
+                            var r = Load(ref row, p + 0); t00 = Fma(e0, r, t00); t10 = Fma(e1, r, t10); t20 = Fma(e2, r, t20);
+                            r = Load(ref row, p + 1); t01 = Fma(e0, r, t01); t11 = Fma(e1, r, t11); t21 = Fma(e2, r, t21);
                         }
-                        Span<float> dw = weightGradient.Slice((((f * 16) + c) * 4) + (i * 2), 2);
-                        dw[0] += Vector256.Sum(t0); dw[1] += Vector256.Sum(t1);
+                        Span<float> dw = weightGradient.Slice(((((f + 0) * 16) + c) * 4) + (i * 2), 2);
+                        dw[0] += Vector256.Sum(t00); dw[1] += Vector256.Sum(t01);
+                        dw = weightGradient.Slice(((((f + 1) * 16) + c) * 4) + (i * 2), 2);
+                        dw[0] += Vector256.Sum(t10); dw[1] += Vector256.Sum(t11);
+                        dw = weightGradient.Slice(((((f + 2) * 16) + c) * 4) + (i * 2), 2);
+                        dw[0] += Vector256.Sum(t20); dw[1] += Vector256.Sum(t21);
                     }
                 }
             }

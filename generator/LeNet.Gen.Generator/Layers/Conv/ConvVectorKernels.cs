@@ -64,39 +64,69 @@ internal static class ConvVectorKernels
         }
     }
 
-    /// <summary>dweight[f, c, i, j] += Σ p d[f, p] · source[c, p + i·W + j]: one dot product per weight, K of them per pass over a row.</summary>
+    /// <summary>
+    /// dweight[f, c, i, j] += Σ p d[f, p] · source[c, p + i·W + j]: one dot product per weight, K of them per pass over a row,
+    /// for <see cref="DotFilters"/> filters at once so that their K·filters sums hide the fused multiply-adds' latency and
+    /// each load of the row serves every filter. Each sum runs over the positions in order, whatever the group.
+    /// </summary>
     private static void EmitWeightGradient(SourceWriter w, ConvCode plan, VectorIsa isa)
     {
         var code = plan.Code;
         var conv = plan.ForwardWide!;
         int plane = conv.Tile(isa).Plane, k = conv.Kernel, lanes = isa.Lanes;
+        int group = DotFilters(conv.OutChannels, k, isa);
+        var sums = Enumerable.Range(0, group).SelectMany(b => Enumerable.Range(0, k).Select(j => (b, j))).ToList();
         w.Line($"// {code.Layer.Name} weight gradient, {isa.Description}: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + {conv.SourceWidth}i + j] over the wide positions");
-        w.Line("// (d is zero at the positions that fall across a row end, so they add nothing).");
+        w.Line($"// (d is zero at the positions that fall across a row end, so they add nothing); {group} filter{(group == 1 ? string.Empty : "s")} × {k} taps of a kernel row at a time.");
         using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} wideGradient, {Span} weightGradient)"))
         {
             w.Line($"ref float x = ref {Marshal}.GetReference(source);");
             w.Line($"ref float d = ref {Marshal}.GetReference(wideGradient);");
-            using (w.Block($"for (int f = 0; f < {conv.OutChannels}; f++)"))
+            using (w.Block($"for (int f = 0; f < {conv.OutChannels}; f += {group})"))
             using (w.Block($"for (int c = 0; c < {conv.InChannels}; c++)"))
             using (w.Block($"for (int i = 0; i < {k}; i++)"))
             {
                 w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + (i * {conv.SourceWidth}));");
-                w.Line($"ref float g = ref At(ref d, f * {plane});");
-                w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"var t{j} = Splat(0f);")));
+                w.Line($"ref float g = ref At(ref d, f * {plane}); // filter f's gradient; f + b's is {plane}·b further");
+                w.Line(string.Join(" ", sums.Select(t => $"var t{t.b}{t.j} = Splat(0f);")));
                 using (w.Block($"for (nuint p = 0; p < {plane}; p += {lanes})"))
                 {
-                    w.Line("var e = Load(ref g, p);");
-                    w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"t{j} = Fma(e, Load(ref row, p + {j}), t{j});")));
+                    w.Line(string.Join(" ", Enumerable.Range(0, group).Select(b => $"var e{b} = Load(ref g, p{(b == 0 ? string.Empty : $" + {b * plane}")});")));
+                    for (int j = 0; j < k; j++)
+                    {
+                        w.Line($"{(j == 0 ? "var " : string.Empty)}r = Load(ref row, p + {j});" + string.Concat(Enumerable.Range(0, group).Select(b => $" t{b}{j} = Fma(e{b}, r, t{b}{j});")));
+                    }
                 }
 
-                w.Line($"{Span} dw = weightGradient.Slice((((f * {conv.InChannels}) + c) * {k * k}) + (i * {k}), {k});");
-                w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"dw[{j}] += {isa.Static}.Sum(t{j});")));
+                for (int b = 0; b < group; b++)
+                {
+                    w.Line($"{(b == 0 ? $"{Span} " : string.Empty)}dw = weightGradient.Slice(((((f + {b}) * {conv.InChannels}) + c) * {k * k}) + (i * {k}), {k});");
+                    w.Line(string.Join(" ", Enumerable.Range(0, k).Select(j => $"dw[{j}] += {isa.Static}.Sum(t{b}{j});")));
+                }
             }
 
             EmitLocalHelpers(w, isa, relu: false, store: false);
         }
 
         w.Line();
+    }
+
+    /// <summary>
+    /// How many filters the dot-product weight gradient takes at once: the most (up to 4) that divide the
+    /// <paramref name="filters"/> and keep filters × <paramref name="kernel"/> sums, the filters' gradient vectors and one
+    /// row vector within the registers.
+    /// </summary>
+    internal static int DotFilters(int filters, int kernel, VectorIsa isa)
+    {
+        for (int group = 4; group > 1; group--)
+        {
+            if (filters % group == 0 && (group * kernel) + group + 1 <= isa.Registers)
+            {
+                return group;
+            }
+        }
+
+        return 1;
     }
 
     /// <summary>
