@@ -18,6 +18,7 @@ internal static class Code
     public const string BatchNormMath = "global::LeNet.Gen.Runtime.BatchNormMath";
     public const string SpaceToDepth = "global::LeNet.Gen.Runtime.SpaceToDepth";
     public const string Winograd = "global::LeNet.Gen.Runtime.Winograd";
+    public const string ColumnGradient = "global::LeNet.Gen.Runtime.ColumnGradient";
     public const string Check = "global::LeNet.Gen.Runtime.Check";
 
     /// <summary>An integer literal, e.g. <c>61706</c>.</summary>

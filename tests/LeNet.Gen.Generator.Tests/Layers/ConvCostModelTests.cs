@@ -149,4 +149,30 @@ public class ConvCostModelTests
         Assert.DoesNotContain("Conv2DefersWeightGradient", source);
         Assert.Contains("Conv2TransposedGradient, weightGradient, default);", source); // AVX2's filters-in-lanes kernel, adding per example
     }
+
+    [Fact]
+    public void A_small_output_gets_its_input_gradient_from_a_product_and_a_scatter()
+    {
+        // LeNet-5: conv2's input gradient (16 filters, 6 channels, 5×5, 10×10 outputs). The wide rows convolve the output
+        // gradient padded to 18×18 on a 256-position plane (AVX2): 150 · 16 · 256 = 614,400 multiply-adds. The product
+        // takes 150 · 16 · 104 = 249,600 and the scatter 150 · 100 = 15,000 adds.
+        string? reason = ConvCostModel.ColumnGradient(6, 16, 5, 10, 10, 256);
+        Assert.Equal("the input gradient as one 150×16 by 16×104 product and a scatter, 264,600 multiply-adds and adds, against 614,400 for the wide rows over the padded 256-position plane", reason);
+        // A 3×3 layer of 32 → 64 channels on 16×16 whose wide plane has 288 positions, only an eighth more than its 256
+        // outputs: 288 · 64 · 256 + 288 · 256 = 4,792,320 against 288 · 64 · 288 = 5,308,416, not under 90% of it, so the
+        // wide rows stay.
+        Assert.Null(ConvCostModel.ColumnGradient(32, 64, 3, 16, 16, 288));
+
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
+            1, 32, 32, RoundingMode.Floor,
+            Conv(6, 5, stride: 1, padding: 0, activation: ActivationKind.ReLU),
+            Pool(PoolingKind.Average, 2),
+            Conv(16, 5, stride: 1, padding: 0, activation: ActivationKind.ReLU),
+            Pool(PoolingKind.Average, 2),
+            Dense(10, ActivationKind.Softmax))).Plan!);
+        Assert.Contains("global::LeNet.Gen.Runtime.ColumnGradient.InputGradient(outputGradient, weight, 16, 6, 5, 10, 10, inputGradient, 14, 14, workspace.Conv2Columns);", source);
+        Assert.Contains("Conv2Columns = training ? new float[17264]", source); // (16 + 150) × 104
+        Assert.DoesNotContain("Conv2InputGradientWide", source);
+        Assert.DoesNotContain("Conv2RotatedWeights", source);
+    }
 }

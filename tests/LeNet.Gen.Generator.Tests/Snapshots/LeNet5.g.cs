@@ -74,11 +74,6 @@ namespace Demo
                 workspace.Conv2PendingWeightGradient ??= new float[2400];
                 global::System.Array.Clear(workspace.Conv2PendingWeightGradient); // nothing left from a step that stopped part-way
             }
-            workspace.Conv2WeightsTurned = vectors && training;
-            if (workspace.Conv2WeightsTurned)
-            {
-                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2RotateWeights(parameters.Slice(156, 2400), workspace.Conv2RotatedWeights);
-            }
             workspace.Fc1DefersWeightGradient = training;
             workspace.Fc1Pending = 0;
             if (training)
@@ -326,14 +321,8 @@ namespace Demo
                 }
                 // In training steps the kernel adds into the chunk's sum, which FinishExamples adds into the gradient.
                 global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2WeightGradientVector512(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient, workspace.Conv2DefersWeightGradient ? workspace.Conv2PendingWeightGradient : default);
-                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
-                if (!workspace.Conv2WeightsTurned)
-                {
-                    // Not made for this step by PrepareKernels (the batch-norm stages do not call it): turned here, per example.
-                    global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
-                }
-                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2InputGradientWideVector512(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
-                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 256, 18, 6, 14, 14, inputGradient);
+                // Cost model: the input gradient as one 150×16 by 16×104 product and a scatter, 264,600 multiply-adds and adds, against 614,400 for the wide rows over the padded 256-position plane.
+                global::LeNet.Gen.Runtime.ColumnGradient.InputGradient(outputGradient, weight, 16, 6, 5, 10, 10, inputGradient, 14, 14, workspace.Conv2Columns);
                 return;
             }
 
@@ -345,14 +334,8 @@ namespace Demo
                 }
                 // In training steps the kernel adds into the chunk's sum, which FinishExamples adds into the gradient.
                 global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2WeightGradientVector256(input, outputGradient, workspace.Conv2TransposedGradient, weightGradient, workspace.Conv2DefersWeightGradient ? workspace.Conv2PendingWeightGradient : default);
-                global::LeNet.Gen.Runtime.Simd.Expand(outputGradient, 16, 10, 10, workspace.Conv2PaddedGradient, 324, 18, 4, 4);
-                if (!workspace.Conv2WeightsTurned)
-                {
-                    // Not made for this step by PrepareKernels (the batch-norm stages do not call it): turned here, per example.
-                    global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2RotateWeights(weight, workspace.Conv2RotatedWeights);
-                }
-                global::LeNet.Gen.Generated.Demo_LeNet5_VectorKernels.Conv2InputGradientWideVector256(workspace.Conv2PaddedGradient, workspace.Conv2RotatedWeights, workspace.Conv2WideInputGradient);
-                global::LeNet.Gen.Runtime.Simd.Compact(workspace.Conv2WideInputGradient, 256, 18, 6, 14, 14, inputGradient);
+                // Cost model: the input gradient as one 150×16 by 16×104 product and a scatter, 264,600 multiply-adds and adds, against 614,400 for the wide rows over the padded 256-position plane.
+                global::LeNet.Gen.Runtime.ColumnGradient.InputGradient(outputGradient, weight, 16, 6, 5, 10, 10, inputGradient, 14, 14, workspace.Conv2Columns);
                 return;
             }
 
@@ -819,7 +802,6 @@ namespace Demo
             public readonly float[] Fc3Output = new float[10]; // probabilities
 
             // Set by PrepareKernels before each Predict call or training step: which layers run their prepared kernels, and those kernels' set-up.
-            public bool Conv2WeightsTurned; // conv2's turned kernels hold this training step's weights
             public bool Conv2DefersWeightGradient; // conv2 sums its weight gradient over a chunk of examples, added in FinishExamples (training steps)
             public float[]? Conv2PendingWeightGradient; // that sum, [channel, i, j, filter]
             public bool Fc1DefersWeightGradient; // fc1 keeps its examples' gradients and inputs for FinishExamples (training workspaces)
@@ -832,9 +814,7 @@ namespace Demo
             public readonly float[] Pool1OutputGradient;
             public readonly float[] Conv2OutputGradient;
             public readonly float[] Conv2TransposedGradient;
-            public readonly float[] Conv2PaddedGradient;
-            public readonly float[] Conv2RotatedWeights;
-            public readonly float[] Conv2WideInputGradient;
+            public readonly float[] Conv2Columns;
             public readonly float[] Pool2OutputGradient;
             public readonly float[] Fc1OutputGradient;
             public readonly float[] Fc2OutputGradient;
@@ -848,9 +828,7 @@ namespace Demo
                 Pool1OutputGradient = training ? new float[1176] : global::System.Array.Empty<float>();
                 Conv2OutputGradient = training ? new float[1600] : global::System.Array.Empty<float>();
                 Conv2TransposedGradient = training ? new float[1600] : global::System.Array.Empty<float>();
-                Conv2PaddedGradient = training ? new float[5192] : global::System.Array.Empty<float>();
-                Conv2RotatedWeights = training ? new float[2400] : global::System.Array.Empty<float>();
-                Conv2WideInputGradient = training ? new float[1536] : global::System.Array.Empty<float>();
+                Conv2Columns = training ? new float[17264] : global::System.Array.Empty<float>();
                 Pool2OutputGradient = training ? new float[400] : global::System.Array.Empty<float>();
                 Fc1OutputGradient = training ? new float[120] : global::System.Array.Empty<float>();
                 Fc2OutputGradient = training ? new float[84] : global::System.Array.Empty<float>();
@@ -1292,88 +1270,6 @@ namespace LeNet.Gen.Generated
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
         }
 
-        // conv2 input gradient, AVX-512, 16 lanes: din = the output gradient, padded by 4, convolved with the kernels
-        // turned by 180° (channels and filters swapped), on a 256-wide plane, 6 channels × 4 vectors at a time.
-        internal static void Conv2InputGradientWideVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, Span<float> wide)
-        {
-            ref float x = ref MemoryMarshal.GetReference(source);
-            ref float w = ref MemoryMarshal.GetReference(weight);
-            ref float o = ref MemoryMarshal.GetReference(wide);
-            for (int f = 0; f < 6; f += 6)
-            {
-                for (nuint p = 0; p < 256; p += 64)
-                {
-                    // s<b>_<q>: filter f + b, positions p + 16q … p + 16q + 15
-                    var s0_0 = Splat(0f); var s0_1 = s0_0; var s0_2 = s0_0; var s0_3 = s0_0;
-                    var s1_0 = Splat(0f); var s1_1 = s1_0; var s1_2 = s1_0; var s1_3 = s1_0;
-                    var s2_0 = Splat(0f); var s2_1 = s2_0; var s2_2 = s2_0; var s2_3 = s2_0;
-                    var s3_0 = Splat(0f); var s3_1 = s3_0; var s3_2 = s3_0; var s3_3 = s3_0;
-                    var s4_0 = Splat(0f); var s4_1 = s4_0; var s4_2 = s4_0; var s4_3 = s4_0;
-                    var s5_0 = Splat(0f); var s5_1 = s5_0; var s5_2 = s5_0; var s5_3 = s5_0;
-                    for (int c = 0; c < 16; c++)
-                    {
-                        for (int i = 0; i < 5; i++)
-                        {
-                            ref float row = ref At(ref x, (c * 324) + (i * 18)); // source row i of channel c, from p
-                            ref float t = ref At(ref w, (((f * 16) + c) * 25) + (i * 5)); // kernel row i of filter f, channel c
-                            // column 0
-                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 16); var a2 = Load(ref row, p + 32); var a3 = Load(ref row, p + 48);
-                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
-                            v = Splat(At(ref t, 400)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
-                            v = Splat(At(ref t, 800)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
-                            v = Splat(At(ref t, 1200)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
-                            v = Splat(At(ref t, 1600)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
-                            v = Splat(At(ref t, 2000)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
-                            // column 1
-                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 17); a2 = Load(ref row, p + 33); a3 = Load(ref row, p + 49);
-                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
-                            v = Splat(At(ref t, 401)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
-                            v = Splat(At(ref t, 801)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
-                            v = Splat(At(ref t, 1201)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
-                            v = Splat(At(ref t, 1601)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
-                            v = Splat(At(ref t, 2001)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
-                            // column 2
-                            a0 = Load(ref row, p + 2); a1 = Load(ref row, p + 18); a2 = Load(ref row, p + 34); a3 = Load(ref row, p + 50);
-                            v = Splat(At(ref t, 2)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
-                            v = Splat(At(ref t, 402)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
-                            v = Splat(At(ref t, 802)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
-                            v = Splat(At(ref t, 1202)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
-                            v = Splat(At(ref t, 1602)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
-                            v = Splat(At(ref t, 2002)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
-                            // column 3
-                            a0 = Load(ref row, p + 3); a1 = Load(ref row, p + 19); a2 = Load(ref row, p + 35); a3 = Load(ref row, p + 51);
-                            v = Splat(At(ref t, 3)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
-                            v = Splat(At(ref t, 403)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
-                            v = Splat(At(ref t, 803)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
-                            v = Splat(At(ref t, 1203)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
-                            v = Splat(At(ref t, 1603)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
-                            v = Splat(At(ref t, 2003)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
-                            // column 4
-                            a0 = Load(ref row, p + 4); a1 = Load(ref row, p + 20); a2 = Load(ref row, p + 36); a3 = Load(ref row, p + 52);
-                            v = Splat(At(ref t, 4)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1); s0_2 = Fma(a2, v, s0_2); s0_3 = Fma(a3, v, s0_3);
-                            v = Splat(At(ref t, 404)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1); s1_2 = Fma(a2, v, s1_2); s1_3 = Fma(a3, v, s1_3);
-                            v = Splat(At(ref t, 804)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1); s2_2 = Fma(a2, v, s2_2); s2_3 = Fma(a3, v, s2_3);
-                            v = Splat(At(ref t, 1204)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1); s3_2 = Fma(a2, v, s3_2); s3_3 = Fma(a3, v, s3_3);
-                            v = Splat(At(ref t, 1604)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1); s4_2 = Fma(a2, v, s4_2); s4_3 = Fma(a3, v, s4_3);
-                            v = Splat(At(ref t, 2004)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1); s5_2 = Fma(a2, v, s5_2); s5_3 = Fma(a3, v, s5_3);
-                        }
-                    }
-                    Store(s0_0, ref o, (nuint)((f + 0) * 256) + p + 0); Store(s0_1, ref o, (nuint)((f + 0) * 256) + p + 16); Store(s0_2, ref o, (nuint)((f + 0) * 256) + p + 32); Store(s0_3, ref o, (nuint)((f + 0) * 256) + p + 48);
-                    Store(s1_0, ref o, (nuint)((f + 1) * 256) + p + 0); Store(s1_1, ref o, (nuint)((f + 1) * 256) + p + 16); Store(s1_2, ref o, (nuint)((f + 1) * 256) + p + 32); Store(s1_3, ref o, (nuint)((f + 1) * 256) + p + 48);
-                    Store(s2_0, ref o, (nuint)((f + 2) * 256) + p + 0); Store(s2_1, ref o, (nuint)((f + 2) * 256) + p + 16); Store(s2_2, ref o, (nuint)((f + 2) * 256) + p + 32); Store(s2_3, ref o, (nuint)((f + 2) * 256) + p + 48);
-                    Store(s3_0, ref o, (nuint)((f + 3) * 256) + p + 0); Store(s3_1, ref o, (nuint)((f + 3) * 256) + p + 16); Store(s3_2, ref o, (nuint)((f + 3) * 256) + p + 32); Store(s3_3, ref o, (nuint)((f + 3) * 256) + p + 48);
-                    Store(s4_0, ref o, (nuint)((f + 4) * 256) + p + 0); Store(s4_1, ref o, (nuint)((f + 4) * 256) + p + 16); Store(s4_2, ref o, (nuint)((f + 4) * 256) + p + 32); Store(s4_3, ref o, (nuint)((f + 4) * 256) + p + 48);
-                    Store(s5_0, ref o, (nuint)((f + 5) * 256) + p + 0); Store(s5_1, ref o, (nuint)((f + 5) * 256) + p + 16); Store(s5_2, ref o, (nuint)((f + 5) * 256) + p + 32); Store(s5_3, ref o, (nuint)((f + 5) * 256) + p + 48);
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Load(ref float start, nuint offset) => Vector512.LoadUnsafe(ref start, offset);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector512<float> value, ref float start, nuint offset) => Vector512.StoreUnsafe(value, ref start, offset);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
-        }
-
         // conv2 forward, AVX2 with FMA, 8 lanes: each filter's 10×10 outputs sit at y·14 + x of a
         // 144-wide plane (136 positions used), computed 4 filters × 3 vectors at a time.
         internal static void Conv2ForwardWideVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
@@ -1547,103 +1443,6 @@ namespace LeNet.Gen.Generated
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector256<float> value, ref float start, nuint offset) => Vector256.StoreUnsafe(value, ref start, offset);
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
-        }
-
-        // conv2 input gradient, AVX2 with FMA, 8 lanes: din = the output gradient, padded by 4, convolved with the kernels
-        // turned by 180° (channels and filters swapped), on a 256-wide plane, 6 channels × 2 vectors at a time.
-        internal static void Conv2InputGradientWideVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, Span<float> wide)
-        {
-            ref float x = ref MemoryMarshal.GetReference(source);
-            ref float w = ref MemoryMarshal.GetReference(weight);
-            ref float o = ref MemoryMarshal.GetReference(wide);
-            for (int f = 0; f < 6; f += 6)
-            {
-                for (nuint p = 0; p < 256; p += 16)
-                {
-                    // s<b>_<q>: filter f + b, positions p + 8q … p + 8q + 7
-                    var s0_0 = Splat(0f); var s0_1 = s0_0;
-                    var s1_0 = Splat(0f); var s1_1 = s1_0;
-                    var s2_0 = Splat(0f); var s2_1 = s2_0;
-                    var s3_0 = Splat(0f); var s3_1 = s3_0;
-                    var s4_0 = Splat(0f); var s4_1 = s4_0;
-                    var s5_0 = Splat(0f); var s5_1 = s5_0;
-                    for (int c = 0; c < 16; c++)
-                    {
-                        for (int i = 0; i < 5; i++)
-                        {
-                            ref float row = ref At(ref x, (c * 324) + (i * 18)); // source row i of channel c, from p
-                            ref float t = ref At(ref w, (((f * 16) + c) * 25) + (i * 5)); // kernel row i of filter f, channel c
-                            // column 0
-                            var a0 = Load(ref row, p + 0); var a1 = Load(ref row, p + 8);
-                            var v = Splat(At(ref t, 0)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
-                            v = Splat(At(ref t, 400)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
-                            v = Splat(At(ref t, 800)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
-                            v = Splat(At(ref t, 1200)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
-                            v = Splat(At(ref t, 1600)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
-                            v = Splat(At(ref t, 2000)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
-                            // column 1
-                            a0 = Load(ref row, p + 1); a1 = Load(ref row, p + 9);
-                            v = Splat(At(ref t, 1)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
-                            v = Splat(At(ref t, 401)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
-                            v = Splat(At(ref t, 801)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
-                            v = Splat(At(ref t, 1201)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
-                            v = Splat(At(ref t, 1601)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
-                            v = Splat(At(ref t, 2001)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
-                            // column 2
-                            a0 = Load(ref row, p + 2); a1 = Load(ref row, p + 10);
-                            v = Splat(At(ref t, 2)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
-                            v = Splat(At(ref t, 402)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
-                            v = Splat(At(ref t, 802)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
-                            v = Splat(At(ref t, 1202)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
-                            v = Splat(At(ref t, 1602)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
-                            v = Splat(At(ref t, 2002)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
-                            // column 3
-                            a0 = Load(ref row, p + 3); a1 = Load(ref row, p + 11);
-                            v = Splat(At(ref t, 3)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
-                            v = Splat(At(ref t, 403)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
-                            v = Splat(At(ref t, 803)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
-                            v = Splat(At(ref t, 1203)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
-                            v = Splat(At(ref t, 1603)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
-                            v = Splat(At(ref t, 2003)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
-                            // column 4
-                            a0 = Load(ref row, p + 4); a1 = Load(ref row, p + 12);
-                            v = Splat(At(ref t, 4)); s0_0 = Fma(a0, v, s0_0); s0_1 = Fma(a1, v, s0_1);
-                            v = Splat(At(ref t, 404)); s1_0 = Fma(a0, v, s1_0); s1_1 = Fma(a1, v, s1_1);
-                            v = Splat(At(ref t, 804)); s2_0 = Fma(a0, v, s2_0); s2_1 = Fma(a1, v, s2_1);
-                            v = Splat(At(ref t, 1204)); s3_0 = Fma(a0, v, s3_0); s3_1 = Fma(a1, v, s3_1);
-                            v = Splat(At(ref t, 1604)); s4_0 = Fma(a0, v, s4_0); s4_1 = Fma(a1, v, s4_1);
-                            v = Splat(At(ref t, 2004)); s5_0 = Fma(a0, v, s5_0); s5_1 = Fma(a1, v, s5_1);
-                        }
-                    }
-                    Store(s0_0, ref o, (nuint)((f + 0) * 256) + p + 0); Store(s0_1, ref o, (nuint)((f + 0) * 256) + p + 8);
-                    Store(s1_0, ref o, (nuint)((f + 1) * 256) + p + 0); Store(s1_1, ref o, (nuint)((f + 1) * 256) + p + 8);
-                    Store(s2_0, ref o, (nuint)((f + 2) * 256) + p + 0); Store(s2_1, ref o, (nuint)((f + 2) * 256) + p + 8);
-                    Store(s3_0, ref o, (nuint)((f + 3) * 256) + p + 0); Store(s3_1, ref o, (nuint)((f + 3) * 256) + p + 8);
-                    Store(s4_0, ref o, (nuint)((f + 4) * 256) + p + 0); Store(s4_1, ref o, (nuint)((f + 4) * 256) + p + 8);
-                    Store(s5_0, ref o, (nuint)((f + 5) * 256) + p + 0); Store(s5_1, ref o, (nuint)((f + 5) * 256) + p + 8);
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] static ref float At(ref float start, int offset) => ref Unsafe.Add(ref start, offset);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Load(ref float start, nuint offset) => Vector256.LoadUnsafe(ref start, offset);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] static void Store(Vector256<float> value, ref float start, nuint offset) => Vector256.StoreUnsafe(value, ref start, offset);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Splat(float value) => Vector256.Create(value);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Simd.MultiplyAdd(a, b, c);
-        }
-
-        // conv2: the kernels turned by 180° with filters and channels swapped, rotated[c, f, i, j] = weight[f, c, 4 − i, 4 − j].
-        internal static void Conv2RotateWeights(ReadOnlySpan<float> weight, Span<float> rotated)
-        {
-            for (int f = 0; f < 16; f++)
-            {
-                for (int c = 0; c < 6; c++)
-                {
-                    for (int t = 0; t < 25; t++)
-                    {
-                        rotated[(((c * 16) + f) * 25) + (24 - t)] = weight[(((f * 6) + c) * 25) + t];
-                    }
-                }
-            }
         }
     }
 }

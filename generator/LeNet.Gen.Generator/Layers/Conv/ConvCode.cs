@@ -78,6 +78,20 @@ internal sealed class ConvCode
     /// <summary>The workspace flag that tells the backward pass to run Winograd's kernels for the input gradient.</summary>
     public string UsesWinogradBackward => Code.Pascal + "UsesWinogradBackward";
 
+    /// <summary>
+    /// Why the input gradient runs as a matrix product and a scatter (<see cref="ConvCostModel.ColumnGradient"/>), or null
+    /// when it runs on wide rows: for stride-1 layers with an input gradient and no Winograd for it.
+    /// </summary>
+    public string? ColumnGradient => Code.IsFirst || !Code.Plan.CanTrain || InputGradientWide is null || IsSpaceToDepth || WinogradBackward is not null
+        ? null
+        : ConvCostModel.ColumnGradient(Code.Layer.Input.Channels, Code.Layer.Output.Channels, Spec.Kernel, Code.Layer.Output.Height, Code.Layer.Output.Width, InputGradientWide.Tile(VectorIsa.Avx2).Plane);
+
+    /// <summary>True when <see cref="ColumnGradient"/> chose the product and the scatter.</summary>
+    public bool UsesColumnGradient => ColumnGradient is not null;
+
+    /// <summary>The scratch of the product and the scatter: the padded output gradient and the product.</summary>
+    public string Columns => Code.Pascal + "Columns";
+
     /// <summary>The workspace field with the turned kernels transformed for Winograd.</summary>
     public string WinogradBackwardWeights => Code.Pascal + "WinogradBackwardWeights";
 
@@ -278,7 +292,13 @@ internal sealed class ConvCode
                 scratch.Add(WorkspaceBuffer.Training(TransposedGradient, layer.Output.Length));
             }
 
-            if (!Code.IsFirst)
+            if (UsesColumnGradient)
+            {
+                int outHeight = Code.Layer.Output.Height, outWidth = Code.Layer.Output.Width;
+                long padded = ((long)outHeight * outWidth + 7) / 8 * 8;
+                scratch.Add(WorkspaceBuffer.Training(Columns, (forward.OutChannels + ((long)forward.InChannels * forward.Kernel * forward.Kernel)) * padded));
+            }
+            else if (!Code.IsFirst)
             {
                 var backward = InputGradientWide!;
                 scratch.Add(WorkspaceBuffer.Training(PaddedGradient, Math.Max((long)backward.InChannels * backward.SourcePlane, VectorIsa.All.Max(isa => backward.SourceLength(isa)))));

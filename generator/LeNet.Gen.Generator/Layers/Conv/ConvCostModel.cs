@@ -91,4 +91,39 @@ internal static class ConvCostModel
             singleImages ? "every call uses it" : "batch calls use it and single images keep the direct kernels");
         return new WinogradChoice(singleImages, estimate);
     }
+
+    /// <summary>
+    /// Whether a stride-1 layer's input gradient runs as one matrix product and a scatter (<c>LeNet.Gen.Runtime.ColumnGradient</c>)
+    /// instead of the wide-row convolution of the padded output gradient with the turned kernels, with the reason, or null
+    /// to keep the wide rows. The wide rows multiply every filter and channel pair over the whole padded plane
+    /// (<paramref name="widePlane"/> positions, the padding's zeros included); the product over the output positions
+    /// only, rounded up to whole vectors, plus one add per channel, tap and position for the scatter. The product's
+    /// register tile is about as fast as the wide rows', so the counts decide, within <see cref="Margin"/>.
+    /// </summary>
+    public static string? ColumnGradient(int channels, int filters, int kernel, int outHeight, int outWidth, int widePlane)
+    {
+        long taps = (long)channels * kernel * kernel;
+        long padded = ((long)outHeight * outWidth + 7) / 8 * 8;
+        if ((filters + taps) * padded > MaxWinogradValues)
+        {
+            return null;
+        }
+
+        long wide = taps * filters * widePlane;
+        long columns = (taps * filters * padded) + (taps * outHeight * outWidth);
+        if (columns > Margin * wide)
+        {
+            return null;
+        }
+
+        return string.Format(
+            CultureInfo.InvariantCulture,
+            "the input gradient as one {0}×{1} by {1}×{2} product and a scatter, {3:N0} multiply-adds and adds, against {4:N0} for the wide rows over the padded {5}-position plane",
+            taps,
+            filters,
+            padded,
+            columns,
+            wide,
+            widePlane);
+    }
 }

@@ -137,7 +137,7 @@ internal sealed class ConvLayer : ILayerKind
 
     // True when the layer's vector backward pass reads turned kernels (the input gradient's), which training steps then
     // make once per step and workspace in PrepareKernels instead of once per example.
-    private static bool TurnsWeights(LayerCode code, ConvCode conv) => code.Plan.CanTrain && !code.IsFirst && conv.IsVectorized;
+    private static bool TurnsWeights(LayerCode code, ConvCode conv) => code.Plan.CanTrain && !code.IsFirst && conv.IsVectorized && !conv.UsesColumnGradient;
 
     public void EmitPreparedKernelFields(SourceWriter w, LayerCode code)
     {
@@ -525,7 +525,13 @@ internal sealed class ConvLayer : ILayerKind
                     }
                 }
 
-                if (!code.IsFirst)
+                if (plan.ColumnGradient is { } columns)
+                {
+                    var output = code.Layer.Output;
+                    w.Line($"// Cost model: {columns}.");
+                    w.Line($"{ColumnGradient}.InputGradient(outputGradient, weight, {output.Channels}, {channels}, {plan.Spec.Kernel}, {output.Height}, {output.Width}, inputGradient, {backward.OutHeight}, {backward.OutWidth}, workspace.{plan.Columns});");
+                }
+                else if (!code.IsFirst)
                 {
                     string inputGradient = phases ? $"workspace.{plan.PhaseGradient}" : "inputGradient";
                     w.Line($"{Simd}.Expand(outputGradient, {forward.OutChannels}, {forward.OutHeight}, {forward.OutWidth}, workspace.{plan.PaddedGradient}, {backward.SourcePlane}, {backward.SourceWidth}, {k - 1}, {k - 1});");

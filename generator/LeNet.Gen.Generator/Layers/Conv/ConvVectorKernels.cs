@@ -48,7 +48,7 @@ internal static class ConvVectorKernels
                 EmitWeightGradient(w, plan, isa);
             }
 
-            if (!code.IsFirst)
+            if (!code.IsFirst && !plan.UsesColumnGradient)
             {
                 var backward = plan.InputGradientWide!;
                 var tile = backward.Tile(isa);
@@ -58,7 +58,7 @@ internal static class ConvVectorKernels
             }
         }
 
-        if (training && !code.IsFirst)
+        if (training && !code.IsFirst && !plan.UsesColumnGradient)
         {
             EmitRotateWeights(w, plan);
         }

@@ -1,0 +1,180 @@
+using System;
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace LeNet.Gen.Runtime;
+
+/// <summary>
+/// A stride-1 convolution's input gradient as one matrix product and a scatter: first
+/// <c>V[(c, i, j), p] = Σ f weight[f, c, i, j] · d[f, p]</c> for every output position p, then
+/// <c>din[c, y + i, x + j] += V[(c, i, j), (y, x)]</c>. It does exactly the multiply-adds the gradient needs, where the
+/// convolution of the padded output gradient with the turned kernels also multiplies the padding's zeros: for a layer
+/// whose outputs are few next to its kernel (LeNet-5's conv2: 10×10 outputs of a 5×5 kernel) that is 2.5 times fewer
+/// multiply-adds. The generator's cost model picks it per layer. Not meant to be called directly.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class ColumnGradient
+{
+    private const int Lanes = 8;
+
+    /// <summary>Output positions rounded up to whole vectors: the row length of the padded gradient and of V.</summary>
+    public static int PaddedPositions(int outHeight, int outWidth) => ((outHeight * outWidth) + Lanes - 1) / Lanes * Lanes;
+
+    /// <summary>The scratch <see cref="InputGradient"/> needs: the output gradient with padded rows, then V.</summary>
+    public static int ScratchLength(int filters, int channels, int kernel, int outHeight, int outWidth) =>
+        (filters + (channels * kernel * kernel)) * PaddedPositions(outHeight, outWidth);
+
+    /// <summary>
+    /// Writes the input gradient <paramref name="inputGradient"/> (channels × height × width, the grid the forward window
+    /// read, height = outHeight + kernel − 1 and width likewise) of a stride-1 convolution from its output gradient
+    /// (filters × outHeight × outWidth) and its weights (filters × channels × kernel × kernel), with AVX2 and FMA.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span shorter than the sizes need, or a grid that does not match the kernel.</exception>
+    public static void InputGradient(
+        ReadOnlySpan<float> outputGradient,
+        ReadOnlySpan<float> weight,
+        int filters,
+        int channels,
+        int kernel,
+        int outHeight,
+        int outWidth,
+        Span<float> inputGradient,
+        int height,
+        int width,
+        Span<float> scratch)
+    {
+        if (filters < 1 || channels < 1 || kernel < 1 || outHeight < 1 || outWidth < 1 || height != outHeight + kernel - 1 || width != outWidth + kernel - 1)
+        {
+            throw new ArgumentException($"ColumnGradient: {filters} filters, {channels} channels, kernel {kernel}, output {outHeight}×{outWidth} and input grid {height}×{width} do not make a stride-1 convolution.");
+        }
+
+        int positions = outHeight * outWidth, padded = PaddedPositions(outHeight, outWidth), rows = channels * kernel * kernel;
+        if (outputGradient.Length < filters * positions || weight.Length < filters * rows || inputGradient.Length < channels * height * width
+            || scratch.Length < ScratchLength(filters, channels, kernel, outHeight, outWidth))
+        {
+            throw new ArgumentException(
+                $"ColumnGradient: output gradient {outputGradient.Length} (needs {filters * positions}), weights {weight.Length} (needs {filters * rows}), input gradient {inputGradient.Length} (needs {channels * height * width}), scratch {scratch.Length} (needs {ScratchLength(filters, channels, kernel, outHeight, outWidth)}).");
+        }
+
+        Span<float> d = scratch.Slice(0, filters * padded);
+        Span<float> v = scratch.Slice(filters * padded, rows * padded);
+        for (int f = 0; f < filters; f++)
+        {
+            outputGradient.Slice(f * positions, positions).CopyTo(d.Slice(f * padded));
+            d.Slice((f * padded) + positions, padded - positions).Clear();
+        }
+
+        Product(d, weight, filters, rows, padded, v);
+        Scatter(v, channels, kernel, outHeight, outWidth, padded, inputGradient, height, width);
+    }
+
+    // V[r, p] = Σ f w[f, r] · d[f, p], the filters in order: 4 rows × 3 vectors of positions at a time, each vector of d
+    // serving 4 rows and each broadcast weight 3 vectors; then single vectors, then single rows.
+    private static void Product(ReadOnlySpan<float> gradient, ReadOnlySpan<float> weight, int filters, int rows, int padded, Span<float> result)
+    {
+        ref float d = ref MemoryMarshal.GetReference(gradient);
+        ref float w = ref MemoryMarshal.GetReference(weight);
+        ref float v = ref MemoryMarshal.GetReference(result);
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            int p = 0;
+            for (; p + (3 * Lanes) <= padded; p += 3 * Lanes)
+            {
+                Vector256<float> s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;
+                Vector256<float> s20 = default, s21 = default, s22 = default, s30 = default, s31 = default, s32 = default;
+                for (int f = 0; f < filters; f++)
+                {
+                    ref float e = ref Unsafe.Add(ref d, (f * padded) + p);
+                    var e0 = Vector256.LoadUnsafe(ref e);
+                    var e1 = Vector256.LoadUnsafe(ref e, Lanes);
+                    var e2 = Vector256.LoadUnsafe(ref e, 2 * Lanes);
+                    ref float t = ref Unsafe.Add(ref w, (f * rows) + r);
+                    var b = Vector256.Create(t);
+                    s00 = Simd.MultiplyAdd(e0, b, s00); s01 = Simd.MultiplyAdd(e1, b, s01); s02 = Simd.MultiplyAdd(e2, b, s02);
+                    b = Vector256.Create(Unsafe.Add(ref t, 1));
+                    s10 = Simd.MultiplyAdd(e0, b, s10); s11 = Simd.MultiplyAdd(e1, b, s11); s12 = Simd.MultiplyAdd(e2, b, s12);
+                    b = Vector256.Create(Unsafe.Add(ref t, 2));
+                    s20 = Simd.MultiplyAdd(e0, b, s20); s21 = Simd.MultiplyAdd(e1, b, s21); s22 = Simd.MultiplyAdd(e2, b, s22);
+                    b = Vector256.Create(Unsafe.Add(ref t, 3));
+                    s30 = Simd.MultiplyAdd(e0, b, s30); s31 = Simd.MultiplyAdd(e1, b, s31); s32 = Simd.MultiplyAdd(e2, b, s32);
+                }
+
+                ref float o = ref Unsafe.Add(ref v, (r * padded) + p);
+                nuint row = (nuint)padded;
+                s00.StoreUnsafe(ref o); s01.StoreUnsafe(ref o, Lanes); s02.StoreUnsafe(ref o, 2 * Lanes);
+                s10.StoreUnsafe(ref o, row); s11.StoreUnsafe(ref o, row + Lanes); s12.StoreUnsafe(ref o, row + (2 * Lanes));
+                s20.StoreUnsafe(ref o, 2 * row); s21.StoreUnsafe(ref o, (2 * row) + Lanes); s22.StoreUnsafe(ref o, (2 * row) + (2 * Lanes));
+                s30.StoreUnsafe(ref o, 3 * row); s31.StoreUnsafe(ref o, (3 * row) + Lanes); s32.StoreUnsafe(ref o, (3 * row) + (2 * Lanes));
+            }
+
+            for (; p < padded; p += Lanes)
+            {
+                Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                for (int f = 0; f < filters; f++)
+                {
+                    var e = Vector256.LoadUnsafe(ref d, (nuint)((f * padded) + p));
+                    ref float t = ref Unsafe.Add(ref w, (f * rows) + r);
+                    s0 = Simd.MultiplyAdd(e, Vector256.Create(t), s0);
+                    s1 = Simd.MultiplyAdd(e, Vector256.Create(Unsafe.Add(ref t, 1)), s1);
+                    s2 = Simd.MultiplyAdd(e, Vector256.Create(Unsafe.Add(ref t, 2)), s2);
+                    s3 = Simd.MultiplyAdd(e, Vector256.Create(Unsafe.Add(ref t, 3)), s3);
+                }
+
+                ref float o = ref Unsafe.Add(ref v, (r * padded) + p);
+                nuint row = (nuint)padded;
+                s0.StoreUnsafe(ref o); s1.StoreUnsafe(ref o, row); s2.StoreUnsafe(ref o, 2 * row); s3.StoreUnsafe(ref o, 3 * row);
+            }
+        }
+
+        for (; r < rows; r++)
+        {
+            for (int p = 0; p < padded; p += Lanes)
+            {
+                Vector256<float> s = default;
+                for (int f = 0; f < filters; f++)
+                {
+                    s = Simd.MultiplyAdd(Vector256.LoadUnsafe(ref d, (nuint)((f * padded) + p)), Vector256.Create(Unsafe.Add(ref w, (f * rows) + r)), s);
+                }
+
+                s.StoreUnsafe(ref v, (nuint)((r * padded) + p));
+            }
+        }
+    }
+
+    // din[c, y + i, x + j] += V[(c, i, j), y·outWidth + x], the taps (i, j) in order for each channel; din starts at zero.
+    private static void Scatter(ReadOnlySpan<float> columns, int channels, int kernel, int outHeight, int outWidth, int padded, Span<float> inputGradient, int height, int width)
+    {
+        inputGradient.Slice(0, channels * height * width).Clear();
+        ref float v = ref MemoryMarshal.GetReference(columns);
+        ref float g = ref MemoryMarshal.GetReference(inputGradient);
+        int vectorWidth = outWidth / Lanes * Lanes;
+        for (int c = 0; c < channels; c++)
+        {
+            for (int i = 0; i < kernel; i++)
+            {
+                for (int j = 0; j < kernel; j++)
+                {
+                    ref float source = ref Unsafe.Add(ref v, (((c * kernel) + i) * kernel + j) * padded);
+                    for (int y = 0; y < outHeight; y++)
+                    {
+                        ref float from = ref Unsafe.Add(ref source, y * outWidth);
+                        ref float to = ref Unsafe.Add(ref g, (((c * height) + y + i) * width) + j);
+                        int x = 0;
+                        for (; x < vectorWidth; x += Lanes)
+                        {
+                            (Vector256.LoadUnsafe(ref to, (nuint)x) + Vector256.LoadUnsafe(ref from, (nuint)x)).StoreUnsafe(ref to, (nuint)x);
+                        }
+
+                        for (; x < outWidth; x++)
+                        {
+                            Unsafe.Add(ref to, x) += Unsafe.Add(ref from, x);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
