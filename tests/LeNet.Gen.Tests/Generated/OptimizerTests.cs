@@ -51,6 +51,51 @@ public class OptimizerTests
         Assert.Equal(3, optimizer.Steps);
     }
 
+    [Theory]
+    [InlineData("sgd")]
+    [InlineData("momentum")]
+    [InlineData("nesterov")]
+    [InlineData("adam")]
+    public void The_vector_loop_gives_each_parameter_what_the_scalar_loop_gives_it_alone(string kind)
+    {
+        // 21 parameters: two vectors of eight and a scalar tail of five; each also stepped alone by an optimizer of one
+        // parameter, which takes the scalar loop. Three steps, so that momentum and Adam's moments carry over.
+        Optimizer Create() => kind switch
+        {
+            "sgd" => new Sgd(0.1f, weightDecay: 0.01f),
+            "momentum" => new MomentumSgd(0.1f, momentum: 0.9f, weightDecay: 0.001f),
+            "nesterov" => new MomentumSgd(0.1f, momentum: 0.9f, weightDecay: 0.001f, nesterov: true),
+            _ => new Adam(0.01f, weightDecay: 0.001f),
+        };
+
+        var random = new Random(kind.Length);
+        var together = new float[21];
+        for (int i = 0; i < together.Length; i++)
+        {
+            together[i] = (float)((random.NextDouble() * 4) - 2);
+        }
+
+        var alone = (float[])together.Clone();
+        var optimizer = Create();
+        var singles = Array.ConvertAll(alone, _ => Create());
+        for (int step = 0; step < 3; step++)
+        {
+            var gradient = new float[together.Length];
+            for (int i = 0; i < gradient.Length; i++)
+            {
+                gradient[i] = (float)((random.NextDouble() * 2) - 1);
+            }
+
+            optimizer.Step(together, gradient);
+            for (int i = 0; i < alone.Length; i++)
+            {
+                singles[i].Step(alone.AsSpan(i, 1), gradient.AsSpan(i, 1));
+            }
+        }
+
+        Assert.Equal(alone, together);
+    }
+
     [Fact]
     public void Adam_follows_the_paper_with_bias_correction()
     {
