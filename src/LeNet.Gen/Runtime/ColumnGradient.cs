@@ -66,82 +66,9 @@ public static class ColumnGradient
             d.Slice((f * padded) + positions, padded - positions).Clear();
         }
 
-        Product(d, weight, filters, rows, padded, v);
+        // V[r, p] = Σ f w[f, r] · d[f, p]: A = wᵀ, read in place (row r at r, filter f at f·rows).
+        MatrixProduct.Multiply(weight, 1, rows, d, v, rows, filters, padded / Lanes);
         Scatter(v, channels, kernel, outHeight, outWidth, padded, inputGradient, height, width);
-    }
-
-    // V[r, p] = Σ f w[f, r] · d[f, p], the filters in order: 4 rows × 3 vectors of positions at a time, each vector of d
-    // serving 4 rows and each broadcast weight 3 vectors; then single vectors, then single rows.
-    private static void Product(ReadOnlySpan<float> gradient, ReadOnlySpan<float> weight, int filters, int rows, int padded, Span<float> result)
-    {
-        ref float d = ref MemoryMarshal.GetReference(gradient);
-        ref float w = ref MemoryMarshal.GetReference(weight);
-        ref float v = ref MemoryMarshal.GetReference(result);
-        int r = 0;
-        for (; r + 4 <= rows; r += 4)
-        {
-            int p = 0;
-            for (; p + (3 * Lanes) <= padded; p += 3 * Lanes)
-            {
-                Vector256<float> s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;
-                Vector256<float> s20 = default, s21 = default, s22 = default, s30 = default, s31 = default, s32 = default;
-                for (int f = 0; f < filters; f++)
-                {
-                    ref float e = ref Unsafe.Add(ref d, (f * padded) + p);
-                    var e0 = Vector256.LoadUnsafe(ref e);
-                    var e1 = Vector256.LoadUnsafe(ref e, Lanes);
-                    var e2 = Vector256.LoadUnsafe(ref e, 2 * Lanes);
-                    ref float t = ref Unsafe.Add(ref w, (f * rows) + r);
-                    var b = Vector256.Create(t);
-                    s00 = Simd.MultiplyAdd(e0, b, s00); s01 = Simd.MultiplyAdd(e1, b, s01); s02 = Simd.MultiplyAdd(e2, b, s02);
-                    b = Vector256.Create(Unsafe.Add(ref t, 1));
-                    s10 = Simd.MultiplyAdd(e0, b, s10); s11 = Simd.MultiplyAdd(e1, b, s11); s12 = Simd.MultiplyAdd(e2, b, s12);
-                    b = Vector256.Create(Unsafe.Add(ref t, 2));
-                    s20 = Simd.MultiplyAdd(e0, b, s20); s21 = Simd.MultiplyAdd(e1, b, s21); s22 = Simd.MultiplyAdd(e2, b, s22);
-                    b = Vector256.Create(Unsafe.Add(ref t, 3));
-                    s30 = Simd.MultiplyAdd(e0, b, s30); s31 = Simd.MultiplyAdd(e1, b, s31); s32 = Simd.MultiplyAdd(e2, b, s32);
-                }
-
-                ref float o = ref Unsafe.Add(ref v, (r * padded) + p);
-                nuint row = (nuint)padded;
-                s00.StoreUnsafe(ref o); s01.StoreUnsafe(ref o, Lanes); s02.StoreUnsafe(ref o, 2 * Lanes);
-                s10.StoreUnsafe(ref o, row); s11.StoreUnsafe(ref o, row + Lanes); s12.StoreUnsafe(ref o, row + (2 * Lanes));
-                s20.StoreUnsafe(ref o, 2 * row); s21.StoreUnsafe(ref o, (2 * row) + Lanes); s22.StoreUnsafe(ref o, (2 * row) + (2 * Lanes));
-                s30.StoreUnsafe(ref o, 3 * row); s31.StoreUnsafe(ref o, (3 * row) + Lanes); s32.StoreUnsafe(ref o, (3 * row) + (2 * Lanes));
-            }
-
-            for (; p < padded; p += Lanes)
-            {
-                Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                for (int f = 0; f < filters; f++)
-                {
-                    var e = Vector256.LoadUnsafe(ref d, (nuint)((f * padded) + p));
-                    ref float t = ref Unsafe.Add(ref w, (f * rows) + r);
-                    s0 = Simd.MultiplyAdd(e, Vector256.Create(t), s0);
-                    s1 = Simd.MultiplyAdd(e, Vector256.Create(Unsafe.Add(ref t, 1)), s1);
-                    s2 = Simd.MultiplyAdd(e, Vector256.Create(Unsafe.Add(ref t, 2)), s2);
-                    s3 = Simd.MultiplyAdd(e, Vector256.Create(Unsafe.Add(ref t, 3)), s3);
-                }
-
-                ref float o = ref Unsafe.Add(ref v, (r * padded) + p);
-                nuint row = (nuint)padded;
-                s0.StoreUnsafe(ref o); s1.StoreUnsafe(ref o, row); s2.StoreUnsafe(ref o, 2 * row); s3.StoreUnsafe(ref o, 3 * row);
-            }
-        }
-
-        for (; r < rows; r++)
-        {
-            for (int p = 0; p < padded; p += Lanes)
-            {
-                Vector256<float> s = default;
-                for (int f = 0; f < filters; f++)
-                {
-                    s = Simd.MultiplyAdd(Vector256.LoadUnsafe(ref d, (nuint)((f * padded) + p)), Vector256.Create(Unsafe.Add(ref w, (f * rows) + r)), s);
-                }
-
-                s.StoreUnsafe(ref v, (nuint)((r * padded) + p));
-            }
-        }
     }
 
     // din[c, y + i, x + j] += V[(c, i, j), y·outWidth + x], the taps (i, j) in order for each channel; din starts at zero.

@@ -175,8 +175,9 @@ public static class Winograd
         TransformInput(plane, channels, g, v);
         for (int xi = 0; xi < 16; xi++)
         {
-            Multiply(
-                transformedWeights.Slice(xi * ((filters * channels) + Skew), filters * channels),
+            // M = U · V for one ξ: U is filters × channels (row after row), V channels × tiles, M filters × tiles.
+            MatrixProduct.Multiply(
+                transformedWeights.Slice(xi * ((filters * channels) + Skew), filters * channels), channels, 1,
                 v.Slice(xi * tileBlock, channels * g.TileStride),
                 m.Slice(xi * productBlock, filters * g.TileStride),
                 filters, channels, g.TileStride / Lanes);
@@ -396,157 +397,6 @@ public static class Winograd
         Avx.Add(r1, r2).StoreUnsafe(ref d, offset + (nuint)((first + 1) * block));
         Avx.Subtract(r2, r1).StoreUnsafe(ref d, offset + (nuint)((first + 2) * block));
         Avx.Subtract(r1, r3).StoreUnsafe(ref d, offset + (nuint)((first + 3) * block));
-    }
-
-    // M = U · V for one ξ: U is filters × channels, V channels × (vectors · 8), M filters × (vectors · 8). Register tiles
-    // of 4 filters × 3 vectors (or 6 × 2 and then 4 × 2 when the vectors come in pairs), each U value broadcast and each V vector
-    // loaded once per tile; the filters and vectors left over go one filter and one vector at a time.
-    private static void Multiply(ReadOnlySpan<float> weights, ReadOnlySpan<float> tiles, Span<float> products, int filters, int channels, int vectors)
-    {
-        ref float u = ref MemoryMarshal.GetReference(weights);
-        ref float v = ref MemoryMarshal.GetReference(tiles);
-        ref float m = ref MemoryMarshal.GetReference(products);
-        int stride = vectors * Lanes;
-        int f = 0, done = 0;
-        if (vectors % 3 == 0 || vectors % 2 != 0)
-        {
-            int wide = vectors - (vectors % 3);
-            for (; f + 4 <= filters; f += 4)
-            {
-                for (int j = 0; j < wide; j += 3)
-                {
-                    Tile4x3(ref Unsafe.Add(ref u, f * channels), ref Unsafe.Add(ref v, j * Lanes), ref Unsafe.Add(ref m, (f * stride) + (j * Lanes)), channels, stride);
-                }
-            }
-
-            done = wide;
-        }
-        else
-        {
-            for (; f + 6 <= filters; f += 6)
-            {
-                for (int j = 0; j < vectors; j += 2)
-                {
-                    Tile6x2(ref Unsafe.Add(ref u, f * channels), ref Unsafe.Add(ref v, j * Lanes), ref Unsafe.Add(ref m, (f * stride) + (j * Lanes)), channels, stride);
-                }
-            }
-
-            for (; f + 4 <= filters; f += 4)
-            {
-                for (int j = 0; j < vectors; j += 2)
-                {
-                    Tile4x2(ref Unsafe.Add(ref u, f * channels), ref Unsafe.Add(ref v, j * Lanes), ref Unsafe.Add(ref m, (f * stride) + (j * Lanes)), channels, stride);
-                }
-            }
-
-            done = vectors;
-        }
-
-        // What the tiles left: the filters from f on, for every vector, and the vectors from done on, for the filters before f.
-        for (int row = 0; row < filters; row++)
-        {
-            for (int j = row < f ? done : 0; j < vectors; j++)
-            {
-                var sum = Vector256<float>.Zero;
-                ref float uRow = ref Unsafe.Add(ref u, row * channels);
-                for (int c = 0; c < channels; c++)
-                {
-                    sum = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref uRow, c)), Vector256.LoadUnsafe(ref v, (nuint)((c * stride) + (j * Lanes))), sum);
-                }
-
-                sum.StoreUnsafe(ref m, (nuint)((row * stride) + (j * Lanes)));
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x3(ref float u, ref float v, ref float m, int channels, int stride)
-    {
-        Vector256<float> s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;
-        Vector256<float> s20 = default, s21 = default, s22 = default, s30 = default, s31 = default, s32 = default;
-        ref float u1 = ref Unsafe.Add(ref u, channels);
-        ref float u2 = ref Unsafe.Add(ref u, 2 * channels);
-        ref float u3 = ref Unsafe.Add(ref u, 3 * channels);
-        for (int c = 0; c < channels; c++)
-        {
-            nuint o = (nuint)(c * stride);
-            var v0 = Vector256.LoadUnsafe(ref v, o);
-            var v1 = Vector256.LoadUnsafe(ref v, o + 8);
-            var v2 = Vector256.LoadUnsafe(ref v, o + 16);
-            var w = Vector256.Create(Unsafe.Add(ref u, c));
-            s00 = Fma.MultiplyAdd(w, v0, s00); s01 = Fma.MultiplyAdd(w, v1, s01); s02 = Fma.MultiplyAdd(w, v2, s02);
-            w = Vector256.Create(Unsafe.Add(ref u1, c));
-            s10 = Fma.MultiplyAdd(w, v0, s10); s11 = Fma.MultiplyAdd(w, v1, s11); s12 = Fma.MultiplyAdd(w, v2, s12);
-            w = Vector256.Create(Unsafe.Add(ref u2, c));
-            s20 = Fma.MultiplyAdd(w, v0, s20); s21 = Fma.MultiplyAdd(w, v1, s21); s22 = Fma.MultiplyAdd(w, v2, s22);
-            w = Vector256.Create(Unsafe.Add(ref u3, c));
-            s30 = Fma.MultiplyAdd(w, v0, s30); s31 = Fma.MultiplyAdd(w, v1, s31); s32 = Fma.MultiplyAdd(w, v2, s32);
-        }
-
-        nuint r = (nuint)stride;
-        s00.StoreUnsafe(ref m, 0); s01.StoreUnsafe(ref m, 8); s02.StoreUnsafe(ref m, 16);
-        s10.StoreUnsafe(ref m, r); s11.StoreUnsafe(ref m, r + 8); s12.StoreUnsafe(ref m, r + 16);
-        s20.StoreUnsafe(ref m, 2 * r); s21.StoreUnsafe(ref m, (2 * r) + 8); s22.StoreUnsafe(ref m, (2 * r) + 16);
-        s30.StoreUnsafe(ref m, 3 * r); s31.StoreUnsafe(ref m, (3 * r) + 8); s32.StoreUnsafe(ref m, (3 * r) + 16);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x2(ref float u, ref float v, ref float m, int channels, int stride)
-    {
-        Vector256<float> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
-        for (int c = 0; c < channels; c++)
-        {
-            nuint o = (nuint)(c * stride);
-            var v0 = Vector256.LoadUnsafe(ref v, o);
-            var v1 = Vector256.LoadUnsafe(ref v, o + 8);
-            var w = Vector256.Create(Unsafe.Add(ref u, c));
-            s00 = Fma.MultiplyAdd(w, v0, s00); s01 = Fma.MultiplyAdd(w, v1, s01);
-            w = Vector256.Create(Unsafe.Add(ref u, channels + c));
-            s10 = Fma.MultiplyAdd(w, v0, s10); s11 = Fma.MultiplyAdd(w, v1, s11);
-            w = Vector256.Create(Unsafe.Add(ref u, (2 * channels) + c));
-            s20 = Fma.MultiplyAdd(w, v0, s20); s21 = Fma.MultiplyAdd(w, v1, s21);
-            w = Vector256.Create(Unsafe.Add(ref u, (3 * channels) + c));
-            s30 = Fma.MultiplyAdd(w, v0, s30); s31 = Fma.MultiplyAdd(w, v1, s31);
-        }
-
-        nuint r = (nuint)stride;
-        s00.StoreUnsafe(ref m, 0); s01.StoreUnsafe(ref m, 8);
-        s10.StoreUnsafe(ref m, r); s11.StoreUnsafe(ref m, r + 8);
-        s20.StoreUnsafe(ref m, 2 * r); s21.StoreUnsafe(ref m, (2 * r) + 8);
-        s30.StoreUnsafe(ref m, 3 * r); s31.StoreUnsafe(ref m, (3 * r) + 8);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile6x2(ref float u, ref float v, ref float m, int channels, int stride)
-    {
-        Vector256<float> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default;
-        Vector256<float> s30 = default, s31 = default, s40 = default, s41 = default, s50 = default, s51 = default;
-        for (int c = 0; c < channels; c++)
-        {
-            nuint o = (nuint)(c * stride);
-            var v0 = Vector256.LoadUnsafe(ref v, o);
-            var v1 = Vector256.LoadUnsafe(ref v, o + 8);
-            var w = Vector256.Create(Unsafe.Add(ref u, c));
-            s00 = Fma.MultiplyAdd(w, v0, s00); s01 = Fma.MultiplyAdd(w, v1, s01);
-            w = Vector256.Create(Unsafe.Add(ref u, channels + c));
-            s10 = Fma.MultiplyAdd(w, v0, s10); s11 = Fma.MultiplyAdd(w, v1, s11);
-            w = Vector256.Create(Unsafe.Add(ref u, (2 * channels) + c));
-            s20 = Fma.MultiplyAdd(w, v0, s20); s21 = Fma.MultiplyAdd(w, v1, s21);
-            w = Vector256.Create(Unsafe.Add(ref u, (3 * channels) + c));
-            s30 = Fma.MultiplyAdd(w, v0, s30); s31 = Fma.MultiplyAdd(w, v1, s31);
-            w = Vector256.Create(Unsafe.Add(ref u, (4 * channels) + c));
-            s40 = Fma.MultiplyAdd(w, v0, s40); s41 = Fma.MultiplyAdd(w, v1, s41);
-            w = Vector256.Create(Unsafe.Add(ref u, (5 * channels) + c));
-            s50 = Fma.MultiplyAdd(w, v0, s50); s51 = Fma.MultiplyAdd(w, v1, s51);
-        }
-
-        nuint r = (nuint)stride;
-        s00.StoreUnsafe(ref m, 0); s01.StoreUnsafe(ref m, 8);
-        s10.StoreUnsafe(ref m, r); s11.StoreUnsafe(ref m, r + 8);
-        s20.StoreUnsafe(ref m, 2 * r); s21.StoreUnsafe(ref m, (2 * r) + 8);
-        s30.StoreUnsafe(ref m, 3 * r); s31.StoreUnsafe(ref m, (3 * r) + 8);
-        s40.StoreUnsafe(ref m, 4 * r); s41.StoreUnsafe(ref m, (4 * r) + 8);
-        s50.StoreUnsafe(ref m, 5 * r); s51.StoreUnsafe(ref m, (5 * r) + 8);
     }
 
     // out[f, 2ty + a, 2tx + b] = (Aᵀ M[·, f, t] A)[a, b] + bias[f]; with an odd output size, the rows and columns past the

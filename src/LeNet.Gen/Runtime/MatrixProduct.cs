@@ -1,0 +1,171 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace LeNet.Gen.Runtime;
+
+/// <summary>
+/// C = A · B with AVX2 and FMA, for the runtime's kernels that are matrix products: Winograd's 16 products per layer
+/// (filters × channels by channels × tiles) and <see cref="ColumnGradient"/>'s (kernel taps × filters by filters ×
+/// positions). A is read through two strides, so either kind of A needs no copy: element (row, k) is at
+/// <c>row·rowStride + k·depthStride</c>. B is depth × (vectors · 8) and C rows × (vectors · 8), row after row.
+/// </summary>
+/// <remarks>
+/// Register tiles of 4 rows × 3 vectors (or 6 × 2 and then 4 × 2 when the vectors come in pairs), each A value broadcast
+/// and each B vector loaded once per tile; the rows and vectors left over go one row and one vector at a time. Every C
+/// value is the fused multiply-adds of its terms in k order from zero, whichever tile computes it.
+/// </remarks>
+internal static class MatrixProduct
+{
+    private const int Lanes = 8;
+
+    public static void Multiply(ReadOnlySpan<float> a, int rowStride, int depthStride, ReadOnlySpan<float> b, Span<float> c, int rows, int depth, int vectors)
+    {
+        ref float u = ref MemoryMarshal.GetReference(a);
+        ref float v = ref MemoryMarshal.GetReference(b);
+        ref float m = ref MemoryMarshal.GetReference(c);
+        int stride = vectors * Lanes;
+        int f = 0, done = 0;
+        if (vectors % 3 == 0 || vectors % 2 != 0)
+        {
+            int wide = vectors - (vectors % 3);
+            for (; f + 4 <= rows; f += 4)
+            {
+                for (int j = 0; j < wide; j += 3)
+                {
+                    Tile4x3(ref Unsafe.Add(ref u, f * rowStride), rowStride, depthStride, ref Unsafe.Add(ref v, j * Lanes), ref Unsafe.Add(ref m, (f * stride) + (j * Lanes)), depth, stride);
+                }
+            }
+
+            done = wide;
+        }
+        else
+        {
+            for (; f + 6 <= rows; f += 6)
+            {
+                for (int j = 0; j < vectors; j += 2)
+                {
+                    Tile6x2(ref Unsafe.Add(ref u, f * rowStride), rowStride, depthStride, ref Unsafe.Add(ref v, j * Lanes), ref Unsafe.Add(ref m, (f * stride) + (j * Lanes)), depth, stride);
+                }
+            }
+
+            for (; f + 4 <= rows; f += 4)
+            {
+                for (int j = 0; j < vectors; j += 2)
+                {
+                    Tile4x2(ref Unsafe.Add(ref u, f * rowStride), rowStride, depthStride, ref Unsafe.Add(ref v, j * Lanes), ref Unsafe.Add(ref m, (f * stride) + (j * Lanes)), depth, stride);
+                }
+            }
+
+            done = vectors;
+        }
+
+        // What the tiles left: the rows from f on, for every vector, and the vectors from done on, for the rows before f.
+        for (int row = 0; row < rows; row++)
+        {
+            for (int j = row < f ? done : 0; j < vectors; j++)
+            {
+                var sum = Vector256<float>.Zero;
+                ref float uRow = ref Unsafe.Add(ref u, row * rowStride);
+                for (int k = 0; k < depth; k++)
+                {
+                    sum = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref uRow, k * depthStride)), Vector256.LoadUnsafe(ref v, (nuint)((k * stride) + (j * Lanes))), sum);
+                }
+
+                sum.StoreUnsafe(ref m, (nuint)((row * stride) + (j * Lanes)));
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x3(ref float u, int rowStride, int depthStride, ref float v, ref float m, int depth, int stride)
+    {
+        Vector256<float> s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;
+        Vector256<float> s20 = default, s21 = default, s22 = default, s30 = default, s31 = default, s32 = default;
+        for (int k = 0; k < depth; k++)
+        {
+            nuint o = (nuint)(k * stride);
+            var v0 = Vector256.LoadUnsafe(ref v, o);
+            var v1 = Vector256.LoadUnsafe(ref v, o + 8);
+            var v2 = Vector256.LoadUnsafe(ref v, o + 16);
+            ref float uk = ref Unsafe.Add(ref u, k * depthStride);
+            var w = Vector256.Create(uk);
+            s00 = Fma.MultiplyAdd(w, v0, s00); s01 = Fma.MultiplyAdd(w, v1, s01); s02 = Fma.MultiplyAdd(w, v2, s02);
+            w = Vector256.Create(Unsafe.Add(ref uk, rowStride));
+            s10 = Fma.MultiplyAdd(w, v0, s10); s11 = Fma.MultiplyAdd(w, v1, s11); s12 = Fma.MultiplyAdd(w, v2, s12);
+            w = Vector256.Create(Unsafe.Add(ref uk, 2 * rowStride));
+            s20 = Fma.MultiplyAdd(w, v0, s20); s21 = Fma.MultiplyAdd(w, v1, s21); s22 = Fma.MultiplyAdd(w, v2, s22);
+            w = Vector256.Create(Unsafe.Add(ref uk, 3 * rowStride));
+            s30 = Fma.MultiplyAdd(w, v0, s30); s31 = Fma.MultiplyAdd(w, v1, s31); s32 = Fma.MultiplyAdd(w, v2, s32);
+        }
+
+        nuint r = (nuint)stride;
+        s00.StoreUnsafe(ref m, 0); s01.StoreUnsafe(ref m, 8); s02.StoreUnsafe(ref m, 16);
+        s10.StoreUnsafe(ref m, r); s11.StoreUnsafe(ref m, r + 8); s12.StoreUnsafe(ref m, r + 16);
+        s20.StoreUnsafe(ref m, 2 * r); s21.StoreUnsafe(ref m, (2 * r) + 8); s22.StoreUnsafe(ref m, (2 * r) + 16);
+        s30.StoreUnsafe(ref m, 3 * r); s31.StoreUnsafe(ref m, (3 * r) + 8); s32.StoreUnsafe(ref m, (3 * r) + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x2(ref float u, int rowStride, int depthStride, ref float v, ref float m, int depth, int stride)
+    {
+        Vector256<float> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
+        for (int k = 0; k < depth; k++)
+        {
+            nuint o = (nuint)(k * stride);
+            var v0 = Vector256.LoadUnsafe(ref v, o);
+            var v1 = Vector256.LoadUnsafe(ref v, o + 8);
+            ref float uk = ref Unsafe.Add(ref u, k * depthStride);
+            var w = Vector256.Create(uk);
+            s00 = Fma.MultiplyAdd(w, v0, s00); s01 = Fma.MultiplyAdd(w, v1, s01);
+            w = Vector256.Create(Unsafe.Add(ref uk, rowStride));
+            s10 = Fma.MultiplyAdd(w, v0, s10); s11 = Fma.MultiplyAdd(w, v1, s11);
+            w = Vector256.Create(Unsafe.Add(ref uk, 2 * rowStride));
+            s20 = Fma.MultiplyAdd(w, v0, s20); s21 = Fma.MultiplyAdd(w, v1, s21);
+            w = Vector256.Create(Unsafe.Add(ref uk, 3 * rowStride));
+            s30 = Fma.MultiplyAdd(w, v0, s30); s31 = Fma.MultiplyAdd(w, v1, s31);
+        }
+
+        nuint r = (nuint)stride;
+        s00.StoreUnsafe(ref m, 0); s01.StoreUnsafe(ref m, 8);
+        s10.StoreUnsafe(ref m, r); s11.StoreUnsafe(ref m, r + 8);
+        s20.StoreUnsafe(ref m, 2 * r); s21.StoreUnsafe(ref m, (2 * r) + 8);
+        s30.StoreUnsafe(ref m, 3 * r); s31.StoreUnsafe(ref m, (3 * r) + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile6x2(ref float u, int rowStride, int depthStride, ref float v, ref float m, int depth, int stride)
+    {
+        Vector256<float> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default;
+        Vector256<float> s30 = default, s31 = default, s40 = default, s41 = default, s50 = default, s51 = default;
+        for (int k = 0; k < depth; k++)
+        {
+            nuint o = (nuint)(k * stride);
+            var v0 = Vector256.LoadUnsafe(ref v, o);
+            var v1 = Vector256.LoadUnsafe(ref v, o + 8);
+            ref float uk = ref Unsafe.Add(ref u, k * depthStride);
+            var w = Vector256.Create(uk);
+            s00 = Fma.MultiplyAdd(w, v0, s00); s01 = Fma.MultiplyAdd(w, v1, s01);
+            w = Vector256.Create(Unsafe.Add(ref uk, rowStride));
+            s10 = Fma.MultiplyAdd(w, v0, s10); s11 = Fma.MultiplyAdd(w, v1, s11);
+            w = Vector256.Create(Unsafe.Add(ref uk, 2 * rowStride));
+            s20 = Fma.MultiplyAdd(w, v0, s20); s21 = Fma.MultiplyAdd(w, v1, s21);
+            w = Vector256.Create(Unsafe.Add(ref uk, 3 * rowStride));
+            s30 = Fma.MultiplyAdd(w, v0, s30); s31 = Fma.MultiplyAdd(w, v1, s31);
+            w = Vector256.Create(Unsafe.Add(ref uk, 4 * rowStride));
+            s40 = Fma.MultiplyAdd(w, v0, s40); s41 = Fma.MultiplyAdd(w, v1, s41);
+            w = Vector256.Create(Unsafe.Add(ref uk, 5 * rowStride));
+            s50 = Fma.MultiplyAdd(w, v0, s50); s51 = Fma.MultiplyAdd(w, v1, s51);
+        }
+
+        nuint r = (nuint)stride;
+        s00.StoreUnsafe(ref m, 0); s01.StoreUnsafe(ref m, 8);
+        s10.StoreUnsafe(ref m, r); s11.StoreUnsafe(ref m, r + 8);
+        s20.StoreUnsafe(ref m, 2 * r); s21.StoreUnsafe(ref m, (2 * r) + 8);
+        s30.StoreUnsafe(ref m, 3 * r); s31.StoreUnsafe(ref m, (3 * r) + 8);
+        s40.StoreUnsafe(ref m, 4 * r); s41.StoreUnsafe(ref m, (4 * r) + 8);
+        s50.StoreUnsafe(ref m, 5 * r); s51.StoreUnsafe(ref m, (5 * r) + 8);
+    }
+}
