@@ -20,6 +20,7 @@ internal static class Code
     public const string Winograd = "global::LeNet.Gen.Runtime.Winograd";
     public const string ColumnGradient = "global::LeNet.Gen.Runtime.ColumnGradient";
     public const string Check = "global::LeNet.Gen.Runtime.Check";
+    public const string ImageLanes = "global::LeNet.Gen.Runtime.ImageLanes";
 
     /// <summary>An integer literal, e.g. <c>61706</c>.</summary>
     public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);

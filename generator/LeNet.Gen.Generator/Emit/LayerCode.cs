@@ -97,6 +97,13 @@ internal sealed class LayerCode
 
     public string Forward => Pascal + "Forward";
 
+    /// <summary>The layer's weights and biases as two slices of <c>parameters</c>, for a call's arguments.</summary>
+    public string ParameterSlices =>
+        $"parameters.Slice({Code.Int(Layer.WeightOffset)}, {Code.Int(Layer.WeightCount)}), parameters.Slice({Code.Int(Layer.BiasOffset)}, {Code.Int(Layer.BiasCount)})";
+
+    /// <summary>True when ReLU is the activation the layer's own method applies (<see cref="FusedActivation"/>).</summary>
+    public bool FusesRelu => FusedActivation == ActivationKind.ReLU;
+
     public string Backward => Pascal + "Backward";
 
     /// <summary>The buffer holding the layer's output (after its activation).</summary>

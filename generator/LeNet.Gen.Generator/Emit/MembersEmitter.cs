@@ -263,7 +263,7 @@ internal static class MembersEmitter
         string outputs = plan.CanTrain ? " (the class probabilities)" : string.Empty;
         const string ThreadSafe = "/// Safe to call from several threads at once, as long as no thread is training or changing <see cref=\"Parameters\"/>.";
         const string Identical = "/// Each input's result is bit-identical whatever <see cref=\"InferenceThreads\"/> is: every input runs on its own, and nothing is summed across inputs.";
-        const string Why = "/// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.";
+        const string Why = "/// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions, or all the layers on several images at once), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.";
         w.Line("// Inference is the same for every network: argument checks and the split of a batch over threads live in the runtime");
         w.Line("// (LeNet.Gen.Runtime.NetworkInference), which reaches this network's forward pass through the Kernels struct below.");
         w.Line("private int _inferenceThreads = 1;");
@@ -540,6 +540,7 @@ internal static class MembersEmitter
         }
 
         w.Line();
+        ImageLanesEmitter.EmitMethod(w, plan, layers);
     }
 
     // One layer of a forward pass. In a training stage a batch-wide layer (batch norm) normalises with the batch statistics
@@ -556,7 +557,7 @@ internal static class MembersEmitter
         }
 
         string scratch = ScratchArgument(code);
-        string weights = $"parameters.Slice({Int(layer.WeightOffset)}, {Int(layer.WeightCount)}), parameters.Slice({Int(layer.BiasOffset)}, {Int(layer.BiasCount)})";
+        string weights = code.ParameterSlices;
         if (code.Kind is IBatchWideKind)
         {
             var batchWide = BatchWideLayers(plan, layers).Single(b => b.Code == code);
@@ -733,6 +734,7 @@ internal static class MembersEmitter
             w.Line($"public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= {NewInferenceWorkspace(plan)};");
             w.Line($"public static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace) => {type}.Forward(parameters, input, workspace);");
             w.Line($"public static {Span} Output(Workspace workspace) => workspace.{output};");
+            ImageLanesEmitter.EmitKernelMembers(w, plan, layers);
             if (plan.CanTrain && layers.Any(code => code.Kind.HasDeferredGradients(code)))
             {
                 w.Line($"public static void FinishExamples(Workspace workspace, {Span} gradients) => {type}.FinishExamples(workspace, gradients);");
@@ -862,6 +864,8 @@ internal static class MembersEmitter
                     LayerKinds.Of(code.Layer.Spec).EmitPreparedKernelFields(w, code);
                 }
             }
+
+            ImageLanesEmitter.EmitWorkspaceFields(w, layers);
 
             if (!training)
             {

@@ -150,6 +150,31 @@ internal interface ILayerKind
     /// <c>gradients</c> (the whole network's), inside the network's <c>FinishExamples</c>; nothing for a layer that defers none.
     /// </summary>
     void EmitFinishExamples(SourceWriter w, LayerCode code);
+
+    /// <summary>
+    /// The statement that runs the layer's inference forward pass in a batch <c>Predict</c> call's <c>ForwardImages</c> (the
+    /// runtime's <c>ImageLanes</c>). A layer on a spatial input runs on a group of images held one per vector lane: it
+    /// reads <paramref name="source"/> and writes <paramref name="target"/>, spans holding each value of the tensors for
+    /// every lane, and may use <paramref name="scratch"/> (<see cref="ImageLanesScratch"/> values per lane). A layer on a
+    /// flat input runs on the call's <c>count</c> inputs one after another. <c>parameters</c> is in scope. A layer whose
+    /// fused activation is ReLU applies it as it stores; the network applies tanh and sigmoid after the call. An empty
+    /// string for a layer that passes its input through in inference (dropout), and null for a layer without such code:
+    /// the network then runs its batches image by image.
+    /// </summary>
+    string? ImageLanesCall(LayerCode code, string source, string target, string scratch);
+
+    /// <summary>Values per lane of scratch that <see cref="ImageLanesCall"/> uses; 0 for none.</summary>
+    int ImageLanesScratch(LayerCode code);
+
+    /// <summary>True when <see cref="ImageLanesCall"/> runs on the inputs one after another (a dense layer) rather than in lanes.</summary>
+    bool ImageLanesOnRows { get; }
+
+    /// <summary>
+    /// The layer's estimated nanoseconds per image in a batch call: through <see cref="ImageLanesCall"/>, and through
+    /// the single-image kernels (as batch calls run them: with the set-up of prepared kernels spread over the batch), by
+    /// the rates of <see cref="ImageLanesCostModel"/>. Zero for layers whose time the choice can ignore (pooling, dropout).
+    /// </summary>
+    (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code);
 }
 
 /// <summary>

@@ -32,7 +32,8 @@ public interface INetwork
     /// Runs the network on one input, or on N inputs one after another, and writes each input's
     /// <see cref="OutputLength"/> outputs in input order. A batch is split over <see cref="InferenceThreads"/> threads,
     /// with bit-identical results for any thread count. A call of fewer than 16 inputs gives bit-identical outputs to a
-    /// call on each input alone; a larger one may run batch kernels (Winograd convolutions) and differs from those by
+    /// call on each input alone; a larger one may run batch kernels (Winograd convolutions, or all the layers on several
+    /// images at once) and differs from those by
     /// rounding only, within 10⁻⁵ relative.
     /// </summary>
     /// <param name="input">N × <see cref="InputLength"/> values, each input channels × height × width, row-major.</param>

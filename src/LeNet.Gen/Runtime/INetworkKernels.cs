@@ -54,6 +54,21 @@ public interface IInferenceKernels<TWorkspace>
     static virtual void PrepareKernels(ReadOnlySpan<float> parameters, TWorkspace workspace, bool batch, bool training)
     {
     }
+
+    /// <summary>
+    /// True when the network has <see cref="ForwardImages"/>, the batched pass with one image per vector lane, which batch
+    /// calls of at least <see cref="NetworkInference{TKernels, TWorkspace}.BatchKernelMinimum"/> inputs run when
+    /// <see cref="ImageLanes.Count"/> is above 0.
+    /// </summary>
+    static virtual bool HasImageLanes => false;
+
+    /// <summary>
+    /// Runs the layers on <paramref name="count"/> inputs at once (1 to <see cref="ImageLanes.Batch"/>, one after another in
+    /// <paramref name="inputs"/>) and writes their outputs (the probabilities, with a softmax head) into
+    /// <paramref name="outputs"/>, <see cref="OutputLength"/> values per input. Only when <see cref="HasImageLanes"/>.
+    /// </summary>
+    static virtual void ForwardImages(ReadOnlySpan<float> parameters, ReadOnlySpan<float> inputs, int count, TWorkspace workspace, Span<float> outputs) =>
+        throw new NotSupportedException("This network has no image-lanes pass.");
 }
 
 /// <summary>

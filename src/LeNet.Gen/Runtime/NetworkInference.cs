@@ -14,11 +14,13 @@ namespace LeNet.Gen.Runtime;
 /// <remarks>
 /// <para>
 /// Every input of a batch goes through <see cref="IInferenceKernels{TWorkspace}.Forward"/> on its own, into the buffers of
-/// whichever thread runs it. Nothing is summed across inputs, so each input's outputs are bit-identical whatever the thread
+/// whichever thread runs it, or through the image-lanes pass in its own lane. Nothing is summed across inputs, so each input's outputs are bit-identical whatever the thread
 /// count. A call of fewer than <see cref="BatchKernelMinimum"/> inputs runs the same kernels as a single-image call, and
 /// gives bit-identical outputs to it. A larger call may run kernels that a network keeps for batches (Winograd
-/// convolutions whose weight transform only pays for itself over many inputs): they add the same products in another
-/// order, so its outputs differ from the single-image ones by rounding only, within 10⁻⁵ relative (the tests check it).
+/// convolutions whose weight transform only pays for itself over many inputs), or the network's image-lanes pass
+/// (<see cref="IInferenceKernels{TWorkspace}.ForwardImages"/>, several inputs at once, one per vector lane, each lane
+/// with the same arithmetic whatever its neighbours): they add the same products in another order, so its outputs
+/// differ from the single-image ones by rounding only, within 10⁻⁵ relative (the tests check it).
 /// </para>
 /// <para>
 /// The calls keep no state in an instance: the batch being run belongs to the calling thread, and each thread (the
@@ -53,6 +55,10 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     // which stay pinned until every chunk is done. One per calling thread, reused, so a call allocates nothing.
     [ThreadStatic]
     private static Job? t_job;
+
+    // A thread's outputs of one image-lanes group when the call wants classes only.
+    [ThreadStatic]
+    private static float[]? t_groupOutputs;
 
     /// <summary>Runs the network on one input and returns the index of its largest output (the first on a tie), or −1 for NaN outputs.</summary>
     /// <exception cref="ArgumentException"><paramref name="input"/> does not hold one input.</exception>
@@ -110,13 +116,18 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     private static void Run(float[] parameters, int threads, float* inputs, float* outputs, int* classes, int count)
     {
         long call = count >= BatchKernelMinimum ? Interlocked.Increment(ref s_calls) : 0;
-        if (threads == 1 || count <= 1)
+
+        // A batch call of a network with the image-lanes pass runs it on up to ImageLanes.Batch inputs at a time, and a
+        // chunk is a whole number of such groups; otherwise a chunk is a range of inputs.
+        int group = call != 0 && TKernels.HasImageLanes ? ImageLanes.Batch : 0;
+        int units = group > 0 ? (count + group - 1) / group : count;
+        if (threads == 1 || units <= 1)
         {
-            PredictRange(parameters, inputs, outputs, classes, 0, count, call);
+            PredictRange(parameters, inputs, outputs, classes, 0, count, call, group);
             return;
         }
 
-        int chunks = Math.Min(count, threads * ChunksPerThread);
+        int chunks = Math.Min(units, threads * ChunksPerThread);
         var job = t_job is { Busy: false } idle ? idle : t_job = new Job(); // a new one only on a thread's first call (or a nested one)
         job.Busy = true;
         try
@@ -126,6 +137,8 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
             job.Outputs = outputs;
             job.Classes = classes;
             job.Count = count;
+            job.Units = units;
+            job.Group = group;
             job.Chunks = chunks;
             job.Call = call;
             ChunkRunner.Run(job, chunks, Math.Min(threads, chunks));
@@ -140,13 +153,31 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         }
     }
 
-    // Inputs [start, end) on the current thread, each through its own Forward into this thread's buffers. call numbers a
-    // batch call (0 for a call too small for the batch kernels).
-    private static void PredictRange(ReadOnlySpan<float> parameters, float* inputs, float* outputs, int* classes, int start, int end, long call)
+    // Inputs [start, end) on the current thread, into this thread's buffers: each through its own Forward, or, when group
+    // is above 0, group by group through ForwardImages. call numbers a batch call (0 for a call too small for the batch kernels).
+    private static void PredictRange(ReadOnlySpan<float> parameters, float* inputs, float* outputs, int* classes, int start, int end, long call, int group)
     {
         int inputLength = TKernels.InputLength;
         int outputLength = TKernels.OutputLength;
         var workspace = TKernels.InferenceWorkspace;
+        if (group > 0)
+        {
+            for (int n = start; n < end; n += group)
+            {
+                int images = Math.Min(group, end - n);
+                Span<float> results = outputs is not null
+                    ? new Span<float>(outputs + ((nint)n * outputLength), images * outputLength)
+                    : t_groupOutputs ??= new float[group * outputLength];
+                TKernels.ForwardImages(parameters, new ReadOnlySpan<float>(inputs + ((nint)n * inputLength), images * inputLength), images, workspace, results);
+                for (int i = 0; classes is not null && i < images; i++)
+                {
+                    classes[n + i] = Softmax.LargestIndex(results.Slice(i * outputLength, outputLength));
+                }
+            }
+
+            return;
+        }
+
         if (call == 0 || t_preparedCall != call)
         {
             TKernels.PrepareKernels(parameters, workspace, batch: call != 0, training: false);
@@ -176,11 +207,18 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         public float* Outputs;
         public int* Classes;
         public int Count;
+        public int Units;
+        public int Group;
         public int Chunks;
         public long Call;
 
-        // Chunk c covers inputs [c × Count / Chunks, (c + 1) × Count / Chunks): sizes differ by at most one.
-        public void Execute(int chunk, int worker) =>
-            PredictRange(Parameters, Inputs, Outputs, Classes, (int)((long)chunk * Count / Chunks), (int)((long)(chunk + 1) * Count / Chunks), Call);
+        // Chunk c covers units [c × Units / Chunks, (c + 1) × Units / Chunks): sizes differ by at most one. A unit is an
+        // input, or a group of Group inputs (the last one possibly short).
+        public void Execute(int chunk, int worker)
+        {
+            int first = (int)((long)chunk * Units / Chunks), last = (int)((long)(chunk + 1) * Units / Chunks);
+            int size = Math.Max(Group, 1);
+            PredictRange(Parameters, Inputs, Outputs, Classes, first * size, Math.Min(Count, last * size), Call, Group);
+        }
     }
 }

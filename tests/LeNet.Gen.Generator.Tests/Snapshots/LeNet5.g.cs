@@ -113,6 +113,39 @@ namespace Demo
             global::LeNet.Gen.Runtime.Softmax.Apply(workspace.Logits, workspace.Fc3Output);
         }
 
+        // Batch Predict calls of 16 or more inputs run this pass on up to ImageLanes.Batch inputs at a time. The layers on
+        // images run on groups of them, one image per vector lane (8 with AVX2, 16 with AVX-512): every weight a kernel
+        // loads serves the whole group, and no lane is wasted whatever the channel counts, strides and windows. Their
+        // buffers hold each value of a tensor for every lane; the layers write them in turn, a to b and back. The dense
+        // layers then run on all the call's inputs one after another, so their weights are read once per call.
+        // Cost model: estimated 11.3 µs an image, against 15.9 µs through the single-image kernels.
+        private static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs)
+        {
+            int lanes = global::LeNet.Gen.Runtime.ImageLanes.Count;
+            global::System.Span<float> a = workspace.ImagesA ??= new float[lanes * 4704];
+            global::System.Span<float> b = workspace.ImagesB ??= new float[lanes * 4704];
+            global::System.Span<float> x = workspace.ImagesX ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 400];
+            global::System.Span<float> y = workspace.ImagesY ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 400];
+            for (int first = 0; first < count; first += lanes)
+            {
+                int images = global::System.Math.Min(lanes, count - first);
+                global::LeNet.Gen.Runtime.ImageLanes.Gather(inputs.Slice(first * 1024), images, 1024, a);
+                global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 1, 32, 32, parameters.Slice(0, 150), parameters.Slice(150, 6), 6, 5, 1, 0, 28, 28, relu: true, default, b); // conv1
+                global::LeNet.Gen.Runtime.ImageLanes.Pool(b, 6, 28, 28, 2, 2, 14, 14, max: false, a); // pool1
+                global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 6, 14, 14, parameters.Slice(156, 2400), parameters.Slice(2556, 16), 16, 5, 1, 0, 10, 10, relu: true, default, b); // conv2
+                global::LeNet.Gen.Runtime.ImageLanes.Pool(b, 16, 10, 10, 2, 2, 5, 5, max: false, a); // pool2
+                global::LeNet.Gen.Runtime.ImageLanes.Scatter(a, images, 400, x.Slice(first * 400));
+            }
+            global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), 120, 400, count, relu: true, y); // fc1
+            global::LeNet.Gen.Runtime.ImageLanes.Dense(y, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), 84, 120, count, relu: true, x); // fc2
+            global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(60856, 840), parameters.Slice(61696, 10), 10, 84, count, relu: false, outputs); // fc3
+            for (int n = 0; n < count; n++)
+            {
+                global::System.Span<float> probabilities = outputs.Slice(n * 10, 10);
+                global::LeNet.Gen.Runtime.Softmax.Apply(probabilities, probabilities);
+            }
+        }
+
         // The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input
         // and adds the gradients of its weights and biases. workspace.LogitsGradient holds the loss gradient on entry.
         private static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients)
@@ -598,7 +631,7 @@ namespace Demo
         /// <param name="output">Receives N × <see cref="OutputLength"/> values; NaN where an input holds NaN or infinity.</param>
         /// <remarks>
         /// Each input's result is bit-identical whatever <see cref="InferenceThreads"/> is: every input runs on its own, and nothing is summed across inputs.
-        /// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.
+        /// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions, or all the layers on several images at once), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.
         /// Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>.
         /// Allocates nothing after each thread's first call. Empty spans (N = 0) do nothing.
         /// </remarks>
@@ -614,7 +647,7 @@ namespace Demo
         /// <param name="classes">Receives N values, in input order.</param>
         /// <remarks>
         /// Each input's result is bit-identical whatever <see cref="InferenceThreads"/> is: every input runs on its own, and nothing is summed across inputs.
-        /// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.
+        /// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions, or all the layers on several images at once), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.
         /// Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>.
         /// Allocates nothing after each thread's first call. Empty spans (N = 0) do nothing.
         /// </remarks>
@@ -775,6 +808,8 @@ namespace Demo
             public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= new Workspace(training: false);
             public static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace) => LeNet5.Forward(parameters, input, workspace);
             public static global::System.Span<float> Output(Workspace workspace) => workspace.Fc3Output;
+            public static bool HasImageLanes => true;
+            public static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs) => LeNet5.ForwardImages(parameters, inputs, count, workspace, outputs);
             public static void FinishExamples(Workspace workspace, global::System.Span<float> gradients) => LeNet5.FinishExamples(workspace, gradients);
             public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training) => LeNet5.PrepareKernels(parameters, workspace, batch, training);
             public static int ParameterCount => LeNet5.ParameterCount;
@@ -808,6 +843,12 @@ namespace Demo
             public int Fc1Pending; // examples kept
             public float[]? Fc1PendingGradients; // their output gradients, a chunk's worth
             public float[]? Fc1PendingInputs; // their inputs
+
+            // ForwardImages' buffers, allocated on the thread's first batch call (their size depends on the vector width).
+            public float[]? ImagesA;
+            public float[]? ImagesB;
+            public float[]? ImagesX;
+            public float[]? ImagesY;
 
             public readonly float[] Conv1OutputGradient;
             public readonly float[] Conv1WideGradient;

@@ -79,6 +79,39 @@ namespace Demo
             global::LeNet.Gen.Runtime.Softmax.Apply(workspace.Logits, workspace.Fc1Output);
         }
 
+        // Batch Predict calls of 16 or more inputs run this pass on up to ImageLanes.Batch inputs at a time. The layers on
+        // images run on groups of them, one image per vector lane (8 with AVX2, 16 with AVX-512): every weight a kernel
+        // loads serves the whole group, and no lane is wasted whatever the channel counts, strides and windows. Their
+        // buffers hold each value of a tensor for every lane; the layers write them in turn, a to b and back. The dense
+        // layers then run on all the call's inputs one after another, so their weights are read once per call.
+        // Cost model: estimated 0.7 µs an image, against 1.0 µs through the single-image kernels.
+        private static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs)
+        {
+            int lanes = global::LeNet.Gen.Runtime.ImageLanes.Count;
+            global::System.Span<float> a = workspace.ImagesA ??= new float[lanes * 900];
+            global::System.Span<float> b = workspace.ImagesB ??= new float[lanes * 900];
+            global::System.Span<float> scratch = workspace.ImagesScratch ??= new float[lanes * 867];
+            global::System.Span<float> x = workspace.ImagesX ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 96];
+            global::System.Span<float> y = workspace.ImagesY ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 96];
+            for (int first = 0; first < count; first += lanes)
+            {
+                int images = global::System.Math.Min(lanes, count - first);
+                global::LeNet.Gen.Runtime.ImageLanes.Gather(inputs.Slice(first * 675), images, 675, a);
+                global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 3, 15, 15, parameters.Slice(0, 108), parameters.Slice(108, 4), 4, 3, 1, 1, 15, 15, relu: false, scratch, b); // conv1
+                global::LeNet.Gen.Runtime.Simd.Tanh(b.Slice(0, lanes * 900));
+                global::LeNet.Gen.Runtime.ImageLanes.Pool(b, 4, 15, 15, 2, 2, 8, 8, max: true, a); // pool1
+                global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 4, 8, 8, parameters.Slice(112, 216), parameters.Slice(328, 6), 6, 3, 2, 0, 4, 4, relu: false, scratch, b); // conv2
+                global::LeNet.Gen.Runtime.Simd.Sigmoid(b.Slice(0, lanes * 96));
+                global::LeNet.Gen.Runtime.ImageLanes.Scatter(b, images, 96, x.Slice(first * 96));
+            }
+            global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(334, 480), parameters.Slice(814, 5), 5, 96, count, relu: false, outputs); // fc1
+            for (int n = 0; n < count; n++)
+            {
+                global::System.Span<float> probabilities = outputs.Slice(n * 5, 5);
+                global::LeNet.Gen.Runtime.Softmax.Apply(probabilities, probabilities);
+            }
+        }
+
         // The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input
         // and adds the gradients of its weights and biases. workspace.LogitsGradient holds the loss gradient on entry.
         private static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients)
@@ -509,7 +542,7 @@ namespace Demo
         /// <param name="output">Receives N × <see cref="OutputLength"/> values; NaN where an input holds NaN or infinity.</param>
         /// <remarks>
         /// Each input's result is bit-identical whatever <see cref="InferenceThreads"/> is: every input runs on its own, and nothing is summed across inputs.
-        /// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.
+        /// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions, or all the layers on several images at once), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.
         /// Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>.
         /// Allocates nothing after each thread's first call. Empty spans (N = 0) do nothing.
         /// </remarks>
@@ -525,7 +558,7 @@ namespace Demo
         /// <param name="classes">Receives N values, in input order.</param>
         /// <remarks>
         /// Each input's result is bit-identical whatever <see cref="InferenceThreads"/> is: every input runs on its own, and nothing is summed across inputs.
-        /// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.
+        /// A call of fewer than 16 inputs runs the single-input code, bit for bit; a larger one may run batch kernels (Winograd convolutions, or all the layers on several images at once), whose outputs differ from the single-input ones by rounding only, within 10⁻⁵ relative.
         /// Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>.
         /// Allocates nothing after each thread's first call. Empty spans (N = 0) do nothing.
         /// </remarks>
@@ -686,6 +719,8 @@ namespace Demo
             public static Workspace InferenceWorkspace => t_inferenceWorkspace ??= new Workspace(training: false);
             public static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace) => PaddedNet.Forward(parameters, input, workspace);
             public static global::System.Span<float> Output(Workspace workspace) => workspace.Fc1Output;
+            public static bool HasImageLanes => true;
+            public static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs) => PaddedNet.ForwardImages(parameters, inputs, count, workspace, outputs);
             public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training) => PaddedNet.PrepareKernels(parameters, workspace, batch, training);
             public static int ParameterCount => PaddedNet.ParameterCount;
             public static Workspace CreateWorkspace(bool training) => new Workspace(training);
@@ -712,6 +747,13 @@ namespace Demo
 
             // Set by PrepareKernels before each Predict call or training step: which layers run their prepared kernels, and those kernels' set-up.
             public bool Conv2WeightsTurned; // conv2's turned kernels hold this training step's weights
+
+            // ForwardImages' buffers, allocated on the thread's first batch call (their size depends on the vector width).
+            public float[]? ImagesA;
+            public float[]? ImagesB;
+            public float[]? ImagesScratch;
+            public float[]? ImagesX;
+            public float[]? ImagesY;
 
             public readonly float[] Conv1OutputGradient;
             public readonly float[] Conv1WideGradient;

@@ -213,6 +213,15 @@ internal sealed class BatchNormLayer : IBatchWideKind
         // No deferred weight gradients: each example's are added as its backward pass runs.
     }
 
+    /// <summary>None yet: a network with batch norm runs its batches image by image.</summary>
+    public string? ImageLanesCall(LayerCode code, string source, string target, string scratch) => null;
+
+    public int ImageLanesScratch(LayerCode code) => 0;
+
+    public bool ImageLanesOnRows => false;
+
+    public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code) => (0, 0);
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var b = (BatchNormSpec)code.Layer.Spec;

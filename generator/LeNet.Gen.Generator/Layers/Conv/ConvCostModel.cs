@@ -9,7 +9,8 @@ namespace LeNet.Gen.Generator.Layers;
 /// </summary>
 /// <param name="SingleImages">True when single-image calls use it too, paying its weight transform on each call.</param>
 /// <param name="Reason">The estimate behind the choice, as a sentence for the generated comment.</param>
-internal sealed record WinogradChoice(bool SingleImages, string Reason);
+/// <param name="BatchNs">The estimated nanoseconds per image in a batch call.</param>
+internal sealed record WinogradChoice(bool SingleImages, string Reason, double BatchNs);
 
 /// <summary>
 /// Which kernel family a convolution's forward pass gets, and why: the one place the generator weighs the families
@@ -89,7 +90,7 @@ internal static class ConvCostModel
             single / 1000,
             direct / 1000,
             singleImages ? "every call uses it" : "batch calls use it and single images keep the direct kernels");
-        return new WinogradChoice(singleImages, estimate);
+        return new WinogradChoice(singleImages, estimate, batch);
     }
 
     /// <summary>

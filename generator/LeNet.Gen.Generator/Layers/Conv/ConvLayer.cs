@@ -264,6 +264,51 @@ internal sealed class ConvLayer : ILayerKind
         }
     }
 
+    public string? ImageLanesCall(LayerCode code, string source, string target, string scratch)
+    {
+        var conv = (ConvSpec)code.Layer.Spec;
+        var input = code.Layer.Input;
+        var output = code.Layer.Output;
+        return $"{ImageLanes}.Convolve({source}, {Int(input.Channels)}, {Int(input.Height)}, {Int(input.Width)}, {code.ParameterSlices}, "
+            + $"{Int(conv.Filters)}, {Int(conv.Kernel)}, {Int(conv.Stride)}, {Int(conv.Padding)}, {Int(output.Height)}, {Int(output.Width)}, relu: {(code.FusesRelu ? "true" : "false")}, {scratch}, {target});";
+    }
+
+    /// <summary>The padded copy of the input, when there is padding or a window hangs over the edge (ceiling rounding).</summary>
+    public int ImageLanesScratch(LayerCode code)
+    {
+        var conv = (ConvSpec)code.Layer.Spec;
+        var input = code.Layer.Input;
+        var output = code.Layer.Output;
+        int height = ((output.Height - 1) * conv.Stride) + conv.Kernel, width = ((output.Width - 1) * conv.Stride) + conv.Kernel;
+        return conv.Padding > 0 || height > input.Height || width > input.Width ? input.Channels * height * width : 0;
+    }
+
+    public bool ImageLanesOnRows => false;
+
+    /// <summary>
+    /// In lanes, its own multiply-adds; one image at a time, Winograd's batch estimate where the layer has it, otherwise
+    /// the wide rows' multiply-adds over their whole plane (the columns between rows included), or the scalar loops'.
+    /// </summary>
+    public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code)
+    {
+        var conv = new ConvCode(code);
+        var output = code.Layer.Output;
+        double exact = (double)code.Layer.Input.Channels * conv.Spec.Kernel * conv.Spec.Kernel * output.Channels * output.Height * output.Width;
+        double lanes = exact / ImageLanesCostModel.ConvMultiplyAddsPerNs;
+        if (conv.Winograd is { } winograd)
+        {
+            return (lanes, winograd.BatchNs);
+        }
+
+        if (conv.ForwardWide is { } wide)
+        {
+            double perImage = (double)wide.InChannels * wide.Kernel * wide.Kernel * wide.OutChannels * wide.Tile(VectorIsa.Avx2).Plane;
+            return (lanes, perImage / ConvCostModel.MultiplyAddsPerNs);
+        }
+
+        return (lanes, exact / ImageLanesCostModel.ScalarMultiplyAddsPerNs);
+    }
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var conv = new ConvCode(code);

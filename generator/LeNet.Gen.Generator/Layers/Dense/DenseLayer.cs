@@ -178,6 +178,20 @@ internal sealed class DenseLayer : ILayerKind
         }
     }
 
+    /// <summary>On the batch's inputs one after another (a dense layer's input is flat), <c>count</c> of them.</summary>
+    public string? ImageLanesCall(LayerCode code, string source, string target, string scratch) =>
+        $"{ImageLanes}.Dense({source}, {code.ParameterSlices}, {Int(code.Layer.Output.Length)}, {Int(code.Layer.Input.Length)}, count, relu: {(code.FusesRelu ? "true" : "false")}, {target});";
+
+    public int ImageLanesScratch(LayerCode code) => 0;
+
+    public bool ImageLanesOnRows => true;
+
+    public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code)
+    {
+        double multiplyAdds = (double)code.Layer.Input.Length * code.Layer.Output.Length;
+        return (multiplyAdds / ImageLanesCostModel.DenseMultiplyAddsPerNs, multiplyAdds / ImageLanesCostModel.MatrixVectorMultiplyAddsPerNs);
+    }
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         EmitDenseForward(w, code);

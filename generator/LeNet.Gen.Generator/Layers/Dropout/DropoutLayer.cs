@@ -106,6 +106,15 @@ internal sealed class DropoutLayer : ILayerKind
         // No deferred weight gradients: each example's are added as its backward pass runs.
     }
 
+    /// <summary>Empty: inference passes the input through.</summary>
+    public string? ImageLanesCall(LayerCode code, string source, string target, string scratch) => string.Empty;
+
+    public int ImageLanesScratch(LayerCode code) => 0;
+
+    public bool ImageLanesOnRows => false;
+
+    public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code) => (0, 0);
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var d = (DropoutSpec)code.Layer.Spec;

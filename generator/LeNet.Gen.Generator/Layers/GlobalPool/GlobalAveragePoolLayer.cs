@@ -98,6 +98,15 @@ internal sealed class GlobalAveragePoolLayer : ILayerKind
         // No deferred weight gradients: each example's are added as its backward pass runs.
     }
 
+    public string? ImageLanesCall(LayerCode code, string source, string target, string scratch) =>
+        $"{ImageLanes}.GlobalAverage({source}, {Int(code.Layer.Input.Channels)}, {Int(code.Layer.Input.Height * code.Layer.Input.Width)}, {target});";
+
+    public int ImageLanesScratch(LayerCode code) => 0;
+
+    public bool ImageLanesOnRows => false;
+
+    public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code) => (0, 0);
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var input = code.Layer.Input;

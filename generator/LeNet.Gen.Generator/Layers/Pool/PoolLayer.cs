@@ -119,6 +119,21 @@ internal sealed class PoolLayer : ILayerKind
         // No deferred weight gradients: each example's are added as its backward pass runs.
     }
 
+    public string? ImageLanesCall(LayerCode code, string source, string target, string scratch)
+    {
+        var pool = (PoolSpec)code.Layer.Spec;
+        var input = code.Layer.Input;
+        var output = code.Layer.Output;
+        return $"{ImageLanes}.Pool({source}, {Int(input.Channels)}, {Int(input.Height)}, {Int(input.Width)}, {Int(pool.Size)}, {Int(pool.Stride)}, "
+            + $"{Int(output.Height)}, {Int(output.Width)}, max: {(pool.Kind == PoolingKind.Max ? "true" : "false")}, {target});";
+    }
+
+    public int ImageLanesScratch(LayerCode code) => 0;
+
+    public bool ImageLanesOnRows => false;
+
+    public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code) => (0, 0);
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var pool = (PoolSpec)code.Layer.Spec;

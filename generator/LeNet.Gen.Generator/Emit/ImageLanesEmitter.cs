@@ -1,0 +1,207 @@
+using System.Linq;
+using LeNet.Gen.Generator.Shapes;
+using static LeNet.Gen.Generator.Emit.Code;
+
+namespace LeNet.Gen.Generator.Emit;
+
+/// <summary>
+/// The batched inference pass with one image per vector lane (<c>ForwardImages</c>, over the runtime's <c>ImageLanes</c>):
+/// whether the network has it, and its method, buffers and interface members. Each layer's unit writes its own call
+/// (<see cref="Layers.ILayerKind.ImageLanesCall"/>); this class strings them together between two buffers.
+/// </summary>
+internal static class ImageLanesEmitter
+{
+    /// <summary>
+    /// True when the network gets the pass: every layer has image-lanes code, the layers in lanes all come before the
+    /// layers on rows (<see cref="Layers.ILayerKind.ImageLanesOnRows"/>), and the cost model chose it (<see cref="Reason"/>).
+    /// </summary>
+    public static bool Has(LayerCode[] layers) => Supported(layers) && Reason(layers) is not null;
+
+    /// <summary>Why the cost model chose the pass (<see cref="Layers.ImageLanesCostModel"/>), or null when it did not.</summary>
+    public static string? Reason(LayerCode[] layers)
+    {
+        var costs = layers.Select(code => code.Kind.ImageLanesCostNs(code)).ToList();
+        return Layers.ImageLanesCostModel.Choose(costs.Sum(c => c.Lanes), costs.Sum(c => c.PerImage));
+    }
+
+    private static bool Supported(LayerCode[] layers)
+    {
+        int tail = Tail(layers);
+        for (int i = 0; i < layers.Length; i++)
+        {
+            var code = layers[i];
+            string? call = code.Kind.ImageLanesCall(code, "a", "b", "s");
+            if (call is null || (i > tail && call.Length > 0 && !code.Kind.ImageLanesOnRows))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // The position of the first layer on rows; the layer count when there is none.
+    private static int Tail(LayerCode[] layers)
+    {
+        int first = System.Array.FindIndex(layers, code => code.Kind.ImageLanesOnRows);
+        return first < 0 ? layers.Length : first;
+    }
+
+    public static void EmitMethod(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
+    {
+        if (!Has(layers))
+        {
+            return;
+        }
+
+        int tail = Tail(layers);
+        int buffer = Lanes(plan, layers, tail), scratch = Scratch(layers), rows = Rows(layers, tail);
+        int flat = tail == 0 ? plan.Input.Length : layers[tail - 1].Layer.Output.Length;
+        int output = plan.Output.Length;
+        w.Line("// Batch Predict calls of 16 or more inputs run this pass on up to ImageLanes.Batch inputs at a time. The layers on");
+        w.Line("// images run on groups of them, one image per vector lane (8 with AVX2, 16 with AVX-512): every weight a kernel");
+        w.Line("// loads serves the whole group, and no lane is wasted whatever the channel counts, strides and windows. Their");
+        w.Line("// buffers hold each value of a tensor for every lane; the layers write them in turn, a to b and back. The dense");
+        w.Line("// layers then run on all the call's inputs one after another, so their weights are read once per call.");
+        w.Line($"// Cost model: {Reason(layers)}.");
+        using (w.Block($"private static void ForwardImages({ReadOnlySpan} parameters, {ReadOnlySpan} inputs, int count, Workspace workspace, {Span} outputs)"))
+        {
+            if (tail > 0)
+            {
+                w.Line($"int lanes = {ImageLanes}.Count;");
+                w.Line($"{Span} a = workspace.ImagesA ??= new float[lanes * {Int(buffer)}];");
+                w.Line($"{Span} b = workspace.ImagesB ??= new float[lanes * {Int(buffer)}];");
+                if (scratch > 0)
+                {
+                    w.Line($"{Span} scratch = workspace.ImagesScratch ??= new float[lanes * {Int(scratch)}];");
+                }
+            }
+
+            if (tail < layers.Length)
+            {
+                w.Line($"{Span} x = workspace.ImagesX ??= new float[{ImageLanes}.Batch * {Int(rows)}];");
+                w.Line($"{Span} y = workspace.ImagesY ??= new float[{ImageLanes}.Batch * {Int(rows)}];");
+            }
+
+            string source = "inputs";
+            if (tail > 0)
+            {
+                string headOutput = tail < layers.Length ? "x" : "outputs";
+                using (w.Block("for (int first = 0; first < count; first += lanes)"))
+                {
+                    w.Line("int images = global::System.Math.Min(lanes, count - first);");
+                    w.Line($"{ImageLanes}.Gather(inputs.Slice(first * {Int(plan.Input.Length)}), images, {Int(plan.Input.Length)}, a);");
+                    string from = "a", to = "b";
+                    for (int i = 0; i < tail; i++)
+                    {
+                        if (EmitLayer(w, layers[i], from, to, "lanes"))
+                        {
+                            (from, to) = (to, from);
+                        }
+                    }
+
+                    w.Line($"{ImageLanes}.Scatter({from}, images, {Int(flat)}, {headOutput}.Slice(first * {Int(flat)}));");
+                }
+
+
+                source = headOutput;
+            }
+
+            // The layers on rows: into x or y, whichever the source is not, and the last one into outputs.
+            int last = System.Array.FindLastIndex(layers, code => code.Kind.ImageLanesCall(code, "a", "b", "s")!.Length > 0);
+            for (int i = tail; i < layers.Length; i++)
+            {
+                string target = i >= last ? "outputs" : source == "x" ? "y" : "x";
+                if (EmitLayer(w, layers[i], source, target, "count"))
+                {
+                    source = target;
+                }
+            }
+
+            if (source != "outputs")
+            {
+                w.Line($"{source}.Slice(0, count * {Int(output)}).CopyTo(outputs);");
+            }
+
+            if (plan.CanTrain)
+            {
+                using (w.Block("for (int n = 0; n < count; n++)"))
+                {
+                    w.Line($"{Span} probabilities = outputs.Slice(n * {Int(output)}, {Int(output)});");
+                    w.Line("global::LeNet.Gen.Runtime.Softmax.Apply(probabilities, probabilities);");
+                }
+            }
+        }
+
+        w.Line();
+    }
+
+    // One layer's call and its tanh or sigmoid over what it wrote (per lane or per input); false for a layer that passes its input through.
+    private static bool EmitLayer(SourceWriter w, LayerCode code, string source, string target, string copies)
+    {
+        string call = code.Kind.ImageLanesCall(code, source, target, code.Kind.ImageLanesScratch(code) > 0 ? "scratch" : "default")!;
+        if (call.Length == 0)
+        {
+            w.Line($"// {code.Layer.Name}: passes its input through in inference");
+            return false;
+        }
+
+        w.Line(call + $" // {code.Layer.Name}");
+        if (code.Activation.SpanForward is { } apply)
+        {
+            w.Line($"{apply}({target}.Slice(0, {copies} * {Int(code.Layer.Output.Length)}));");
+        }
+
+        return true;
+    }
+
+    /// <summary>The members of the <c>Kernels</c> struct that hand the pass to the runtime.</summary>
+    public static void EmitKernelMembers(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
+    {
+        if (Has(layers))
+        {
+            string type = plan.Spec.Type.NameWithTypeParameters;
+            w.Line("public static bool HasImageLanes => true;");
+            w.Line($"public static void ForwardImages({ReadOnlySpan} parameters, {ReadOnlySpan} inputs, int count, Workspace workspace, {Span} outputs) => {type}.ForwardImages(parameters, inputs, count, workspace, outputs);");
+        }
+    }
+
+    /// <summary>The workspace fields the pass allocates on a thread's first batch call.</summary>
+    public static void EmitWorkspaceFields(SourceWriter w, LayerCode[] layers)
+    {
+        if (!Has(layers))
+        {
+            return;
+        }
+
+        w.Line();
+        w.Line("// ForwardImages' buffers, allocated on the thread's first batch call (their size depends on the vector width).");
+        int tail = Tail(layers);
+        if (tail > 0)
+        {
+            w.Line("public float[]? ImagesA;");
+            w.Line("public float[]? ImagesB;");
+        }
+
+        if (Scratch(layers) > 0)
+        {
+            w.Line("public float[]? ImagesScratch;");
+        }
+
+        if (tail < layers.Length)
+        {
+            w.Line("public float[]? ImagesX;");
+            w.Line("public float[]? ImagesY;");
+        }
+    }
+
+    // Values per lane of each of the two lanes buffers: the largest tensor up to the first layer on rows, input included.
+    private static int Lanes(NetworkPlan plan, LayerCode[] layers, int tail) =>
+        layers.Take(tail).Select(code => code.Layer.Output.Length).Concat(new[] { plan.Input.Length }).Max();
+
+    // Values per input of each of the two rows buffers: the largest input or output of a layer on rows.
+    private static int Rows(LayerCode[] layers, int tail) =>
+        layers.Skip(tail).SelectMany(code => new[] { code.Layer.Input.Length, code.Layer.Output.Length }).DefaultIfEmpty(0).Max();
+
+    private static int Scratch(LayerCode[] layers) => layers.Select(code => code.Kind.ImageLanesScratch(code)).Max();
+}

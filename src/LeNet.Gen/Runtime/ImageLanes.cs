@@ -1,0 +1,692 @@
+using System;
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace LeNet.Gen.Runtime;
+
+/// <summary>
+/// Batched inference with one image in each lane of a vector: the layers of a batch <c>Predict</c> call run on a group of
+/// <see cref="Count"/> images at once, and every weight a kernel loads serves all of them. A generated network whose cost
+/// model chose this pass calls these functions, with its shapes as literals, from its <c>ForwardImages</c> method.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Layout: a tensor of <c>length</c> values per image is stored as <c>length</c> vectors of <see cref="Count"/> floats,
+/// value <c>v</c> of image <c>n</c> at <c>[v · Count + n]</c>. Channels stay outermost, so a convolution's tap, a pooling
+/// window and a dense layer's input are vector loads whatever the channel count, stride or window; and a per-channel
+/// operation sees each channel's plane as <c>plane · Count</c> values in a row.
+/// </para>
+/// <para>
+/// Every lane runs the same scalar arithmetic in the same order: a convolution adds its taps (channel, row, column) by
+/// fused multiply-adds from zero and then the bias; a dense layer its inputs in order; pooling is the scalar layers' own
+/// order. So an image's outputs do not depend on the instruction set (8 or 16 lanes), on which images share its group,
+/// or on the thread count. Against the single-image kernels the sums run in another order, so they differ by rounding.
+/// </para>
+/// </remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class ImageLanes
+{
+    /// <summary>Images per group: 16 with AVX-512, 8 with AVX2 and FMA, 0 without (the pass does not run then).</summary>
+    public static int Count => Simd.Use512 ? 16 : Simd.Use256 ? 8 : 0;
+
+    /// <summary>
+    /// The most images one <c>ForwardImages</c> call takes: four groups. Its convolutions and pooling run group by group,
+    /// and its dense layers then run on all of them at once, so that their weights (LeNet-5's are 236 KB, more than a
+    /// core's second-level cache holds beside the images) are read once per call rather than once per group.
+    /// </summary>
+    public static int Batch => 4 * Count;
+
+    /// <summary>
+    /// Copies <paramref name="count"/> images of <paramref name="length"/> values each (one after another in
+    /// <paramref name="inputs"/>) into the lanes of <paramref name="lanes"/>, and zeros the lanes of a group's missing images.
+    /// </summary>
+    public static void Gather(ReadOnlySpan<float> inputs, int count, int length, Span<float> lanes)
+    {
+        int l = Count;
+        Check(count >= 1 && count <= l && inputs.Length >= count * length && lanes.Length >= length * l, "Gather", count, length);
+        if (count < l)
+        {
+            lanes.Slice(0, length * l).Clear();
+        }
+
+        // Eight images at a time, eight values of each: an 8 × 8 transpose in registers. (Image by image, the writes
+        // would miss the first-level cache; and the images sit a power of two apart, so reading many of them a value at a
+        // time would evict each other's lines.)
+        ref float target = ref MemoryMarshal.GetReference(lanes);
+        ref float source = ref MemoryMarshal.GetReference(inputs);
+        int n = 0;
+        for (; n <= count - 8; n += 8)
+        {
+            ref float images = ref Unsafe.Add(ref source, n * length);
+            int v = 0;
+            for (; v <= length - 8; v += 8)
+            {
+                Transpose8(ref Unsafe.Add(ref images, v), length, ref Unsafe.Add(ref target, (v * l) + n), l);
+            }
+
+            for (; v < length; v++)
+            {
+                for (int k = 0; k < 8; k++)
+                {
+                    Unsafe.Add(ref target, (v * l) + n + k) = Unsafe.Add(ref images, (k * length) + v);
+                }
+            }
+        }
+
+        for (; n < count; n++)
+        {
+            ref float image = ref Unsafe.Add(ref source, n * length);
+            for (int v = 0; v < length; v++)
+            {
+                Unsafe.Add(ref target, (v * l) + n) = Unsafe.Add(ref image, v);
+            }
+        }
+    }
+
+    // Rows r = 0..7 of 8 values (row r at source + r · sourceStride) become columns: value v of row r goes to target[v · targetStride + r].
+    private static void Transpose8(ref float source, int sourceStride, ref float target, int targetStride)
+    {
+        var r0 = Vector256.LoadUnsafe(ref source);
+        var r1 = Vector256.LoadUnsafe(ref source, (nuint)sourceStride);
+        var r2 = Vector256.LoadUnsafe(ref source, (nuint)(2 * sourceStride));
+        var r3 = Vector256.LoadUnsafe(ref source, (nuint)(3 * sourceStride));
+        var r4 = Vector256.LoadUnsafe(ref source, (nuint)(4 * sourceStride));
+        var r5 = Vector256.LoadUnsafe(ref source, (nuint)(5 * sourceStride));
+        var r6 = Vector256.LoadUnsafe(ref source, (nuint)(6 * sourceStride));
+        var r7 = Vector256.LoadUnsafe(ref source, (nuint)(7 * sourceStride));
+
+        // Pairs of rows interleaved, then pairs of pairs: u0 holds columns 0 and 4 of rows 0-3, u4 of rows 4-7, and so on.
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+
+        // The low halves give columns 0-3, the high halves columns 4-7.
+        Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref target);
+        Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref target, (nuint)targetStride);
+        Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref target, (nuint)(2 * targetStride));
+        Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref target, (nuint)(3 * targetStride));
+        Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref target, (nuint)(4 * targetStride));
+        Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref target, (nuint)(5 * targetStride));
+        Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref target, (nuint)(6 * targetStride));
+        Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref target, (nuint)(7 * targetStride));
+    }
+
+    /// <summary>
+    /// Copies the first <paramref name="count"/> lanes of <paramref name="lanes"/> (<paramref name="length"/> values each)
+    /// out into <paramref name="outputs"/>, one image after another.
+    /// </summary>
+    public static void Scatter(ReadOnlySpan<float> lanes, int count, int length, Span<float> outputs)
+    {
+        int l = Count;
+        Check(count >= 1 && count <= l && outputs.Length >= count * length && lanes.Length >= length * l, "Scatter", count, length);
+        ref float source = ref MemoryMarshal.GetReference(lanes);
+        for (int n = 0; n < count; n++)
+        {
+            ref float target = ref Unsafe.Add(ref MemoryMarshal.GetReference(outputs), n * length);
+            ref float lane = ref Unsafe.Add(ref source, n);
+            for (int v = 0; v < length; v++)
+            {
+                Unsafe.Add(ref target, v) = Unsafe.Add(ref lane, v * l);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A convolution on a group: <c>out[f, y, x] = bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, s·y + i − p, s·x + j − p]</c>,
+    /// reading zeros outside the input, then ReLU when <paramref name="relu"/> is set.
+    /// </summary>
+    /// <param name="input">channels × height × width vectors.</param>
+    /// <param name="channels">Input channels.</param>
+    /// <param name="height">Rows of an input plane.</param>
+    /// <param name="width">Columns of an input plane.</param>
+    /// <param name="weight">filters × channels × kernel × kernel values, as PyTorch stores them.</param>
+    /// <param name="bias">filters values.</param>
+    /// <param name="filters">Output channels.</param>
+    /// <param name="kernel">The window's side.</param>
+    /// <param name="stride">The window's step.</param>
+    /// <param name="padding">Zero rows and columns around the input.</param>
+    /// <param name="outHeight">Rows of an output plane.</param>
+    /// <param name="outWidth">Columns of an output plane.</param>
+    /// <param name="relu">True to store max(0, value).</param>
+    /// <param name="padded">
+    /// Scratch for a copy of the input with its zero border, when <paramref name="padding"/> is above 0 or a window hangs
+    /// over the edge: channels × ((outHeight − 1)·stride + kernel) × ((outWidth − 1)·stride + kernel) vectors; otherwise unused.
+    /// </param>
+    /// <param name="output">Receives filters × outHeight × outWidth vectors.</param>
+    public static void Convolve(
+        ReadOnlySpan<float> input, int channels, int height, int width, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        int filters, int kernel, int stride, int padding, int outHeight, int outWidth, bool relu, Span<float> padded, Span<float> output)
+    {
+        int l = Count;
+        int paddedHeight = ((outHeight - 1) * stride) + kernel, paddedWidth = ((outWidth - 1) * stride) + kernel;
+        bool copies = padding > 0 || paddedHeight > height || paddedWidth > width;
+        Check(
+            input.Length >= channels * height * width * l && weight.Length >= filters * channels * kernel * kernel && bias.Length >= filters
+            && output.Length >= filters * outHeight * outWidth * l && (!copies || padded.Length >= channels * paddedHeight * paddedWidth * l),
+            "Convolve", channels, filters);
+        if (copies)
+        {
+            Pad(input, channels, height, width, padding, paddedHeight, paddedWidth, padded);
+            input = padded;
+            height = paddedHeight;
+            width = paddedWidth;
+        }
+
+        var shape = new ConvShape(channels, height, width, filters, kernel, stride, outHeight, outWidth);
+        if (Simd.Use512)
+        {
+            Convolve<Lanes512, Vector512<float>>(ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight), ref MemoryMarshal.GetReference(bias), shape, relu, ref MemoryMarshal.GetReference(output));
+        }
+        else
+        {
+            Convolve<Lanes256, Vector256<float>>(ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight), ref MemoryMarshal.GetReference(bias), shape, relu, ref MemoryMarshal.GetReference(output));
+        }
+    }
+
+    /// <summary>
+    /// A dense layer on <paramref name="count"/> inputs, one after another (not in lanes: dense layers come after the
+    /// images are flat): <c>out[n, o] = bias[o] + Σ i weight[o, i] · in[n, i]</c>, then ReLU when <paramref name="relu"/> is set.
+    /// </summary>
+    /// <param name="input">count × columns values.</param>
+    /// <param name="weight">rows × columns values, as PyTorch stores them.</param>
+    /// <param name="bias">rows values.</param>
+    /// <param name="rows">Outputs per input.</param>
+    /// <param name="columns">Values per input.</param>
+    /// <param name="count">Inputs.</param>
+    /// <param name="relu">True to store max(0, value).</param>
+    /// <param name="output">Receives count × rows values.</param>
+    /// <remarks>
+    /// Each output is the dot product of a weight row and an input taken eight columns at a time, six rows × two inputs in
+    /// registers: every weight vector loaded serves two inputs and every input vector six rows, and a call over many
+    /// inputs reads the weights once per six rows. Each sum is <see cref="Simd.MatrixVector"/>'s on AVX2: eight partial sums by
+    /// fused multiply-adds from zero, <see cref="Vector256.Sum{T}(Vector256{T})"/>, the last columns one by one, then the
+    /// bias; the same with AVX-512, so the result does not depend on the instruction set.
+    /// </remarks>
+    public static void Dense(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int rows, int columns, int count, bool relu, Span<float> output)
+    {
+        Check(
+            count >= 1 && Count > 0 && input.Length >= count * columns && weight.Length >= rows * columns && bias.Length >= rows && output.Length >= count * rows,
+            "Dense", rows, columns);
+        ref float images = ref MemoryMarshal.GetReference(input);
+        ref float w = ref MemoryMarshal.GetReference(weight);
+        ref float target = ref MemoryMarshal.GetReference(output);
+        for (int o = 0; o < rows; o += 6)
+        {
+            int o1 = Math.Min(o + 1, rows - 1), o2 = Math.Min(o + 2, rows - 1), o3 = Math.Min(o + 3, rows - 1), o4 = Math.Min(o + 4, rows - 1), o5 = Math.Min(o + 5, rows - 1);
+            ref float r0 = ref Unsafe.Add(ref w, o * columns);
+            ref float r1 = ref Unsafe.Add(ref w, o1 * columns);
+            ref float r2 = ref Unsafe.Add(ref w, o2 * columns);
+            ref float r3 = ref Unsafe.Add(ref w, o3 * columns);
+            ref float r4 = ref Unsafe.Add(ref w, o4 * columns);
+            ref float r5 = ref Unsafe.Add(ref w, o5 * columns);
+            for (int n = 0; n < count; n += 2)
+            {
+                int n1 = Math.Min(n + 1, count - 1);
+                ref float x = ref Unsafe.Add(ref images, n * columns);
+                ref float y = ref Unsafe.Add(ref images, n1 * columns);
+                var s00 = Vector256<float>.Zero;
+                var s01 = s00;
+                var s10 = s00;
+                var s11 = s00;
+                var s20 = s00;
+                var s21 = s00;
+                var s30 = s00;
+                var s31 = s00;
+                var s40 = s00;
+                var s41 = s00;
+                var s50 = s00;
+                var s51 = s00;
+                int i = 0;
+                for (; i <= columns - 8; i += 8)
+                {
+                    var xi = Vector256.LoadUnsafe(ref x, (nuint)i);
+                    var yi = Vector256.LoadUnsafe(ref y, (nuint)i);
+                    var k = Vector256.LoadUnsafe(ref r0, (nuint)i);
+                    s00 = Fma.MultiplyAdd(k, xi, s00);
+                    s01 = Fma.MultiplyAdd(k, yi, s01);
+                    k = Vector256.LoadUnsafe(ref r1, (nuint)i);
+                    s10 = Fma.MultiplyAdd(k, xi, s10);
+                    s11 = Fma.MultiplyAdd(k, yi, s11);
+                    k = Vector256.LoadUnsafe(ref r2, (nuint)i);
+                    s20 = Fma.MultiplyAdd(k, xi, s20);
+                    s21 = Fma.MultiplyAdd(k, yi, s21);
+                    k = Vector256.LoadUnsafe(ref r3, (nuint)i);
+                    s30 = Fma.MultiplyAdd(k, xi, s30);
+                    s31 = Fma.MultiplyAdd(k, yi, s31);
+                    k = Vector256.LoadUnsafe(ref r4, (nuint)i);
+                    s40 = Fma.MultiplyAdd(k, xi, s40);
+                    s41 = Fma.MultiplyAdd(k, yi, s41);
+                    k = Vector256.LoadUnsafe(ref r5, (nuint)i);
+                    s50 = Fma.MultiplyAdd(k, xi, s50);
+                    s51 = Fma.MultiplyAdd(k, yi, s51);
+                }
+
+                int tail = i;
+                Finish(s00, ref r0, ref x, tail, columns, bias[o], relu, ref Unsafe.Add(ref target, (n * rows) + o));
+                Finish(s01, ref r0, ref y, tail, columns, bias[o], relu, ref Unsafe.Add(ref target, (n1 * rows) + o));
+                Finish(s10, ref r1, ref x, tail, columns, bias[o1], relu, ref Unsafe.Add(ref target, (n * rows) + o1));
+                Finish(s11, ref r1, ref y, tail, columns, bias[o1], relu, ref Unsafe.Add(ref target, (n1 * rows) + o1));
+                Finish(s20, ref r2, ref x, tail, columns, bias[o2], relu, ref Unsafe.Add(ref target, (n * rows) + o2));
+                Finish(s21, ref r2, ref y, tail, columns, bias[o2], relu, ref Unsafe.Add(ref target, (n1 * rows) + o2));
+                Finish(s30, ref r3, ref x, tail, columns, bias[o3], relu, ref Unsafe.Add(ref target, (n * rows) + o3));
+                Finish(s31, ref r3, ref y, tail, columns, bias[o3], relu, ref Unsafe.Add(ref target, (n1 * rows) + o3));
+                Finish(s40, ref r4, ref x, tail, columns, bias[o4], relu, ref Unsafe.Add(ref target, (n * rows) + o4));
+                Finish(s41, ref r4, ref y, tail, columns, bias[o4], relu, ref Unsafe.Add(ref target, (n1 * rows) + o4));
+                Finish(s50, ref r5, ref x, tail, columns, bias[o5], relu, ref Unsafe.Add(ref target, (n * rows) + o5));
+                Finish(s51, ref r5, ref y, tail, columns, bias[o5], relu, ref Unsafe.Add(ref target, (n1 * rows) + o5));
+            }
+        }
+    }
+
+    // One dense output: the partial sums added up, the columns past the last whole vector one by one, then the bias and
+    // ReLU (as the scalar layers': MathF.Max(value, 0), NaN for NaN).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(Vector256<float> sums, ref float row, ref float image, int from, int columns, float bias, bool relu, ref float target)
+    {
+        float total = Vector256.Sum(sums);
+        for (int i = from; i < columns; i++)
+        {
+            total += Unsafe.Add(ref row, i) * Unsafe.Add(ref image, i);
+        }
+
+        float value = bias + total;
+        target = relu ? MathF.Max(value, 0f) : value;
+    }
+
+    /// <summary>
+    /// Max or average pooling on a group, with the scalar layer's arithmetic: a window that hangs over the edge (ceiling
+    /// rounding) covers only what is inside; a full average window sums row by row and multiplies by 1 / size², a clipped
+    /// one sums value by value and divides by its count; a maximum is <see cref="MathF.Max(float, float)"/>'s (NaN wins).
+    /// </summary>
+    public static void Pool(ReadOnlySpan<float> input, int channels, int height, int width, int size, int stride, int outHeight, int outWidth, bool max, Span<float> output)
+    {
+        int l = Count;
+        Check(input.Length >= channels * height * width * l && output.Length >= channels * outHeight * outWidth * l, "Pool", channels, size);
+        var shape = new ConvShape(channels, height, width, channels, size, stride, outHeight, outWidth);
+        if (Simd.Use512)
+        {
+            Pool<Lanes512, Vector512<float>>(ref MemoryMarshal.GetReference(input), shape, max, ref MemoryMarshal.GetReference(output));
+        }
+        else
+        {
+            Pool<Lanes256, Vector256<float>>(ref MemoryMarshal.GetReference(input), shape, max, ref MemoryMarshal.GetReference(output));
+        }
+    }
+
+    /// <summary>Global average pooling on a group: <c>out[c] = (Σ over the plane, in order) · (1 / plane)</c>.</summary>
+    public static void GlobalAverage(ReadOnlySpan<float> input, int channels, int plane, Span<float> output)
+    {
+        int l = Count;
+        Check(input.Length >= channels * plane * l && output.Length >= channels * l, "GlobalAverage", channels, plane);
+        if (Simd.Use512)
+        {
+            GlobalAverage<Lanes512, Vector512<float>>(ref MemoryMarshal.GetReference(input), channels, plane, ref MemoryMarshal.GetReference(output));
+        }
+        else
+        {
+            GlobalAverage<Lanes256, Vector256<float>>(ref MemoryMarshal.GetReference(input), channels, plane, ref MemoryMarshal.GetReference(output));
+        }
+    }
+
+    private static void Check(bool holds, string function, int first, int second)
+    {
+        if (!holds)
+        {
+            throw new ArgumentException($"ImageLanes.{function}({first}, {second}, …): a span is shorter than the shapes require, or the group is empty or larger than {Count} images.");
+        }
+    }
+
+    // The input into the middle of a zeroed plane of paddedHeight × paddedWidth per channel, p rows and columns in.
+    private static void Pad(ReadOnlySpan<float> input, int channels, int height, int width, int p, int paddedHeight, int paddedWidth, Span<float> padded)
+    {
+        int l = Count;
+        padded.Slice(0, channels * paddedHeight * paddedWidth * l).Clear();
+        int rows = Math.Min(height, paddedHeight - p), columns = Math.Min(width, paddedWidth - p);
+        for (int c = 0; c < channels; c++)
+        {
+            for (int y = 0; y < rows; y++)
+            {
+                input.Slice(((c * height) + y) * width * l, columns * l)
+                    .CopyTo(padded.Slice(((((c * paddedHeight) + y + p) * paddedWidth) + p) * l));
+            }
+        }
+    }
+
+    private readonly record struct ConvShape(int Channels, int Height, int Width, int Filters, int Kernel, int Stride, int OutHeight, int OutWidth);
+
+    // Register tile: three or four filters (TFilters) × three output positions, counted over the whole output plane so that
+    // a tile may span two rows: twelve accumulators at most, with the three input vectors and one broadcast weight sixteen
+    // registers. A tile at the last filters or positions repeats the last filter or position instead of running short:
+    // it computes those values twice and stores the same value twice, so every tile runs the same code.
+    private static void Convolve<TLanes, TVector>(ref float input, ref float weight, ref float bias, ConvShape s, bool relu, ref float output)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        // Four filters a tile unless three divide the filters and four do not (LeNet-5's six).
+        if (s.Filters % 4 != 0 && s.Filters % 3 == 0)
+        {
+            Convolve<TLanes, TVector, Three>(ref input, ref weight, ref bias, s, relu, ref output);
+        }
+        else
+        {
+            Convolve<TLanes, TVector, Four>(ref input, ref weight, ref bias, s, relu, ref output);
+        }
+    }
+
+    private static void Convolve<TLanes, TVector, TFilters>(ref float input, ref float weight, ref float bias, ConvShape s, bool relu, ref float output)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+        where TFilters : struct, ICount
+    {
+        int l = TLanes.Count;
+        bool four = TFilters.Value == 4;
+        int taps = s.Channels * s.Kernel * s.Kernel;
+        int plane = s.Height * s.Width * l, row = s.Width * l;
+        int positions = s.OutHeight * s.OutWidth;
+        int outPlane = positions * l;
+        for (int f = 0; f < s.Filters; f += TFilters.Value)
+        {
+            int f1 = Math.Min(f + 1, s.Filters - 1), f2 = Math.Min(f + 2, s.Filters - 1), f3 = Math.Min(f + 3, s.Filters - 1);
+            ref float w0 = ref Unsafe.Add(ref weight, f * taps);
+            ref float w1 = ref Unsafe.Add(ref weight, f1 * taps);
+            ref float w2 = ref Unsafe.Add(ref weight, f2 * taps);
+            ref float w3 = ref Unsafe.Add(ref weight, f3 * taps);
+            for (int p = 0; p < positions; p += 3)
+            {
+                int p1 = Math.Min(p + 1, positions - 1), p2 = Math.Min(p + 2, positions - 1);
+                nuint i0 = Window(p, s, row, l), i1 = Window(p1, s, row, l), i2 = Window(p2, s, row, l);
+                TVector a00 = TLanes.Zero, a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00, a20 = a00, a21 = a00, a22 = a00;
+                TVector a30 = a00, a31 = a00, a32 = a00;
+                int t = 0;
+                for (int c = 0; c < s.Channels; c++)
+                {
+                    for (int i = 0; i < s.Kernel; i++)
+                    {
+                        ref float tap = ref Unsafe.Add(ref input, (c * plane) + (i * row));
+                        for (int j = 0; j < s.Kernel; j++, t++)
+                        {
+                            TVector v0 = TLanes.Load(ref tap, i0), v1 = TLanes.Load(ref tap, i1), v2 = TLanes.Load(ref tap, i2);
+                            TVector k = TLanes.Splat(Unsafe.Add(ref w0, t));
+                            a00 = TLanes.MultiplyAdd(k, v0, a00);
+                            a01 = TLanes.MultiplyAdd(k, v1, a01);
+                            a02 = TLanes.MultiplyAdd(k, v2, a02);
+                            k = TLanes.Splat(Unsafe.Add(ref w1, t));
+                            a10 = TLanes.MultiplyAdd(k, v0, a10);
+                            a11 = TLanes.MultiplyAdd(k, v1, a11);
+                            a12 = TLanes.MultiplyAdd(k, v2, a12);
+                            k = TLanes.Splat(Unsafe.Add(ref w2, t));
+                            a20 = TLanes.MultiplyAdd(k, v0, a20);
+                            a21 = TLanes.MultiplyAdd(k, v1, a21);
+                            a22 = TLanes.MultiplyAdd(k, v2, a22);
+                            if (four)
+                            {
+                                k = TLanes.Splat(Unsafe.Add(ref w3, t));
+                                a30 = TLanes.MultiplyAdd(k, v0, a30);
+                                a31 = TLanes.MultiplyAdd(k, v1, a31);
+                                a32 = TLanes.MultiplyAdd(k, v2, a32);
+                            }
+
+                            tap = ref Unsafe.Add(ref tap, l);
+                        }
+                    }
+                }
+
+                nuint q0 = (nuint)(p * l), q1 = (nuint)(p1 * l), q2 = (nuint)(p2 * l);
+                ref float o0 = ref Unsafe.Add(ref output, f * outPlane);
+                TVector b = TLanes.Splat(Unsafe.Add(ref bias, f));
+                Store<TLanes, TVector>(TLanes.Add(a00, b), relu, ref o0, q0);
+                Store<TLanes, TVector>(TLanes.Add(a01, b), relu, ref o0, q1);
+                Store<TLanes, TVector>(TLanes.Add(a02, b), relu, ref o0, q2);
+                ref float o1 = ref Unsafe.Add(ref output, f1 * outPlane);
+                b = TLanes.Splat(Unsafe.Add(ref bias, f1));
+                Store<TLanes, TVector>(TLanes.Add(a10, b), relu, ref o1, q0);
+                Store<TLanes, TVector>(TLanes.Add(a11, b), relu, ref o1, q1);
+                Store<TLanes, TVector>(TLanes.Add(a12, b), relu, ref o1, q2);
+                ref float o2 = ref Unsafe.Add(ref output, f2 * outPlane);
+                b = TLanes.Splat(Unsafe.Add(ref bias, f2));
+                Store<TLanes, TVector>(TLanes.Add(a20, b), relu, ref o2, q0);
+                Store<TLanes, TVector>(TLanes.Add(a21, b), relu, ref o2, q1);
+                Store<TLanes, TVector>(TLanes.Add(a22, b), relu, ref o2, q2);
+                if (four)
+                {
+                    ref float o3 = ref Unsafe.Add(ref output, f3 * outPlane);
+                    b = TLanes.Splat(Unsafe.Add(ref bias, f3));
+                    Store<TLanes, TVector>(TLanes.Add(a30, b), relu, ref o3, q0);
+                    Store<TLanes, TVector>(TLanes.Add(a31, b), relu, ref o3, q1);
+                    Store<TLanes, TVector>(TLanes.Add(a32, b), relu, ref o3, q2);
+                }
+            }
+        }
+    }
+
+    // Where output position p's window starts in the input, in floats.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nuint Window(int p, ConvShape s, int row, int l)
+    {
+        int y = p / s.OutWidth;
+        return (nuint)((y * s.Stride * row) + ((p - (y * s.OutWidth)) * s.Stride * l));
+    }
+
+    /// <summary>A count fixed when the JIT compiles a kernel for it: filters per register tile.</summary>
+    private interface ICount
+    {
+        static abstract int Value { get; }
+    }
+
+    private readonly struct Three : ICount
+    {
+        public static int Value => 3;
+    }
+
+    private readonly struct Four : ICount
+    {
+        public static int Value => 4;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TLanes, TVector>(TVector value, bool relu, ref float target, nuint offset)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct =>
+        TLanes.Store(relu ? TLanes.Relu(value) : value, ref target, offset);
+
+    private static void Pool<TLanes, TVector>(ref float input, ConvShape s, bool max, ref float output)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        int l = TLanes.Count, k = s.Kernel;
+        int plane = s.Height * s.Width * l, row = s.Width * l;
+        TVector scale = TLanes.Splat(1f / (k * k));
+        ref float target = ref output;
+        for (int c = 0; c < s.Channels; c++)
+        {
+            for (int y = 0; y < s.OutHeight; y++)
+            {
+                int rows = Math.Min(k, s.Height - (y * s.Stride));
+                for (int x = 0; x < s.OutWidth; x++)
+                {
+                    int columns = Math.Min(k, s.Width - (x * s.Stride));
+                    ref float window = ref Unsafe.Add(ref input, (c * plane) + (y * s.Stride * row) + (x * s.Stride * l));
+                    TVector value;
+                    if (max)
+                    {
+                        value = TLanes.Load(ref window, 0);
+                        for (int r = 0; r < rows; r++)
+                        {
+                            for (int q = r == 0 ? 1 : 0; q < columns; q++)
+                            {
+                                value = TLanes.Max(value, TLanes.Load(ref window, (nuint)((r * row) + (q * l))));
+                            }
+                        }
+                    }
+                    else if (rows == k && columns == k)
+                    {
+                        // As the scalar layer: each row's values added left to right, the rows' sums onto the total from +0.
+                        value = TLanes.Zero;
+                        for (int r = 0; r < k; r++)
+                        {
+                            TVector sum = TLanes.Load(ref window, (nuint)(r * row));
+                            for (int q = 1; q < k; q++)
+                            {
+                                sum = TLanes.Add(sum, TLanes.Load(ref window, (nuint)((r * row) + (q * l))));
+                            }
+
+                            value = TLanes.Add(value, sum);
+                        }
+
+                        value = TLanes.Multiply(value, scale);
+                    }
+                    else
+                    {
+                        value = TLanes.Zero;
+                        for (int r = 0; r < rows; r++)
+                        {
+                            for (int q = 0; q < columns; q++)
+                            {
+                                value = TLanes.Add(value, TLanes.Load(ref window, (nuint)((r * row) + (q * l))));
+                            }
+                        }
+
+                        value = TLanes.Divide(value, TLanes.Splat(rows * columns));
+                    }
+
+                    TLanes.Store(value, ref target, 0);
+                    target = ref Unsafe.Add(ref target, l);
+                }
+            }
+        }
+    }
+
+    private static void GlobalAverage<TLanes, TVector>(ref float input, int channels, int plane, ref float output)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        int l = TLanes.Count;
+        TVector scale = TLanes.Splat(1f / plane);
+        for (int c = 0; c < channels; c++)
+        {
+            ref float values = ref Unsafe.Add(ref input, c * plane * l);
+            TVector sum = TLanes.Zero;
+            for (int i = 0; i < plane; i++)
+            {
+                sum = TLanes.Add(sum, TLanes.Load(ref values, (nuint)(i * l)));
+            }
+
+            TLanes.Store(TLanes.Multiply(sum, scale), ref output, (nuint)(c * l));
+        }
+    }
+
+    /// <summary>The vector operations the kernels above use, for one vector width; a struct, so each width gets its own compiled kernels.</summary>
+    private interface ILanes<TVector>
+        where TVector : struct
+    {
+        static abstract int Count { get; }
+
+        static abstract TVector Zero { get; }
+
+        static abstract TVector Load(ref float source, nuint offset);
+
+        static abstract void Store(TVector value, ref float target, nuint offset);
+
+        static abstract TVector Splat(float value);
+
+        static abstract TVector MultiplyAdd(TVector a, TVector b, TVector c);
+
+        static abstract TVector Add(TVector a, TVector b);
+
+        static abstract TVector Multiply(TVector a, TVector b);
+
+        static abstract TVector Divide(TVector a, TVector b);
+
+        /// <summary>The larger of the two, NaN when either is NaN (as <see cref="MathF.Max(float, float)"/>).</summary>
+        static abstract TVector Max(TVector a, TVector b);
+
+        /// <summary>max(0, x), NaN for NaN (as the scalar layers' ReLU).</summary>
+        static abstract TVector Relu(TVector x);
+    }
+
+    private readonly struct Lanes256 : ILanes<Vector256<float>>
+    {
+        public static int Count => 8;
+
+        public static Vector256<float> Zero => Vector256<float>.Zero;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load(ref float source, nuint offset) => Vector256.LoadUnsafe(ref source, offset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(Vector256<float> value, ref float target, nuint offset) => value.StoreUnsafe(ref target, offset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Splat(float value) => Vector256.Create(value);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Fma.MultiplyAdd(a, b, c);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => Avx.Add(a, b);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => Avx.Multiply(a, b);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => Avx.Divide(a, b);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) =>
+            Avx.BlendVariable(Avx.Max(a, b), Avx.Add(a, b), Avx.CompareUnordered(a, b));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Relu(Vector256<float> x) => Simd.Relu(x);
+    }
+
+    private readonly struct Lanes512 : ILanes<Vector512<float>>
+    {
+        public static int Count => 16;
+
+        public static Vector512<float> Zero => Vector512<float>.Zero;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load(ref float source, nuint offset) => Vector512.LoadUnsafe(ref source, offset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(Vector512<float> value, ref float target, nuint offset) => value.StoreUnsafe(ref target, offset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Splat(float value) => Vector512.Create(value);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Avx512F.FusedMultiplyAdd(a, b, c);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => Avx512F.Add(a, b);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => Avx512F.Multiply(a, b);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => Avx512F.Divide(a, b);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) =>
+            Vector512.ConditionalSelect(Vector512.Equals(a, a) & Vector512.Equals(b, b), Avx512F.Max(a, b), Avx512F.Add(a, b));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Relu(Vector512<float> x) => Simd.Relu(x);
+    }
+}

@@ -1,0 +1,105 @@
+using LeNet.Gen.Generator.Emit;
+using LeNet.Gen.Generator.Layers;
+using LeNet.Gen.Generator.Model;
+using LeNet.Gen.Generator.Shapes;
+using Xunit;
+using static LeNet.Gen.Generator.Tests.Infrastructure.Specs;
+
+namespace LeNet.Gen.Generator.Tests.Layers;
+
+/// <summary>
+/// The image-lanes pass for batch calls (<c>ForwardImages</c>): the cost model's estimates worked out by hand from its
+/// rates, the networks it is chosen for, and the generated method, layer by layer with its shapes.
+/// </summary>
+public class ImageLanesTests
+{
+    [Fact]
+    public void LeNet5_takes_the_pass_on_the_estimates_stated_in_its_comment()
+    {
+        // Lanes: conv1 6·25·784 = 117,600 and conv2 16·150·100 = 240,000 multiply-adds at 38 per ns = 9,410 ns; the dense
+        // layers 48,000 + 10,080 + 840 = 58,920 at 31 = 1,901 ns: 11.3 µs. One image at a time: the wide rows over
+        // 28 × 32 = 896 positions for conv1 (134,400 / 38 = 3,537 ns) and 9 · 14 + 10 = 136 → 144 for conv2
+        // (345,600 / 38 = 9,095 ns); the dense layers at 18 per ns, 3,273 ns: 15.9 µs. 11.3 ≤ 0.9 × 15.9.
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(LeNet5()).Plan!);
+
+        Assert.Contains("// Cost model: estimated 11.3 µs an image, against 15.9 µs through the single-image kernels.", source);
+        Assert.Contains("private static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs)", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Gather(inputs.Slice(first * 1024), images, 1024, a);", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 1, 32, 32, parameters.Slice(0, 150), parameters.Slice(150, 6), 6, 5, 1, 0, 28, 28, relu: true, default, b); // conv1", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Pool(b, 6, 28, 28, 2, 2, 14, 14, max: false, a); // pool1", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Scatter(a, images, 400, x.Slice(first * 400));", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), 120, 400, count, relu: true, y); // fc1", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Dense(y, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), 84, 120, count, relu: true, x); // fc2", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(60856, 840), parameters.Slice(61696, 10), 10, 84, count, relu: false, outputs); // fc3", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Softmax.Apply(probabilities, probabilities);", source);
+        Assert.Contains("public static bool HasImageLanes => true;", source);
+    }
+
+    [Fact]
+    public void Winograd_layers_keep_batches_on_the_single_image_kernels()
+    {
+        // vgg-cifar: conv2 and conv3 run Winograd in batches (82.6 and 68.9 µs), which the lanes' direct 124.2 µs each cannot match.
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
+            3, 32, 32,
+            Conv(32, 3, padding: 1, activation: ActivationKind.ReLU),
+            Pool(PoolingKind.Max, 2, 2),
+            Conv(64, 3, padding: 1, activation: ActivationKind.ReLU),
+            Pool(PoolingKind.Max, 2, 2),
+            Conv(128, 3, padding: 1, activation: ActivationKind.ReLU),
+            Pool(PoolingKind.Max, 2, 2),
+            Dense(256, ActivationKind.ReLU),
+            Dense(10, ActivationKind.Softmax))).Plan!);
+
+        Assert.DoesNotContain("ForwardImages", source);
+        Assert.DoesNotContain("HasImageLanes", source);
+        Assert.DoesNotContain("ImagesA", source);
+    }
+
+    [Fact]
+    public void Tanh_strides_padding_and_dropout_go_through_the_pass_in_order()
+    {
+        // 3×14×14 → conv1 8, 5×5, padding 2, tanh (scratch: 3 × 18 × 18) → pool1 max 2 → conv2 8, 3×3, stride 2, padding 1 (4×4)
+        // → dropout → fc1 32, sigmoid → dropout → fc2 4 (no softmax: the outputs are the last layer's).
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
+            3, 14, 14,
+            Conv(8, 5, padding: 2, activation: ActivationKind.Tanh),
+            Pool(PoolingKind.Max, 2, 2),
+            Conv(8, 3, stride: 2, padding: 1, activation: ActivationKind.ReLU),
+            new DropoutSpec(0, 0.25),
+            Dense(32, ActivationKind.Sigmoid),
+            new DropoutSpec(0, 0.5),
+            Dense(4))).Plan!);
+
+        Assert.Contains("global::System.Span<float> scratch = workspace.ImagesScratch ??= new float[lanes * 972];", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 3, 14, 14, parameters.Slice(0, 600), parameters.Slice(600, 8), 8, 5, 1, 2, 14, 14, relu: false, scratch, b); // conv1", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Simd.Tanh(b.Slice(0, lanes * 1568));", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Pool(b, 8, 14, 14, 2, 2, 7, 7, max: true, a); // pool1", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 8, 7, 7, parameters.Slice(608, 576), parameters.Slice(1184, 8), 8, 3, 2, 1, 4, 4, relu: true, scratch, b); // conv2", source);
+        Assert.Contains("// drop1: passes its input through in inference", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Scatter(b, images, 128, x.Slice(first * 128));", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(1192, 4096), parameters.Slice(5288, 32), 32, 128, count, relu: false, y); // fc1", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Simd.Sigmoid(y.Slice(0, count * 32));", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Dense(y, parameters.Slice(5320, 128), parameters.Slice(5448, 4), 4, 32, count, relu: false, outputs); // fc2", source);
+        Assert.DoesNotContain("Softmax.Apply(probabilities", source);
+    }
+
+    [Fact]
+    public void A_network_with_batch_norm_has_no_pass()
+    {
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
+            1, 32, 32,
+            Conv(6, 5, activation: ActivationKind.ReLU),
+            new BatchNormSpec(0, 1e-5, 0.1),
+            Pool(PoolingKind.Average, 2, 2),
+            Dense(10, ActivationKind.Softmax))).Plan!);
+
+        Assert.DoesNotContain("ForwardImages", source);
+    }
+
+    [Fact]
+    public void The_choice_keeps_a_margin_for_rough_estimates()
+    {
+        Assert.Equal("estimated 9.0 µs an image, against 10.0 µs through the single-image kernels", ImageLanesCostModel.Choose(9000, 10000));
+        Assert.Null(ImageLanesCostModel.Choose(9001, 10000));
+    }
+}

@@ -1,0 +1,283 @@
+using System;
+using System.Linq;
+using LeNet.Gen.Runtime;
+using Xunit;
+
+namespace LeNet.Gen.Tests.Runtime;
+
+/// <summary>
+/// The image-lanes kernels against the definitions of their layers, summed in double over each image on its own: a
+/// convolution with padding, stride and windows over the edge, pooling (clipped windows, NaN), a dense layer over any
+/// count of inputs, global average pooling; Gather and Scatter as each other's inverse with partial groups. A group's
+/// lanes must not leak into each other: each image is checked against its own definition, with the other lanes holding
+/// different images.
+/// </summary>
+public class ImageLanesTests
+{
+    [Theory]
+    [InlineData(1, 32, 32, 6, 5, 1, 0)]  // LeNet-5's conv1: three filters a tile
+    [InlineData(6, 14, 14, 16, 5, 1, 0)] // LeNet-5's conv2: four filters a tile, tiles across rows
+    [InlineData(3, 9, 9, 5, 3, 2, 1)]    // stride 2 with padding; five filters (the last tile repeats one)
+    [InlineData(2, 8, 7, 7, 4, 3, 2)]    // stride 3, padding 2, an even kernel
+    [InlineData(4, 5, 5, 2, 1, 1, 0)]    // a 1×1 kernel, two filters
+    [InlineData(2, 6, 6, 4, 3, 2, 0)]    // a window hanging over the edge (ceiling rounding: 3×3 output on 6×6)
+    public void A_convolution_matches_the_definition_in_every_lane(int channels, int height, int width, int filters, int kernel, int stride, int padding)
+    {
+        if (ImageLanes.Count == 0)
+        {
+            return; // the pass runs only with AVX2 and FMA
+        }
+
+        bool ceiling = (height + (2 * padding) - kernel) % stride != 0;
+        int outHeight = ((height + (2 * padding) - kernel + (ceiling ? stride - 1 : 0)) / stride) + 1;
+        int outWidth = ((width + (2 * padding) - kernel + (ceiling ? stride - 1 : 0)) / stride) + 1;
+        var random = new Random((channels * 97) + filters);
+        int l = ImageLanes.Count, images = l - 1; // one lane left empty
+        float[][] inputs = Enumerable.Range(0, images).Select(_ => Values(random, channels * height * width)).ToArray();
+        float[] weight = Values(random, filters * channels * kernel * kernel), bias = Values(random, filters);
+        var lanes = new float[channels * height * width * l];
+        ImageLanes.Gather(inputs.SelectMany(x => x).ToArray(), images, channels * height * width, lanes);
+        int paddedHeight = ((outHeight - 1) * stride) + kernel, paddedWidth = ((outWidth - 1) * stride) + kernel;
+        var scratch = Filled(channels * paddedHeight * paddedWidth * l, float.NaN); // must be overwritten, not read
+        var output = Filled(filters * outHeight * outWidth * l, float.NaN);
+
+        ImageLanes.Convolve(lanes, channels, height, width, weight, bias, filters, kernel, stride, padding, outHeight, outWidth, relu: true, scratch, output);
+
+        for (int n = 0; n < images; n++)
+        {
+            for (int f = 0; f < filters; f++)
+            {
+                for (int y = 0; y < outHeight; y++)
+                {
+                    for (int x = 0; x < outWidth; x++)
+                    {
+                        double sum = bias[f];
+                        for (int c = 0; c < channels; c++)
+                        {
+                            for (int i = 0; i < kernel; i++)
+                            {
+                                for (int j = 0; j < kernel; j++)
+                                {
+                                    int row = (y * stride) + i - padding, column = (x * stride) + j - padding;
+                                    if (row >= 0 && row < height && column >= 0 && column < width)
+                                    {
+                                        sum += (double)weight[(((f * channels) + c) * kernel + i) * kernel + j] * inputs[n][(((c * height) + row) * width) + column];
+                                    }
+                                }
+                            }
+                        }
+
+                        float actual = output[((((f * outHeight) + y) * outWidth) + x) * l + n];
+                        Assert.True(Math.Abs(actual - Math.Max(sum, 0)) <= 1e-5 * (1 + Math.Abs(sum)), $"image {n}, filter {f}, ({y}, {x}): {actual} against {sum}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(120, 400, 32)] // LeNet-5's fc1 over a full call of AVX2 groups
+    [InlineData(10, 84, 7)]    // rows not a multiple of six, an odd count of inputs
+    [InlineData(5, 13, 1)]     // one input; columns past the last whole vector
+    public void A_dense_layer_matches_the_definition_for_each_input(int rows, int columns, int count)
+    {
+        if (ImageLanes.Count == 0)
+        {
+            return;
+        }
+
+        var random = new Random(rows + columns + count);
+        float[] input = Values(random, count * columns), weight = Values(random, rows * columns), bias = Values(random, rows);
+        var output = Filled((count * rows) + 3, float.NaN);
+
+        ImageLanes.Dense(input, weight, bias, rows, columns, count, relu: false, output);
+
+        for (int n = 0; n < count; n++)
+        {
+            for (int o = 0; o < rows; o++)
+            {
+                double sum = bias[o];
+                for (int i = 0; i < columns; i++)
+                {
+                    sum += (double)weight[(o * columns) + i] * input[(n * columns) + i];
+                }
+
+                Assert.True(Math.Abs(output[(n * rows) + o] - sum) <= 1e-5 * (1 + Math.Abs(sum)), $"input {n}, row {o}: {output[(n * rows) + o]} against {sum}");
+            }
+        }
+
+        Assert.All(output.Skip(count * rows), v => Assert.True(float.IsNaN(v))); // nothing written past the last input
+    }
+
+    [Fact]
+    public void A_dense_layer_with_ReLU_matches_Simd_MatrixVector_then_ReLU_bit_for_bit()
+    {
+        if (ImageLanes.Count == 0)
+        {
+            return;
+        }
+
+        var random = new Random(5);
+        const int Rows = 84, Columns = 120, Count = 9;
+        float[] input = Values(random, Count * Columns), weight = Values(random, Rows * Columns), bias = Values(random, Rows);
+        var output = new float[Count * Rows];
+        ImageLanes.Dense(input, weight, bias, Rows, Columns, Count, relu: true, output);
+
+        var expected = new float[Rows];
+        for (int n = 0; n < Count; n++)
+        {
+            Simd.MatrixVector(weight, input.AsSpan(n * Columns, Columns), bias, expected, Rows, Columns);
+            Assert.Equal(expected.Select(v => MathF.Max(v, 0f)), output.Skip(n * Rows).Take(Rows));
+        }
+    }
+
+    [Theory]
+    [InlineData(true, 2, 2, 8, 8)]  // 2×2 stride 2
+    [InlineData(false, 2, 2, 8, 8)]
+    [InlineData(true, 3, 2, 7, 7)]  // overlapping windows
+    [InlineData(true, 3, 2, 8, 8)]  // the last window hanging over the edge
+    [InlineData(false, 3, 2, 8, 8)] // the last window clipped: divided by its own count
+    public void Pooling_matches_the_definition_in_every_lane(bool max, int size, int stride, int height, int width)
+    {
+        if (ImageLanes.Count == 0)
+        {
+            return;
+        }
+
+        const int Channels = 3;
+        int outHeight = ((height - size + stride - 1) / stride) + 1, outWidth = ((width - size + stride - 1) / stride) + 1;
+        int l = ImageLanes.Count;
+        var random = new Random(size + (max ? 10 : 0));
+        var lanes = Values(random, Channels * height * width * l);
+        lanes[(5 * l) + 1] = float.NaN; // one value of image 1: its window (and only its) gives NaN for a maximum
+        var output = new float[Channels * outHeight * outWidth * l];
+
+        ImageLanes.Pool(lanes, Channels, height, width, size, stride, outHeight, outWidth, max, output);
+
+        for (int n = 0; n < l; n++)
+        {
+            for (int c = 0; c < Channels; c++)
+            {
+                for (int y = 0; y < outHeight; y++)
+                {
+                    for (int x = 0; x < outWidth; x++)
+                    {
+                        double value = max ? double.NegativeInfinity : 0;
+                        int count = 0;
+                        for (int i = y * stride; i < Math.Min((y * stride) + size, height); i++)
+                        {
+                            for (int j = x * stride; j < Math.Min((x * stride) + size, width); j++)
+                            {
+                                double v = lanes[((((c * height) + i) * width) + j) * l + n];
+                                value = max ? (double.IsNaN(v) || double.IsNaN(value) ? double.NaN : Math.Max(value, v)) : value + v;
+                                count++;
+                            }
+                        }
+
+                        double expected = max ? value : value / count;
+                        float actual = output[((((c * outHeight) + y) * outWidth) + x) * l + n];
+                        if (double.IsNaN(expected))
+                        {
+                            Assert.True(float.IsNaN(actual), $"image {n}, ({c}, {y}, {x}): {actual} where a NaN was in the window");
+                        }
+                        else
+                        {
+                            Assert.True(Math.Abs(actual - expected) <= 1e-6 * (1 + Math.Abs(expected)), $"image {n}, ({c}, {y}, {x}): {actual} against {expected}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Global_average_pooling_matches_the_definition_in_every_lane()
+    {
+        if (ImageLanes.Count == 0)
+        {
+            return;
+        }
+
+        const int Channels = 5, Plane = 49;
+        int l = ImageLanes.Count;
+        var lanes = Values(new Random(3), Channels * Plane * l);
+        var output = new float[Channels * l];
+
+        ImageLanes.GlobalAverage(lanes, Channels, Plane, output);
+
+        for (int n = 0; n < l; n++)
+        {
+            for (int c = 0; c < Channels; c++)
+            {
+                double mean = Enumerable.Range(0, Plane).Average(p => (double)lanes[((c * Plane) + p) * l + n]);
+                Assert.True(Math.Abs(output[(c * l) + n] - mean) <= 1e-6, $"image {n}, channel {c}: {output[(c * l) + n]} against {mean}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1024, 8)]
+    [InlineData(1024, 3)] // a partial group: the missing lanes are zeros
+    [InlineData(13, 16)]  // lengths that are not whole vectors
+    [InlineData(5, 1)]
+    public void Gather_places_each_image_in_its_lane_and_Scatter_takes_them_back(int length, int count)
+    {
+        if (ImageLanes.Count == 0)
+        {
+            return;
+        }
+
+        int l = ImageLanes.Count;
+        count = Math.Min(count, l);
+        var images = Values(new Random(length), count * length);
+        var lanes = Filled(length * l, float.NaN);
+
+        ImageLanes.Gather(images, count, length, lanes);
+
+        for (int v = 0; v < length; v++)
+        {
+            for (int n = 0; n < l; n++)
+            {
+                Assert.Equal(n < count ? images[(n * length) + v] : 0f, lanes[(v * l) + n]);
+            }
+        }
+
+        var back = new float[count * length];
+        ImageLanes.Scatter(lanes, count, length, back);
+        Assert.Equal(images, back);
+    }
+
+    [Fact]
+    public void Short_spans_and_oversized_groups_are_refused_with_the_shapes_named()
+    {
+        if (ImageLanes.Count == 0)
+        {
+            return;
+        }
+
+        int l = ImageLanes.Count;
+        var error = Assert.Throws<ArgumentException>(() => ImageLanes.Gather(new float[(l + 1) * 4], l + 1, 4, new float[4 * (l + 1)]));
+        Assert.Contains("ImageLanes.Gather", error.Message);
+        Assert.Throws<ArgumentException>(() => ImageLanes.Dense(new float[10], new float[20], new float[2], 2, 10, 2, relu: false, new float[4]));
+        Assert.Throws<ArgumentException>(() =>
+            ImageLanes.Convolve(new float[9 * l], 1, 3, 3, new float[4], new float[1], 1, 2, 1, 1, 4, 4, relu: false, new float[1], new float[16 * l]));
+    }
+
+    private static float[] Values(Random random, int count)
+    {
+        var values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        return values;
+    }
+
+    private static float[] Filled(int count, float value)
+    {
+        var values = new float[count];
+        Array.Fill(values, value);
+        return values;
+    }
+}
