@@ -31,7 +31,7 @@ internal static class ImageLanesEmitter
         {
             var code = layers[i];
             string? call = code.Kind.ImageLanesCall(code, "a", "b", "s");
-            if (call is null || (i > tail && call.Length > 0 && !code.Kind.ImageLanesOnRows))
+            if (call is null || (i > tail && call.Length > 0 && !code.Kind.ImageLanesOnRows(code)))
             {
                 return false;
             }
@@ -43,7 +43,7 @@ internal static class ImageLanesEmitter
     // The position of the first layer on rows; the layer count when there is none.
     private static int Tail(LayerCode[] layers)
     {
-        int first = System.Array.FindIndex(layers, code => code.Kind.ImageLanesOnRows);
+        int first = System.Array.FindIndex(layers, code => code.Kind.ImageLanesOnRows(code));
         return first < 0 ? layers.Length : first;
     }
 

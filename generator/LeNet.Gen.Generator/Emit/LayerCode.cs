@@ -1,3 +1,4 @@
+using System.Linq;
 using LeNet.Gen.Generator.Layers;
 using LeNet.Gen.Generator.Model;
 using LeNet.Gen.Generator.Shapes;
@@ -96,6 +97,23 @@ internal sealed class LayerCode
     public ActivationRow Activation => ActivationRow.Of(FusedActivation);
 
     public string Forward => Pascal + "Forward";
+
+    /// <summary>Where each layer's state starts, counted in values after the network's last parameter; then the state's total length.</summary>
+    public static int[] StateOffsets(NetworkPlan plan)
+    {
+        var offsets = new int[plan.Layers.Count + 1];
+        for (int i = 0; i < plan.Layers.Count; i++)
+        {
+            var layer = plan.Layers[i];
+            offsets[i + 1] = offsets[i] + LayerKinds.Of(layer.Spec).StateTensors(layer).Sum(t => t.Length);
+        }
+
+        return offsets;
+    }
+
+    /// <summary>The layer's state (running statistics) as a slice of <c>parameters</c>, which holds the state after the parameters.</summary>
+    public string StateSlice(int length) =>
+        $"parameters.Slice({Code.Int(Plan.ParameterCount + StateOffsets(Plan)[Position])}, {Code.Int(length)})";
 
     /// <summary>The layer's weights and biases as two slices of <c>parameters</c>, for a call's arguments.</summary>
     public string ParameterSlices =>

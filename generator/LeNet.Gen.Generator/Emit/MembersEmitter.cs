@@ -21,21 +21,8 @@ internal static class MembersEmitter
     /// <summary>True when some layer reads the workspace for more than tensors (the training flag, the example's key).</summary>
     private static bool HasExampleState(NetworkPlan plan) => plan.Layers.Any(l => LayerKinds.Of(l.Spec).NeedsWorkspace);
 
-    /// <summary>Where each layer's state starts, counted in values after the network's last parameter; then the state's total length.</summary>
-    private static int[] StateOffsets(NetworkPlan plan)
-    {
-        var offsets = new int[plan.Layers.Count + 1];
-        for (int i = 0; i < plan.Layers.Count; i++)
-        {
-            var layer = plan.Layers[i];
-            offsets[i + 1] = offsets[i] + LayerKinds.Of(layer.Spec).StateTensors(layer).Sum(t => t.Length);
-        }
-
-        return offsets;
-    }
-
     /// <summary>The state of every layer (running statistics), stored after the parameters.</summary>
-    private static int StateLength(NetworkPlan plan) => StateOffsets(plan)[plan.Layers.Count];
+    private static int StateLength(NetworkPlan plan) => LayerCode.StateOffsets(plan)[plan.Layers.Count];
 
     /// <summary>
     /// A layer that needs whole-batch statistics in training (<see cref="IBatchWideKind"/>), numbered from 0 in network
@@ -52,7 +39,7 @@ internal static class MembersEmitter
     /// <summary>The batch-wide layers in network order; training cuts its stages at each one.</summary>
     private static List<BatchWideLayer> BatchWideLayers(NetworkPlan plan, LayerCode[] layers)
     {
-        var state = StateOffsets(plan);
+        var state = LayerCode.StateOffsets(plan);
         var result = new List<BatchWideLayer>();
         int statistics = 0;
         foreach (var code in layers)
@@ -219,7 +206,7 @@ internal static class MembersEmitter
             }
 
             w.Line("var random = new global::LeNet.Gen.NetworkRandom(seed);");
-            var state = StateOffsets(plan);
+            var state = LayerCode.StateOffsets(plan);
             foreach (var code in layers)
             {
                 code.Kind.EmitFixedInitialization(w, code, state[code.Position]);

@@ -167,7 +167,7 @@ internal interface ILayerKind
     int ImageLanesScratch(LayerCode code);
 
     /// <summary>True when <see cref="ImageLanesCall"/> runs on the inputs one after another (a dense layer) rather than in lanes.</summary>
-    bool ImageLanesOnRows { get; }
+    bool ImageLanesOnRows(LayerCode code);
 
     /// <summary>
     /// The layer's estimated nanoseconds per image in a batch call: through <see cref="ImageLanesCall"/>, and through

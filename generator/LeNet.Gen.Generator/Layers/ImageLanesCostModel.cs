@@ -36,6 +36,11 @@ internal static class ImageLanesCostModel
     /// <summary>Multiply-adds per nanosecond of a convolution without vector kernels (its scalar loops).</summary>
     public const double ScalarMultiplyAddsPerNs = 2;
 
+    // A time for the comment: microseconds with one decimal, or whole nanoseconds below one microsecond.
+    private static string Time(double ns) => ns < 1000
+        ? string.Format(CultureInfo.InvariantCulture, "{0:0} ns", ns)
+        : string.Format(CultureInfo.InvariantCulture, "{0:0.0} µs", ns / 1000);
+
     /// <summary>The share of the single-image kernels' estimated time below which the lanes pass is chosen, since the estimates are rough.</summary>
     public const double Margin = 0.9;
 
@@ -50,10 +55,6 @@ internal static class ImageLanesCostModel
             return null;
         }
 
-        return string.Format(
-            CultureInfo.InvariantCulture,
-            "estimated {0:0.0} µs an image, against {1:0.0} µs through the single-image kernels",
-            lanesNs / 1000,
-            perImageNs / 1000);
+        return $"estimated {Time(lanesNs)} an image, against {Time(perImageNs)} through the single-image kernels";
     }
 }

@@ -25,6 +25,10 @@ namespace LeNet.Gen.Runtime;
 /// order. So an image's outputs do not depend on the instruction set (8 or 16 lanes), on which images share its group,
 /// or on the thread count. Against the single-image kernels the sums run in another order, so they differ by rounding.
 /// </para>
+/// <para>
+/// The kernels are compiled fully optimised on their first call (<see cref="MethodImplOptions.AggressiveOptimization"/>):
+/// a process's first batch calls would otherwise run their loops unoptimised until tiered compilation caught up.
+/// </para>
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class ImageLanes
@@ -43,6 +47,7 @@ public static class ImageLanes
     /// Copies <paramref name="count"/> images of <paramref name="length"/> values each (one after another in
     /// <paramref name="inputs"/>) into the lanes of <paramref name="lanes"/>, and zeros the lanes of a group's missing images.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gather(ReadOnlySpan<float> inputs, int count, int length, Span<float> lanes)
     {
         int l = Count;
@@ -87,6 +92,7 @@ public static class ImageLanes
     }
 
     // Rows r = 0..7 of 8 values (row r at source + r · sourceStride) become columns: value v of row r goes to target[v · targetStride + r].
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose8(ref float source, int sourceStride, ref float target, int targetStride)
     {
         var r0 = Vector256.LoadUnsafe(ref source);
@@ -131,6 +137,7 @@ public static class ImageLanes
     /// Copies the first <paramref name="count"/> lanes of <paramref name="lanes"/> (<paramref name="length"/> values each)
     /// out into <paramref name="outputs"/>, one image after another.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scatter(ReadOnlySpan<float> lanes, int count, int length, Span<float> outputs)
     {
         int l = Count;
@@ -218,6 +225,7 @@ public static class ImageLanes
     /// fused multiply-adds from zero, <see cref="Vector256.Sum{T}(Vector256{T})"/>, the last columns one by one, then the
     /// bias; the same with AVX-512, so the result does not depend on the instruction set.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dense(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int rows, int columns, int count, bool relu, Span<float> output)
     {
         Check(
@@ -344,6 +352,83 @@ public static class ImageLanes
         }
     }
 
+    /// <summary>
+    /// Batch norm with the running statistics on a group, as <c>Predict</c> computes it: for each channel
+    /// <c>scale = γ / √(running_var + ε)</c> and <c>shift = β − running_mean · scale</c> in float, then
+    /// <c>out = in · scale + shift</c> (a multiply and an add, not fused), then ReLU when <paramref name="relu"/> is set.
+    /// </summary>
+    /// <param name="input">channels × plane vectors.</param>
+    /// <param name="weight">γ, channels values.</param>
+    /// <param name="bias">β, channels values.</param>
+    /// <param name="state">The running means, then the running variances: 2 × channels values.</param>
+    /// <param name="epsilon">ε.</param>
+    /// <param name="channels">Channels.</param>
+    /// <param name="plane">Values per channel of one image.</param>
+    /// <param name="relu">True to store max(0, value).</param>
+    /// <param name="output">Receives channels × plane vectors.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Normalize(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> state, float epsilon, int channels, int plane, bool relu, Span<float> output)
+    {
+        int l = Count;
+        Check(
+            input.Length >= channels * plane * l && weight.Length >= channels && bias.Length >= channels && state.Length >= 2 * channels && output.Length >= channels * plane * l,
+            "Normalize", channels, plane);
+        for (int c = 0; c < channels; c++)
+        {
+            float scale = weight[c] / MathF.Sqrt(state[channels + c] + epsilon);
+            float shift = bias[c] - (state[c] * scale);
+            Affine(input.Slice(c * plane * l, plane * l), scale, shift, relu, output.Slice(c * plane * l, plane * l));
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Normalize"/> on <paramref name="count"/> inputs one after another, after a dense layer: each input's
+    /// <paramref name="channels"/> values are its channels.
+    /// </summary>
+    /// <param name="input">count × channels values.</param>
+    /// <param name="weight">γ, channels values.</param>
+    /// <param name="bias">β, channels values.</param>
+    /// <param name="state">The running means, then the running variances: 2 × channels values.</param>
+    /// <param name="epsilon">ε.</param>
+    /// <param name="channels">Values per input.</param>
+    /// <param name="count">Inputs.</param>
+    /// <param name="relu">True to store max(0, value).</param>
+    /// <param name="output">Receives count × channels values.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void NormalizeRows(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> state, float epsilon, int channels, int count, bool relu, Span<float> output)
+    {
+        Check(
+            input.Length >= channels * count && weight.Length >= channels && bias.Length >= channels && state.Length >= 2 * channels && output.Length >= channels * count,
+            "NormalizeRows", channels, count);
+        for (int c = 0; c < channels; c++)
+        {
+            float scale = weight[c] / MathF.Sqrt(state[channels + c] + epsilon);
+            float shift = bias[c] - (state[c] * scale);
+            for (int n = 0; n < count; n++)
+            {
+                float value = (input[(n * channels) + c] * scale) + shift;
+                output[(n * channels) + c] = relu ? MathF.Max(value, 0f) : value;
+            }
+        }
+    }
+
+    // output = input · scale + shift (then ReLU), eight values at a time; the length is a whole number of vectors.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Affine(ReadOnlySpan<float> input, float scale, float shift, bool relu, Span<float> output)
+    {
+        ref float source = ref MemoryMarshal.GetReference(input);
+        ref float target = ref MemoryMarshal.GetReference(output);
+        var a = Vector256.Create(scale);
+        var b = Vector256.Create(shift);
+        for (int i = 0; i < input.Length; i += 8)
+        {
+            var value = Avx.Add(Avx.Multiply(Vector256.LoadUnsafe(ref source, (nuint)i), a), b);
+            (relu ? Simd.Relu(value) : value).StoreUnsafe(ref target, (nuint)i);
+        }
+    }
+
     private static void Check(bool holds, string function, int first, int second)
     {
         if (!holds)
@@ -353,6 +438,7 @@ public static class ImageLanes
     }
 
     // The input into the middle of a zeroed plane of paddedHeight × paddedWidth per channel, p rows and columns in.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pad(ReadOnlySpan<float> input, int channels, int height, int width, int p, int paddedHeight, int paddedWidth, Span<float> padded)
     {
         int l = Count;
@@ -389,6 +475,7 @@ public static class ImageLanes
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Convolve<TLanes, TVector, TFilters>(ref float input, ref float weight, ref float bias, ConvShape s, bool relu, ref float output)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
@@ -505,6 +592,7 @@ public static class ImageLanes
         where TVector : struct =>
         TLanes.Store(relu ? TLanes.Relu(value) : value, ref target, offset);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pool<TLanes, TVector>(ref float input, ConvShape s, bool max, ref float output)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
@@ -572,6 +660,7 @@ public static class ImageLanes
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GlobalAverage<TLanes, TVector>(ref float input, int channels, int plane, ref float output)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct

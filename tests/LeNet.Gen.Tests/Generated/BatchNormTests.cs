@@ -183,6 +183,42 @@ public class BatchNormTests(ITestOutputHelper output)
         Assert.True(error < 1e-4, $"relative error {error:E2}");
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void A_batch_Predict_after_training_agrees_with_each_input_alone_and_is_bit_identical_across_threads(NetworkCase @case)
+    {
+        // Three steps move the running statistics away from 0 and 1; then 37 inputs, more than a batch call's minimum and
+        // not a whole number of lane groups, go through the batch kernels (the image-lanes pass where chosen).
+        var network = @case.Create(12);
+        var inputs = RandomInputs(12, network.InputLength, seed: 13);
+        var labels = RandomLabels(12, network.OutputLength, seed: 14);
+        for (int step = 0; step < 3; step++)
+        {
+            network.Train(inputs, labels, 0.1f);
+        }
+
+        const int Count = 37;
+        var batch = RandomInputs(Count, network.InputLength, seed: 15);
+        int classes = network.OutputLength;
+        var single = new float[Count * classes];
+        for (int n = 0; n < Count; n++)
+        {
+            network.Predict(batch.AsSpan(n * network.InputLength, network.InputLength), single.AsSpan(n * classes, classes));
+        }
+
+        var one = new float[Count * classes];
+        network.Predict(batch, one);
+        double error = MaxRelativeError(one, single.Select(v => (double)v).ToArray());
+        Assert.True(error < 1e-5, $"batched outputs differ from single-input ones by {error:E2} relative");
+        foreach (int threads in new[] { 2, 3 })
+        {
+            network.InferenceThreads = threads;
+            var outputs = new float[Count * classes];
+            network.Predict(batch, outputs);
+            AssertBitIdentical(one, outputs, $"{threads} threads against 1");
+        }
+    }
+
     [Fact]
     public void Weight_is_1_bias_0_running_mean_0_running_variance_1_at_the_start()
     {

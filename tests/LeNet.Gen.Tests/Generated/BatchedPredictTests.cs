@@ -250,16 +250,4 @@ public class BatchedPredictTests
             }
         });
     }
-
-    private static void AssertBitIdentical(float[] expected, float[] actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
-            {
-                Assert.Fail($"{what}: value {i} is {actual[i]:R}, but single-input Predict gives {expected[i]:R}");
-            }
-        }
-    }
 }

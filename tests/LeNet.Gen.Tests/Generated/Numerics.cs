@@ -1,5 +1,6 @@
 using System;
 using LeNet.Gen.Tests.Reference;
+using Xunit;
 
 namespace LeNet.Gen.Tests.Generated;
 
@@ -42,6 +43,19 @@ internal static class Numerics
     }
 
     /// <summary>Largest |a − b| / |b| over the elements (b the reference).</summary>
+    /// <summary>Fails naming the first value whose bits differ from the expected one's.</summary>
+    public static void AssertBitIdentical(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+            {
+                Assert.Fail($"{what}: value {i} is {actual[i]:R}, but {expected[i]:R} was expected");
+            }
+        }
+    }
+
     public static double MaxRelativeError(ReadOnlySpan<float> actual, ReadOnlySpan<double> expected)
     {
         double worst = 0;

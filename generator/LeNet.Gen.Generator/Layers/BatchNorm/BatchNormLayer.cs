@@ -213,12 +213,21 @@ internal sealed class BatchNormLayer : IBatchWideKind
         // No deferred weight gradients: each example's are added as its backward pass runs.
     }
 
-    /// <summary>None yet: a network with batch norm runs its batches image by image.</summary>
-    public string? ImageLanesCall(LayerCode code, string source, string target, string scratch) => null;
+    /// <summary>With the running statistics, as <c>Predict</c>: in lanes after a spatial layer, on rows after a dense one.</summary>
+    public string? ImageLanesCall(LayerCode code, string source, string target, string scratch)
+    {
+        var b = (BatchNormSpec)code.Layer.Spec;
+        int channels = ChannelsOf(code.Layer.Input);
+        string arguments = $"{code.ParameterSlices}, {code.StateSlice(2 * channels)}, {Float((float)b.Epsilon)}, {Int(channels)}";
+        string relu = code.FusesRelu ? "true" : "false";
+        return code.Layer.Input.IsSpatial
+            ? $"{ImageLanes}.Normalize({source}, {arguments}, {Int(PlaneOf(code.Layer.Input))}, relu: {relu}, {target});"
+            : $"{ImageLanes}.NormalizeRows({source}, {arguments}, count, relu: {relu}, {target});";
+    }
 
     public int ImageLanesScratch(LayerCode code) => 0;
 
-    public bool ImageLanesOnRows => false;
+    public bool ImageLanesOnRows(LayerCode code) => !code.Layer.Input.IsSpatial;
 
     public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code) => (0, 0);
 

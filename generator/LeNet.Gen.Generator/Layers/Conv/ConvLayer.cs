@@ -283,7 +283,7 @@ internal sealed class ConvLayer : ILayerKind
         return conv.Padding > 0 || height > input.Height || width > input.Width ? input.Channels * height * width : 0;
     }
 
-    public bool ImageLanesOnRows => false;
+    public bool ImageLanesOnRows(LayerCode code) => false;
 
     /// <summary>
     /// In lanes, its own multiply-adds; one image at a time, Winograd's batch estimate where the layer has it, otherwise

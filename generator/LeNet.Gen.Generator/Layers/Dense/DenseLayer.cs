@@ -184,7 +184,7 @@ internal sealed class DenseLayer : ILayerKind
 
     public int ImageLanesScratch(LayerCode code) => 0;
 
-    public bool ImageLanesOnRows => true;
+    public bool ImageLanesOnRows(LayerCode code) => true;
 
     public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code)
     {

@@ -111,7 +111,7 @@ internal sealed class DropoutLayer : ILayerKind
 
     public int ImageLanesScratch(LayerCode code) => 0;
 
-    public bool ImageLanesOnRows => false;
+    public bool ImageLanesOnRows(LayerCode code) => false;
 
     public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code) => (0, 0);
 

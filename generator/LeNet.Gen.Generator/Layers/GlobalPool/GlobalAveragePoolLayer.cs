@@ -103,7 +103,7 @@ internal sealed class GlobalAveragePoolLayer : ILayerKind
 
     public int ImageLanesScratch(LayerCode code) => 0;
 
-    public bool ImageLanesOnRows => false;
+    public bool ImageLanesOnRows(LayerCode code) => false;
 
     public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code) => (0, 0);
 
