@@ -55,17 +55,20 @@ internal static class ImageLanesEmitter
         }
 
         int tail = Tail(layers);
-        int buffer = Lanes(plan, layers, tail), scratch = Scratch(layers), rows = Rows(layers, tail);
+        int buffer = Lanes(plan, layers, tail), scratch = Scratch(layers), rows = Rows(plan, layers, tail);
         int flat = tail == 0 ? plan.Input.Length : layers[tail - 1].Layer.Output.Length;
         int output = plan.Output.Length;
+        const string Batch = ImageLanes + ".Batch";
         w.Line("// Batch Predict calls of 16 or more inputs run this pass on up to ImageLanes.Batch inputs at a time. The layers on");
         w.Line("// images run on groups of them, one image per vector lane (8 with AVX2, 16 with AVX-512): every weight a kernel");
         w.Line("// loads serves the whole group, and no lane is wasted whatever the channel counts, strides and windows. Their");
         w.Line("// buffers hold each value of a tensor for every lane; the layers write them in turn, a to b and back. The dense");
-        w.Line("// layers then run on all the call's inputs one after another, so their weights are read once per call.");
+        w.Line("// layers then run on all the call's inputs at once, one per lane of x and y, so their weights are read once per call.");
         w.Line($"// Cost model: {Reason(layers)}.");
         using (w.Block($"private static void ForwardImages({ReadOnlySpan} parameters, {ReadOnlySpan} inputs, int count, Workspace workspace, {Span} outputs)"))
         {
+            w.Line($"{Span} x = workspace.ImagesX ??= new float[{Batch} * {Int(rows)}];");
+            w.Line($"{Span} y = workspace.ImagesY ??= new float[{Batch} * {Int(rows)}];");
             if (tail > 0)
             {
                 w.Line($"int lanes = {ImageLanes}.Count;");
@@ -75,22 +78,11 @@ internal static class ImageLanesEmitter
                 {
                     w.Line($"{Span} scratch = workspace.ImagesScratch ??= new float[lanes * {Int(scratch)}];");
                 }
-            }
 
-            if (tail < layers.Length)
-            {
-                w.Line($"{Span} x = workspace.ImagesX ??= new float[{ImageLanes}.Batch * {Int(rows)}];");
-                w.Line($"{Span} y = workspace.ImagesY ??= new float[{ImageLanes}.Batch * {Int(rows)}];");
-            }
-
-            string source = "inputs";
-            if (tail > 0)
-            {
-                string headOutput = tail < layers.Length ? "x" : "outputs";
+                w.Line($"x.Slice(0, {Batch} * {Int(flat)}).Clear(); // the lanes of a short call's missing groups");
                 using (w.Block("for (int first = 0; first < count; first += lanes)"))
                 {
-                    w.Line("int images = global::System.Math.Min(lanes, count - first);");
-                    w.Line($"{ImageLanes}.Gather(inputs.Slice(first * {Int(plan.Input.Length)}), images, {Int(plan.Input.Length)}, a);");
+                    w.Line($"{ImageLanes}.Gather(inputs.Slice(first * {Int(plan.Input.Length)}), global::System.Math.Min(lanes, count - first), {Int(plan.Input.Length)}, a);");
                     string from = "a", to = "b";
                     for (int i = 0; i < tail; i++)
                     {
@@ -100,29 +92,28 @@ internal static class ImageLanesEmitter
                         }
                     }
 
-                    w.Line($"{ImageLanes}.Scatter({from}, images, {Int(flat)}, {headOutput}.Slice(first * {Int(flat)}));");
+                    w.Line($"{ImageLanes}.Widen({from}, {Int(flat)}, first, x);");
                 }
 
-
-                source = headOutput;
+                w.Line();
+            }
+            else
+            {
+                w.Line($"{ImageLanes}.GatherBatch(inputs, count, {Int(plan.Input.Length)}, x);");
             }
 
-            // The layers on rows: into x or y, whichever the source is not, and the last one into outputs.
-            int last = System.Array.FindLastIndex(layers, code => code.Kind.ImageLanesCall(code, "a", "b", "s")!.Length > 0);
+            // The layers on the whole call: x to y and back.
+            string source = "x";
             for (int i = tail; i < layers.Length; i++)
             {
-                string target = i >= last ? "outputs" : source == "x" ? "y" : "x";
-                if (EmitLayer(w, layers[i], source, target, "count"))
+                string target = source == "x" ? "y" : "x";
+                if (EmitLayer(w, layers[i], source, target, Batch))
                 {
                     source = target;
                 }
             }
 
-            if (source != "outputs")
-            {
-                w.Line($"{source}.Slice(0, count * {Int(output)}).CopyTo(outputs);");
-            }
-
+            w.Line($"{ImageLanes}.Scatter({source}, count, {Int(output)}, outputs);");
             if (plan.CanTrain)
             {
                 using (w.Block("for (int n = 0; n < count; n++)"))
@@ -188,20 +179,18 @@ internal static class ImageLanesEmitter
             w.Line("public float[]? ImagesScratch;");
         }
 
-        if (tail < layers.Length)
-        {
-            w.Line("public float[]? ImagesX;");
-            w.Line("public float[]? ImagesY;");
-        }
+        w.Line("public float[]? ImagesX;");
+        w.Line("public float[]? ImagesY;");
     }
 
     // Values per lane of each of the two lanes buffers: the largest tensor up to the first layer on rows, input included.
     private static int Lanes(NetworkPlan plan, LayerCode[] layers, int tail) =>
         layers.Take(tail).Select(code => code.Layer.Output.Length).Concat(new[] { plan.Input.Length }).Max();
 
-    // Values per input of each of the two rows buffers: the largest input or output of a layer on rows.
-    private static int Rows(LayerCode[] layers, int tail) =>
-        layers.Skip(tail).SelectMany(code => new[] { code.Layer.Input.Length, code.Layer.Output.Length }).DefaultIfEmpty(0).Max();
+    // Values per lane of x and y: the largest input or output of a layer on the whole call, the head's output included.
+    private static int Rows(NetworkPlan plan, LayerCode[] layers, int tail) =>
+        layers.Skip(tail).Select(code => code.Layer.Output.Length)
+            .Concat(new[] { tail == 0 ? plan.Input.Length : layers[tail - 1].Layer.Output.Length }).Max();
 
     private static int Scratch(LayerCode[] layers) => layers.Select(code => code.Kind.ImageLanesScratch(code)).Max();
 }

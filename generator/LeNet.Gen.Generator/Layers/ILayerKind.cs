@@ -156,7 +156,7 @@ internal interface ILayerKind
     /// runtime's <c>ImageLanes</c>). A layer on a spatial input runs on a group of images held one per vector lane: it
     /// reads <paramref name="source"/> and writes <paramref name="target"/>, spans holding each value of the tensors for
     /// every lane, and may use <paramref name="scratch"/> (<see cref="ImageLanesScratch"/> values per lane). A layer on a
-    /// flat input runs on the call's <c>count</c> inputs one after another. <c>parameters</c> is in scope. A layer whose
+    /// flat input runs on the whole call's inputs at once, one per lane of <c>ImageLanes.Batch</c>. <c>parameters</c> is in scope. A layer whose
     /// fused activation is ReLU applies it as it stores; the network applies tanh and sigmoid after the call. An empty
     /// string for a layer that passes its input through in inference (dropout), and null for a layer without such code:
     /// the network then runs its batches image by image.

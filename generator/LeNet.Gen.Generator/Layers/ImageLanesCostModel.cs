@@ -17,8 +17,8 @@ namespace LeNet.Gen.Generator.Layers;
 /// <para>
 /// The rates were measured on the 2-vCPU AMD EPYC (AVX2 and FMA) of this project's benchmarks, one thread: the lanes
 /// convolutions run about as fast per multiply-add as the convolution unit's wide rows (38 per ns; measured 37 for
-/// LeNet-5's conv1, 46 for its conv2, 37 over vgg-cifar's), the lanes dense layers about 31 multiply-adds per ns over a
-/// call of 32 images and the single-image <c>Simd.MatrixVector</c> about 18 (LeNet-5's 236 KB of dense weights come from
+/// LeNet-5's conv1, 44 for its conv2, 37 over vgg-cifar's), the lanes dense layers about 44 multiply-adds per ns over a
+/// call of 32 images (LeNet-5's fc1) and the single-image <c>Simd.MatrixVector</c> about 18 (LeNet-5's 236 KB of dense weights come from
 /// the second-level cache or further for every image).
 /// </para>
 /// </remarks>
@@ -28,7 +28,7 @@ internal static class ImageLanesCostModel
     public const double ConvMultiplyAddsPerNs = 38;
 
     /// <summary>Multiply-adds per nanosecond of the dense layers over a call's images.</summary>
-    public const double DenseMultiplyAddsPerNs = 31;
+    public const double DenseMultiplyAddsPerNs = 44;
 
     /// <summary>Multiply-adds per nanosecond of a dense layer on one image (<c>Simd.MatrixVector</c>).</summary>
     public const double MatrixVectorMultiplyAddsPerNs = 18;

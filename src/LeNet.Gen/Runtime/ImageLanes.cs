@@ -47,14 +47,21 @@ public static class ImageLanes
     /// Copies <paramref name="count"/> images of <paramref name="length"/> values each (one after another in
     /// <paramref name="inputs"/>) into the lanes of <paramref name="lanes"/>, and zeros the lanes of a group's missing images.
     /// </summary>
+    public static void Gather(ReadOnlySpan<float> inputs, int count, int length, Span<float> lanes) => GatherInto(inputs, count, length, lanes, Count);
+
+    /// <summary>
+    /// <see cref="Gather"/> for the layers after the images are flat: up to <see cref="Batch"/> inputs into as many lanes
+    /// (<paramref name="batch"/> holds <see cref="Batch"/> floats per value).
+    /// </summary>
+    public static void GatherBatch(ReadOnlySpan<float> inputs, int count, int length, Span<float> batch) => GatherInto(inputs, count, length, batch, Batch);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Gather(ReadOnlySpan<float> inputs, int count, int length, Span<float> lanes)
+    private static void GatherInto(ReadOnlySpan<float> inputs, int count, int length, Span<float> lanes, int width)
     {
-        int l = Count;
-        Check(count >= 1 && count <= l && inputs.Length >= count * length && lanes.Length >= length * l, "Gather", count, length);
-        if (count < l)
+        Check(count >= 1 && count <= width && inputs.Length >= count * length && lanes.Length >= length * width, "Gather", count, length);
+        if (count < width)
         {
-            lanes.Slice(0, length * l).Clear();
+            lanes.Slice(0, length * width).Clear();
         }
 
         // Eight images at a time, eight values of each: an 8 × 8 transpose in registers. (Image by image, the writes
@@ -69,14 +76,14 @@ public static class ImageLanes
             int v = 0;
             for (; v <= length - 8; v += 8)
             {
-                Transpose8(ref Unsafe.Add(ref images, v), length, ref Unsafe.Add(ref target, (v * l) + n), l);
+                Transpose8(ref Unsafe.Add(ref images, v), length, ref Unsafe.Add(ref target, (v * width) + n), width);
             }
 
             for (; v < length; v++)
             {
                 for (int k = 0; k < 8; k++)
                 {
-                    Unsafe.Add(ref target, (v * l) + n + k) = Unsafe.Add(ref images, (k * length) + v);
+                    Unsafe.Add(ref target, (v * width) + n + k) = Unsafe.Add(ref images, (k * length) + v);
                 }
             }
         }
@@ -86,8 +93,24 @@ public static class ImageLanes
             ref float image = ref Unsafe.Add(ref source, n * length);
             for (int v = 0; v < length; v++)
             {
-                Unsafe.Add(ref target, (v * l) + n) = Unsafe.Add(ref image, v);
+                Unsafe.Add(ref target, (v * width) + n) = Unsafe.Add(ref image, v);
             }
+        }
+    }
+
+    /// <summary>
+    /// Copies a group's <paramref name="length"/> values per lane (<see cref="Count"/> lanes) into lanes
+    /// <paramref name="first"/> … <paramref name="first"/> + <see cref="Count"/> − 1 of <paramref name="batch"/>
+    /// (<see cref="Batch"/> lanes): from the layers on images to the dense layers, which run on the whole call at once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Widen(ReadOnlySpan<float> lanes, int length, int first, Span<float> batch)
+    {
+        int l = Count, b = Batch;
+        Check(first >= 0 && first + l <= b && lanes.Length >= length * l && batch.Length >= length * b, "Widen", length, first);
+        for (int v = 0; v < length; v++)
+        {
+            lanes.Slice(v * l, l).CopyTo(batch.Slice((v * b) + first, l));
         }
     }
 
@@ -134,22 +157,22 @@ public static class ImageLanes
     }
 
     /// <summary>
-    /// Copies the first <paramref name="count"/> lanes of <paramref name="lanes"/> (<paramref name="length"/> values each)
-    /// out into <paramref name="outputs"/>, one image after another.
+    /// Copies the first <paramref name="count"/> of the <see cref="Batch"/> lanes of <paramref name="batch"/>
+    /// (<paramref name="length"/> values each) out into <paramref name="outputs"/>, one input after another.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scatter(ReadOnlySpan<float> lanes, int count, int length, Span<float> outputs)
+    public static void Scatter(ReadOnlySpan<float> batch, int count, int length, Span<float> outputs)
     {
-        int l = Count;
-        Check(count >= 1 && count <= l && outputs.Length >= count * length && lanes.Length >= length * l, "Scatter", count, length);
-        ref float source = ref MemoryMarshal.GetReference(lanes);
+        int b = Batch;
+        Check(count >= 1 && count <= b && outputs.Length >= count * length && batch.Length >= length * b, "Scatter", count, length);
+        ref float source = ref MemoryMarshal.GetReference(batch);
         for (int n = 0; n < count; n++)
         {
             ref float target = ref Unsafe.Add(ref MemoryMarshal.GetReference(outputs), n * length);
             ref float lane = ref Unsafe.Add(ref source, n);
             for (int v = 0; v < length; v++)
             {
-                Unsafe.Add(ref target, v) = Unsafe.Add(ref lane, v * l);
+                Unsafe.Add(ref target, v) = Unsafe.Add(ref lane, v * b);
             }
         }
     }
@@ -207,114 +230,140 @@ public static class ImageLanes
     }
 
     /// <summary>
-    /// A dense layer on <paramref name="count"/> inputs, one after another (not in lanes: dense layers come after the
-    /// images are flat): <c>out[n, o] = bias[o] + Σ i weight[o, i] · in[n, i]</c>, then ReLU when <paramref name="relu"/> is set.
+    /// A dense layer on a call's inputs, after the images are flat, one input per lane of <see cref="Batch"/> (as
+    /// <see cref="GatherBatch"/> and <see cref="Widen"/> leave them): <c>out[o] = bias[o] + Σ i weight[o, i] · in[i]</c>,
+    /// then ReLU when <paramref name="relu"/> is set.
     /// </summary>
-    /// <param name="input">count × columns values.</param>
+    /// <param name="input">columns × <see cref="Batch"/> values.</param>
     /// <param name="weight">rows × columns values, as PyTorch stores them.</param>
     /// <param name="bias">rows values.</param>
     /// <param name="rows">Outputs per input.</param>
     /// <param name="columns">Values per input.</param>
-    /// <param name="count">Inputs.</param>
     /// <param name="relu">True to store max(0, value).</param>
-    /// <param name="output">Receives count × rows values.</param>
+    /// <param name="output">Receives rows × <see cref="Batch"/> values.</param>
     /// <remarks>
-    /// Each output is the dot product of a weight row and an input taken eight columns at a time, six rows × two inputs in
-    /// registers: every weight vector loaded serves two inputs and every input vector six rows, and a call over many
-    /// inputs reads the weights once per six rows. Each sum is <see cref="Simd.MatrixVector"/>'s on AVX2: eight partial sums by
-    /// fused multiply-adds from zero, <see cref="Vector256.Sum{T}(Vector256{T})"/>, the last columns one by one, then the
-    /// bias; the same with AVX-512, so the result does not depend on the instruction set.
+    /// A matrix product with the inputs in lanes: six weight rows × two vectors of inputs in registers, each weight
+    /// broadcast once for all of them, so the weights are read twice per call (once per half of the lanes). Each sum adds its inputs in order by fused
+    /// multiply-adds from zero, then the bias.
     /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Dense(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int rows, int columns, int count, bool relu, Span<float> output)
+    public static void Dense(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int rows, int columns, bool relu, Span<float> output)
     {
-        Check(
-            count >= 1 && Count > 0 && input.Length >= count * columns && weight.Length >= rows * columns && bias.Length >= rows && output.Length >= count * rows,
-            "Dense", rows, columns);
-        ref float images = ref MemoryMarshal.GetReference(input);
-        ref float w = ref MemoryMarshal.GetReference(weight);
-        ref float target = ref MemoryMarshal.GetReference(output);
-        for (int o = 0; o < rows; o += 6)
+        int b = Batch;
+        Check(b > 0 && input.Length >= columns * b && weight.Length >= rows * columns && bias.Length >= rows && output.Length >= rows * b, "Dense", rows, columns);
+        if (Simd.Use512)
         {
-            int o1 = Math.Min(o + 1, rows - 1), o2 = Math.Min(o + 2, rows - 1), o3 = Math.Min(o + 3, rows - 1), o4 = Math.Min(o + 4, rows - 1), o5 = Math.Min(o + 5, rows - 1);
-            ref float r0 = ref Unsafe.Add(ref w, o * columns);
-            ref float r1 = ref Unsafe.Add(ref w, o1 * columns);
-            ref float r2 = ref Unsafe.Add(ref w, o2 * columns);
-            ref float r3 = ref Unsafe.Add(ref w, o3 * columns);
-            ref float r4 = ref Unsafe.Add(ref w, o4 * columns);
-            ref float r5 = ref Unsafe.Add(ref w, o5 * columns);
-            for (int n = 0; n < count; n += 2)
-            {
-                int n1 = Math.Min(n + 1, count - 1);
-                ref float x = ref Unsafe.Add(ref images, n * columns);
-                ref float y = ref Unsafe.Add(ref images, n1 * columns);
-                var s00 = Vector256<float>.Zero;
-                var s01 = s00;
-                var s10 = s00;
-                var s11 = s00;
-                var s20 = s00;
-                var s21 = s00;
-                var s30 = s00;
-                var s31 = s00;
-                var s40 = s00;
-                var s41 = s00;
-                var s50 = s00;
-                var s51 = s00;
-                int i = 0;
-                for (; i <= columns - 8; i += 8)
-                {
-                    var xi = Vector256.LoadUnsafe(ref x, (nuint)i);
-                    var yi = Vector256.LoadUnsafe(ref y, (nuint)i);
-                    var k = Vector256.LoadUnsafe(ref r0, (nuint)i);
-                    s00 = Fma.MultiplyAdd(k, xi, s00);
-                    s01 = Fma.MultiplyAdd(k, yi, s01);
-                    k = Vector256.LoadUnsafe(ref r1, (nuint)i);
-                    s10 = Fma.MultiplyAdd(k, xi, s10);
-                    s11 = Fma.MultiplyAdd(k, yi, s11);
-                    k = Vector256.LoadUnsafe(ref r2, (nuint)i);
-                    s20 = Fma.MultiplyAdd(k, xi, s20);
-                    s21 = Fma.MultiplyAdd(k, yi, s21);
-                    k = Vector256.LoadUnsafe(ref r3, (nuint)i);
-                    s30 = Fma.MultiplyAdd(k, xi, s30);
-                    s31 = Fma.MultiplyAdd(k, yi, s31);
-                    k = Vector256.LoadUnsafe(ref r4, (nuint)i);
-                    s40 = Fma.MultiplyAdd(k, xi, s40);
-                    s41 = Fma.MultiplyAdd(k, yi, s41);
-                    k = Vector256.LoadUnsafe(ref r5, (nuint)i);
-                    s50 = Fma.MultiplyAdd(k, xi, s50);
-                    s51 = Fma.MultiplyAdd(k, yi, s51);
-                }
+            Dense<Lanes512, Vector512<float>>(ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight), ref MemoryMarshal.GetReference(bias), rows, columns, relu, ref MemoryMarshal.GetReference(output));
+        }
+        else
+        {
+            Dense<Lanes256, Vector256<float>>(ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight), ref MemoryMarshal.GetReference(bias), rows, columns, relu, ref MemoryMarshal.GetReference(output));
+        }
+    }
 
-                int tail = i;
-                Finish(s00, ref r0, ref x, tail, columns, bias[o], relu, ref Unsafe.Add(ref target, (n * rows) + o));
-                Finish(s01, ref r0, ref y, tail, columns, bias[o], relu, ref Unsafe.Add(ref target, (n1 * rows) + o));
-                Finish(s10, ref r1, ref x, tail, columns, bias[o1], relu, ref Unsafe.Add(ref target, (n * rows) + o1));
-                Finish(s11, ref r1, ref y, tail, columns, bias[o1], relu, ref Unsafe.Add(ref target, (n1 * rows) + o1));
-                Finish(s20, ref r2, ref x, tail, columns, bias[o2], relu, ref Unsafe.Add(ref target, (n * rows) + o2));
-                Finish(s21, ref r2, ref y, tail, columns, bias[o2], relu, ref Unsafe.Add(ref target, (n1 * rows) + o2));
-                Finish(s30, ref r3, ref x, tail, columns, bias[o3], relu, ref Unsafe.Add(ref target, (n * rows) + o3));
-                Finish(s31, ref r3, ref y, tail, columns, bias[o3], relu, ref Unsafe.Add(ref target, (n1 * rows) + o3));
-                Finish(s40, ref r4, ref x, tail, columns, bias[o4], relu, ref Unsafe.Add(ref target, (n * rows) + o4));
-                Finish(s41, ref r4, ref y, tail, columns, bias[o4], relu, ref Unsafe.Add(ref target, (n1 * rows) + o4));
-                Finish(s50, ref r5, ref x, tail, columns, bias[o5], relu, ref Unsafe.Add(ref target, (n * rows) + o5));
-                Finish(s51, ref r5, ref y, tail, columns, bias[o5], relu, ref Unsafe.Add(ref target, (n1 * rows) + o5));
+    // Batch = 4 vectors of lanes, taken two at a time: six rows × two vectors is twelve accumulators, with the two input
+    // vectors and the broadcast weight fifteen registers (three rows × four vectors would need seventeen of AVX2's
+    // sixteen, and a spilled accumulator waits on memory every step). The last tile of rows repeats the last row. The
+    // columns go in slices of 64, whose inputs (8 KB with AVX2) stay in the first-level cache while every row passes over
+    // them; a row's sums wait in the output between slices (a float stored and loaded back is the same float, so the
+    // order of the additions is kept).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dense<TLanes, TVector>(ref float input, ref float weight, ref float bias, int rows, int columns, bool relu, ref float output)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        const int Slice = 64;
+        int l = TLanes.Count, b = 4 * l;
+        for (int start = 0; start < columns; start += Slice)
+        {
+            int end = Math.Min(start + Slice, columns);
+            bool first = start == 0, last = end == columns;
+            for (int o = 0; o < rows; o += 6)
+            {
+                var r = new SixRows(o, rows);
+                for (int half = 0; half < b; half += 2 * l)
+                {
+                    TVector s00 = TLanes.Zero, s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00;
+                    if (!first)
+                    {
+                        (s00, s01) = Kept<TLanes, TVector>(ref output, (r.O0 * b) + half);
+                        (s10, s11) = Kept<TLanes, TVector>(ref output, (r.O1 * b) + half);
+                        (s20, s21) = Kept<TLanes, TVector>(ref output, (r.O2 * b) + half);
+                        (s30, s31) = Kept<TLanes, TVector>(ref output, (r.O3 * b) + half);
+                        (s40, s41) = Kept<TLanes, TVector>(ref output, (r.O4 * b) + half);
+                        (s50, s51) = Kept<TLanes, TVector>(ref output, (r.O5 * b) + half);
+                    }
+
+                    ref float x = ref Unsafe.Add(ref input, (start * b) + half);
+                    ref float w0 = ref Unsafe.Add(ref weight, (r.O0 * columns) + start);
+                    ref float w1 = ref Unsafe.Add(ref weight, (r.O1 * columns) + start);
+                    ref float w2 = ref Unsafe.Add(ref weight, (r.O2 * columns) + start);
+                    ref float w3 = ref Unsafe.Add(ref weight, (r.O3 * columns) + start);
+                    ref float w4 = ref Unsafe.Add(ref weight, (r.O4 * columns) + start);
+                    ref float w5 = ref Unsafe.Add(ref weight, (r.O5 * columns) + start);
+                    for (int i = 0; i < end - start; i++)
+                    {
+                        TVector v0 = TLanes.Load(ref x, 0), v1 = TLanes.Load(ref x, (nuint)l);
+                        TVector k = TLanes.Splat(Unsafe.Add(ref w0, i));
+                        s00 = TLanes.MultiplyAdd(k, v0, s00);
+                        s01 = TLanes.MultiplyAdd(k, v1, s01);
+                        k = TLanes.Splat(Unsafe.Add(ref w1, i));
+                        s10 = TLanes.MultiplyAdd(k, v0, s10);
+                        s11 = TLanes.MultiplyAdd(k, v1, s11);
+                        k = TLanes.Splat(Unsafe.Add(ref w2, i));
+                        s20 = TLanes.MultiplyAdd(k, v0, s20);
+                        s21 = TLanes.MultiplyAdd(k, v1, s21);
+                        k = TLanes.Splat(Unsafe.Add(ref w3, i));
+                        s30 = TLanes.MultiplyAdd(k, v0, s30);
+                        s31 = TLanes.MultiplyAdd(k, v1, s31);
+                        k = TLanes.Splat(Unsafe.Add(ref w4, i));
+                        s40 = TLanes.MultiplyAdd(k, v0, s40);
+                        s41 = TLanes.MultiplyAdd(k, v1, s41);
+                        k = TLanes.Splat(Unsafe.Add(ref w5, i));
+                        s50 = TLanes.MultiplyAdd(k, v0, s50);
+                        s51 = TLanes.MultiplyAdd(k, v1, s51);
+                        x = ref Unsafe.Add(ref x, b);
+                    }
+
+                    Put<TLanes, TVector>(s00, s01, last, Unsafe.Add(ref bias, r.O0), relu, ref output, (r.O0 * b) + half);
+                    Put<TLanes, TVector>(s10, s11, last, Unsafe.Add(ref bias, r.O1), relu, ref output, (r.O1 * b) + half);
+                    Put<TLanes, TVector>(s20, s21, last, Unsafe.Add(ref bias, r.O2), relu, ref output, (r.O2 * b) + half);
+                    Put<TLanes, TVector>(s30, s31, last, Unsafe.Add(ref bias, r.O3), relu, ref output, (r.O3 * b) + half);
+                    Put<TLanes, TVector>(s40, s41, last, Unsafe.Add(ref bias, r.O4), relu, ref output, (r.O4 * b) + half);
+                    Put<TLanes, TVector>(s50, s51, last, Unsafe.Add(ref bias, r.O5), relu, ref output, (r.O5 * b) + half);
+                }
             }
         }
     }
 
-    // One dense output: the partial sums added up, the columns past the last whole vector one by one, then the bias and
-    // ReLU (as the scalar layers': MathF.Max(value, 0), NaN for NaN).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish(Vector256<float> sums, ref float row, ref float image, int from, int columns, float bias, bool relu, ref float target)
+    // Rows o … o + 5 of a dense tile, the last row repeated past the end.
+    private readonly struct SixRows(int o, int rows)
     {
-        float total = Vector256.Sum(sums);
-        for (int i = from; i < columns; i++)
-        {
-            total += Unsafe.Add(ref row, i) * Unsafe.Add(ref image, i);
-        }
+        public readonly int O0 = o, O1 = Math.Min(o + 1, rows - 1), O2 = Math.Min(o + 2, rows - 1), O3 = Math.Min(o + 3, rows - 1), O4 = Math.Min(o + 4, rows - 1), O5 = Math.Min(o + 5, rows - 1);
+    }
 
-        float value = bias + total;
-        target = relu ? MathF.Max(value, 0f) : value;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (TVector, TVector) Kept<TLanes, TVector>(ref float output, int at)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct =>
+        (TLanes.Load(ref output, (nuint)at), TLanes.Load(ref output, (nuint)(at + TLanes.Count)));
+
+    // Two vectors of a row's sums: with the bias (and ReLU) after the last slice of columns, as they are before it.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<TLanes, TVector>(TVector s0, TVector s1, bool last, float bias, bool relu, ref float output, int at)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        if (last)
+        {
+            TVector b = TLanes.Splat(bias);
+            Store<TLanes, TVector>(TLanes.Add(s0, b), relu, ref output, (nuint)at);
+            Store<TLanes, TVector>(TLanes.Add(s1, b), relu, ref output, (nuint)(at + TLanes.Count));
+        }
+        else
+        {
+            TLanes.Store(s0, ref output, (nuint)at);
+            TLanes.Store(s1, ref output, (nuint)(at + TLanes.Count));
+        }
     }
 
     /// <summary>
@@ -383,34 +432,29 @@ public static class ImageLanes
     }
 
     /// <summary>
-    /// <see cref="Normalize"/> on <paramref name="count"/> inputs one after another, after a dense layer: each input's
+    /// <see cref="Normalize"/> after a dense layer, on a call's inputs in the lanes of <see cref="Batch"/>: each input's
     /// <paramref name="channels"/> values are its channels.
     /// </summary>
-    /// <param name="input">count × channels values.</param>
+    /// <param name="input">channels × <see cref="Batch"/> values.</param>
     /// <param name="weight">γ, channels values.</param>
     /// <param name="bias">β, channels values.</param>
     /// <param name="state">The running means, then the running variances: 2 × channels values.</param>
     /// <param name="epsilon">ε.</param>
     /// <param name="channels">Values per input.</param>
-    /// <param name="count">Inputs.</param>
     /// <param name="relu">True to store max(0, value).</param>
-    /// <param name="output">Receives count × channels values.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void NormalizeRows(
-        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> state, float epsilon, int channels, int count, bool relu, Span<float> output)
+    /// <param name="output">Receives channels × <see cref="Batch"/> values.</param>
+    public static void NormalizeBatch(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> state, float epsilon, int channels, bool relu, Span<float> output)
     {
+        int b = Batch;
         Check(
-            input.Length >= channels * count && weight.Length >= channels && bias.Length >= channels && state.Length >= 2 * channels && output.Length >= channels * count,
-            "NormalizeRows", channels, count);
+            b > 0 && input.Length >= channels * b && weight.Length >= channels && bias.Length >= channels && state.Length >= 2 * channels && output.Length >= channels * b,
+            "NormalizeBatch", channels, b);
         for (int c = 0; c < channels; c++)
         {
             float scale = weight[c] / MathF.Sqrt(state[channels + c] + epsilon);
             float shift = bias[c] - (state[c] * scale);
-            for (int n = 0; n < count; n++)
-            {
-                float value = (input[(n * channels) + c] * scale) + shift;
-                output[(n * channels) + c] = relu ? MathF.Max(value, 0f) : value;
-            }
+            Affine(input.Slice(c * b, b), scale, shift, relu, output.Slice(c * b, b));
         }
     }
 
@@ -454,6 +498,10 @@ public static class ImageLanes
         }
     }
 
+    // A thread's convolution weights rearranged for the register tiles (Convolve), grown as layers need.
+    [ThreadStatic]
+    private static float[]? t_packedWeights;
+
     private readonly record struct ConvShape(int Channels, int Height, int Width, int Filters, int Kernel, int Stride, int OutHeight, int OutWidth);
 
     // Register tile: three or four filters (TFilters) × three output positions, counted over the whole output plane so that
@@ -481,55 +529,78 @@ public static class ImageLanes
         where TVector : struct
         where TFilters : struct, ICount
     {
-        int l = TLanes.Count;
-        bool four = TFilters.Value == 4;
+        int l = TLanes.Count, tile = TFilters.Value;
+        bool four = tile == 4;
         int taps = s.Channels * s.Kernel * s.Kernel;
         int plane = s.Height * s.Width * l, row = s.Width * l;
         int positions = s.OutHeight * s.OutWidth;
         int outPlane = positions * l;
-        for (int f = 0; f < s.Filters; f += TFilters.Value)
+
+        // The weights a tile's filters take at each tap side by side ([group, tap, filter in the group]), so that one
+        // pointer walks them; the last group repeats its last filter.
+        int groups = (s.Filters + tile - 1) / tile;
+        var packed = t_packedWeights is { } kept && kept.Length >= groups * taps * tile ? kept : t_packedWeights = new float[groups * taps * tile];
+        ref float pack = ref MemoryMarshal.GetArrayDataReference(packed);
+        for (int g = 0, at = 0; g < groups; g++)
+        {
+            for (int t = 0; t < taps; t++)
+            {
+                for (int k = 0; k < tile; k++, at++)
+                {
+                    Unsafe.Add(ref pack, at) = Unsafe.Add(ref weight, (Math.Min((g * tile) + k, s.Filters - 1) * taps) + t);
+                }
+            }
+        }
+
+        for (int f = 0; f < s.Filters; f += tile)
         {
             int f1 = Math.Min(f + 1, s.Filters - 1), f2 = Math.Min(f + 2, s.Filters - 1), f3 = Math.Min(f + 3, s.Filters - 1);
-            ref float w0 = ref Unsafe.Add(ref weight, f * taps);
-            ref float w1 = ref Unsafe.Add(ref weight, f1 * taps);
-            ref float w2 = ref Unsafe.Add(ref weight, f2 * taps);
-            ref float w3 = ref Unsafe.Add(ref weight, f3 * taps);
+            ref float group = ref Unsafe.Add(ref pack, f * taps);
+            // Where each position's window starts: (y, x) advanced one position at a time, with no division per tile.
+            int y0 = 0, x0 = 0;
             for (int p = 0; p < positions; p += 3)
             {
                 int p1 = Math.Min(p + 1, positions - 1), p2 = Math.Min(p + 2, positions - 1);
-                nuint i0 = Window(p, s, row, l), i1 = Window(p1, s, row, l), i2 = Window(p2, s, row, l);
+                int y1 = y0, x1 = x0;
+                Advance(ref y1, ref x1, p1 - p, s.OutWidth);
+                int y2 = y1, x2 = x1;
+                Advance(ref y2, ref x2, p2 - p1, s.OutWidth);
+                nuint i0 = Window(y0, x0, s, row, l), i1 = Window(y1, x1, s, row, l), i2 = Window(y2, x2, s, row, l);
+                (y0, x0) = (y2, x2);
+                Advance(ref y0, ref x0, 1, s.OutWidth);
                 TVector a00 = TLanes.Zero, a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00, a20 = a00, a21 = a00, a22 = a00;
                 TVector a30 = a00, a31 = a00, a32 = a00;
-                int t = 0;
+                ref float w = ref group;
                 for (int c = 0; c < s.Channels; c++)
                 {
                     for (int i = 0; i < s.Kernel; i++)
                     {
                         ref float tap = ref Unsafe.Add(ref input, (c * plane) + (i * row));
-                        for (int j = 0; j < s.Kernel; j++, t++)
+                        for (int j = 0; j < s.Kernel; j++)
                         {
                             TVector v0 = TLanes.Load(ref tap, i0), v1 = TLanes.Load(ref tap, i1), v2 = TLanes.Load(ref tap, i2);
-                            TVector k = TLanes.Splat(Unsafe.Add(ref w0, t));
+                            TVector k = TLanes.Splat(w);
                             a00 = TLanes.MultiplyAdd(k, v0, a00);
                             a01 = TLanes.MultiplyAdd(k, v1, a01);
                             a02 = TLanes.MultiplyAdd(k, v2, a02);
-                            k = TLanes.Splat(Unsafe.Add(ref w1, t));
+                            k = TLanes.Splat(Unsafe.Add(ref w, 1));
                             a10 = TLanes.MultiplyAdd(k, v0, a10);
                             a11 = TLanes.MultiplyAdd(k, v1, a11);
                             a12 = TLanes.MultiplyAdd(k, v2, a12);
-                            k = TLanes.Splat(Unsafe.Add(ref w2, t));
+                            k = TLanes.Splat(Unsafe.Add(ref w, 2));
                             a20 = TLanes.MultiplyAdd(k, v0, a20);
                             a21 = TLanes.MultiplyAdd(k, v1, a21);
                             a22 = TLanes.MultiplyAdd(k, v2, a22);
                             if (four)
                             {
-                                k = TLanes.Splat(Unsafe.Add(ref w3, t));
+                                k = TLanes.Splat(Unsafe.Add(ref w, 3));
                                 a30 = TLanes.MultiplyAdd(k, v0, a30);
                                 a31 = TLanes.MultiplyAdd(k, v1, a31);
                                 a32 = TLanes.MultiplyAdd(k, v2, a32);
                             }
 
                             tap = ref Unsafe.Add(ref tap, l);
+                            w = ref Unsafe.Add(ref w, tile);
                         }
                     }
                 }
@@ -562,12 +633,20 @@ public static class ImageLanes
         }
     }
 
-    // Where output position p's window starts in the input, in floats.
+    // Where the window of output (y, x) starts in the input, in floats.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static nuint Window(int p, ConvShape s, int row, int l)
+    private static nuint Window(int y, int x, ConvShape s, int row, int l) => (nuint)((y * s.Stride * row) + (x * s.Stride * l));
+
+    // (y, x) moved on by steps (0 or 1) positions in row-major order over rows of the given width.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Advance(ref int y, ref int x, int steps, int width)
     {
-        int y = p / s.OutWidth;
-        return (nuint)((y * s.Stride * row) + ((p - (y * s.OutWidth)) * s.Stride * l));
+        x += steps;
+        if (x == width)
+        {
+            x = 0;
+            y++;
+        }
     }
 
     /// <summary>A count fixed when the JIT compiles a kernel for it: filters per register tile.</summary>

@@ -117,28 +117,30 @@ namespace Demo
         // images run on groups of them, one image per vector lane (8 with AVX2, 16 with AVX-512): every weight a kernel
         // loads serves the whole group, and no lane is wasted whatever the channel counts, strides and windows. Their
         // buffers hold each value of a tensor for every lane; the layers write them in turn, a to b and back. The dense
-        // layers then run on all the call's inputs one after another, so their weights are read once per call.
-        // Cost model: estimated 11.3 µs an image, against 15.9 µs through the single-image kernels.
+        // layers then run on all the call's inputs at once, one per lane of x and y, so their weights are read once per call.
+        // Cost model: estimated 10.7 µs an image, against 15.9 µs through the single-image kernels.
         private static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs)
         {
+            global::System.Span<float> x = workspace.ImagesX ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 400];
+            global::System.Span<float> y = workspace.ImagesY ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 400];
             int lanes = global::LeNet.Gen.Runtime.ImageLanes.Count;
             global::System.Span<float> a = workspace.ImagesA ??= new float[lanes * 4704];
             global::System.Span<float> b = workspace.ImagesB ??= new float[lanes * 4704];
-            global::System.Span<float> x = workspace.ImagesX ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 400];
-            global::System.Span<float> y = workspace.ImagesY ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 400];
+            x.Slice(0, global::LeNet.Gen.Runtime.ImageLanes.Batch * 400).Clear(); // the lanes of a short call's missing groups
             for (int first = 0; first < count; first += lanes)
             {
-                int images = global::System.Math.Min(lanes, count - first);
-                global::LeNet.Gen.Runtime.ImageLanes.Gather(inputs.Slice(first * 1024), images, 1024, a);
+                global::LeNet.Gen.Runtime.ImageLanes.Gather(inputs.Slice(first * 1024), global::System.Math.Min(lanes, count - first), 1024, a);
                 global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 1, 32, 32, parameters.Slice(0, 150), parameters.Slice(150, 6), 6, 5, 1, 0, 28, 28, relu: true, default, b); // conv1
                 global::LeNet.Gen.Runtime.ImageLanes.Pool(b, 6, 28, 28, 2, 2, 14, 14, max: false, a); // pool1
                 global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 6, 14, 14, parameters.Slice(156, 2400), parameters.Slice(2556, 16), 16, 5, 1, 0, 10, 10, relu: true, default, b); // conv2
                 global::LeNet.Gen.Runtime.ImageLanes.Pool(b, 16, 10, 10, 2, 2, 5, 5, max: false, a); // pool2
-                global::LeNet.Gen.Runtime.ImageLanes.Scatter(a, images, 400, x.Slice(first * 400));
+                global::LeNet.Gen.Runtime.ImageLanes.Widen(a, 400, first, x);
             }
-            global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), 120, 400, count, relu: true, y); // fc1
-            global::LeNet.Gen.Runtime.ImageLanes.Dense(y, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), 84, 120, count, relu: true, x); // fc2
-            global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(60856, 840), parameters.Slice(61696, 10), 10, 84, count, relu: false, outputs); // fc3
+
+            global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), 120, 400, relu: true, y); // fc1
+            global::LeNet.Gen.Runtime.ImageLanes.Dense(y, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), 84, 120, relu: true, x); // fc2
+            global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(60856, 840), parameters.Slice(61696, 10), 10, 84, relu: false, y); // fc3
+            global::LeNet.Gen.Runtime.ImageLanes.Scatter(y, count, 10, outputs);
             for (int n = 0; n < count; n++)
             {
                 global::System.Span<float> probabilities = outputs.Slice(n * 10, 10);

@@ -83,28 +83,30 @@ namespace Demo
         // images run on groups of them, one image per vector lane (8 with AVX2, 16 with AVX-512): every weight a kernel
         // loads serves the whole group, and no lane is wasted whatever the channel counts, strides and windows. Their
         // buffers hold each value of a tensor for every lane; the layers write them in turn, a to b and back. The dense
-        // layers then run on all the call's inputs one after another, so their weights are read once per call.
-        // Cost model: estimated 746 ns an image, against 1.0 µs through the single-image kernels.
+        // layers then run on all the call's inputs at once, one per lane of x and y, so their weights are read once per call.
+        // Cost model: estimated 741 ns an image, against 1.0 µs through the single-image kernels.
         private static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs)
         {
+            global::System.Span<float> x = workspace.ImagesX ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 96];
+            global::System.Span<float> y = workspace.ImagesY ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 96];
             int lanes = global::LeNet.Gen.Runtime.ImageLanes.Count;
             global::System.Span<float> a = workspace.ImagesA ??= new float[lanes * 900];
             global::System.Span<float> b = workspace.ImagesB ??= new float[lanes * 900];
             global::System.Span<float> scratch = workspace.ImagesScratch ??= new float[lanes * 867];
-            global::System.Span<float> x = workspace.ImagesX ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 96];
-            global::System.Span<float> y = workspace.ImagesY ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 96];
+            x.Slice(0, global::LeNet.Gen.Runtime.ImageLanes.Batch * 96).Clear(); // the lanes of a short call's missing groups
             for (int first = 0; first < count; first += lanes)
             {
-                int images = global::System.Math.Min(lanes, count - first);
-                global::LeNet.Gen.Runtime.ImageLanes.Gather(inputs.Slice(first * 675), images, 675, a);
+                global::LeNet.Gen.Runtime.ImageLanes.Gather(inputs.Slice(first * 675), global::System.Math.Min(lanes, count - first), 675, a);
                 global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 3, 15, 15, parameters.Slice(0, 108), parameters.Slice(108, 4), 4, 3, 1, 1, 15, 15, relu: false, scratch, b); // conv1
                 global::LeNet.Gen.Runtime.Simd.Tanh(b.Slice(0, lanes * 900));
                 global::LeNet.Gen.Runtime.ImageLanes.Pool(b, 4, 15, 15, 2, 2, 8, 8, max: true, a); // pool1
                 global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 4, 8, 8, parameters.Slice(112, 216), parameters.Slice(328, 6), 6, 3, 2, 0, 4, 4, relu: false, scratch, b); // conv2
                 global::LeNet.Gen.Runtime.Simd.Sigmoid(b.Slice(0, lanes * 96));
-                global::LeNet.Gen.Runtime.ImageLanes.Scatter(b, images, 96, x.Slice(first * 96));
+                global::LeNet.Gen.Runtime.ImageLanes.Widen(b, 96, first, x);
             }
-            global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(334, 480), parameters.Slice(814, 5), 5, 96, count, relu: false, outputs); // fc1
+
+            global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(334, 480), parameters.Slice(814, 5), 5, 96, relu: false, y); // fc1
+            global::LeNet.Gen.Runtime.ImageLanes.Scatter(y, count, 5, outputs);
             for (int n = 0; n < count; n++)
             {
                 global::System.Span<float> probabilities = outputs.Slice(n * 5, 5);

@@ -8,7 +8,7 @@ namespace LeNet.Gen.Tests.Runtime;
 /// <summary>
 /// The image-lanes kernels against the definitions of their layers, summed in double over each image on its own: a
 /// convolution with padding, stride and windows over the edge, pooling (clipped windows, NaN), a dense layer over any
-/// count of inputs, global average pooling; Gather and Scatter as each other's inverse with partial groups. A group's
+/// call, global average pooling; Gather, Widen and Scatter as each other's inverse with partial groups. A group's
 /// lanes must not leak into each other: each image is checked against its own definition, with the other lanes holding
 /// different images.
 /// </summary>
@@ -76,9 +76,9 @@ public class ImageLanesTests
     }
 
     [Theory]
-    [InlineData(120, 400, 32)] // LeNet-5's fc1 over a full call of AVX2 groups
-    [InlineData(10, 84, 7)]    // rows not a multiple of six, an odd count of inputs
-    [InlineData(5, 13, 1)]     // one input; columns past the last whole vector
+    [InlineData(120, 400, 32)] // LeNet-5's fc1 over a full call (with AVX2): 7 slices of columns, the last one short
+    [InlineData(10, 84, 7)]    // rows not a multiple of six, a short call
+    [InlineData(5, 13, 1)]     // one input
     public void A_dense_layer_matches_the_definition_for_each_input(int rows, int columns, int count)
     {
         if (ImageLanes.Count == 0)
@@ -86,11 +86,16 @@ public class ImageLanesTests
             return;
         }
 
+        count = Math.Min(count, ImageLanes.Batch);
         var random = new Random(rows + columns + count);
-        float[] input = Values(random, count * columns), weight = Values(random, rows * columns), bias = Values(random, rows);
-        var output = Filled((count * rows) + 3, float.NaN);
+        float[] inputs = Values(random, count * columns), weight = Values(random, rows * columns), bias = Values(random, rows);
+        var batch = Filled(columns * ImageLanes.Batch, float.NaN);
+        var output = Filled(rows * ImageLanes.Batch, float.NaN);
+        var outputs = new float[count * rows];
 
-        ImageLanes.Dense(input, weight, bias, rows, columns, count, relu: false, output);
+        ImageLanes.GatherBatch(inputs, count, columns, batch);
+        ImageLanes.Dense(batch, weight, bias, rows, columns, relu: false, output);
+        ImageLanes.Scatter(output, count, rows, outputs);
 
         for (int n = 0; n < count; n++)
         {
@@ -99,35 +104,47 @@ public class ImageLanesTests
                 double sum = bias[o];
                 for (int i = 0; i < columns; i++)
                 {
-                    sum += (double)weight[(o * columns) + i] * input[(n * columns) + i];
+                    sum += (double)weight[(o * columns) + i] * inputs[(n * columns) + i];
                 }
 
-                Assert.True(Math.Abs(output[(n * rows) + o] - sum) <= 1e-5 * (1 + Math.Abs(sum)), $"input {n}, row {o}: {output[(n * rows) + o]} against {sum}");
+                Assert.True(Math.Abs(outputs[(n * rows) + o] - sum) <= 1e-5 * (1 + Math.Abs(sum)), $"input {n}, row {o}: {outputs[(n * rows) + o]} against {sum}");
             }
         }
-
-        Assert.All(output.Skip(count * rows), v => Assert.True(float.IsNaN(v))); // nothing written past the last input
     }
 
     [Fact]
-    public void A_dense_layer_with_ReLU_matches_Simd_MatrixVector_then_ReLU_bit_for_bit()
+    public void A_dense_sum_adds_its_terms_in_order_by_fused_multiply_adds_then_the_bias_then_ReLU()
     {
         if (ImageLanes.Count == 0)
         {
             return;
         }
 
+        // The documented order, bit for bit: it keeps each input's result independent of its lane, its neighbours and
+        // the instruction set. 150 columns: three slices, the sums waiting in the output between them.
+        const int Rows = 7, Columns = 150;
+        int count = ImageLanes.Batch;
         var random = new Random(5);
-        const int Rows = 84, Columns = 120, Count = 9;
-        float[] input = Values(random, Count * Columns), weight = Values(random, Rows * Columns), bias = Values(random, Rows);
-        var output = new float[Count * Rows];
-        ImageLanes.Dense(input, weight, bias, Rows, Columns, Count, relu: true, output);
+        float[] inputs = Values(random, count * Columns), weight = Values(random, Rows * Columns), bias = Values(random, Rows);
+        var batch = new float[Columns * count];
+        var output = new float[Rows * count];
+        var outputs = new float[count * Rows];
+        ImageLanes.GatherBatch(inputs, count, Columns, batch);
+        ImageLanes.Dense(batch, weight, bias, Rows, Columns, relu: true, output);
+        ImageLanes.Scatter(output, count, Rows, outputs);
 
-        var expected = new float[Rows];
-        for (int n = 0; n < Count; n++)
+        for (int n = 0; n < count; n++)
         {
-            Simd.MatrixVector(weight, input.AsSpan(n * Columns, Columns), bias, expected, Rows, Columns);
-            Assert.Equal(expected.Select(v => MathF.Max(v, 0f)), output.Skip(n * Rows).Take(Rows));
+            for (int o = 0; o < Rows; o++)
+            {
+                float sum = 0f;
+                for (int i = 0; i < Columns; i++)
+                {
+                    sum = MathF.FusedMultiplyAdd(weight[(o * Columns) + i], inputs[(n * Columns) + i], sum);
+                }
+
+                Assert.Equal(MathF.Max(bias[o] + sum, 0f), outputs[(n * Rows) + o]);
+            }
         }
     }
 
@@ -220,7 +237,7 @@ public class ImageLanesTests
     [InlineData(1024, 3)] // a partial group: the missing lanes are zeros
     [InlineData(13, 16)]  // lengths that are not whole vectors
     [InlineData(5, 1)]
-    public void Gather_places_each_image_in_its_lane_and_Scatter_takes_them_back(int length, int count)
+    public void Gather_places_each_image_in_its_lane(int length, int count)
     {
         if (ImageLanes.Count == 0)
         {
@@ -241,9 +258,37 @@ public class ImageLanesTests
                 Assert.Equal(n < count ? images[(n * length) + v] : 0f, lanes[(v * l) + n]);
             }
         }
+    }
+
+    [Theory]
+    [InlineData(400, 32)]
+    [InlineData(13, 11)]
+    [InlineData(5, 1)]
+    public void Groups_widened_into_a_call_and_scattered_come_back_as_they_were_gathered(int length, int count)
+    {
+        if (ImageLanes.Count == 0)
+        {
+            return;
+        }
+
+        int l = ImageLanes.Count, b = ImageLanes.Batch;
+        count = Math.Min(count, b);
+        var images = Values(new Random(length + count), count * length);
+        var lanes = new float[length * l];
+        var batch = Filled(length * b, float.NaN);
+        for (int first = 0; first < count; first += l)
+        {
+            ImageLanes.Gather(images.AsSpan(first * length), Math.Min(l, count - first), length, lanes);
+            ImageLanes.Widen(lanes, length, first, batch);
+        }
 
         var back = new float[count * length];
-        ImageLanes.Scatter(lanes, count, length, back);
+        ImageLanes.Scatter(batch, count, length, back);
+        Assert.Equal(images, back);
+
+        var direct = Filled(length * b, float.NaN);
+        ImageLanes.GatherBatch(images, count, length, direct);
+        ImageLanes.Scatter(direct, count, length, back);
         Assert.Equal(images, back);
     }
 
@@ -258,7 +303,9 @@ public class ImageLanesTests
         int l = ImageLanes.Count;
         var error = Assert.Throws<ArgumentException>(() => ImageLanes.Gather(new float[(l + 1) * 4], l + 1, 4, new float[4 * (l + 1)]));
         Assert.Contains("ImageLanes.Gather", error.Message);
-        Assert.Throws<ArgumentException>(() => ImageLanes.Dense(new float[10], new float[20], new float[2], 2, 10, 2, relu: false, new float[4]));
+        Assert.Throws<ArgumentException>(() => ImageLanes.Dense(new float[10], new float[20], new float[2], 2, 10, relu: false, new float[2 * ImageLanes.Batch]));
+        Assert.Throws<ArgumentException>(() => ImageLanes.Widen(new float[4 * l], 4, ImageLanes.Batch - l + 1, new float[4 * ImageLanes.Batch])); // past the call's last lane
+
         Assert.Throws<ArgumentException>(() =>
             ImageLanes.Convolve(new float[9 * l], 1, 3, 3, new float[4], new float[1], 1, 2, 1, 1, 4, 4, relu: false, new float[1], new float[16 * l]));
     }

@@ -222,7 +222,7 @@ internal sealed class BatchNormLayer : IBatchWideKind
         string relu = code.FusesRelu ? "true" : "false";
         return code.Layer.Input.IsSpatial
             ? $"{ImageLanes}.Normalize({source}, {arguments}, {Int(PlaneOf(code.Layer.Input))}, relu: {relu}, {target});"
-            : $"{ImageLanes}.NormalizeRows({source}, {arguments}, count, relu: {relu}, {target});";
+            : $"{ImageLanes}.NormalizeBatch({source}, {arguments}, relu: {relu}, {target});";
     }
 
     public int ImageLanesScratch(LayerCode code) => 0;

@@ -178,9 +178,9 @@ internal sealed class DenseLayer : ILayerKind
         }
     }
 
-    /// <summary>On the batch's inputs one after another (a dense layer's input is flat), <c>count</c> of them.</summary>
+    /// <summary>On the whole call's inputs at once, one per lane of <c>ImageLanes.Batch</c> (a dense layer's input is flat).</summary>
     public string? ImageLanesCall(LayerCode code, string source, string target, string scratch) =>
-        $"{ImageLanes}.Dense({source}, {code.ParameterSlices}, {Int(code.Layer.Output.Length)}, {Int(code.Layer.Input.Length)}, count, relu: {(code.FusesRelu ? "true" : "false")}, {target});";
+        $"{ImageLanes}.Dense({source}, {code.ParameterSlices}, {Int(code.Layer.Output.Length)}, {Int(code.Layer.Input.Length)}, relu: {(code.FusesRelu ? "true" : "false")}, {target});";
 
     public int ImageLanesScratch(LayerCode code) => 0;
 
