@@ -512,8 +512,12 @@ public static class ImageLanes
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
-        // Four filters a tile unless three divide the filters and four do not (LeNet-5's six).
-        if (s.Filters % 4 != 0 && s.Filters % 3 == 0)
+        // Four filters a tile; six when six divide the filters and four do not (LeNet-5's conv1), else three when three do.
+        if (s.Filters % 4 != 0 && s.Filters % 6 == 0)
+        {
+            ConvolveSix<TLanes, TVector>(ref input, ref weight, ref bias, s, relu, ref output);
+        }
+        else if (s.Filters % 4 != 0 && s.Filters % 3 == 0)
         {
             Convolve<TLanes, TVector, Three>(ref input, ref weight, ref bias, s, relu, ref output);
         }
@@ -536,22 +540,7 @@ public static class ImageLanes
         int positions = s.OutHeight * s.OutWidth;
         int outPlane = positions * l;
 
-        // The weights a tile's filters take at each tap side by side ([group, tap, filter in the group]), so that one
-        // pointer walks them; the last group repeats its last filter.
-        int groups = (s.Filters + tile - 1) / tile;
-        var packed = t_packedWeights is { } kept && kept.Length >= groups * taps * tile ? kept : t_packedWeights = new float[groups * taps * tile];
-        ref float pack = ref MemoryMarshal.GetArrayDataReference(packed);
-        for (int g = 0, at = 0; g < groups; g++)
-        {
-            for (int t = 0; t < taps; t++)
-            {
-                for (int k = 0; k < tile; k++, at++)
-                {
-                    Unsafe.Add(ref pack, at) = Unsafe.Add(ref weight, (Math.Min((g * tile) + k, s.Filters - 1) * taps) + t);
-                }
-            }
-        }
-
+        ref float pack = ref Pack(ref weight, s, tile);
         for (int f = 0; f < s.Filters; f += tile)
         {
             int f1 = Math.Min(f + 1, s.Filters - 1), f2 = Math.Min(f + 2, s.Filters - 1), f3 = Math.Min(f + 3, s.Filters - 1);
@@ -631,6 +620,110 @@ public static class ImageLanes
                 }
             }
         }
+    }
+
+    // The weights a tile's filters take at each tap side by side ([group, tap, filter in the group]), so that one pointer
+    // walks them; the last group repeats its last filter. In a buffer of the thread's, rewritten on each call.
+    private static ref float Pack(ref float weight, ConvShape s, int tile)
+    {
+        int taps = s.Channels * s.Kernel * s.Kernel;
+        int groups = (s.Filters + tile - 1) / tile;
+        var packed = t_packedWeights is { } kept && kept.Length >= groups * taps * tile ? kept : t_packedWeights = new float[groups * taps * tile];
+        ref float pack = ref MemoryMarshal.GetArrayDataReference(packed);
+        for (int g = 0, at = 0; g < groups; g++)
+        {
+            for (int t = 0; t < taps; t++)
+            {
+                for (int k = 0; k < tile; k++, at++)
+                {
+                    Unsafe.Add(ref pack, at) = Unsafe.Add(ref weight, (Math.Min((g * tile) + k, s.Filters - 1) * taps) + t);
+                }
+            }
+        }
+
+        return ref pack;
+    }
+
+    // Register tile for six filters (LeNet-5's conv1): six filters × two output positions, twelve accumulators, with the
+    // two input vectors and the broadcast weight fifteen registers; three filters × three positions would have only nine
+    // sums in flight, too few to cover the fused multiply-adds' latency on both units.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ConvolveSix<TLanes, TVector>(ref float input, ref float weight, ref float bias, ConvShape s, bool relu, ref float output)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        int l = TLanes.Count;
+        int taps = s.Channels * s.Kernel * s.Kernel;
+        int plane = s.Height * s.Width * l, row = s.Width * l;
+        int positions = s.OutHeight * s.OutWidth;
+        int outPlane = positions * l;
+        ref float pack = ref Pack(ref weight, s, 6);
+        for (int f = 0; f < s.Filters; f += 6)
+        {
+            ref float group = ref Unsafe.Add(ref pack, f * taps);
+            int y0 = 0, x0 = 0;
+            for (int p = 0; p < positions; p += 2)
+            {
+                int p1 = Math.Min(p + 1, positions - 1);
+                int y1 = y0, x1 = x0;
+                Advance(ref y1, ref x1, p1 - p, s.OutWidth);
+                nuint i0 = Window(y0, x0, s, row, l), i1 = Window(y1, x1, s, row, l);
+                (y0, x0) = (y1, x1);
+                Advance(ref y0, ref x0, 1, s.OutWidth);
+                TVector a00 = TLanes.Zero, a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+                ref float w = ref group;
+                for (int c = 0; c < s.Channels; c++)
+                {
+                    for (int i = 0; i < s.Kernel; i++)
+                    {
+                        ref float tap = ref Unsafe.Add(ref input, (c * plane) + (i * row));
+                        for (int j = 0; j < s.Kernel; j++)
+                        {
+                            TVector v0 = TLanes.Load(ref tap, i0), v1 = TLanes.Load(ref tap, i1);
+                            TVector k = TLanes.Splat(w);
+                            a00 = TLanes.MultiplyAdd(k, v0, a00);
+                            a01 = TLanes.MultiplyAdd(k, v1, a01);
+                            k = TLanes.Splat(Unsafe.Add(ref w, 1));
+                            a10 = TLanes.MultiplyAdd(k, v0, a10);
+                            a11 = TLanes.MultiplyAdd(k, v1, a11);
+                            k = TLanes.Splat(Unsafe.Add(ref w, 2));
+                            a20 = TLanes.MultiplyAdd(k, v0, a20);
+                            a21 = TLanes.MultiplyAdd(k, v1, a21);
+                            k = TLanes.Splat(Unsafe.Add(ref w, 3));
+                            a30 = TLanes.MultiplyAdd(k, v0, a30);
+                            a31 = TLanes.MultiplyAdd(k, v1, a31);
+                            k = TLanes.Splat(Unsafe.Add(ref w, 4));
+                            a40 = TLanes.MultiplyAdd(k, v0, a40);
+                            a41 = TLanes.MultiplyAdd(k, v1, a41);
+                            k = TLanes.Splat(Unsafe.Add(ref w, 5));
+                            a50 = TLanes.MultiplyAdd(k, v0, a50);
+                            a51 = TLanes.MultiplyAdd(k, v1, a51);
+                            tap = ref Unsafe.Add(ref tap, l);
+                            w = ref Unsafe.Add(ref w, 6);
+                        }
+                    }
+                }
+
+                nuint q0 = (nuint)(p * l), q1 = (nuint)(p1 * l);
+                ref float o = ref Unsafe.Add(ref output, f * outPlane);
+                StorePair<TLanes, TVector>(a00, a01, Unsafe.Add(ref bias, f), relu, ref o, q0, q1);
+                StorePair<TLanes, TVector>(a10, a11, Unsafe.Add(ref bias, f + 1), relu, ref Unsafe.Add(ref o, outPlane), q0, q1);
+                StorePair<TLanes, TVector>(a20, a21, Unsafe.Add(ref bias, f + 2), relu, ref Unsafe.Add(ref o, 2 * outPlane), q0, q1);
+                StorePair<TLanes, TVector>(a30, a31, Unsafe.Add(ref bias, f + 3), relu, ref Unsafe.Add(ref o, 3 * outPlane), q0, q1);
+                StorePair<TLanes, TVector>(a40, a41, Unsafe.Add(ref bias, f + 4), relu, ref Unsafe.Add(ref o, 4 * outPlane), q0, q1);
+                StorePair<TLanes, TVector>(a50, a51, Unsafe.Add(ref bias, f + 5), relu, ref Unsafe.Add(ref o, 5 * outPlane), q0, q1);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StorePair<TLanes, TVector>(TVector s0, TVector s1, float bias, bool relu, ref float target, nuint q0, nuint q1)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        TVector b = TLanes.Splat(bias);
+        Store<TLanes, TVector>(TLanes.Add(s0, b), relu, ref target, q0);
+        Store<TLanes, TVector>(TLanes.Add(s1, b), relu, ref target, q1);
     }
 
     // Where the window of output (y, x) starts in the input, in floats.

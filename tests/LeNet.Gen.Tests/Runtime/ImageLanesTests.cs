@@ -15,7 +15,9 @@ namespace LeNet.Gen.Tests.Runtime;
 public class ImageLanesTests
 {
     [Theory]
-    [InlineData(1, 32, 32, 6, 5, 1, 0)]  // LeNet-5's conv1: three filters a tile
+    [InlineData(1, 32, 32, 6, 5, 1, 0)]  // LeNet-5's conv1: six filters × two positions a tile
+    [InlineData(2, 7, 7, 18, 3, 1, 1)]   // three tiles of six filters, padding
+    [InlineData(2, 6, 6, 9, 3, 1, 0)]    // three filters × three positions a tile
     [InlineData(6, 14, 14, 16, 5, 1, 0)] // LeNet-5's conv2: four filters a tile, tiles across rows
     [InlineData(3, 9, 9, 5, 3, 2, 1)]    // stride 2 with padding; five filters (the last tile repeats one)
     [InlineData(2, 8, 7, 7, 4, 3, 2)]    // stride 3, padding 2, an even kernel
