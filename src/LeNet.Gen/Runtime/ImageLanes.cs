@@ -624,6 +624,7 @@ public static class ImageLanes
 
     // The weights a tile's filters take at each tap side by side ([group, tap, filter in the group]), so that one pointer
     // walks them; the last group repeats its last filter. In a buffer of the thread's, rewritten on each call.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ref float Pack(ref float weight, ConvShape s, int tile)
     {
         int taps = s.Channels * s.Kernel * s.Kernel;
