@@ -107,20 +107,21 @@ public static class Verification
         return failures == 0 ? 0 : 1;
     }
 
-    // Batched Predict(inputs, output) and Predict(inputs, classes) on 1 and 2 threads against Predict per image: bit-identical.
+    // Batched Predict(inputs, output) and Predict(inputs, classes) on 1 and 2 threads against Predict per image. A call of
+    // 16 images or more may run batch kernels (the image-lanes pass, Winograd): documented within 1e-5 of one image at a
+    // time, and bit-identical for any thread count, with the classes the largest of its own outputs.
     private static bool CompareBatched(string name, INetwork network, float[] images)
     {
         int count = images.Length / network.InputLength;
-        var single = new float[count * network.OutputLength];
-        var singleClasses = new int[count];
+        int length = network.OutputLength;
+        var single = new float[count * length];
         for (int n = 0; n < count; n++)
         {
-            var image = images.AsSpan(n * network.InputLength, network.InputLength);
-            network.Predict(image, single.AsSpan(n * network.OutputLength, network.OutputLength));
-            singleClasses[n] = network.Predict(image);
+            network.Predict(images.AsSpan(n * network.InputLength, network.InputLength), single.AsSpan(n * length, length));
         }
 
         bool ok = true;
+        float[]? first = null;
         foreach (int threads in new[] { 1, 2 })
         {
             network.InferenceThreads = threads;
@@ -128,15 +129,40 @@ public static class Verification
             var classes = new int[count];
             network.Predict(images, batched);
             network.Predict(images, classes);
-            ok &= Report($"{name}: batched Predict of {count} images, InferenceThreads = {threads}, vs one image at a time (documented: bit-identical)", MaxDifference(single, batched), 0f);
-            if (!classes.AsSpan().SequenceEqual(singleClasses))
+            ok &= Report($"{name}: batched Predict of {count} images, InferenceThreads = {threads}, vs one image at a time (documented: within 1e-5)", MaxDifference(single, batched), 1e-5f);
+            if (first is null)
             {
-                Console.WriteLine("    FAIL: the batched classes differ");
-                ok = false;
+                first = batched;
+            }
+            else
+            {
+                ok &= Report($"{name}: batched Predict of {count} images, InferenceThreads = {threads} vs 1 (documented: bit-identical)", MaxDifference(first, batched), 0f);
+            }
+
+            for (int n = 0; n < count; n++)
+            {
+                var outputs = batched.AsSpan(n * length, length);
+                if (classes[n] != outputs.IndexOf(LargestValue(outputs)))
+                {
+                    Console.WriteLine($"    FAIL: image {n}'s batched class {classes[n]} is not the largest of its batched outputs");
+                    ok = false;
+                    break;
+                }
             }
         }
 
         return ok;
+    }
+
+    private static float LargestValue(ReadOnlySpan<float> values)
+    {
+        float max = values[0];
+        foreach (float v in values)
+        {
+            max = MathF.Max(max, v);
+        }
+
+        return max;
     }
 
     private static bool CompareWithOnnxRuntime(VggCifar network, float[] images, int count)
