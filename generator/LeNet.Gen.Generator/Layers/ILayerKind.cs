@@ -166,7 +166,10 @@ internal interface ILayerKind
     /// <summary>Values per lane of scratch that <see cref="ImageLanesCall"/> uses; 0 for none.</summary>
     int ImageLanesScratch(LayerCode code);
 
-    /// <summary>True when <see cref="ImageLanesCall"/> runs on the inputs one after another (a dense layer) rather than in lanes.</summary>
+    /// <summary>
+    /// True when <see cref="ImageLanesCall"/> runs on the whole call's inputs at once (a dense layer, after the images are
+    /// flat) rather than on a group of images in lanes.
+    /// </summary>
     bool ImageLanesOnRows(LayerCode code);
 
     /// <summary>
