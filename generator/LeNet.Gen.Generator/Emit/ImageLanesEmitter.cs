@@ -79,7 +79,12 @@ internal static class ImageLanesEmitter
                     w.Line($"{Span} scratch = workspace.ImagesScratch ??= new float[lanes * {Int(scratch)}];");
                 }
 
-                w.Line($"x.Slice(0, {Batch} * {Int(flat)}).Clear(); // the lanes of a short call's missing groups");
+                using (w.Block($"if (count < {Batch})"))
+                {
+                    w.Line($"x.Slice(0, {Batch} * {Int(flat)}).Clear(); // the lanes of the missing groups");
+                }
+
+                w.Line();
                 using (w.Block("for (int first = 0; first < count; first += lanes)"))
                 {
                     w.Line($"{ImageLanes}.Gather(inputs.Slice(first * {Int(plan.Input.Length)}), global::System.Math.Min(lanes, count - first), {Int(plan.Input.Length)}, a);");

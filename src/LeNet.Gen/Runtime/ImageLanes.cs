@@ -108,9 +108,15 @@ public static class ImageLanes
     {
         int l = Count, b = Batch;
         Check(first >= 0 && first + l <= b && lanes.Length >= length * l && batch.Length >= length * b, "Widen", length, first);
+        ref float source = ref MemoryMarshal.GetReference(lanes);
+        ref float target = ref Unsafe.Add(ref MemoryMarshal.GetReference(batch), first);
         for (int v = 0; v < length; v++)
         {
-            lanes.Slice(v * l, l).CopyTo(batch.Slice((v * b) + first, l));
+            // A value's lanes are one or two vectors: copied as such, not through a general copy per value.
+            for (int k = 0; k < l; k += 8)
+            {
+                Vector256.LoadUnsafe(ref source, (nuint)((v * l) + k)).StoreUnsafe(ref target, (nuint)((v * b) + k));
+            }
         }
     }
 
@@ -423,12 +429,7 @@ public static class ImageLanes
         Check(
             input.Length >= channels * plane * l && weight.Length >= channels && bias.Length >= channels && state.Length >= 2 * channels && output.Length >= channels * plane * l,
             "Normalize", channels, plane);
-        for (int c = 0; c < channels; c++)
-        {
-            float scale = weight[c] / MathF.Sqrt(state[channels + c] + epsilon);
-            float shift = bias[c] - (state[c] * scale);
-            Affine(input.Slice(c * plane * l, plane * l), scale, shift, relu, output.Slice(c * plane * l, plane * l));
-        }
+        NormalizeChannels(input, weight, bias, state, epsilon, channels, plane * l, relu, output);
     }
 
     /// <summary>
@@ -450,11 +451,18 @@ public static class ImageLanes
         Check(
             b > 0 && input.Length >= channels * b && weight.Length >= channels && bias.Length >= channels && state.Length >= 2 * channels && output.Length >= channels * b,
             "NormalizeBatch", channels, b);
+        NormalizeChannels(input, weight, bias, state, epsilon, channels, b, relu, output);
+    }
+
+    // Each channel's values (a whole number of vectors) through its scale and shift, computed in float as Predict does.
+    private static void NormalizeChannels(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> state, float epsilon, int channels, int values, bool relu, Span<float> output)
+    {
         for (int c = 0; c < channels; c++)
         {
             float scale = weight[c] / MathF.Sqrt(state[channels + c] + epsilon);
             float shift = bias[c] - (state[c] * scale);
-            Affine(input.Slice(c * b, b), scale, shift, relu, output.Slice(c * b, b));
+            Affine(input.Slice(c * values, values), scale, shift, relu, output.Slice(c * values, values));
         }
     }
 

@@ -126,7 +126,11 @@ namespace Demo
             int lanes = global::LeNet.Gen.Runtime.ImageLanes.Count;
             global::System.Span<float> a = workspace.ImagesA ??= new float[lanes * 4704];
             global::System.Span<float> b = workspace.ImagesB ??= new float[lanes * 4704];
-            x.Slice(0, global::LeNet.Gen.Runtime.ImageLanes.Batch * 400).Clear(); // the lanes of a short call's missing groups
+            if (count < global::LeNet.Gen.Runtime.ImageLanes.Batch)
+            {
+                x.Slice(0, global::LeNet.Gen.Runtime.ImageLanes.Batch * 400).Clear(); // the lanes of the missing groups
+            }
+
             for (int first = 0; first < count; first += lanes)
             {
                 global::LeNet.Gen.Runtime.ImageLanes.Gather(inputs.Slice(first * 1024), global::System.Math.Min(lanes, count - first), 1024, a);

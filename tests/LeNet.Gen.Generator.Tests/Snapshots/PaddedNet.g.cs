@@ -93,7 +93,11 @@ namespace Demo
             global::System.Span<float> a = workspace.ImagesA ??= new float[lanes * 900];
             global::System.Span<float> b = workspace.ImagesB ??= new float[lanes * 900];
             global::System.Span<float> scratch = workspace.ImagesScratch ??= new float[lanes * 867];
-            x.Slice(0, global::LeNet.Gen.Runtime.ImageLanes.Batch * 96).Clear(); // the lanes of a short call's missing groups
+            if (count < global::LeNet.Gen.Runtime.ImageLanes.Batch)
+            {
+                x.Slice(0, global::LeNet.Gen.Runtime.ImageLanes.Batch * 96).Clear(); // the lanes of the missing groups
+            }
+
             for (int first = 0; first < count; first += lanes)
             {
                 global::LeNet.Gen.Runtime.ImageLanes.Gather(inputs.Slice(first * 675), global::System.Math.Min(lanes, count - first), 675, a);
