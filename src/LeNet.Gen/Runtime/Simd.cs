@@ -558,6 +558,7 @@ public static class Simd
     /// </summary>
     public static void AddTransposed(ReadOnlySpan<float> source, int rows, int columns, Span<float> target) => Transpose(source, rows, columns, target, add: true);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> target, bool add)
     {
         if (rows < 0 || columns < 0 || source.Length < (long)rows * columns || target.Length < (long)rows * columns)

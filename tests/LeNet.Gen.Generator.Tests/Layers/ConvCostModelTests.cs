@@ -75,6 +75,49 @@ public class ConvCostModelTests
         Assert.DoesNotContain("Conv5Winograd", source);
     }
 
+    [Fact]
+    public void The_filters_in_lanes_estimate_follows_its_rates_and_wins_where_the_wide_rows_waste_lanes()
+    {
+        // Mixed's conv3, 32 → 32 channels, 3×3 at stride 2 on 18×18 (padded) → 8×8. The wide rows run over 4 phase planes
+        // a channel with 2×2 sub-kernels (7 of 16 taps zero) on 8 rows of 9: 128·4·32·72 / 38 = 31,043 ns. In lanes:
+        // 288·32·64 / 34 = 17,348 ns, 11 tiles of positions × 2 of filters at 60 ns, packing and transposing
+        // (288 + 64)·32 values at 0.1 ns: 19,794 ns.
+        double direct = ConvCostModel.DirectNs(128, 2, 32, 72);
+        Assert.Equal(31_043, direct, 0);
+        var strided = ConvCostModel.FilterLanes(vectorized: true, 32, 32, 3, 8, 8, direct)!;
+        Assert.Equal(19_794, strided.Ns, 0);
+        Assert.Contains("filters in lanes (32 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 589,824 multiply-adds): estimated 19.8 µs an image with the weight packing, against 31.0 µs for the wide rows", strided.Reason);
+
+        // An odd block of 8 is charged as a whole tile: 8 filters cost what 16 do in the inner loop.
+        var eight = ConvCostModel.FilterLanes(vectorized: true, 16, 8, 3, 8, 8, double.MaxValue)!;
+        Assert.Equal((144.0 * 16 * 64 / 34) + (11 * 60) + (0.1 * (144 + 64) * 8), eight.Ns, 6);
+
+        // The same multiply-adds on a stride-1 layer of 8×8 (the wide rows' 8 rows of 10, 25% over): within the margin, so no.
+        Assert.Null(ConvCostModel.FilterLanes(vectorized: true, 32, 32, 3, 8, 8, ConvCostModel.DirectNs(32, 3, 32, 80)));
+        // Filters that do not fill blocks of 8, or a layer without vector kernels: never.
+        Assert.Null(ConvCostModel.FilterLanes(vectorized: true, 32, 12, 3, 8, 8, double.MaxValue));
+        Assert.Null(ConvCostModel.FilterLanes(vectorized: false, 32, 32, 3, 8, 8, double.MaxValue));
+    }
+
+    [Fact]
+    public void The_generated_code_runs_the_filters_in_lanes_on_inference_calls_only()
+    {
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(Mixed()).Plan!);
+
+        // conv3 (stride 2, ReLU fused) and conv5 (16 filters of 5×5 on 8×8: 32 channels × 25 taps, 25.6 µs against 32.3 µs).
+        Assert.Contains("workspace.Conv3UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(32);", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.PackWeights(parameters.Slice(18496, 9216), 32, 288, workspace.Conv3FilterLanesWeights);", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 18, 18, workspace.Conv3FilterLanesWeights!, bias, 32, 3, 2, 8, 8, relu: true, workspace.Conv3FilterLanesScratch!, output);", source);
+        Assert.Contains("// Cost model: filters in lanes (32 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 589,824 multiply-adds): estimated 19.8 µs an image with the weight packing, against 31.0 µs for the wide rows, so inference calls use it.", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 12, 12, workspace.Conv5FilterLanesWeights!, bias, 16, 5, 1, 8, 8, relu: true, workspace.Conv5FilterLanesScratch!, output);", source);
+
+        // conv1 and conv2 run Winograd on every call; conv4's Winograd serves batch calls and its single images keep the
+        // wide rows, which the filters in lanes do not beat by the margin there.
+        Assert.DoesNotContain("Conv1UsesFilterLanes", source);
+        Assert.DoesNotContain("Conv2UsesFilterLanes", source);
+        Assert.DoesNotContain("Conv4UsesFilterLanes", source);
+    }
+
     [Theory]
     [InlineData(8, 3, 16, 4)] // 64 filters, 3×3, AVX2: 4 × 3 accumulators + 3 broadcasts + 1 load = 16 registers
     [InlineData(2, 5, 16, 2)] // LeNet-5's conv2 (16 filters, 5×5), AVX2: 10 + 5 + 1 = 16

@@ -19,6 +19,26 @@ internal static class Numerics
         return values;
     }
 
+    /// <summary><paramref name="count"/> values drawn uniformly from [−1, 1).</summary>
+    public static float[] SignedValues(Random random, int count)
+    {
+        var values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        return values;
+    }
+
+    /// <summary><paramref name="count"/> copies of <paramref name="value"/>, e.g. NaN in a buffer a kernel must overwrite, not read.</summary>
+    public static float[] Filled(int count, float value)
+    {
+        var values = new float[count];
+        Array.Fill(values, value);
+        return values;
+    }
+
     public static int[] RandomLabels(int count, int classes, int seed)
     {
         var random = new Random(seed);

@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using LeNet.Gen.Runtime;
 using Xunit;
+using static LeNet.Gen.Tests.Generated.Numerics;
 
 namespace LeNet.Gen.Tests.Runtime;
 
@@ -35,8 +36,8 @@ public class ImageLanesTests
         int outWidth = ((width + (2 * padding) - kernel + (ceiling ? stride - 1 : 0)) / stride) + 1;
         var random = new Random((channels * 97) + filters);
         int l = ImageLanes.Count, images = l - 1; // one lane left empty
-        float[][] inputs = Enumerable.Range(0, images).Select(_ => Values(random, channels * height * width)).ToArray();
-        float[] weight = Values(random, filters * channels * kernel * kernel), bias = Values(random, filters);
+        float[][] inputs = Enumerable.Range(0, images).Select(_ => SignedValues(random, channels * height * width)).ToArray();
+        float[] weight = SignedValues(random, filters * channels * kernel * kernel), bias = SignedValues(random, filters);
         var lanes = new float[channels * height * width * l];
         ImageLanes.Gather(inputs.SelectMany(x => x).ToArray(), images, channels * height * width, lanes);
         int paddedHeight = ((outHeight - 1) * stride) + kernel, paddedWidth = ((outWidth - 1) * stride) + kernel;
@@ -90,7 +91,7 @@ public class ImageLanesTests
 
         count = Math.Min(count, ImageLanes.Batch);
         var random = new Random(rows + columns + count);
-        float[] inputs = Values(random, count * columns), weight = Values(random, rows * columns), bias = Values(random, rows);
+        float[] inputs = SignedValues(random, count * columns), weight = SignedValues(random, rows * columns), bias = SignedValues(random, rows);
         var batch = Filled(columns * ImageLanes.Batch, float.NaN);
         var output = Filled(rows * ImageLanes.Batch, float.NaN);
         var outputs = new float[count * rows];
@@ -127,7 +128,7 @@ public class ImageLanesTests
         const int Rows = 7, Columns = 150;
         int count = ImageLanes.Batch;
         var random = new Random(5);
-        float[] inputs = Values(random, count * Columns), weight = Values(random, Rows * Columns), bias = Values(random, Rows);
+        float[] inputs = SignedValues(random, count * Columns), weight = SignedValues(random, Rows * Columns), bias = SignedValues(random, Rows);
         var batch = new float[Columns * count];
         var output = new float[Rows * count];
         var outputs = new float[count * Rows];
@@ -167,7 +168,7 @@ public class ImageLanesTests
         int outHeight = ((height - size + stride - 1) / stride) + 1, outWidth = ((width - size + stride - 1) / stride) + 1;
         int l = ImageLanes.Count;
         var random = new Random(size + (max ? 10 : 0));
-        var lanes = Values(random, Channels * height * width * l);
+        var lanes = SignedValues(random, Channels * height * width * l);
         lanes[(5 * l) + 1] = float.NaN; // one value of image 1: its window (and only its) gives NaN for a maximum
         var output = new float[Channels * outHeight * outWidth * l];
 
@@ -219,7 +220,7 @@ public class ImageLanesTests
 
         const int Channels = 5, Plane = 49;
         int l = ImageLanes.Count;
-        var lanes = Values(new Random(3), Channels * Plane * l);
+        var lanes = SignedValues(new Random(3), Channels * Plane * l);
         var output = new float[Channels * l];
 
         ImageLanes.GlobalAverage(lanes, Channels, Plane, output);
@@ -248,7 +249,7 @@ public class ImageLanesTests
 
         int l = ImageLanes.Count;
         count = Math.Min(count, l);
-        var images = Values(new Random(length), count * length);
+        var images = SignedValues(new Random(length), count * length);
         var lanes = Filled(length * l, float.NaN);
 
         ImageLanes.Gather(images, count, length, lanes);
@@ -275,7 +276,7 @@ public class ImageLanesTests
 
         int l = ImageLanes.Count, b = ImageLanes.Batch;
         count = Math.Min(count, b);
-        var images = Values(new Random(length + count), count * length);
+        var images = SignedValues(new Random(length + count), count * length);
         var lanes = new float[length * l];
         var batch = Filled(length * b, float.NaN);
         for (int first = 0; first < count; first += l)
@@ -310,23 +311,5 @@ public class ImageLanesTests
 
         Assert.Throws<ArgumentException>(() =>
             ImageLanes.Convolve(new float[9 * l], 1, 3, 3, new float[4], new float[1], 1, 2, 1, 1, 4, 4, relu: false, new float[1], new float[16 * l]));
-    }
-
-    private static float[] Values(Random random, int count)
-    {
-        var values = new float[count];
-        for (int i = 0; i < count; i++)
-        {
-            values[i] = (float)((random.NextDouble() * 2) - 1);
-        }
-
-        return values;
-    }
-
-    private static float[] Filled(int count, float value)
-    {
-        var values = new float[count];
-        Array.Fill(values, value);
-        return values;
     }
 }

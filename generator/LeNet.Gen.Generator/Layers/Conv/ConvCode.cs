@@ -63,6 +63,30 @@ internal sealed class ConvCode
     /// <summary>Where the cost model runs Winograd's kernels for the layer (<see cref="ConvCostModel"/>), or null when it keeps the direct kernels only.</summary>
     public WinogradChoice? Winograd => ConvCostModel.Winograd(Spec.Kernel, Spec.Stride, IsVectorized, Code.Layer.Input.Channels, Code.Layer.Output.Channels, Code.Layer.Output.Height, Code.Layer.Output.Width);
 
+    /// <summary>
+    /// The direct wide-row kernels' estimated nanoseconds per image (<see cref="ConvCostModel.DirectNs"/>), or null without
+    /// them.
+    /// </summary>
+    public double? DirectNs => ForwardWide is { } wide ? ConvCostModel.DirectNs(wide.InChannels, wide.Kernel, wide.OutChannels, wide.Tile(VectorIsa.Avx2).Plane) : null;
+
+    /// <summary>
+    /// Where the cost model runs the layer's inference calls with the filters across the lanes
+    /// (<see cref="ConvCostModel.FilterLanes"/>), or null: for layers whose Winograd kernels, if any, serve batch calls
+    /// only. Those keep Winograd's kernels for batch calls and use the filters in lanes for single images.
+    /// </summary>
+    public FilterLanesChoice? FilterLanes => DirectNs is { } direct && Winograd is not { SingleImages: true }
+        ? ConvCostModel.FilterLanes(IsVectorized, Code.Layer.Input.Channels, Code.Layer.Output.Channels, Spec.Kernel, Code.Layer.Output.Height, Code.Layer.Output.Width, direct)
+        : null;
+
+    /// <summary>The workspace flag that tells the forward pass to run the filters-in-lanes kernels, set by <c>PrepareKernels</c>.</summary>
+    public string UsesFilterLanes => Code.Pascal + "UsesFilterLanes";
+
+    /// <summary>The workspace field with the layer's weights packed for the filters-in-lanes kernels (taps × filters).</summary>
+    public string FilterLanesWeights => Code.Pascal + "FilterLanesWeights";
+
+    /// <summary>The workspace field with the filters-in-lanes kernels' outputs, position by position.</summary>
+    public string FilterLanesScratch => Code.Pascal + "FilterLanesScratch";
+
     /// <summary>The workspace flag that tells the forward pass to run Winograd's kernels, set by <c>PrepareKernels</c>.</summary>
     public string UsesWinograd => Code.Pascal + "UsesWinograd";
 

@@ -13,6 +13,14 @@ namespace LeNet.Gen.Generator.Layers;
 internal sealed record WinogradChoice(bool SingleImages, string Reason, double BatchNs);
 
 /// <summary>
+/// That a convolution's inference calls run with the filters across the vector lanes (<c>LeNet.Gen.Runtime.FilterLanes</c>)
+/// instead of the wide rows, and why.
+/// </summary>
+/// <param name="Reason">The estimate behind the choice, as a sentence for the generated comment.</param>
+/// <param name="Ns">The estimated nanoseconds per image, the weight packing included.</param>
+internal sealed record FilterLanesChoice(string Reason, double Ns);
+
+/// <summary>
 /// Which kernel family a convolution's forward pass gets, and why: the one place the generator weighs the families
 /// against each other, by estimated time per image. Its reasons go into the generated code's comments.
 /// </summary>
@@ -45,6 +53,15 @@ internal static class ConvCostModel
 
     /// <summary>Nanoseconds to transform one filter's 3×3 kernel for one channel.</summary>
     public const double WeightTransformNs = 2;
+
+    /// <summary>Multiply-adds per nanosecond of the filters-in-lanes kernels' inner loop (six positions × two blocks of filters).</summary>
+    public const double FilterLanesMultiplyAddsPerNs = 34;
+
+    /// <summary>Nanoseconds a filters-in-lanes register tile spends outside its inner loop: window offsets, twelve stores.</summary>
+    public const double FilterLanesTileNs = 60;
+
+    /// <summary>Nanoseconds per value to pack the weights (taps × filters) and to transpose the outputs back, with 8×8 register transposes.</summary>
+    public const double TransposeNsPerValue = 0.1;
 
     /// <summary>The share of the direct kernels' estimated time below which Winograd is chosen.</summary>
     public const double Margin = 0.9;
@@ -91,6 +108,46 @@ internal static class ConvCostModel
             direct / 1000,
             singleImages ? "every call uses it" : "batch calls use it and single images keep the direct kernels");
         return new WinogradChoice(singleImages, estimate, batch);
+    }
+
+    /// <summary>
+    /// The direct wide-row kernels' estimated nanoseconds per image: every filter and channel pair over the whole wide plane
+    /// (<paramref name="widePlane"/> positions, the columns between rows included), the zero taps of a strided layer's
+    /// phase planes included (<paramref name="channels"/> and <paramref name="kernel"/> are those the kernels run).
+    /// </summary>
+    public static double DirectNs(int channels, int kernel, int filters, int widePlane) => (double)channels * kernel * kernel * filters * widePlane / MultiplyAddsPerNs;
+
+    /// <summary>
+    /// Where a vectorised layer's inference calls run with the filters across the vector lanes, with the estimate behind
+    /// it, or null to keep the wide rows. That family computes exactly the layer's multiply-adds, whatever the stride and
+    /// plane, for filters in whole blocks of 8, and pays a weight packing per call and a transpose of its outputs; the wide
+    /// rows (<paramref name="directNs"/>) pay the columns between rows and, over phase planes, a strided layer's zero taps.
+    /// </summary>
+    public static FilterLanesChoice? FilterLanes(bool vectorized, int channels, int filters, int kernel, int outHeight, int outWidth, double directNs)
+    {
+        long taps = (long)channels * kernel * kernel, plane = (long)outHeight * outWidth;
+        if (!vectorized || filters % 8 != 0 || taps * filters > MaxWinogradValues || plane * filters > MaxWinogradValues)
+        {
+            return null;
+        }
+
+        // A tile holds two blocks of 8 filters; an odd block runs in a tile of its own at about half the rate, so the inner
+        // loop is charged for the filters rounded up to whole tiles.
+        long pairs = (filters + 15) / 16, tiles = ((plane + 5) / 6) * pairs;
+        double ns = ((double)taps * 16 * pairs * plane / FilterLanesMultiplyAddsPerNs) + (tiles * FilterLanesTileNs) + (TransposeNsPerValue * (taps + plane) * filters);
+        if (ns > Margin * directNs)
+        {
+            return null;
+        }
+
+        string reason = string.Format(
+            CultureInfo.InvariantCulture,
+            "filters in lanes ({0} filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, {1:N0} multiply-adds): estimated {2:0.0} µs an image with the weight packing, against {3:0.0} µs for the wide rows, so inference calls use it",
+            filters,
+            taps * filters * plane,
+            ns / 1000,
+            directNs / 1000);
+        return new FilterLanesChoice(reason, ns);
     }
 
     /// <summary>

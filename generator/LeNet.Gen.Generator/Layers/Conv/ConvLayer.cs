@@ -132,7 +132,7 @@ internal sealed class ConvLayer : ILayerKind
     public bool HasPreparedKernels(LayerCode code)
     {
         var conv = new ConvCode(code);
-        return conv.Winograd is not null || conv.WinogradBackward is not null || TurnsWeights(code, conv) || conv.DefersWeightGradient;
+        return conv.Winograd is not null || conv.FilterLanes is not null || conv.WinogradBackward is not null || TurnsWeights(code, conv) || conv.DefersWeightGradient;
     }
 
     // True when the layer's vector backward pass reads turned kernels (the input gradient's), which training steps then
@@ -147,6 +147,13 @@ internal sealed class ConvLayer : ILayerKind
             w.Line($"public bool {conv.UsesWinograd}; // {code.Layer.Name} runs Winograd's kernels in this call");
             w.Line($"public float[]? {conv.WinogradWeights}; // {code.Layer.Name} weights transformed for Winograd, made on the thread's first such call");
             w.Line($"public float[]? {conv.WinogradScratch}; // {code.Layer.Name} Winograd tiles and products");
+        }
+
+        if (conv.FilterLanes is not null)
+        {
+            w.Line($"public bool {conv.UsesFilterLanes}; // {code.Layer.Name} runs with the filters across the vector lanes in this call");
+            w.Line($"public float[]? {conv.FilterLanesWeights}; // {code.Layer.Name} weights packed for those kernels, made on the thread's first such call");
+            w.Line($"public float[]? {conv.FilterLanesScratch}; // {code.Layer.Name} outputs position by position");
         }
 
         if (TurnsWeights(code, conv))
@@ -182,6 +189,20 @@ internal sealed class ConvLayer : ILayerKind
                 w.Line($"workspace.{conv.WinogradWeights} ??= new float[{Winograd}.WeightsLength({filters}, {channels})];");
                 w.Line($"workspace.{conv.WinogradScratch} ??= new float[{Winograd}.ScratchLength({channels}, {filters}, {conv.WindowHeight}, {conv.WindowWidth}, 0)];");
                 w.Line($"{Winograd}.TransformWeights({weights}, {filters}, {channels}, workspace.{conv.WinogradWeights});");
+            }
+        }
+
+        if (conv.FilterLanes is not null)
+        {
+            var output = layer.Output;
+            long taps = (long)channels * conv.Spec.Kernel * conv.Spec.Kernel;
+            string winograd = conv.Winograd is null ? string.Empty : $" && !workspace.{conv.UsesWinograd}";
+            w.Line($"workspace.{conv.UsesFilterLanes} = !training && {FilterLanes}.Supports({filters}){winograd};");
+            using (w.Block($"if (workspace.{conv.UsesFilterLanes})"))
+            {
+                w.Line($"workspace.{conv.FilterLanesWeights} ??= new float[{Int(taps * filters)}];");
+                w.Line($"workspace.{conv.FilterLanesScratch} ??= new float[{Int((long)output.Height * output.Width * filters)}];");
+                w.Line($"{FilterLanes}.PackWeights({weights}, {filters}, {Int(taps)}, workspace.{conv.FilterLanesWeights});");
             }
         }
 
@@ -300,10 +321,9 @@ internal sealed class ConvLayer : ILayerKind
             return (lanes, winograd.BatchNs);
         }
 
-        if (conv.ForwardWide is { } wide)
+        if (conv.DirectNs is { } direct)
         {
-            double perImage = (double)wide.InChannels * wide.Kernel * wide.Kernel * wide.OutChannels * wide.Tile(VectorIsa.Avx2).Plane;
-            return (lanes, perImage / ConvCostModel.MultiplyAddsPerNs);
+            return (lanes, conv.FilterLanes is { } filterLanes ? Math.Min(direct, filterLanes.Ns) : direct);
         }
 
         return (lanes, exact / ImageLanesCostModel.ScalarMultiplyAddsPerNs);
@@ -393,6 +413,26 @@ internal sealed class ConvLayer : ILayerKind
             using (w.Block($"if (workspace.{plan.UsesWinograd})"))
             {
                 w.Line($"{Winograd}.Forward(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, 0, workspace.{plan.WinogradWeights}!, bias, {conv.OutChannels}, relu: {(relu ? "true" : "false")}, output, workspace.{plan.WinogradScratch}!);");
+                if (!activation.FusesIntoVectorStore)
+                {
+                    EmitActivationInPlace(w, code);
+                }
+
+                w.Line("return;");
+            }
+
+            w.Line();
+        }
+
+        if (plan.FilterLanes is { } lanes)
+        {
+            var activation = ActivationRow.Of(code.FusedActivation);
+            bool relu = activation.FusesIntoVectorStore && !activation.IsIdentity;
+            var output = code.Layer.Output;
+            w.Line($"// Cost model: {lanes.Reason}.");
+            using (w.Block($"if (workspace.{plan.UsesFilterLanes})"))
+            {
+                w.Line($"{FilterLanes}.Convolve(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, workspace.{plan.FilterLanesWeights}!, bias, {conv.OutChannels}, {plan.Spec.Kernel}, {plan.Stride}, {output.Height}, {output.Width}, relu: {(relu ? "true" : "false")}, workspace.{plan.FilterLanesScratch}!, output);");
                 if (!activation.FusesIntoVectorStore)
                 {
                     EmitActivationInPlace(w, code);
