@@ -22,6 +22,7 @@ internal static class Code
     public const string Check = "global::LeNet.Gen.Runtime.Check";
     public const string ImageLanes = "global::LeNet.Gen.Runtime.ImageLanes";
     public const string FilterLanes = "global::LeNet.Gen.Runtime.FilterLanes";
+    public const string PreparedWeights = "global::LeNet.Gen.Runtime.PreparedWeights";
 
     /// <summary>An integer literal, e.g. <c>61706</c>.</summary>
     public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);

@@ -17,16 +17,16 @@ public class ConvCostModelTests
     public void The_estimates_follow_the_rates_and_decide_where_Winograd_runs()
     {
         // vgg-cifar's conv2, 32 → 64 on 16×16, 64 tiles: direct 9·2,048·256 / 38 = 124,174 ns; Winograd's products
-        // 16·2,048·64 / 38 = 55,188 ns, transforms 8·32·64 + 2.7·64·64 = 27,443 ns, weights 2·2,048 = 4,096 ns:
-        // 82.6 µs in a batch, 86.7 µs alone, both under 0.9 × 124.2: every call.
+        // 16·2,048·64 / 38 = 55,188 ns, transforms 8·32·64 + 2.7·64·64 = 27,443 ns; alone, the check of 2,048·9 weights
+        // at 0.08 ns = 1,475 ns: 82.6 µs in a batch, 84.1 µs alone, both under 0.9 × 124.2: every call.
         var conv2 = ConvCostModel.Winograd(3, 1, vectorized: true, 32, 64, 16, 16)!;
         Assert.True(conv2.SingleImages);
-        Assert.Contains("estimated 82.6 µs an image in a batch, 86.7 µs alone (weight transform included), against 124.2 µs for the direct kernels, so every call uses it", conv2.Reason);
+        Assert.Contains("estimated 82.6 µs an image in a batch, 84.1 µs alone (with the check that the weights are those last transformed), against 124.2 µs for the direct kernels, so every call uses it", conv2.Reason);
 
-        // 16 → 32 on 8×8, 16 tiles: direct 7.8 µs; batch 3.4 + 2.0 + 1.4 = 6.9 µs; alone + 1.0 = 7.9 µs > 7.0: batch only.
+        // 16 → 32 on 8×8, 16 tiles: direct 7.8 µs; batch 3.4 + 2.0 + 1.4 = 6.9 µs; alone + 0.4 = 7.2 µs > 7.0: batch only.
         var small = ConvCostModel.Winograd(3, 1, vectorized: true, 16, 32, 8, 8)!;
         Assert.False(small.SingleImages);
-        Assert.EndsWith("estimated 6.9 µs an image in a batch, 7.9 µs alone (weight transform included), against 7.8 µs for the direct kernels, so batch calls use it and single images keep the direct kernels", small.Reason);
+        Assert.EndsWith("estimated 6.9 µs an image in a batch, 7.2 µs alone (with the check that the weights are those last transformed), against 7.8 µs for the direct kernels, so batch calls use it and single images keep the direct kernels", small.Reason);
 
         // vgg-cifar's conv1 (3 channels): the transforms cost more than the products save.
         Assert.Null(ConvCostModel.Winograd(3, 1, vectorized: true, 3, 32, 32, 32));
@@ -36,13 +36,13 @@ public class ConvCostModelTests
         Assert.Null(ConvCostModel.Winograd(3, 1, vectorized: false, 64, 64, 16, 16));
     }
 
-    // 32×16×16 → conv1 32 (every call; first layer) → conv2 32 (every call; input gradient too) → conv3 32, stride 2
-    // → 8×8 (direct) → conv4 32 (batch calls only) → conv5 16, 5×5 (direct) → 10.
+    // 32×16×16 → conv1 32 (every call; first layer) → conv2 32 (every call; input gradient too) → conv3 16, stride 2
+    // → 8×8 (filters in lanes) → conv4 32 (Winograd in batch calls only) → conv5 16, 5×5 (filters in lanes) → 10.
     private static NetworkSpec Mixed() => Network(
         32, 16, 16, RoundingMode.Floor,
         Conv(32, 3, stride: 1, padding: 1, activation: ActivationKind.Tanh),
         Conv(32, 3, stride: 1, padding: 1, activation: ActivationKind.ReLU),
-        Conv(32, 3, stride: 2, padding: 1, activation: ActivationKind.ReLU),
+        Conv(16, 3, stride: 2, padding: 1, activation: ActivationKind.ReLU),
         Conv(32, 3, stride: 1, padding: 1, activation: ActivationKind.ReLU),
         Conv(16, 5, stride: 1, padding: 2, activation: ActivationKind.ReLU),
         Dense(10, ActivationKind.Softmax));
@@ -57,10 +57,11 @@ public class ConvCostModelTests
         Assert.Contains("global::LeNet.Gen.Runtime.Winograd.Forward(input, 32, 18, 18, 0, workspace.Conv1WinogradWeights!, bias, 32, relu: false, output, workspace.Conv1WinogradScratch!);", source);
         Assert.Contains("workspace.Conv1UsesWinograd = vectors;", source);
         Assert.Contains("global::LeNet.Gen.Runtime.Winograd.TransformWeights(parameters.Slice(0, 9216), 32, 32, workspace.Conv1WinogradWeights);", source);
-        // conv4: 32 → 32 on 8×8 (padded 10×10), batch calls only.
+        Assert.Contains("if (!global::LeNet.Gen.Runtime.PreparedWeights.Unchanged(parameters.Slice(0, 9216), ref workspace.Conv1WinogradSource))", source);
+        // conv4: 16 → 32 on 8×8 (padded 10×10), batch calls only (the estimates of the test above).
         Assert.Contains("workspace.Conv4UsesWinograd = vectors && batch;", source);
-        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.Forward(input, 32, 10, 10, 0, workspace.Conv4WinogradWeights!, bias, 32, relu: true, output, workspace.Conv4WinogradScratch!);", source);
-        Assert.Contains("// Cost model: Winograd F(2×2, 3×3), 16 products of 32×32 by 32×16 tiles: estimated 12.4 µs an image in a batch, 14.4 µs alone (weight transform included), against 15.5 µs for the direct kernels, so batch calls use it and single images keep the direct kernels.", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.Forward(input, 16, 10, 10, 0, workspace.Conv4WinogradWeights!, bias, 32, relu: true, output, workspace.Conv4WinogradScratch!);", source);
+        Assert.Contains("// Cost model: Winograd F(2×2, 3×3), 16 products of 32×16 by 16×16 tiles: estimated 6.9 µs an image in a batch, 7.2 µs alone (with the check that the weights are those last transformed), against 7.8 µs for the direct kernels, so batch calls use it and single images keep the direct kernels.", source);
         Assert.Contains("bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;", source);
         Assert.Contains("public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training)", source);
 
@@ -78,19 +79,19 @@ public class ConvCostModelTests
     [Fact]
     public void The_filters_in_lanes_estimate_follows_its_rates_and_wins_where_the_wide_rows_waste_lanes()
     {
-        // Mixed's conv3, 32 → 32 channels, 3×3 at stride 2 on 18×18 (padded) → 8×8. The wide rows run over 4 phase planes
-        // a channel with 2×2 sub-kernels (7 of 16 taps zero) on 8 rows of 9: 128·4·32·72 / 38 = 31,043 ns. In lanes:
-        // 288·32·64 / 34 = 17,348 ns, 11 tiles of positions × 2 of filters at 60 ns, packing and transposing
-        // (288 + 64)·32 values at 0.1 ns: 19,794 ns.
+        // 32 → 32 channels, 3×3 at stride 2 on 18×18 (padded) → 8×8. The wide rows run over 4 phase planes a channel
+        // with 2×2 sub-kernels (7 of 16 taps zero) on 8 rows of 9: 128·4·32·72 / 38 = 31,043 ns. In lanes:
+        // 288·32·64 / 34 = 17,348 ns, 11 tiles of positions × 2 of filters at 60 ns, the check of 288·32 weights at
+        // 0.08 ns = 737 ns, the transpose of 64·32 outputs at 0.1 ns = 205 ns: 19,610 ns.
         double direct = ConvCostModel.DirectNs(128, 2, 32, 72);
         Assert.Equal(31_043, direct, 0);
         var strided = ConvCostModel.FilterLanes(vectorized: true, 32, 32, 3, 8, 8, direct)!;
-        Assert.Equal(19_794, strided.Ns, 0);
-        Assert.Contains("filters in lanes (32 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 589,824 multiply-adds): estimated 19.8 µs an image with the weight packing, against 31.0 µs for the wide rows", strided.Reason);
+        Assert.Equal(19_610, strided.Ns, 0);
+        Assert.Contains("filters in lanes (32 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 589,824 multiply-adds): estimated 19.6 µs an image (with the check that the weights are those last packed), against 31.0 µs for the wide rows", strided.Reason);
 
         // An odd block of 8 is charged as a whole tile: 8 filters cost what 16 do in the inner loop.
         var eight = ConvCostModel.FilterLanes(vectorized: true, 16, 8, 3, 8, 8, double.MaxValue)!;
-        Assert.Equal((144.0 * 16 * 64 / 34) + (11 * 60) + (0.1 * (144 + 64) * 8), eight.Ns, 6);
+        Assert.Equal((144.0 * 16 * 64 / 34) + (11 * 60) + (0.08 * 144 * 8) + (0.1 * 64 * 8), eight.Ns, 6);
 
         // The same multiply-adds on a stride-1 layer of 8×8 (the wide rows' 8 rows of 10, 25% over): within the margin, so no.
         Assert.Null(ConvCostModel.FilterLanes(vectorized: true, 32, 32, 3, 8, 8, ConvCostModel.DirectNs(32, 3, 32, 80)));
@@ -104,11 +105,14 @@ public class ConvCostModelTests
     {
         string source = NetworkEmitter.Emit(ShapeInference.Infer(Mixed()).Plan!);
 
-        // conv3 (stride 2, ReLU fused) and conv5 (16 filters of 5×5 on 8×8: 32 channels × 25 taps, 25.6 µs against 32.3 µs).
-        Assert.Contains("workspace.Conv3UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(32);", source);
-        Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.PackWeights(parameters.Slice(18496, 9216), 32, 288, workspace.Conv3FilterLanesWeights);", source);
-        Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 18, 18, workspace.Conv3FilterLanesWeights!, bias, 32, 3, 2, 8, 8, relu: true, workspace.Conv3FilterLanesScratch!, output);", source);
-        Assert.Contains("// Cost model: filters in lanes (32 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 589,824 multiply-adds): estimated 19.8 µs an image with the weight packing, against 31.0 µs for the wide rows, so inference calls use it.", source);
+        // conv3, 32 → 16 at stride 2 (ReLU fused): 288·16·64 / 34 + 11·60 + 0.08·288·16 + 0.1·64·16 = 9,805 ns against
+        // 128·4·16·72 / 38 = 15,522 ns; conv5, 32 → 16 with 5×5 on 8×8: 25.9 µs against 32.3 µs.
+        Assert.Contains("workspace.Conv3UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(16);", source);
+        Assert.Contains("if (!global::LeNet.Gen.Runtime.PreparedWeights.Unchanged(parameters.Slice(18496, 4608), ref workspace.Conv3FilterLanesSource))", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.PackWeights(parameters.Slice(18496, 4608), 16, 288, workspace.Conv3FilterLanesWeights);", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 18, 18, workspace.Conv3FilterLanesWeights!, bias, 16, 3, 2, 8, 8, relu: true, workspace.Conv3FilterLanesScratch!, output);", source);
+        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 294,912 multiply-adds): estimated 9.8 µs an image (with the check that the weights are those last packed), against 15.5 µs for the wide rows, so inference calls use it.", source);
+        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 819,200 multiply-adds): estimated 25.9 µs an image (with the check that the weights are those last packed), against 32.3 µs for the wide rows, so inference calls use it.", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 12, 12, workspace.Conv5FilterLanesWeights!, bias, 16, 5, 1, 8, 8, relu: true, workspace.Conv5FilterLanesScratch!, output);", source);
 
         // conv1 and conv2 run Winograd on every call; conv4's Winograd serves batch calls and its single images keep the

@@ -55,6 +55,38 @@ public class ReferenceAgreementTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Cases))]
+    public void Weights_changed_in_place_between_calls_are_used_by_the_next_call(NetworkCase @case)
+    {
+        // Layers keep weights they prepared (Winograd's transform, the filters-in-lanes packing) while the parameters do
+        // not change; a write through the Parameters span must still reach the next single-image and batch call.
+        var network = @case.Create(7);
+        const int count = 20;
+        var inputs = RandomInputs(count, network.InputLength, seed: 13);
+        var input = inputs.AsSpan(0, network.InputLength);
+        var probabilities = new float[network.OutputLength];
+        var batch = new float[count * network.OutputLength];
+        network.Predict(input, probabilities);
+        network.Predict(inputs, batch);
+
+        for (int change = 0; change < 2; change++)
+        {
+            // One weight in the middle of every tensor, then (second round) only the last weight of the last tensor.
+            var tensors = change == 0 ? network.Tensors.ToList() : [network.Tensors[^1]];
+            foreach (var tensor in tensors)
+            {
+                network.Parameters[tensor.Offset + (change == 0 ? tensor.Length / 2 : tensor.Length - 1)] += 0.75f;
+            }
+
+            network.Predict(input, probabilities);
+            network.Predict(inputs, batch);
+            var expected = ReferenceForward(@case.Reference, network, input);
+            Assert.True(MaxRelativeError(probabilities, expected) < 1e-5, $"single input after change {change}: {MaxRelativeError(probabilities, expected):E2}");
+            Assert.True(MaxRelativeError(batch.AsSpan(0, network.OutputLength), expected) < 1e-5, $"batch call after change {change}: {MaxRelativeError(batch.AsSpan(0, network.OutputLength), expected):E2}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
     public void Forward_pass_agrees_on_large_random_weights_too(NetworkCase @case)
     {
         // Weights up to ten times the initialisation's bound 1/√fan-in (and at most 1), biases like their layer's weights,

@@ -84,6 +84,9 @@ internal sealed class ConvCode
     /// <summary>The workspace field with the layer's weights packed for the filters-in-lanes kernels (taps × filters).</summary>
     public string FilterLanesWeights => Code.Pascal + "FilterLanesWeights";
 
+    /// <summary>The workspace field with the weights <see cref="FilterLanesWeights"/> were packed from (<c>PreparedWeights</c>).</summary>
+    public string FilterLanesSource => Code.Pascal + "FilterLanesSource";
+
     /// <summary>The workspace field with the filters-in-lanes kernels' outputs, position by position.</summary>
     public string FilterLanesScratch => Code.Pascal + "FilterLanesScratch";
 
@@ -124,6 +127,9 @@ internal sealed class ConvCode
 
     /// <summary>The workspace field with the layer's Winograd-transformed weights.</summary>
     public string WinogradWeights => Code.Pascal + "WinogradWeights";
+
+    /// <summary>The workspace field with the weights <see cref="WinogradWeights"/> were transformed from (<c>PreparedWeights</c>).</summary>
+    public string WinogradSource => Code.Pascal + "WinogradSource";
 
     /// <summary>The workspace field with the layer's Winograd scratch.</summary>
     public string WinogradScratch => Code.Pascal + "WinogradScratch";

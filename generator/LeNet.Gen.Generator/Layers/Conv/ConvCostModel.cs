@@ -7,7 +7,7 @@ namespace LeNet.Gen.Generator.Layers;
 /// Where a 3×3, stride-1 convolution's forward pass runs Winograd's F(2×2, 3×3) (<c>LeNet.Gen.Runtime.Winograd</c>):
 /// for no call, for batch calls only, or for every call.
 /// </summary>
-/// <param name="SingleImages">True when single-image calls use it too, paying its weight transform on each call.</param>
+/// <param name="SingleImages">True when single-image calls use it too, paying a check of its transformed weights on each call.</param>
 /// <param name="Reason">The estimate behind the choice, as a sentence for the generated comment.</param>
 /// <param name="BatchNs">The estimated nanoseconds per image in a batch call.</param>
 internal sealed record WinogradChoice(bool SingleImages, string Reason, double BatchNs);
@@ -29,9 +29,11 @@ internal sealed record FilterLanesChoice(string Reason, double Ns);
 /// Every vectorised convolution gets the wide-row direct kernels (<see cref="WideConv"/>): they need no set-up and serve
 /// single images, training and every shape. A 3×3, stride-1 layer may also get Winograd's F(2×2, 3×3): 2.25 times fewer
 /// multiply-adds in 16 matrix products (filters × channels by channels × tiles), plus an input transform per tile and
-/// channel, an output transform per tile and filter, and a weight transform per filter and channel. The weights cannot
-/// be transformed once and kept (<c>Parameters</c> is a writable span), so the weight transform is paid once per call and
-/// thread: spread over a batch, or whole on a single image.
+/// channel, an output transform per tile and filter, and a weight transform per filter and channel. <c>Parameters</c> is a
+/// writable span, so each call and thread checks the weights against a copy from their last transform and transforms
+/// them again only when they changed (every training step): a single image pays the check, a batch spreads it.
+/// A layer whose filters fill blocks of 8 may instead get the filters in lanes (<see cref="FilterLanes"/>) for inference
+/// calls, which pays no zero taps and no columns between rows.
 /// </para>
 /// <para>
 /// The rates below were measured on the 2-vCPU AMD EPYC (AVX2 and FMA) of this project's benchmarks, one thread, with
@@ -51,8 +53,12 @@ internal static class ConvCostModel
     /// <summary>Nanoseconds to transform one tile of one filter's products into its 2×2 outputs.</summary>
     public const double OutputTransformNs = 2.7;
 
-    /// <summary>Nanoseconds to transform one filter's 3×3 kernel for one channel.</summary>
-    public const double WeightTransformNs = 2;
+    /// <summary>
+    /// Nanoseconds per weight to check that the weights have not changed since the thread last prepared them
+    /// (<c>LeNet.Gen.Runtime.PreparedWeights</c>): a call with unchanged weights pays this instead of transforming or
+    /// packing them again.
+    /// </summary>
+    public const double WeightCheckNs = 0.08;
 
     /// <summary>Multiply-adds per nanosecond of the filters-in-lanes kernels' inner loop (six positions × two blocks of filters).</summary>
     public const double FilterLanesMultiplyAddsPerNs = 34;
@@ -60,7 +66,7 @@ internal static class ConvCostModel
     /// <summary>Nanoseconds a filters-in-lanes register tile spends outside its inner loop: window offsets, twelve stores.</summary>
     public const double FilterLanesTileNs = 60;
 
-    /// <summary>Nanoseconds per value to pack the weights (taps × filters) and to transpose the outputs back, with 8×8 register transposes.</summary>
+    /// <summary>Nanoseconds per value to transpose the filters-in-lanes outputs back to filters × rows × columns, with 8×8 register transposes.</summary>
     public const double TransposeNsPerValue = 0.1;
 
     /// <summary>The share of the direct kernels' estimated time below which Winograd is chosen.</summary>
@@ -90,7 +96,7 @@ internal static class ConvCostModel
 
         double direct = 9.0 * pairs * outHeight * outWidth / MultiplyAddsPerNs;
         double batch = (16.0 * pairs * tileStride / MultiplyAddsPerNs) + (InputTransformNs * channels * tiles) + (OutputTransformNs * filters * tiles);
-        double single = batch + (WeightTransformNs * pairs);
+        double single = batch + (WeightCheckNs * 9 * pairs);
         if (batch > Margin * direct)
         {
             return null;
@@ -99,7 +105,7 @@ internal static class ConvCostModel
         bool singleImages = single <= Margin * direct;
         string estimate = string.Format(
             CultureInfo.InvariantCulture,
-            "Winograd F(2×2, 3×3), 16 products of {0}×{1} by {1}×{2} tiles: estimated {3:0.0} µs an image in a batch, {4:0.0} µs alone (weight transform included), against {5:0.0} µs for the direct kernels, so {6}",
+            "Winograd F(2×2, 3×3), 16 products of {0}×{1} by {1}×{2} tiles: estimated {3:0.0} µs an image in a batch, {4:0.0} µs alone (with the check that the weights are those last transformed), against {5:0.0} µs for the direct kernels, so {6}",
             filters,
             channels,
             tiles,
@@ -120,7 +126,7 @@ internal static class ConvCostModel
     /// <summary>
     /// Where a vectorised layer's inference calls run with the filters across the vector lanes, with the estimate behind
     /// it, or null to keep the wide rows. That family computes exactly the layer's multiply-adds, whatever the stride and
-    /// plane, for filters in whole blocks of 8, and pays a weight packing per call and a transpose of its outputs; the wide
+    /// plane, for filters in whole blocks of 8, and pays a check of the packed weights per call and a transpose of its outputs; the wide
     /// rows (<paramref name="directNs"/>) pay the columns between rows and, over phase planes, a strided layer's zero taps.
     /// </summary>
     public static FilterLanesChoice? FilterLanes(bool vectorized, int channels, int filters, int kernel, int outHeight, int outWidth, double directNs)
@@ -134,7 +140,7 @@ internal static class ConvCostModel
         // A tile holds two blocks of 8 filters; an odd block runs in a tile of its own at about half the rate, so the inner
         // loop is charged for the filters rounded up to whole tiles.
         long pairs = (filters + 15) / 16, tiles = ((plane + 5) / 6) * pairs;
-        double ns = ((double)taps * 16 * pairs * plane / FilterLanesMultiplyAddsPerNs) + (tiles * FilterLanesTileNs) + (TransposeNsPerValue * (taps + plane) * filters);
+        double ns = ((double)taps * 16 * pairs * plane / FilterLanesMultiplyAddsPerNs) + (tiles * FilterLanesTileNs) + (WeightCheckNs * taps * filters) + (TransposeNsPerValue * plane * filters);
         if (ns > Margin * directNs)
         {
             return null;
@@ -142,7 +148,7 @@ internal static class ConvCostModel
 
         string reason = string.Format(
             CultureInfo.InvariantCulture,
-            "filters in lanes ({0} filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, {1:N0} multiply-adds): estimated {2:0.0} µs an image with the weight packing, against {3:0.0} µs for the wide rows, so inference calls use it",
+            "filters in lanes ({0} filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, {1:N0} multiply-adds): estimated {2:0.0} µs an image (with the check that the weights are those last packed), against {3:0.0} µs for the wide rows, so inference calls use it",
             filters,
             taps * filters * plane,
             ns / 1000,

@@ -147,6 +147,7 @@ internal sealed class ConvLayer : ILayerKind
             w.Line($"public bool {conv.UsesWinograd}; // {code.Layer.Name} runs Winograd's kernels in this call");
             w.Line($"public float[]? {conv.WinogradWeights}; // {code.Layer.Name} weights transformed for Winograd, made on the thread's first such call");
             w.Line($"public float[]? {conv.WinogradScratch}; // {code.Layer.Name} Winograd tiles and products");
+            w.Line($"public float[]? {conv.WinogradSource}; // {code.Layer.Name} weights as they were when last transformed");
         }
 
         if (conv.FilterLanes is not null)
@@ -154,6 +155,7 @@ internal sealed class ConvLayer : ILayerKind
             w.Line($"public bool {conv.UsesFilterLanes}; // {code.Layer.Name} runs with the filters across the vector lanes in this call");
             w.Line($"public float[]? {conv.FilterLanesWeights}; // {code.Layer.Name} weights packed for those kernels, made on the thread's first such call");
             w.Line($"public float[]? {conv.FilterLanesScratch}; // {code.Layer.Name} outputs position by position");
+            w.Line($"public float[]? {conv.FilterLanesSource}; // {code.Layer.Name} weights as they were when last packed");
         }
 
         if (TurnsWeights(code, conv))
@@ -188,7 +190,10 @@ internal sealed class ConvLayer : ILayerKind
             {
                 w.Line($"workspace.{conv.WinogradWeights} ??= new float[{Winograd}.WeightsLength({filters}, {channels})];");
                 w.Line($"workspace.{conv.WinogradScratch} ??= new float[{Winograd}.ScratchLength({channels}, {filters}, {conv.WindowHeight}, {conv.WindowWidth}, 0)];");
-                w.Line($"{Winograd}.TransformWeights({weights}, {filters}, {channels}, workspace.{conv.WinogradWeights});");
+                using (w.Block($"if (!{PreparedWeights}.Unchanged({weights}, ref workspace.{conv.WinogradSource}))"))
+                {
+                    w.Line($"{Winograd}.TransformWeights({weights}, {filters}, {channels}, workspace.{conv.WinogradWeights});");
+                }
             }
         }
 
@@ -202,7 +207,10 @@ internal sealed class ConvLayer : ILayerKind
             {
                 w.Line($"workspace.{conv.FilterLanesWeights} ??= new float[{Int(taps * filters)}];");
                 w.Line($"workspace.{conv.FilterLanesScratch} ??= new float[{Int((long)output.Height * output.Width * filters)}];");
-                w.Line($"{FilterLanes}.PackWeights({weights}, {filters}, {Int(taps)}, workspace.{conv.FilterLanesWeights});");
+                using (w.Block($"if (!{PreparedWeights}.Unchanged({weights}, ref workspace.{conv.FilterLanesSource}))"))
+                {
+                    w.Line($"{FilterLanes}.PackWeights({weights}, {filters}, {Int(taps)}, workspace.{conv.FilterLanesWeights});");
+                }
             }
         }
 
