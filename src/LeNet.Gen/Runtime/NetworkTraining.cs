@@ -1,5 +1,6 @@
 using System;
 using System.ComponentModel;
+using System.Threading;
 
 namespace LeNet.Gen.Runtime;
 
@@ -32,11 +33,14 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     private TWorkspace? _workspace;
     private int _threads = 1;
 
-    // One-thread path: the scratch gradient of chunks after the first.
+    // One-thread path: the scratch gradient of chunks after the first, and whether it may hold anything but zeros (it is
+    // zeroed as it is added on, so a step that completes leaves it ready for the next without a separate clearing pass).
     private float[]? _chunkGradient;
+    private bool _chunkGradientDirty;
 
     // Several threads: the batch copied (spans cannot cross threads), one gradient buffer per chunk, one workspace per worker.
     private float[]?[]? _chunkGradients;
+    private bool[]? _chunkGradientsDirty; // as _chunkGradientDirty, per chunk buffer: the gradient sum zeroes each range it has read
     private float[]? _chunkLosses;
     private TWorkspace?[]? _workerWorkspaces;
     private long[]? _workerPreparedSteps; // the step whose kernels each worker's workspace holds (PrepareKernels)
@@ -46,6 +50,8 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     private float _batchScale;
     private long _batchStep;
     private GradientSum? _gradientSum;
+    private OptimizerRanges? _optimizerRanges;
+    private bool _sumFoundFinite; // the last ComputeGradients call's parallel sum checked every gradient and found them finite
 
     /// <summary>Creates the training state of a network whose weights and biases live in <paramref name="parameters"/>.</summary>
     /// <param name="parameters">The network's parameters, <c>ParameterCount</c> values; training updates them in place.</param>
@@ -127,8 +133,33 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         Check.NotNull(optimizer, nameof(optimizer));
         float[] gradients = _gradients ??= new float[TKernels.ParameterCount];
         float loss = ComputeGradients(inputs, labels, gradients);
-        Check.Finite(loss, gradients, TKernels.Name);
-        optimizer.Step(Trainable, gradients);
+        bool checkedFinite = _sumFoundFinite;
+        _sumFoundFinite = false;
+        if (!checkedFinite || !float.IsFinite(loss))
+        {
+            Check.Finite(loss, gradients, TKernels.Name);
+        }
+
+        if (_threads > 1 && optimizer.UpdatesInRanges && TKernels.ParameterCount >= 2 * OptimizerRanges.RangeLength)
+        {
+            // Each parameter's update reads only its own gradient and state: the ranges give Step's result on any threads.
+            optimizer.BeginStep(TKernels.ParameterCount, gradients.Length);
+            var update = _optimizerRanges ??= new OptimizerRanges();
+            update.Start(optimizer, _parameters, gradients);
+            try
+            {
+                ChunkRunner.Run(update, (TKernels.ParameterCount + OptimizerRanges.RangeLength - 1) / OptimizerRanges.RangeLength, _threads);
+            }
+            finally
+            {
+                update.Start(null, null, null);
+            }
+        }
+        else
+        {
+            optimizer.Step(Trainable, gradients);
+        }
+
         return loss;
     }
 
@@ -145,6 +176,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         Check.Batch(inputs.Length, labels.Length, TKernels.InputLength, TKernels.Name, nameof(inputs), nameof(labels));
         Check.Labels(labels, TKernels.OutputLength, nameof(labels));
         Check.Length(gradients.Length, TKernels.ParameterCount, "the parameter count", TKernels.Name, nameof(gradients));
+        _sumFoundFinite = false;
         int count = labels.Length;
         float scale = 1f / count;
         int chunks = (count + ChunkSize - 1) / ChunkSize;
@@ -168,10 +200,16 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         for (int chunk = 1; chunk < chunks; chunk++)
         {
             float[] partial = _chunkGradient ??= new float[TKernels.ParameterCount];
-            Array.Clear(partial);
+            if (_chunkGradientDirty)
+            {
+                Array.Clear(partial); // a step that stopped part-way
+            }
+
+            _chunkGradientDirty = true;
             int start = chunk * ChunkSize;
             total += AccumulateRange(_parameters, inputs, labels, start, Math.Min(start + ChunkSize, count), scale, workspace, partial, _seed, step);
-            Simd.Add(partial, gradients);
+            Simd.AddAndClear(partial, gradients);
+            _chunkGradientDirty = false;
         }
 
         return total * scale;
@@ -235,7 +273,8 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         int threads = Math.Min(_threads, chunks);
         if (_batchInputs is null || _batchInputs.Length < inputs.Length) _batchInputs = new float[inputs.Length];
         if (_batchLabels is null || _batchLabels.Length < labels.Length) _batchLabels = new int[labels.Length];
-        if (_chunkGradients is null || _chunkGradients.Length < chunks) _chunkGradients = new float[chunks][];
+        if (_chunkGradients is null || _chunkGradients.Length < chunks) Array.Resize(ref _chunkGradients, chunks);
+        if (_chunkGradientsDirty is null || _chunkGradientsDirty.Length < chunks) Array.Resize(ref _chunkGradientsDirty, chunks);
         if (_chunkLosses is null || _chunkLosses.Length < chunks) _chunkLosses = new float[chunks];
         if (_workerWorkspaces is null || _workerWorkspaces.Length < threads) Array.Resize(ref _workerWorkspaces, threads);
         if (_workerPreparedSteps is null || _workerPreparedSteps.Length < threads)
@@ -269,12 +308,15 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             try
             {
                 ChunkRunner.Run(sum, GradientSum.Ranges, threads);
+                _sumFoundFinite = !sum.FoundNonFinite;
             }
             finally
             {
                 sum.Start(null, null, 0);
             }
         }
+
+        Array.Clear(_chunkGradientsDirty, 0, chunks); // the sum zeroed every range of them
 
         float total = _chunkLosses[0];
         for (int chunk = 1; chunk < chunks; chunk++)
@@ -533,7 +575,12 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         }
 
         float[] partial = _chunkGradients![chunk]!;
-        Array.Clear(partial);
+        if (_chunkGradientsDirty![chunk])
+        {
+            Array.Clear(partial); // a step that stopped part-way
+        }
+
+        _chunkGradientsDirty[chunk] = true;
         int start = chunk * ChunkSize;
         int end = Math.Min(start + ChunkSize, _batchCount);
         var workspace = _workerWorkspaces![worker]!;
@@ -547,7 +594,8 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         _chunkLosses![chunk] = AccumulateRange(_parameters, _batchInputs, _batchLabels, start, end, _batchScale, workspace, partial, _seed, _batchStep);
     }
 
-    // Adds the chunk gradients into the caller's (pinned) gradient span, one range of parameters per work chunk.
+    // Adds the chunk gradients into the caller's (pinned) gradient span, one range of parameters per work chunk, and zeroes
+    // each chunk's range once read, while it is still in cache, for the chunks of the next step.
     private sealed unsafe class GradientSum : IChunkWork
     {
         /// <summary>Parameters per range: 16 KB of each chunk gradient, small enough to stay in cache while it is summed.</summary>
@@ -559,12 +607,17 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         private float* _destination;
         private float[]?[]? _chunkGradients;
         private int _chunks;
+        private int _nonFinite;
+
+        /// <summary>True when some range of the sum held NaN or an infinity.</summary>
+        public bool FoundNonFinite => Volatile.Read(ref _nonFinite) != 0;
 
         public void Start(float* destination, float[]?[]? chunkGradients, int chunks)
         {
             _destination = destination;
             _chunkGradients = chunkGradients;
             _chunks = chunks;
+            _nonFinite = 0;
         }
 
         public void Execute(int range, int worker)
@@ -572,11 +625,44 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             int start = range * RangeLength;
             int length = Math.Min(RangeLength, TKernels.ParameterCount - start);
             var destination = new Span<float>(_destination + start, length);
-            new ReadOnlySpan<float>(_chunkGradients![0], start, length).CopyTo(destination);
+            var first = new Span<float>(_chunkGradients![0], start, length);
+            first.CopyTo(destination);
+            first.Clear();
             for (int chunk = 1; chunk < _chunks; chunk++)
             {
-                Simd.Add(new ReadOnlySpan<float>(_chunkGradients[chunk], start, length), destination);
+                Simd.AddAndClear(new Span<float>(_chunkGradients[chunk], start, length), destination);
             }
+
+            // The check Train makes before a step, on the range while it is in cache (Check.Finite then names the value).
+            if (Check.FirstNonFinite(destination) >= 0)
+            {
+                Volatile.Write(ref _nonFinite, 1);
+            }
+        }
+    }
+
+    // An optimizer step over ranges of the parameters, on the training threads (Optimizer.UpdatesInRanges).
+    private sealed class OptimizerRanges : IChunkWork
+    {
+        /// <summary>Parameters per range: 64 KB of each buffer the update reads or writes.</summary>
+        public const int RangeLength = 16384;
+
+        private Optimizer? _optimizer;
+        private float[]? _parameters;
+        private float[]? _gradients;
+
+        public void Start(Optimizer? optimizer, float[]? parameters, float[]? gradients)
+        {
+            _optimizer = optimizer;
+            _parameters = parameters;
+            _gradients = gradients;
+        }
+
+        public void Execute(int range, int worker)
+        {
+            int start = range * RangeLength;
+            int length = Math.Min(RangeLength, TKernels.ParameterCount - start);
+            _optimizer!.UpdateRange(_parameters.AsSpan(start, length), _gradients.AsSpan(start, length), start);
         }
     }
 }

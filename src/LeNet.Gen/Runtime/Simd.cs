@@ -433,6 +433,32 @@ public static class Simd
         }
     }
 
+    /// <summary>
+    /// <c>y[i] += x[i]</c>, then <c>x[i] = 0</c>, in one pass: a partial sum added on and left zeroed for its next use while
+    /// its values are still in cache. The sums are those of <see cref="Add"/>.
+    /// </summary>
+    public static void AddAndClear(Span<float> x, Span<float> y)
+    {
+        int n = Math.Min(x.Length, y.Length);
+        ref float s = ref MemoryMarshal.GetReference(x);
+        ref float d = ref MemoryMarshal.GetReference(y);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                (Vector256.LoadUnsafe(ref s, (nuint)i) + Vector256.LoadUnsafe(ref d, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+                Vector256<float>.Zero.StoreUnsafe(ref s, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref d, i) += Unsafe.Add(ref s, i);
+            Unsafe.Add(ref s, i) = 0f;
+        }
+    }
+
     /// <summary>ReLU backward, in place: <c>g[i] = y[i] &gt; 0 ? g[i] : 0</c> (0 where the output is 0 or NaN).</summary>
     public static void ReluBackward(ReadOnlySpan<float> y, Span<float> g)
     {

@@ -76,6 +76,34 @@ public abstract class Optimizer
     /// <summary>Forgets all state (momentum, moments, step count).</summary>
     public virtual void Reset() => Steps = 0;
 
+    /// <summary>
+    /// True for the built-in optimizers: each parameter's update reads only its own gradient and state, so a training
+    /// step may run it over ranges of parameters on several threads (<see cref="BeginStep"/>, <see cref="UpdateRange"/>)
+    /// with the result of <see cref="Step"/>.
+    /// </summary>
+    internal virtual bool UpdatesInRanges => false;
+
+    /// <summary>Starts a step that then runs as <see cref="UpdateRange"/> calls: checks and counts it as <see cref="Step"/> does, and makes the state.</summary>
+    internal void BeginStep(int parameters, int gradients)
+    {
+        if (parameters != gradients)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"gradients has {gradients} values, but parameters has {parameters}."), nameof(gradients));
+        }
+
+        PrepareState(parameters);
+        Steps++;
+    }
+
+    /// <summary>Makes (or checks) the state buffers for <paramref name="length"/> parameters.</summary>
+    internal virtual void PrepareState(int length)
+    {
+    }
+
+    /// <summary>The update of parameters <paramref name="offset"/> … <paramref name="offset"/> + <paramref name="parameters"/>.Length − 1, after <see cref="BeginStep"/>.</summary>
+    internal virtual void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset) =>
+        throw new NotSupportedException($"{GetType().Name} updates all parameters at once.");
+
     /// <summary>Applies one update; <see cref="Steps"/> already counts it.</summary>
     protected abstract void Update(Span<float> parameters, ReadOnlySpan<float> gradients);
 
@@ -98,8 +126,12 @@ public abstract class Optimizer
 /// <summary>Plain stochastic gradient descent: <c>p ← p − lr · (g + wd · p)</c>.</summary>
 public sealed class Sgd(float learningRate, float weightDecay = 0f) : Optimizer(learningRate, weightDecay)
 {
+    internal override bool UpdatesInRanges => true;
+
     /// <inheritdoc/>
-    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients) => UpdateRange(parameters, gradients, 0);
+
+    internal override void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
     {
         float lr = LearningRate, wd = WeightDecay;
         ref float p = ref MemoryMarshal.GetReference(parameters);
@@ -161,15 +193,25 @@ public sealed class MomentumSgd : Optimizer
         _velocity = null;
     }
 
+    internal override bool UpdatesInRanges => true;
+
     /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
-        var velocity = State(ref _velocity, parameters.Length);
+        PrepareState(parameters.Length);
+        UpdateRange(parameters, gradients, 0);
+    }
+
+    internal override void PrepareState(int length) => State(ref _velocity, length);
+
+    internal override void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
+    {
+        var velocity = _velocity.AsSpan(offset, parameters.Length);
         float lr = LearningRate, wd = WeightDecay, mu = Momentum;
         bool first = Steps == 1, nesterov = Nesterov;
         ref float p = ref MemoryMarshal.GetReference(parameters);
         ref float d = ref MemoryMarshal.GetReference(gradients);
-        ref float u = ref MemoryMarshal.GetReference(velocity.AsSpan());
+        ref float u = ref MemoryMarshal.GetReference(velocity);
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
@@ -250,11 +292,25 @@ public sealed class Adam : Optimizer
         _v = null;
     }
 
+    internal override bool UpdatesInRanges => true;
+
     /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
-        var m = State(ref _m, parameters.Length);
-        var v = State(ref _v, parameters.Length);
+        PrepareState(parameters.Length);
+        UpdateRange(parameters, gradients, 0);
+    }
+
+    internal override void PrepareState(int length)
+    {
+        State(ref _m, length);
+        State(ref _v, length);
+    }
+
+    internal override void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
+    {
+        var m = _m.AsSpan(offset, parameters.Length);
+        var v = _v.AsSpan(offset, parameters.Length);
         float b1 = Beta1, b2 = Beta2, wd = WeightDecay;
         float correction1 = 1f - MathF.Pow(b1, Steps);
         float correction2 = 1f - MathF.Pow(b2, Steps);
@@ -262,8 +318,8 @@ public sealed class Adam : Optimizer
         float sqrtCorrection2 = MathF.Sqrt(correction2), epsilon = Epsilon;
         ref float p = ref MemoryMarshal.GetReference(parameters);
         ref float d = ref MemoryMarshal.GetReference(gradients);
-        ref float first = ref MemoryMarshal.GetReference(m.AsSpan());
-        ref float second = ref MemoryMarshal.GetReference(v.AsSpan());
+        ref float first = ref MemoryMarshal.GetReference(m);
+        ref float second = ref MemoryMarshal.GetReference(v);
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
         {

@@ -68,17 +68,18 @@ public class BehaviourTests
     }
 
     [Theory]
-    [InlineData(32)]
-    [InlineData(27)] // a last chunk shorter than the others
-    [InlineData(5)] // a single chunk
-    public void Training_gives_bit_identical_parameters_on_1_2_and_3_threads(int batch)
+    [InlineData(32, false)]
+    [InlineData(27, false)] // a last chunk shorter than the others
+    [InlineData(5, false)] // a single chunk
+    [InlineData(32, true)] // Adam: its step, like momentum's, runs over ranges of the parameters on the training threads
+    public void Training_gives_bit_identical_parameters_on_1_2_and_3_threads(int batch, bool adam)
     {
         var inputs = RandomInputs(batch * 3, LeNet5.InputLength, seed: 21);
         var labels = RandomLabels(batch * 3, 10, seed: 22);
         float[] Run(int threads)
         {
             var network = new LeNet5(4) { TrainingThreads = threads };
-            var momentum = new MomentumSgd(0.02f);
+            Optimizer momentum = adam ? new Adam(0.002f, weightDecay: 0.01f) : new MomentumSgd(0.02f, nesterov: true);
             for (int step = 0; step < 3; step++)
             {
                 network.Train(inputs.AsSpan(step * batch * 1024, batch * 1024), labels.AsSpan(step * batch, batch), momentum);

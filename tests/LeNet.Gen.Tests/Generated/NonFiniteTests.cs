@@ -44,6 +44,32 @@ public class NonFiniteTests
         Assert.Equal(0, adam.Steps);
     }
 
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.NegativeInfinity)]
+    public void Train_on_two_threads_refuses_a_non_finite_batch_and_then_trains_as_one_thread_does(float bad)
+    {
+        // Three chunks summed on two threads, with the finiteness check folded into the sum and the optimizer's step split
+        // into ranges: the bad batch changes nothing, and the next batch gives one thread's parameters bit for bit.
+        var inputs = RandomInputs(48, LeNet5.InputLength, seed: 7);
+        var labels = RandomLabels(48, 10, seed: 8);
+        var network = new LeNet5(3) { TrainingThreads = 2 };
+        var single = new LeNet5(3);
+        var adam = new Adam(0.01f);
+        var singleAdam = new Adam(0.01f);
+        inputs[(17 * 1024) + 300] = bad;
+        var before = network.Parameters.ToArray();
+
+        var error = Assert.Throws<ArithmeticException>(() => network.Train(inputs.AsSpan(0, 24 * 1024), labels.AsSpan(0, 24), adam));
+
+        Assert.Contains("the parameters were left unchanged", error.Message);
+        Assert.True(network.Parameters.SequenceEqual(before));
+        Assert.Equal(0, adam.Steps);
+        network.Train(inputs.AsSpan(24 * 1024), labels.AsSpan(24), adam);
+        single.Train(inputs.AsSpan(24 * 1024), labels.AsSpan(24), singleAdam);
+        Assert.True(network.Parameters.SequenceEqual(single.Parameters));
+    }
+
     [Fact]
     public void Overflowing_weights_make_Train_throw_rather_than_poison_the_network()
     {
