@@ -413,31 +413,15 @@ public static class Simd
     }
 
     /// <summary><c>y[i] += x[i]</c> over the common length.</summary>
-    public static void Add(ReadOnlySpan<float> x, Span<float> y)
-    {
-        int n = Math.Min(x.Length, y.Length);
-        ref float s = ref MemoryMarshal.GetReference(x);
-        ref float d = ref MemoryMarshal.GetReference(y);
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= n - 8; i += 8)
-            {
-                (Vector256.LoadUnsafe(ref s, (nuint)i) + Vector256.LoadUnsafe(ref d, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            Unsafe.Add(ref d, i) += Unsafe.Add(ref s, i);
-        }
-    }
+    public static void Add(ReadOnlySpan<float> x, Span<float> y) => Add(x, y, clear: false);
 
     /// <summary>
     /// <c>y[i] += x[i]</c>, then <c>x[i] = 0</c>, in one pass: a partial sum added on and left zeroed for its next use while
-    /// its values are still in cache. The sums are those of <see cref="Add"/>.
+    /// its values are still in cache. The sums are those of <see cref="Add(ReadOnlySpan{float}, Span{float})"/>.
     /// </summary>
-    public static void AddAndClear(Span<float> x, Span<float> y)
+    public static void AddAndClear(Span<float> x, Span<float> y) => Add(x, y, clear: true);
+
+    private static void Add(ReadOnlySpan<float> x, Span<float> y, bool clear)
     {
         int n = Math.Min(x.Length, y.Length);
         ref float s = ref MemoryMarshal.GetReference(x);
@@ -448,14 +432,20 @@ public static class Simd
             for (; i <= n - 8; i += 8)
             {
                 (Vector256.LoadUnsafe(ref s, (nuint)i) + Vector256.LoadUnsafe(ref d, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
-                Vector256<float>.Zero.StoreUnsafe(ref s, (nuint)i);
+                if (clear)
+                {
+                    Vector256<float>.Zero.StoreUnsafe(ref s, (nuint)i);
+                }
             }
         }
 
         for (; i < n; i++)
         {
             Unsafe.Add(ref d, i) += Unsafe.Add(ref s, i);
-            Unsafe.Add(ref s, i) = 0f;
+            if (clear)
+            {
+                Unsafe.Add(ref s, i) = 0f;
+            }
         }
     }
 
