@@ -61,10 +61,10 @@ internal static class ConvCostModel
     public const double WeightCheckNs = 0.08;
 
     /// <summary>Multiply-adds per nanosecond of the filters-in-lanes kernels' inner loop (six positions × two blocks of filters).</summary>
-    public const double FilterLanesMultiplyAddsPerNs = 34;
+    public const double FilterLanesMultiplyAddsPerNs = 40;
 
     /// <summary>Nanoseconds a filters-in-lanes register tile spends outside its inner loop: window offsets, twelve stores.</summary>
-    public const double FilterLanesTileNs = 60;
+    public const double FilterLanesTileNs = 40;
 
     /// <summary>Nanoseconds per value to transpose the filters-in-lanes outputs back to filters × rows × columns, with 8×8 register transposes.</summary>
     public const double TransposeNsPerValue = 0.1;

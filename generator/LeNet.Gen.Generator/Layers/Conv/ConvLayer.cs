@@ -145,7 +145,7 @@ internal sealed class ConvLayer : ILayerKind
         if (conv.Winograd is not null)
         {
             w.Line($"public bool {conv.UsesWinograd}; // {code.Layer.Name} runs Winograd's kernels in this call");
-            w.Line($"public float[]? {conv.WinogradWeights}; // {code.Layer.Name} weights transformed for Winograd, made on the thread's first such call");
+            w.Line($"public float[]? {conv.WinogradWeights}; // {code.Layer.Name} weights transformed for Winograd, made on the thread's first such call and again when the weights change");
             w.Line($"public float[]? {conv.WinogradScratch}; // {code.Layer.Name} Winograd tiles and products");
             w.Line($"public float[]? {conv.WinogradSource}; // {code.Layer.Name} weights as they were when last transformed");
         }
@@ -153,7 +153,7 @@ internal sealed class ConvLayer : ILayerKind
         if (conv.FilterLanes is not null)
         {
             w.Line($"public bool {conv.UsesFilterLanes}; // {code.Layer.Name} runs with the filters across the vector lanes in this call");
-            w.Line($"public float[]? {conv.FilterLanesWeights}; // {code.Layer.Name} weights packed for those kernels, made on the thread's first such call");
+            w.Line($"public float[]? {conv.FilterLanesWeights}; // {code.Layer.Name} weights packed for those kernels, made on the thread's first such call and again when the weights change");
             w.Line($"public float[]? {conv.FilterLanesScratch}; // {code.Layer.Name} outputs position by position");
             w.Line($"public float[]? {conv.FilterLanesSource}; // {code.Layer.Name} weights as they were when last packed");
         }
