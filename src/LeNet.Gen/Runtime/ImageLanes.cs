@@ -20,8 +20,8 @@ namespace LeNet.Gen.Runtime;
 /// operation sees each channel's plane as <c>plane · Count</c> values in a row.
 /// </para>
 /// <para>
-/// Every lane runs the same scalar arithmetic in the same order: a convolution adds its taps (channel, row, column) by
-/// fused multiply-adds from zero and then the bias; a dense layer its inputs in order; pooling is the scalar layers' own
+/// Every lane runs the same scalar arithmetic in the same order: a convolution starts from the bias and adds its taps
+/// (channel, row, column) by fused multiply-adds; a dense layer its inputs in order; pooling is the scalar layers' own
 /// order. So an image's outputs do not depend on the instruction set (8 or 16 lanes), on which images share its group,
 /// or on the thread count. Against the single-image kernels the sums run in another order, so they differ by rounding.
 /// </para>
@@ -506,9 +506,23 @@ public static class ImageLanes
         }
     }
 
-    // A thread's convolution weights rearranged for the register tiles (Convolve), grown as layers need.
+    // A thread's convolution weights rearranged for the register tiles (Convolve), a few layers' worth. Each is kept with
+    // a copy of the weights it was packed from, so the groups of a call, and later calls while the parameters do not
+    // change, find it by comparing the weights (PreparedWeights' check) instead of packing again.
     [ThreadStatic]
-    private static float[]? t_packedWeights;
+    private static PackedWeights[]? t_packed;
+
+    [ThreadStatic]
+    private static int t_nextPacked;
+
+    private sealed class PackedWeights
+    {
+        public int Tile;
+        public int Filters;
+        public int Taps;
+        public float[] Source = [];
+        public float[] Packed = [];
+    }
 
     private readonly record struct ConvShape(int Channels, int Height, int Width, int Filters, int Kernel, int Stride, int OutHeight, int OutWidth);
 
@@ -565,8 +579,11 @@ public static class ImageLanes
                 nuint i0 = Window(y0, x0, s, row, l), i1 = Window(y1, x1, s, row, l), i2 = Window(y2, x2, s, row, l);
                 (y0, x0) = (y2, x2);
                 Advance(ref y0, ref x0, 1, s.OutWidth);
-                TVector a00 = TLanes.Zero, a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00, a20 = a00, a21 = a00, a22 = a00;
-                TVector a30 = a00, a31 = a00, a32 = a00;
+                // The sums start from the bias, so the tile ends with its stores alone.
+                TVector a00 = TLanes.Splat(Unsafe.Add(ref bias, f)), a01 = a00, a02 = a00;
+                TVector a10 = TLanes.Splat(Unsafe.Add(ref bias, f1)), a11 = a10, a12 = a10;
+                TVector a20 = TLanes.Splat(Unsafe.Add(ref bias, f2)), a21 = a20, a22 = a20;
+                TVector a30 = four ? TLanes.Splat(Unsafe.Add(ref bias, f3)) : TLanes.Zero, a31 = a30, a32 = a30;
                 ref float w = ref group;
                 for (int c = 0; c < s.Channels; c++)
                 {
@@ -604,27 +621,23 @@ public static class ImageLanes
 
                 nuint q0 = (nuint)(p * l), q1 = (nuint)(p1 * l), q2 = (nuint)(p2 * l);
                 ref float o0 = ref Unsafe.Add(ref output, f * outPlane);
-                TVector b = TLanes.Splat(Unsafe.Add(ref bias, f));
-                Store<TLanes, TVector>(TLanes.Add(a00, b), relu, ref o0, q0);
-                Store<TLanes, TVector>(TLanes.Add(a01, b), relu, ref o0, q1);
-                Store<TLanes, TVector>(TLanes.Add(a02, b), relu, ref o0, q2);
+                Store<TLanes, TVector>(a00, relu, ref o0, q0);
+                Store<TLanes, TVector>(a01, relu, ref o0, q1);
+                Store<TLanes, TVector>(a02, relu, ref o0, q2);
                 ref float o1 = ref Unsafe.Add(ref output, f1 * outPlane);
-                b = TLanes.Splat(Unsafe.Add(ref bias, f1));
-                Store<TLanes, TVector>(TLanes.Add(a10, b), relu, ref o1, q0);
-                Store<TLanes, TVector>(TLanes.Add(a11, b), relu, ref o1, q1);
-                Store<TLanes, TVector>(TLanes.Add(a12, b), relu, ref o1, q2);
+                Store<TLanes, TVector>(a10, relu, ref o1, q0);
+                Store<TLanes, TVector>(a11, relu, ref o1, q1);
+                Store<TLanes, TVector>(a12, relu, ref o1, q2);
                 ref float o2 = ref Unsafe.Add(ref output, f2 * outPlane);
-                b = TLanes.Splat(Unsafe.Add(ref bias, f2));
-                Store<TLanes, TVector>(TLanes.Add(a20, b), relu, ref o2, q0);
-                Store<TLanes, TVector>(TLanes.Add(a21, b), relu, ref o2, q1);
-                Store<TLanes, TVector>(TLanes.Add(a22, b), relu, ref o2, q2);
+                Store<TLanes, TVector>(a20, relu, ref o2, q0);
+                Store<TLanes, TVector>(a21, relu, ref o2, q1);
+                Store<TLanes, TVector>(a22, relu, ref o2, q2);
                 if (four)
                 {
                     ref float o3 = ref Unsafe.Add(ref output, f3 * outPlane);
-                    b = TLanes.Splat(Unsafe.Add(ref bias, f3));
-                    Store<TLanes, TVector>(TLanes.Add(a30, b), relu, ref o3, q0);
-                    Store<TLanes, TVector>(TLanes.Add(a31, b), relu, ref o3, q1);
-                    Store<TLanes, TVector>(TLanes.Add(a32, b), relu, ref o3, q2);
+                    Store<TLanes, TVector>(a30, relu, ref o3, q0);
+                    Store<TLanes, TVector>(a31, relu, ref o3, q1);
+                    Store<TLanes, TVector>(a32, relu, ref o3, q2);
                 }
             }
         }
@@ -635,10 +648,36 @@ public static class ImageLanes
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ref float Pack(ref float weight, ConvShape s, int tile)
     {
-        int taps = s.Channels * s.Kernel * s.Kernel;
+        int taps = s.Channels * s.Kernel * s.Kernel, count = s.Filters * taps;
         int groups = (s.Filters + tile - 1) / tile;
-        var packed = t_packedWeights is { } kept && kept.Length >= groups * taps * tile ? kept : t_packedWeights = new float[groups * taps * tile];
-        ref float pack = ref MemoryMarshal.GetArrayDataReference(packed);
+        var weights = MemoryMarshal.CreateReadOnlySpan(ref weight, count);
+        var slots = t_packed ??= new PackedWeights[8];
+        foreach (var kept in slots)
+        {
+            if (kept is not null && kept.Tile == tile && kept.Filters == s.Filters && kept.Taps == taps
+                && MemoryMarshal.AsBytes(weights).SequenceEqual(MemoryMarshal.AsBytes(kept.Source.AsSpan(0, count))))
+            {
+                return ref MemoryMarshal.GetArrayDataReference(kept.Packed);
+            }
+        }
+
+        // Not packed yet, or the weights changed: into the next slot in turn. The buffers only grow, so a network with
+        // more such layers than slots repacks on each call but allocates nothing once warm.
+        int slot = t_nextPacked;
+        t_nextPacked = (slot + 1) % slots.Length;
+        var entry = slots[slot] ??= new PackedWeights();
+        entry.Tile = 0; // not valid until packed
+        if (entry.Source.Length < count)
+        {
+            entry.Source = new float[count];
+        }
+
+        if (entry.Packed.Length < groups * taps * tile)
+        {
+            entry.Packed = new float[groups * taps * tile];
+        }
+
+        ref float pack = ref MemoryMarshal.GetArrayDataReference(entry.Packed);
         for (int g = 0, at = 0; g < groups; g++)
         {
             for (int t = 0; t < taps; t++)
@@ -650,6 +689,8 @@ public static class ImageLanes
             }
         }
 
+        weights.CopyTo(entry.Source);
+        (entry.Tile, entry.Filters, entry.Taps) = (tile, s.Filters, taps);
         return ref pack;
     }
 
@@ -679,7 +720,13 @@ public static class ImageLanes
                 nuint i0 = Window(y0, x0, s, row, l), i1 = Window(y1, x1, s, row, l);
                 (y0, x0) = (y1, x1);
                 Advance(ref y0, ref x0, 1, s.OutWidth);
-                TVector a00 = TLanes.Zero, a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+                // The sums start from the bias, so the tile ends with its stores alone.
+                TVector a00 = TLanes.Splat(Unsafe.Add(ref bias, f)), a01 = a00;
+                TVector a10 = TLanes.Splat(Unsafe.Add(ref bias, f + 1)), a11 = a10;
+                TVector a20 = TLanes.Splat(Unsafe.Add(ref bias, f + 2)), a21 = a20;
+                TVector a30 = TLanes.Splat(Unsafe.Add(ref bias, f + 3)), a31 = a30;
+                TVector a40 = TLanes.Splat(Unsafe.Add(ref bias, f + 4)), a41 = a40;
+                TVector a50 = TLanes.Splat(Unsafe.Add(ref bias, f + 5)), a51 = a50;
                 ref float w = ref group;
                 for (int c = 0; c < s.Channels; c++)
                 {
@@ -715,24 +762,23 @@ public static class ImageLanes
 
                 nuint q0 = (nuint)(p * l), q1 = (nuint)(p1 * l);
                 ref float o = ref Unsafe.Add(ref output, f * outPlane);
-                StorePair<TLanes, TVector>(a00, a01, Unsafe.Add(ref bias, f), relu, ref o, q0, q1);
-                StorePair<TLanes, TVector>(a10, a11, Unsafe.Add(ref bias, f + 1), relu, ref Unsafe.Add(ref o, outPlane), q0, q1);
-                StorePair<TLanes, TVector>(a20, a21, Unsafe.Add(ref bias, f + 2), relu, ref Unsafe.Add(ref o, 2 * outPlane), q0, q1);
-                StorePair<TLanes, TVector>(a30, a31, Unsafe.Add(ref bias, f + 3), relu, ref Unsafe.Add(ref o, 3 * outPlane), q0, q1);
-                StorePair<TLanes, TVector>(a40, a41, Unsafe.Add(ref bias, f + 4), relu, ref Unsafe.Add(ref o, 4 * outPlane), q0, q1);
-                StorePair<TLanes, TVector>(a50, a51, Unsafe.Add(ref bias, f + 5), relu, ref Unsafe.Add(ref o, 5 * outPlane), q0, q1);
+                StorePair<TLanes, TVector>(a00, a01, relu, ref o, q0, q1);
+                StorePair<TLanes, TVector>(a10, a11, relu, ref Unsafe.Add(ref o, outPlane), q0, q1);
+                StorePair<TLanes, TVector>(a20, a21, relu, ref Unsafe.Add(ref o, 2 * outPlane), q0, q1);
+                StorePair<TLanes, TVector>(a30, a31, relu, ref Unsafe.Add(ref o, 3 * outPlane), q0, q1);
+                StorePair<TLanes, TVector>(a40, a41, relu, ref Unsafe.Add(ref o, 4 * outPlane), q0, q1);
+                StorePair<TLanes, TVector>(a50, a51, relu, ref Unsafe.Add(ref o, 5 * outPlane), q0, q1);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StorePair<TLanes, TVector>(TVector s0, TVector s1, float bias, bool relu, ref float target, nuint q0, nuint q1)
+    private static void StorePair<TLanes, TVector>(TVector s0, TVector s1, bool relu, ref float target, nuint q0, nuint q1)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
-        TVector b = TLanes.Splat(bias);
-        Store<TLanes, TVector>(TLanes.Add(s0, b), relu, ref target, q0);
-        Store<TLanes, TVector>(TLanes.Add(s1, b), relu, ref target, q1);
+        Store<TLanes, TVector>(s0, relu, ref target, q0);
+        Store<TLanes, TVector>(s1, relu, ref target, q1);
     }
 
     // Where the window of output (y, x) starts in the input, in floats.

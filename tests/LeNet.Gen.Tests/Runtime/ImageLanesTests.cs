@@ -78,6 +78,58 @@ public class ImageLanesTests
         }
     }
 
+    [Fact]
+    public void Packed_weights_are_reused_only_while_the_weights_are_unchanged()
+    {
+        // Two layers of one shape alternate, as the groups of a call do; then one weight of the first changes in place.
+        if (ImageLanes.Count == 0)
+        {
+            return;
+        }
+
+        const int channels = 2, side = 6, filters = 4, kernel = 3, outSide = 4;
+        int l = ImageLanes.Count;
+        var random = new Random(17);
+        var input = SignedValues(random, channels * side * side * l);
+        float[] first = SignedValues(random, filters * channels * kernel * kernel), second = SignedValues(random, first.Length), bias = SignedValues(random, filters);
+        var output = new float[filters * outSide * outSide * l];
+        double Expected(float[] weight, int f, int y, int x, int n)
+        {
+            double sum = bias[f];
+            for (int c = 0; c < channels; c++)
+            {
+                for (int i = 0; i < kernel; i++)
+                {
+                    for (int j = 0; j < kernel; j++)
+                    {
+                        sum += (double)weight[(((f * channels) + c) * kernel + i) * kernel + j] * input[((((c * side) + y + i) * side) + x + j) * l + n];
+                    }
+                }
+            }
+
+            return sum;
+        }
+
+        foreach (var (weight, change) in new[] { (first, false), (second, false), (first, false), (first, true), (second, false), (first, false) })
+        {
+            if (change)
+            {
+                first[7] += 0.5f;
+            }
+
+            ImageLanes.Convolve(input, channels, side, side, weight, bias, filters, kernel, 1, 0, outSide, outSide, relu: false, default, output);
+            for (int f = 0; f < filters; f++)
+            {
+                for (int p = 0; p < outSide * outSide; p++)
+                {
+                    double expected = Expected(weight, f, p / outSide, p % outSide, l - 1);
+                    float actual = output[((f * outSide * outSide) + p) * l + l - 1];
+                    Assert.True(Math.Abs(actual - expected) <= 1e-5 * (1 + Math.Abs(expected)), $"filter {f}, position {p}: {actual} against {expected}");
+                }
+            }
+        }
+    }
+
     [Theory]
     [InlineData(120, 400, 32)] // LeNet-5's fc1 over a full call (with AVX2): 7 slices of columns, the last one short
     [InlineData(10, 84, 7)]    // rows not a multiple of six, a short call
