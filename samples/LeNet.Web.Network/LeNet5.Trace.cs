@@ -34,6 +34,7 @@ public partial class LeNet5
     {
         global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "1×32×32", nameof(LeNet5), nameof(input));
         var workspace = new Workspace(training: false);
+        PrepareKernels(_parameters, workspace, batch: false, training: false); // the kernels Predict chooses for one input, so the probabilities are Predict's
         Forward(_parameters, input, workspace);
         float[][] buffers =
         [

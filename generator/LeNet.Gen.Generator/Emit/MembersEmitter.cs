@@ -474,8 +474,8 @@ internal static class MembersEmitter
         }
 
         w.Line("// Before a workspace runs the inputs of one Predict call or the examples of one training step (the runtime calls it):");
-        w.Line("// the layers whose cost model chose kernels with a set-up (Winograd's transformed weights) for this kind of call set");
-        w.Line("// them up from the current parameters.");
+        w.Line("// the layers whose cost model chose kernels with a set-up (Winograd's transformed weights, the filters-in-lanes");
+        w.Line("// packing) for this kind of call set them up from the current parameters, or keep them while those are unchanged.");
         using (w.Block($"private static void PrepareKernels({ReadOnlySpan} parameters, Workspace workspace, bool batch, bool training)"))
         {
             w.Line($"bool vectors = {Simd}.Use256;");

@@ -54,8 +54,8 @@ namespace Demo
             "total                                      819";
 
         // Before a workspace runs the inputs of one Predict call or the examples of one training step (the runtime calls it):
-        // the layers whose cost model chose kernels with a set-up (Winograd's transformed weights) for this kind of call set
-        // them up from the current parameters.
+        // the layers whose cost model chose kernels with a set-up (Winograd's transformed weights, the filters-in-lanes
+        // packing) for this kind of call set them up from the current parameters, or keep them while those are unchanged.
         private static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training)
         {
             bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;
