@@ -12,7 +12,7 @@ namespace LeNet.Gen.Runtime;
 /// of them, and the weights are read as vectors of filters. No lane waits on a padding column or a zero tap, whatever the
 /// stride, padding or plane size, which is where the wide-row kernels lose: small planes (where the columns between rows
 /// are a large share), and strides above 1 (whose phase planes add zero taps). A generated network whose cost model chose
-/// this family for a layer calls <see cref="PackWeights"/> once per call and then <see cref="Convolve"/>.
+/// this family for a layer calls <see cref="PackWeights"/> when the weights changed (<see cref="PreparedWeights"/>) and then <see cref="Convolve"/>.
 /// </summary>
 /// <remarks>
 /// <para>
