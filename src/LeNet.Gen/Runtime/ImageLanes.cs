@@ -124,42 +124,19 @@ public static class ImageLanes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose8(ref float source, int sourceStride, ref float target, int targetStride)
     {
-        var r0 = Vector256.LoadUnsafe(ref source);
-        var r1 = Vector256.LoadUnsafe(ref source, (nuint)sourceStride);
-        var r2 = Vector256.LoadUnsafe(ref source, (nuint)(2 * sourceStride));
-        var r3 = Vector256.LoadUnsafe(ref source, (nuint)(3 * sourceStride));
-        var r4 = Vector256.LoadUnsafe(ref source, (nuint)(4 * sourceStride));
-        var r5 = Vector256.LoadUnsafe(ref source, (nuint)(5 * sourceStride));
-        var r6 = Vector256.LoadUnsafe(ref source, (nuint)(6 * sourceStride));
-        var r7 = Vector256.LoadUnsafe(ref source, (nuint)(7 * sourceStride));
-
-        // Pairs of rows interleaved, then pairs of pairs: u0 holds columns 0 and 4 of rows 0-3, u4 of rows 4-7, and so on.
-        var t0 = Avx.UnpackLow(r0, r1);
-        var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3);
-        var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5);
-        var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7);
-        var t7 = Avx.UnpackHigh(r6, r7);
-        var u0 = Avx.Shuffle(t0, t2, 0x44);
-        var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44);
-        var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44);
-        var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44);
-        var u7 = Avx.Shuffle(t5, t7, 0xEE);
-
-        // The low halves give columns 0-3, the high halves columns 4-7.
-        Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref target);
-        Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref target, (nuint)targetStride);
-        Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref target, (nuint)(2 * targetStride));
-        Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref target, (nuint)(3 * targetStride));
-        Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref target, (nuint)(4 * targetStride));
-        Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref target, (nuint)(5 * targetStride));
-        Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref target, (nuint)(6 * targetStride));
-        Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref target, (nuint)(7 * targetStride));
+        nuint from = (nuint)sourceStride, to = (nuint)targetStride;
+        Simd.Transpose8x8(
+            Vector256.LoadUnsafe(ref source), Vector256.LoadUnsafe(ref source, from), Vector256.LoadUnsafe(ref source, 2 * from), Vector256.LoadUnsafe(ref source, 3 * from),
+            Vector256.LoadUnsafe(ref source, 4 * from), Vector256.LoadUnsafe(ref source, 5 * from), Vector256.LoadUnsafe(ref source, 6 * from), Vector256.LoadUnsafe(ref source, 7 * from),
+            out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
+        c0.StoreUnsafe(ref target);
+        c1.StoreUnsafe(ref target, to);
+        c2.StoreUnsafe(ref target, 2 * to);
+        c3.StoreUnsafe(ref target, 3 * to);
+        c4.StoreUnsafe(ref target, 4 * to);
+        c5.StoreUnsafe(ref target, 5 * to);
+        c6.StoreUnsafe(ref target, 6 * to);
+        c7.StoreUnsafe(ref target, 7 * to);
     }
 
     /// <summary>
@@ -655,7 +632,7 @@ public static class ImageLanes
         foreach (var kept in slots)
         {
             if (kept is not null && kept.Tile == tile && kept.Filters == s.Filters && kept.Taps == taps
-                && MemoryMarshal.AsBytes(weights).SequenceEqual(MemoryMarshal.AsBytes(kept.Source.AsSpan(0, count))))
+                && PreparedWeights.Same(weights, kept.Source.AsSpan(0, count)))
             {
                 return ref MemoryMarshal.GetArrayDataReference(kept.Packed);
             }

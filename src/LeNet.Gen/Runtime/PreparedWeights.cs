@@ -21,8 +21,7 @@ public static class PreparedWeights
     /// </summary>
     public static bool Unchanged(ReadOnlySpan<float> weights, ref float[]? copy)
     {
-        if (copy is not null && copy.Length == weights.Length
-            && MemoryMarshal.AsBytes(weights).SequenceEqual(MemoryMarshal.AsBytes(copy.AsSpan())))
+        if (copy is not null && Same(weights, copy))
         {
             return true;
         }
@@ -35,4 +34,8 @@ public static class PreparedWeights
         weights.CopyTo(copy);
         return false;
     }
+
+    /// <summary>True when the two hold the same bytes: NaN equals the same NaN, and +0 differs from −0.</summary>
+    internal static bool Same(ReadOnlySpan<float> weights, ReadOnlySpan<float> copy) =>
+        MemoryMarshal.AsBytes(weights).SequenceEqual(MemoryMarshal.AsBytes(copy));
 }

@@ -415,41 +415,13 @@ internal sealed class ConvLayer : ILayerKind
 
         if (plan.Winograd is { } choice)
         {
-            var activation = ActivationRow.Of(code.FusedActivation);
-            bool relu = activation.FusesIntoVectorStore && !activation.IsIdentity;
-            w.Line($"// Cost model: {choice.Reason}.");
-            using (w.Block($"if (workspace.{plan.UsesWinograd})"))
-            {
-                w.Line($"{Winograd}.Forward(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, 0, workspace.{plan.WinogradWeights}!, bias, {conv.OutChannels}, relu: {(relu ? "true" : "false")}, output, workspace.{plan.WinogradScratch}!);");
-                if (!activation.FusesIntoVectorStore)
-                {
-                    EmitActivationInPlace(w, code);
-                }
-
-                w.Line("return;");
-            }
-
-            w.Line();
+            EmitPreparedCall(w, code, choice.Reason, plan.UsesWinograd, relu => $"{Winograd}.Forward(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, 0, workspace.{plan.WinogradWeights}!, bias, {conv.OutChannels}, relu: {relu}, output, workspace.{plan.WinogradScratch}!);");
         }
 
         if (plan.FilterLanes is { } lanes)
         {
-            var activation = ActivationRow.Of(code.FusedActivation);
-            bool relu = activation.FusesIntoVectorStore && !activation.IsIdentity;
             var output = code.Layer.Output;
-            w.Line($"// Cost model: {lanes.Reason}.");
-            using (w.Block($"if (workspace.{plan.UsesFilterLanes})"))
-            {
-                w.Line($"{FilterLanes}.Convolve(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, workspace.{plan.FilterLanesWeights}!, bias, {conv.OutChannels}, {plan.Spec.Kernel}, {plan.Stride}, {output.Height}, {output.Width}, relu: {(relu ? "true" : "false")}, workspace.{plan.FilterLanesScratch}!, output);");
-                if (!activation.FusesIntoVectorStore)
-                {
-                    EmitActivationInPlace(w, code);
-                }
-
-                w.Line("return;");
-            }
-
-            w.Line();
+            EmitPreparedCall(w, code, lanes.Reason, plan.UsesFilterLanes, relu => $"{FilterLanes}.Convolve(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, workspace.{plan.FilterLanesWeights}!, bias, {conv.OutChannels}, {plan.Spec.Kernel}, {plan.Stride}, {output.Height}, {output.Width}, relu: {relu}, workspace.{plan.FilterLanesScratch}!, output);");
         }
 
         foreach (var isa in VectorIsa.All)
@@ -479,6 +451,27 @@ internal sealed class ConvLayer : ILayerKind
         }
 
         w.Line("// Without vector support: the definition, one output at a time.");
+    }
+
+    // A kernel family the cost model chose, behind the workspace flag PrepareKernels sets: its reason, the call (given
+    // "true" or "false" for a ReLU fused into its stores), the activation it cannot fuse applied in place, and return.
+    private static void EmitPreparedCall(SourceWriter w, LayerCode code, string reason, string flag, Func<string, string> call)
+    {
+        var activation = ActivationRow.Of(code.FusedActivation);
+        bool relu = activation.FusesIntoVectorStore && !activation.IsIdentity;
+        w.Line($"// Cost model: {reason}.");
+        using (w.Block($"if (workspace.{flag})"))
+        {
+            w.Line(call(relu ? "true" : "false"));
+            if (!activation.FusesIntoVectorStore)
+            {
+                EmitActivationInPlace(w, code);
+            }
+
+            w.Line("return;");
+        }
+
+        w.Line();
     }
 
     private static void EmitConvForwardLoops(SourceWriter w, LayerCode code, int channels, int k, int s, int h, int wd, TensorShape output)
