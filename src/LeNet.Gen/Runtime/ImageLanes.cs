@@ -786,6 +786,12 @@ public static class ImageLanes
         where TVector : struct
     {
         int l = TLanes.Count, k = s.Kernel;
+        if (k == 2 && s.Stride == 2 && 2 * s.OutHeight == s.Height && 2 * s.OutWidth == s.Width)
+        {
+            PoolPairs<TLanes, TVector>(ref input, s, max, ref output);
+            return;
+        }
+
         int plane = s.Height * s.Width * l, row = s.Width * l;
         TVector scale = TLanes.Splat(1f / (k * k));
         ref float target = ref output;
@@ -844,6 +850,35 @@ public static class ImageLanes
                     TLanes.Store(value, ref target, 0);
                     target = ref Unsafe.Add(ref target, l);
                 }
+            }
+        }
+    }
+
+    // The commonest window, 2 × 2 with stride 2 tiling the plane exactly (LeNet-5's two): no window is clipped, so each
+    // output is its four loads in the general loop's order, with no counts or bounds per window.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PoolPairs<TLanes, TVector>(ref float input, ConvShape s, bool max, ref float output)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        int l = TLanes.Count, row = s.Width * l;
+        nuint right = (nuint)l, below = (nuint)row, diagonal = (nuint)(row + l);
+        TVector quarter = TLanes.Splat(0.25f);
+        ref float target = ref output;
+        for (int r = 0; r < s.Channels * s.OutHeight; r++)
+        {
+            // Output row r reads input rows 2r and 2r + 1: the planes' rows follow each other, channel after channel.
+            ref float window = ref Unsafe.Add(ref input, 2 * r * row);
+            for (int x = 0; x < s.OutWidth; x++)
+            {
+                TVector a = TLanes.Load(ref window, 0), b = TLanes.Load(ref window, right);
+                TVector c = TLanes.Load(ref window, below), d = TLanes.Load(ref window, diagonal);
+                TVector value = max
+                    ? TLanes.Max(TLanes.Max(TLanes.Max(a, b), c), d)
+                    : TLanes.Multiply(TLanes.Add(TLanes.Add(TLanes.Zero, TLanes.Add(a, b)), TLanes.Add(c, d)), quarter);
+                TLanes.Store(value, ref target, 0);
+                target = ref Unsafe.Add(ref target, l);
+                window = ref Unsafe.Add(ref window, 2 * l);
             }
         }
     }

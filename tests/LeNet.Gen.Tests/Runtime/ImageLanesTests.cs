@@ -206,6 +206,7 @@ public class ImageLanesTests
     [Theory]
     [InlineData(true, 2, 2, 8, 8)]  // 2×2 stride 2
     [InlineData(false, 2, 2, 8, 8)]
+    [InlineData(true, 2, 2, 7, 7)]  // 2×2 stride 2 with the last window clipped: not the exact-tiling path
     [InlineData(true, 3, 2, 7, 7)]  // overlapping windows
     [InlineData(true, 3, 2, 8, 8)]  // the last window hanging over the edge
     [InlineData(false, 3, 2, 8, 8)] // the last window clipped: divided by its own count
