@@ -98,11 +98,22 @@ public static class FilterLanes
         ref float s = ref MemoryMarshal.GetReference(scratch);
         if (Lanes(filters) == 16)
         {
-            Convolve<Lanes512, Vector512<float>>(ref x, ref w, ref b, shape, relu, ref s);
+            if (relu)
+            {
+                Convolve<Lanes512, Vector512<float>, Rectified>(ref x, ref w, ref b, shape, ref s);
+            }
+            else
+            {
+                Convolve<Lanes512, Vector512<float>, Identity>(ref x, ref w, ref b, shape, ref s);
+            }
+        }
+        else if (relu)
+        {
+            Convolve<Lanes256, Vector256<float>, Rectified>(ref x, ref w, ref b, shape, ref s);
         }
         else
         {
-            Convolve<Lanes256, Vector256<float>>(ref x, ref w, ref b, shape, relu, ref s);
+            Convolve<Lanes256, Vector256<float>, Identity>(ref x, ref w, ref b, shape, ref s);
         }
 
         Simd.Transpose(scratch, (int)plane, filters, output);
@@ -110,27 +121,29 @@ public static class FilterLanes
 
     private readonly record struct Shape(int Channels, int Height, int Width, int Filters, int Kernel, int Stride, int OutHeight, int OutWidth);
 
-    private static void Convolve<TLanes, TVector>(ref float input, ref float packed, ref float bias, Shape s, bool relu, ref float scratch)
+    private static void Convolve<TLanes, TVector, TActivation>(ref float input, ref float packed, ref float bias, Shape s, ref float scratch)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
+        where TActivation : struct, IActivation
     {
         int l = TLanes.Count, first = 0;
         for (; first + (2 * l) <= s.Filters; first += 2 * l)
         {
-            Tiles<TLanes, TVector, Two>(ref input, ref packed, ref bias, s, first, relu, ref scratch);
+            Tiles<TLanes, TVector, TActivation, Two>(ref input, ref packed, ref bias, s, first, ref scratch);
         }
 
         if (first < s.Filters)
         {
-            Tiles<TLanes, TVector, One>(ref input, ref packed, ref bias, s, first, relu, ref scratch);
+            Tiles<TLanes, TVector, TActivation, One>(ref input, ref packed, ref bias, s, first, ref scratch);
         }
     }
 
     // Filters first … first + blocks · lanes − 1 at every output position, six positions a tile.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tiles<TLanes, TVector, TBlocks>(ref float input, ref float packed, ref float bias, Shape s, int first, bool relu, ref float scratch)
+    private static void Tiles<TLanes, TVector, TActivation, TBlocks>(ref float input, ref float packed, ref float bias, Shape s, int first, ref float scratch)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
+        where TActivation : struct, IActivation
         where TBlocks : struct, ICount
     {
         int l = TLanes.Count, f = s.Filters, k = s.Kernel, plane = s.OutHeight * s.OutWidth;
@@ -213,12 +226,12 @@ public static class FilterLanes
 
             // Position p + q of the tile, or the plane's last for q past it, at scratch[position · filters + filter].
             ref float target = ref Unsafe.Add(ref scratch, first);
-            Put<TLanes, TVector>(a0, b0, bias0, bias1, two, relu, ref target, (nuint)(p * f), (nuint)l);
-            Put<TLanes, TVector>(a1, b1, bias0, bias1, two, relu, ref target, (nuint)((p + Math.Min(1, last)) * f), (nuint)l);
-            Put<TLanes, TVector>(a2, b2, bias0, bias1, two, relu, ref target, (nuint)((p + Math.Min(2, last)) * f), (nuint)l);
-            Put<TLanes, TVector>(a3, b3, bias0, bias1, two, relu, ref target, (nuint)((p + Math.Min(3, last)) * f), (nuint)l);
-            Put<TLanes, TVector>(a4, b4, bias0, bias1, two, relu, ref target, (nuint)((p + Math.Min(4, last)) * f), (nuint)l);
-            Put<TLanes, TVector>(a5, b5, bias0, bias1, two, relu, ref target, (nuint)((p + Math.Min(5, last)) * f), (nuint)l);
+            Put<TLanes, TVector, TActivation>(a0, b0, bias0, bias1, two, ref target, (nuint)(p * f), (nuint)l);
+            Put<TLanes, TVector, TActivation>(a1, b1, bias0, bias1, two, ref target, (nuint)((p + Math.Min(1, last)) * f), (nuint)l);
+            Put<TLanes, TVector, TActivation>(a2, b2, bias0, bias1, two, ref target, (nuint)((p + Math.Min(2, last)) * f), (nuint)l);
+            Put<TLanes, TVector, TActivation>(a3, b3, bias0, bias1, two, ref target, (nuint)((p + Math.Min(3, last)) * f), (nuint)l);
+            Put<TLanes, TVector, TActivation>(a4, b4, bias0, bias1, two, ref target, (nuint)((p + Math.Min(4, last)) * f), (nuint)l);
+            Put<TLanes, TVector, TActivation>(a5, b5, bias0, bias1, two, ref target, (nuint)((p + Math.Min(5, last)) * f), (nuint)l);
         }
     }
 
@@ -237,16 +250,17 @@ public static class FilterLanes
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put<TLanes, TVector>(TVector a, TVector b, TVector bias0, TVector bias1, bool two, bool relu, ref float target, nuint at, nuint lanes)
+    private static void Put<TLanes, TVector, TActivation>(TVector a, TVector b, TVector bias0, TVector bias1, bool two, ref float target, nuint at, nuint lanes)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
+        where TActivation : struct, IActivation
     {
         a = TLanes.Add(a, bias0);
-        TLanes.Store(relu ? TLanes.Relu(a) : a, ref target, at);
+        TLanes.Store(TActivation.Rectifies ? TLanes.Relu(a) : a, ref target, at);
         if (two)
         {
             b = TLanes.Add(b, bias1);
-            TLanes.Store(relu ? TLanes.Relu(b) : b, ref target, at + lanes);
+            TLanes.Store(TActivation.Rectifies ? TLanes.Relu(b) : b, ref target, at + lanes);
         }
     }
 }

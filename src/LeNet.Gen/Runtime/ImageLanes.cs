@@ -202,13 +202,25 @@ public static class ImageLanes
         }
 
         var shape = new ConvShape(channels, height, width, filters, kernel, stride, outHeight, outWidth);
+        ref float x = ref MemoryMarshal.GetReference(input), w = ref MemoryMarshal.GetReference(weight), b = ref MemoryMarshal.GetReference(bias), o = ref MemoryMarshal.GetReference(output);
         if (Simd.Use512)
         {
-            Convolve<Lanes512, Vector512<float>>(ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight), ref MemoryMarshal.GetReference(bias), shape, relu, ref MemoryMarshal.GetReference(output));
+            if (relu)
+            {
+                Convolve<Lanes512, Vector512<float>, Rectified>(ref x, ref w, ref b, shape, ref o);
+            }
+            else
+            {
+                Convolve<Lanes512, Vector512<float>, Identity>(ref x, ref w, ref b, shape, ref o);
+            }
+        }
+        else if (relu)
+        {
+            Convolve<Lanes256, Vector256<float>, Rectified>(ref x, ref w, ref b, shape, ref o);
         }
         else
         {
-            Convolve<Lanes256, Vector256<float>>(ref MemoryMarshal.GetReference(input), ref MemoryMarshal.GetReference(weight), ref MemoryMarshal.GetReference(bias), shape, relu, ref MemoryMarshal.GetReference(output));
+            Convolve<Lanes256, Vector256<float>, Identity>(ref x, ref w, ref b, shape, ref o);
         }
     }
 
@@ -507,29 +519,31 @@ public static class ImageLanes
     // a tile may span two rows: twelve accumulators at most, with the three input vectors and one broadcast weight sixteen
     // registers. A tile at the last filters or positions repeats the last filter or position instead of running short:
     // it computes those values twice and stores the same value twice, so every tile runs the same code.
-    private static void Convolve<TLanes, TVector>(ref float input, ref float weight, ref float bias, ConvShape s, bool relu, ref float output)
+    private static void Convolve<TLanes, TVector, TActivation>(ref float input, ref float weight, ref float bias, ConvShape s, ref float output)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
+        where TActivation : struct, IActivation
     {
         // Four filters a tile; six when six divide the filters and four do not (LeNet-5's conv1), else three when three do.
         if (s.Filters % 4 != 0 && s.Filters % 6 == 0)
         {
-            ConvolveSix<TLanes, TVector>(ref input, ref weight, ref bias, s, relu, ref output);
+            ConvolveSix<TLanes, TVector, TActivation>(ref input, ref weight, ref bias, s, ref output);
         }
         else if (s.Filters % 4 != 0 && s.Filters % 3 == 0)
         {
-            Convolve<TLanes, TVector, Three>(ref input, ref weight, ref bias, s, relu, ref output);
+            Convolve<TLanes, TVector, TActivation, Three>(ref input, ref weight, ref bias, s, ref output);
         }
         else
         {
-            Convolve<TLanes, TVector, Four>(ref input, ref weight, ref bias, s, relu, ref output);
+            Convolve<TLanes, TVector, TActivation, Four>(ref input, ref weight, ref bias, s, ref output);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Convolve<TLanes, TVector, TFilters>(ref float input, ref float weight, ref float bias, ConvShape s, bool relu, ref float output)
+    private static void Convolve<TLanes, TVector, TActivation, TFilters>(ref float input, ref float weight, ref float bias, ConvShape s, ref float output)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
+        where TActivation : struct, IActivation
         where TFilters : struct, ICount
     {
         int l = TLanes.Count, tile = TFilters.Value;
@@ -598,23 +612,23 @@ public static class ImageLanes
 
                 nuint q0 = (nuint)(p * l), q1 = (nuint)(p1 * l), q2 = (nuint)(p2 * l);
                 ref float o0 = ref Unsafe.Add(ref output, f * outPlane);
-                Store<TLanes, TVector>(a00, relu, ref o0, q0);
-                Store<TLanes, TVector>(a01, relu, ref o0, q1);
-                Store<TLanes, TVector>(a02, relu, ref o0, q2);
+                Store<TLanes, TVector, TActivation>(a00, ref o0, q0);
+                Store<TLanes, TVector, TActivation>(a01, ref o0, q1);
+                Store<TLanes, TVector, TActivation>(a02, ref o0, q2);
                 ref float o1 = ref Unsafe.Add(ref output, f1 * outPlane);
-                Store<TLanes, TVector>(a10, relu, ref o1, q0);
-                Store<TLanes, TVector>(a11, relu, ref o1, q1);
-                Store<TLanes, TVector>(a12, relu, ref o1, q2);
+                Store<TLanes, TVector, TActivation>(a10, ref o1, q0);
+                Store<TLanes, TVector, TActivation>(a11, ref o1, q1);
+                Store<TLanes, TVector, TActivation>(a12, ref o1, q2);
                 ref float o2 = ref Unsafe.Add(ref output, f2 * outPlane);
-                Store<TLanes, TVector>(a20, relu, ref o2, q0);
-                Store<TLanes, TVector>(a21, relu, ref o2, q1);
-                Store<TLanes, TVector>(a22, relu, ref o2, q2);
+                Store<TLanes, TVector, TActivation>(a20, ref o2, q0);
+                Store<TLanes, TVector, TActivation>(a21, ref o2, q1);
+                Store<TLanes, TVector, TActivation>(a22, ref o2, q2);
                 if (four)
                 {
                     ref float o3 = ref Unsafe.Add(ref output, f3 * outPlane);
-                    Store<TLanes, TVector>(a30, relu, ref o3, q0);
-                    Store<TLanes, TVector>(a31, relu, ref o3, q1);
-                    Store<TLanes, TVector>(a32, relu, ref o3, q2);
+                    Store<TLanes, TVector, TActivation>(a30, ref o3, q0);
+                    Store<TLanes, TVector, TActivation>(a31, ref o3, q1);
+                    Store<TLanes, TVector, TActivation>(a32, ref o3, q2);
                 }
             }
         }
@@ -675,9 +689,10 @@ public static class ImageLanes
     // two input vectors and the broadcast weight fifteen registers; three filters × three positions would have only nine
     // sums in flight, too few to cover the fused multiply-adds' latency on both units.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ConvolveSix<TLanes, TVector>(ref float input, ref float weight, ref float bias, ConvShape s, bool relu, ref float output)
+    private static void ConvolveSix<TLanes, TVector, TActivation>(ref float input, ref float weight, ref float bias, ConvShape s, ref float output)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
+        where TActivation : struct, IActivation
     {
         int l = TLanes.Count;
         int taps = s.Channels * s.Kernel * s.Kernel;
@@ -739,23 +754,24 @@ public static class ImageLanes
 
                 nuint q0 = (nuint)(p * l), q1 = (nuint)(p1 * l);
                 ref float o = ref Unsafe.Add(ref output, f * outPlane);
-                StorePair<TLanes, TVector>(a00, a01, relu, ref o, q0, q1);
-                StorePair<TLanes, TVector>(a10, a11, relu, ref Unsafe.Add(ref o, outPlane), q0, q1);
-                StorePair<TLanes, TVector>(a20, a21, relu, ref Unsafe.Add(ref o, 2 * outPlane), q0, q1);
-                StorePair<TLanes, TVector>(a30, a31, relu, ref Unsafe.Add(ref o, 3 * outPlane), q0, q1);
-                StorePair<TLanes, TVector>(a40, a41, relu, ref Unsafe.Add(ref o, 4 * outPlane), q0, q1);
-                StorePair<TLanes, TVector>(a50, a51, relu, ref Unsafe.Add(ref o, 5 * outPlane), q0, q1);
+                StorePair<TLanes, TVector, TActivation>(a00, a01, ref o, q0, q1);
+                StorePair<TLanes, TVector, TActivation>(a10, a11, ref Unsafe.Add(ref o, outPlane), q0, q1);
+                StorePair<TLanes, TVector, TActivation>(a20, a21, ref Unsafe.Add(ref o, 2 * outPlane), q0, q1);
+                StorePair<TLanes, TVector, TActivation>(a30, a31, ref Unsafe.Add(ref o, 3 * outPlane), q0, q1);
+                StorePair<TLanes, TVector, TActivation>(a40, a41, ref Unsafe.Add(ref o, 4 * outPlane), q0, q1);
+                StorePair<TLanes, TVector, TActivation>(a50, a51, ref Unsafe.Add(ref o, 5 * outPlane), q0, q1);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StorePair<TLanes, TVector>(TVector s0, TVector s1, bool relu, ref float target, nuint q0, nuint q1)
+    private static void StorePair<TLanes, TVector, TActivation>(TVector s0, TVector s1, ref float target, nuint q0, nuint q1)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
+        where TActivation : struct, IActivation
     {
-        Store<TLanes, TVector>(s0, relu, ref target, q0);
-        Store<TLanes, TVector>(s1, relu, ref target, q1);
+        Store<TLanes, TVector, TActivation>(s0, ref target, q0);
+        Store<TLanes, TVector, TActivation>(s1, ref target, q1);
     }
 
     // Where the window of output (y, x) starts in the input, in floats.
@@ -773,6 +789,13 @@ public static class ImageLanes
             y++;
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TLanes, TVector, TActivation>(TVector value, ref float target, nuint offset)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+        where TActivation : struct, IActivation =>
+        TLanes.Store(TActivation.Rectifies ? TLanes.Relu(value) : value, ref target, offset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store<TLanes, TVector>(TVector value, bool relu, ref float target, nuint offset)

@@ -104,6 +104,25 @@ internal readonly struct Lanes512 : ILanes<Vector512<float>>
     public static Vector512<float> Relu(Vector512<float> x) => Simd.Relu(x);
 }
 
+/// <summary>
+/// Whether a kernel's stores apply ReLU, fixed when the JIT compiles the kernel for <see cref="Rectified"/> or
+/// <see cref="Identity"/>: no branch per store, and no register given to it.
+/// </summary>
+internal interface IActivation
+{
+    static abstract bool Rectifies { get; }
+}
+
+internal readonly struct Rectified : IActivation
+{
+    public static bool Rectifies => true;
+}
+
+internal readonly struct Identity : IActivation
+{
+    public static bool Rectifies => false;
+}
+
 /// <summary>A count fixed when the JIT compiles a kernel for it: filters (or blocks of filters) per register tile.</summary>
 internal interface ICount
 {

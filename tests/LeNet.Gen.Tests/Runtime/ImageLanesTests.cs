@@ -42,36 +42,43 @@ public class ImageLanesTests
         ImageLanes.Gather(inputs.SelectMany(x => x).ToArray(), images, channels * height * width, lanes);
         int paddedHeight = ((outHeight - 1) * stride) + kernel, paddedWidth = ((outWidth - 1) * stride) + kernel;
         var scratch = Filled(channels * paddedHeight * paddedWidth * l, float.NaN); // must be overwritten, not read
-        var output = Filled(filters * outHeight * outWidth * l, float.NaN);
-
-        ImageLanes.Convolve(lanes, channels, height, width, weight, bias, filters, kernel, stride, padding, outHeight, outWidth, relu: true, scratch, output);
-
-        for (int n = 0; n < images; n++)
+        foreach (bool relu in new[] { true, false }) // the kernels are compiled apart for each
         {
-            for (int f = 0; f < filters; f++)
+            var output = Filled(filters * outHeight * outWidth * l, float.NaN);
+            ImageLanes.Convolve(lanes, channels, height, width, weight, bias, filters, kernel, stride, padding, outHeight, outWidth, relu, scratch, output);
+            AssertConvolution(output, relu);
+        }
+
+        void AssertConvolution(float[] output, bool relu)
+        {
+            for (int n = 0; n < images; n++)
             {
-                for (int y = 0; y < outHeight; y++)
+                for (int f = 0; f < filters; f++)
                 {
-                    for (int x = 0; x < outWidth; x++)
+                    for (int y = 0; y < outHeight; y++)
                     {
-                        double sum = bias[f];
-                        for (int c = 0; c < channels; c++)
+                        for (int x = 0; x < outWidth; x++)
                         {
-                            for (int i = 0; i < kernel; i++)
+                            double sum = bias[f];
+                            for (int c = 0; c < channels; c++)
                             {
-                                for (int j = 0; j < kernel; j++)
+                                for (int i = 0; i < kernel; i++)
                                 {
-                                    int row = (y * stride) + i - padding, column = (x * stride) + j - padding;
-                                    if (row >= 0 && row < height && column >= 0 && column < width)
+                                    for (int j = 0; j < kernel; j++)
                                     {
-                                        sum += (double)weight[(((f * channels) + c) * kernel + i) * kernel + j] * inputs[n][(((c * height) + row) * width) + column];
+                                        int row = (y * stride) + i - padding, column = (x * stride) + j - padding;
+                                        if (row >= 0 && row < height && column >= 0 && column < width)
+                                        {
+                                            sum += (double)weight[(((f * channels) + c) * kernel + i) * kernel + j] * inputs[n][(((c * height) + row) * width) + column];
+                                        }
                                     }
                                 }
                             }
-                        }
 
-                        float actual = output[((((f * outHeight) + y) * outWidth) + x) * l + n];
-                        Assert.True(Math.Abs(actual - Math.Max(sum, 0)) <= 1e-5 * (1 + Math.Abs(sum)), $"image {n}, filter {f}, ({y}, {x}): {actual} against {sum}");
+                            float actual = output[((((f * outHeight) + y) * outWidth) + x) * l + n];
+                            double expected = relu ? Math.Max(sum, 0) : sum;
+                            Assert.True(Math.Abs(actual - expected) <= 1e-5 * (1 + Math.Abs(sum)), $"image {n}, filter {f}, ({y}, {x}), relu {relu}: {actual} against {expected}");
+                        }
                     }
                 }
             }
