@@ -91,7 +91,12 @@ internal static class ImageLanesEmitter
                     string from = "a", to = "b";
                     for (int i = 0; i < tail; i++)
                     {
-                        if (EmitLayer(w, layers[i], from, to, "lanes"))
+                        if (i + 1 < tail && EmitFused(w, layers[i], layers[i + 1], from, to))
+                        {
+                            (from, to) = (to, from);
+                            i++;
+                        }
+                        else if (EmitLayer(w, layers[i], from, to, "lanes"))
                         {
                             (from, to) = (to, from);
                         }
@@ -130,6 +135,25 @@ internal static class ImageLanesEmitter
         }
 
         w.Line();
+    }
+
+    // Two layers in one call (ILayerKind.ImageLanesFusedCall), then the second one's tanh or sigmoid; false when the first
+    // has no such call for the second.
+    private static bool EmitFused(SourceWriter w, LayerCode code, LayerCode next, string source, string target)
+    {
+        string? call = code.Kind.ImageLanesFusedCall(code, next, source, target, code.Kind.ImageLanesScratch(code) > 0 ? "scratch" : "default");
+        if (call is null)
+        {
+            return false;
+        }
+
+        w.Line(call + $" // {code.Layer.Name} and {next.Layer.Name}");
+        if (next.Activation.SpanForward is { } apply)
+        {
+            w.Line($"{apply}({target}.Slice(0, lanes * {Int(next.Layer.Output.Length)}));");
+        }
+
+        return true;
     }
 
     // One layer's call and its tanh or sigmoid over what it wrote (per lane or per input); false for a layer that passes its input through.

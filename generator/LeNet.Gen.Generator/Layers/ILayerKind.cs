@@ -163,6 +163,20 @@ internal interface ILayerKind
     /// </summary>
     string? ImageLanesCall(LayerCode code, string source, string target, string scratch);
 
+    /// <summary>
+    /// The statement that runs this layer and <paramref name="next"/>, the layer after it, in one call on a group of images
+    /// in lanes, with the values <see cref="ImageLanesCall"/> would give for the two in turn (its arguments as there,
+    /// <paramref name="target"/> receiving <paramref name="next"/>'s output); null when the layer has no such call for
+    /// that layer. <see cref="ImageLanesScratch"/> covers the fused call's scratch too.
+    /// </summary>
+    string? ImageLanesFusedCall(LayerCode code, LayerCode next, string source, string target, string scratch);
+
+    /// <summary>
+    /// For a layer before this one to fuse (<see cref="ImageLanesFusedCall"/>): when this layer is a 2 × 2 pooling of
+    /// stride 2 whose windows tile its input exactly, true for a maximum and false for an average; null otherwise.
+    /// </summary>
+    bool? ImageLanesPairPooling(LayerCode code);
+
     /// <summary>Values per lane of scratch that <see cref="ImageLanesCall"/> uses; 0 for none.</summary>
     int ImageLanesScratch(LayerCode code);
 

@@ -186,22 +186,8 @@ public static class ImageLanes
         ReadOnlySpan<float> input, int channels, int height, int width, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         int filters, int kernel, int stride, int padding, int outHeight, int outWidth, bool relu, Span<float> padded, Span<float> output)
     {
-        int l = Count;
-        int paddedHeight = ((outHeight - 1) * stride) + kernel, paddedWidth = ((outWidth - 1) * stride) + kernel;
-        bool copies = padding > 0 || paddedHeight > height || paddedWidth > width;
-        Check(
-            input.Length >= channels * height * width * l && weight.Length >= filters * channels * kernel * kernel && bias.Length >= filters
-            && output.Length >= filters * outHeight * outWidth * l && (!copies || padded.Length >= channels * paddedHeight * paddedWidth * l),
-            "Convolve", channels, filters);
-        if (copies)
-        {
-            Pad(input, channels, height, width, padding, paddedHeight, paddedWidth, padded);
-            input = padded;
-            height = paddedHeight;
-            width = paddedWidth;
-        }
-
-        var shape = new ConvShape(channels, height, width, filters, kernel, stride, outHeight, outWidth);
+        Check(output.Length >= filters * outHeight * outWidth * Count, "Convolve", channels, filters);
+        var shape = Padded(ref input, channels, height, width, weight, bias, filters, kernel, stride, padding, outHeight, outWidth, padded, "Convolve");
         ref float x = ref MemoryMarshal.GetReference(input), w = ref MemoryMarshal.GetReference(weight), b = ref MemoryMarshal.GetReference(bias), o = ref MemoryMarshal.GetReference(output);
         if (Simd.Use512)
         {
@@ -222,6 +208,80 @@ public static class ImageLanes
         {
             Convolve<Lanes256, Vector256<float>, Identity>(ref x, ref w, ref b, shape, ref o);
         }
+    }
+
+    /// <summary>
+    /// <see cref="Convolve"/> followed by 2 × 2 pooling with stride 2, in one pass: each register tile computes one pooling
+    /// window of three filters and stores only its pooled value, so the convolution's output is never written out. The
+    /// values are those of <see cref="Convolve"/> then <see cref="Pool"/>, bit for bit: the same sums, then ReLU when
+    /// <paramref name="relu"/> is set, then the window's maximum or average in <see cref="Pool"/>'s order.
+    /// </summary>
+    /// <param name="input">channels × height × width vectors.</param>
+    /// <param name="channels">Input channels.</param>
+    /// <param name="height">Rows of an input plane.</param>
+    /// <param name="width">Columns of an input plane.</param>
+    /// <param name="weight">filters × channels × kernel × kernel values, as PyTorch stores them.</param>
+    /// <param name="bias">filters values.</param>
+    /// <param name="filters">Output channels.</param>
+    /// <param name="kernel">The convolution window's side.</param>
+    /// <param name="stride">The convolution window's step.</param>
+    /// <param name="padding">Zero rows and columns around the input.</param>
+    /// <param name="outHeight">Rows of the convolution's output plane: even, so the pooling windows tile it.</param>
+    /// <param name="outWidth">Columns of the convolution's output plane: even.</param>
+    /// <param name="relu">True to apply max(0, value) before pooling.</param>
+    /// <param name="max">True for max pooling, false for average pooling.</param>
+    /// <param name="padded">Scratch for the padded input, as for <see cref="Convolve"/>.</param>
+    /// <param name="output">Receives filters × (outHeight / 2) × (outWidth / 2) vectors.</param>
+    public static void ConvolvePool(
+        ReadOnlySpan<float> input, int channels, int height, int width, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        int filters, int kernel, int stride, int padding, int outHeight, int outWidth, bool relu, bool max, Span<float> padded, Span<float> output)
+    {
+        Check(outHeight % 2 == 0 && outWidth % 2 == 0 && output.Length >= filters * (outHeight / 2) * (outWidth / 2) * Count, "ConvolvePool", outHeight, outWidth);
+        var shape = Padded(ref input, channels, height, width, weight, bias, filters, kernel, stride, padding, outHeight, outWidth, padded, "ConvolvePool");
+        ref float x = ref MemoryMarshal.GetReference(input), w = ref MemoryMarshal.GetReference(weight), b = ref MemoryMarshal.GetReference(bias), o = ref MemoryMarshal.GetReference(output);
+        if (Simd.Use512)
+        {
+            if (relu)
+            {
+                ConvolvePool<Lanes512, Vector512<float>, Rectified>(ref x, ref w, ref b, shape, max, ref o);
+            }
+            else
+            {
+                ConvolvePool<Lanes512, Vector512<float>, Identity>(ref x, ref w, ref b, shape, max, ref o);
+            }
+        }
+        else if (relu)
+        {
+            ConvolvePool<Lanes256, Vector256<float>, Rectified>(ref x, ref w, ref b, shape, max, ref o);
+        }
+        else
+        {
+            ConvolvePool<Lanes256, Vector256<float>, Identity>(ref x, ref w, ref b, shape, max, ref o);
+        }
+    }
+
+    // The checks Convolve and ConvolvePool share, and the copy of the input into its zero border when the windows need
+    // one (input then points at the copy): the shape the kernels run on.
+    private static ConvShape Padded(
+        ref ReadOnlySpan<float> input, int channels, int height, int width, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        int filters, int kernel, int stride, int padding, int outHeight, int outWidth, Span<float> padded, string function)
+    {
+        int l = Count;
+        int paddedHeight = ((outHeight - 1) * stride) + kernel, paddedWidth = ((outWidth - 1) * stride) + kernel;
+        bool copies = padding > 0 || paddedHeight > height || paddedWidth > width;
+        Check(
+            input.Length >= channels * height * width * l && weight.Length >= filters * channels * kernel * kernel && bias.Length >= filters
+            && (!copies || padded.Length >= channels * paddedHeight * paddedWidth * l),
+            function, channels, filters);
+        if (copies)
+        {
+            Pad(input, channels, height, width, padding, paddedHeight, paddedWidth, padded);
+            input = padded;
+            height = paddedHeight;
+            width = paddedWidth;
+        }
+
+        return new ConvShape(channels, height, width, filters, kernel, stride, outHeight, outWidth);
     }
 
     /// <summary>
@@ -474,7 +534,7 @@ public static class ImageLanes
     {
         if (!holds)
         {
-            throw new ArgumentException($"ImageLanes.{function}({first}, {second}, …): a span is shorter than the shapes require, or the group is empty or larger than {Count} images.");
+            throw new ArgumentException($"ImageLanes.{function}({first}, {second}, …): a span is shorter than the shapes require, the group is empty or larger than {Count} images, or a pooled convolution's output side is odd.");
         }
     }
 
@@ -764,6 +824,106 @@ public static class ImageLanes
         }
     }
 
+    // Register tile of ConvolvePool: three filters × the four positions of one pooling window, twelve accumulators; with
+    // the three broadcast weights and one input vector, sixteen registers. Filters past the last repeat it, as in Convolve.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ConvolvePool<TLanes, TVector, TActivation>(ref float input, ref float weight, ref float bias, ConvShape s, bool max, ref float output)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+        where TActivation : struct, IActivation
+    {
+        int l = TLanes.Count;
+        int taps = s.Channels * s.Kernel * s.Kernel;
+        int plane = s.Height * s.Width * l, row = s.Width * l;
+        int pooledHeight = s.OutHeight / 2, pooledWidth = s.OutWidth / 2, pooledPlane = pooledHeight * pooledWidth * l;
+        nuint right = (nuint)(s.Stride * l), below = (nuint)(s.Stride * row);
+        ref float pack = ref Pack(ref weight, s, 3);
+        for (int f = 0; f < s.Filters; f += 3)
+        {
+            int f1 = Math.Min(f + 1, s.Filters - 1), f2 = Math.Min(f + 2, s.Filters - 1);
+            ref float group = ref Unsafe.Add(ref pack, f * taps);
+            ref float o0 = ref Unsafe.Add(ref output, f * pooledPlane);
+            ref float o1 = ref Unsafe.Add(ref output, f1 * pooledPlane);
+            ref float o2 = ref Unsafe.Add(ref output, f2 * pooledPlane);
+            for (int y = 0; y < pooledHeight; y++)
+            {
+                for (int x = 0; x < pooledWidth; x++)
+                {
+                    // The window's four positions: (2y, 2x), (2y, 2x + 1), (2y + 1, 2x), (2y + 1, 2x + 1).
+                    nuint i0 = (nuint)((2 * y * s.Stride * row) + (2 * x * s.Stride * l)), i1 = i0 + right, i2 = i0 + below, i3 = i2 + right;
+                    TVector a00 = TLanes.Splat(Unsafe.Add(ref bias, f)), a01 = a00, a02 = a00, a03 = a00;
+                    TVector a10 = TLanes.Splat(Unsafe.Add(ref bias, f1)), a11 = a10, a12 = a10, a13 = a10;
+                    TVector a20 = TLanes.Splat(Unsafe.Add(ref bias, f2)), a21 = a20, a22 = a20, a23 = a20;
+                    ref float w = ref group;
+                    for (int c = 0; c < s.Channels; c++)
+                    {
+                        for (int i = 0; i < s.Kernel; i++)
+                        {
+                            ref float tap = ref Unsafe.Add(ref input, (c * plane) + (i * row));
+                            for (int j = 0; j < s.Kernel; j++)
+                            {
+                                TVector k0 = TLanes.Splat(w), k1 = TLanes.Splat(Unsafe.Add(ref w, 1)), k2 = TLanes.Splat(Unsafe.Add(ref w, 2));
+                                TVector v = TLanes.Load(ref tap, i0);
+                                a00 = TLanes.MultiplyAdd(k0, v, a00);
+                                a10 = TLanes.MultiplyAdd(k1, v, a10);
+                                a20 = TLanes.MultiplyAdd(k2, v, a20);
+                                v = TLanes.Load(ref tap, i1);
+                                a01 = TLanes.MultiplyAdd(k0, v, a01);
+                                a11 = TLanes.MultiplyAdd(k1, v, a11);
+                                a21 = TLanes.MultiplyAdd(k2, v, a21);
+                                v = TLanes.Load(ref tap, i2);
+                                a02 = TLanes.MultiplyAdd(k0, v, a02);
+                                a12 = TLanes.MultiplyAdd(k1, v, a12);
+                                a22 = TLanes.MultiplyAdd(k2, v, a22);
+                                v = TLanes.Load(ref tap, i3);
+                                a03 = TLanes.MultiplyAdd(k0, v, a03);
+                                a13 = TLanes.MultiplyAdd(k1, v, a13);
+                                a23 = TLanes.MultiplyAdd(k2, v, a23);
+                                tap = ref Unsafe.Add(ref tap, l);
+                                w = ref Unsafe.Add(ref w, 3);
+                            }
+                        }
+                    }
+
+                    nuint q = (nuint)(((y * pooledWidth) + x) * l);
+                    TLanes.Store(Window<TLanes, TVector, TActivation>(a00, a01, a02, a03, max), ref o0, q);
+                    TLanes.Store(Window<TLanes, TVector, TActivation>(a10, a11, a12, a13, max), ref o1, q);
+                    TLanes.Store(Window<TLanes, TVector, TActivation>(a20, a21, a22, a23, max), ref o2, q);
+                }
+            }
+        }
+    }
+
+    // A 2 × 2 pooling window's value from its four sums (top left, top right, bottom left, bottom right) after the
+    // activation: Pool's arithmetic in Pool's order.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector Window<TLanes, TVector, TActivation>(TVector a, TVector b, TVector c, TVector d, bool max)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+        where TActivation : struct, IActivation
+    {
+        if (TActivation.Rectifies)
+        {
+            (a, b, c, d) = (TLanes.Relu(a), TLanes.Relu(b), TLanes.Relu(c), TLanes.Relu(d));
+        }
+
+        return max ? MaxOfFour<TLanes, TVector>(a, b, c, d) : AverageOfFour<TLanes, TVector>(a, b, c, d);
+    }
+
+    // The maximum of a full 2 × 2 window, as Pool takes it: left to right, top row first.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector MaxOfFour<TLanes, TVector>(TVector a, TVector b, TVector c, TVector d)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct =>
+        TLanes.Max(TLanes.Max(TLanes.Max(a, b), c), d);
+
+    // The average of a full 2 × 2 window, as Pool takes it: each row's sum onto a total from +0, times 1/4.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector AverageOfFour<TLanes, TVector>(TVector a, TVector b, TVector c, TVector d)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct =>
+        TLanes.Multiply(TLanes.Add(TLanes.Add(TLanes.Zero, TLanes.Add(a, b)), TLanes.Add(c, d)), TLanes.Splat(0.25f));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StorePair<TLanes, TVector, TActivation>(TVector s0, TVector s1, ref float target, nuint q0, nuint q1)
         where TLanes : struct, ILanes<TVector>
@@ -886,7 +1046,6 @@ public static class ImageLanes
     {
         int l = TLanes.Count, row = s.Width * l;
         nuint right = (nuint)l, below = (nuint)row, diagonal = (nuint)(row + l);
-        TVector quarter = TLanes.Splat(0.25f);
         ref float target = ref output;
         for (int r = 0; r < s.Channels * s.OutHeight; r++)
         {
@@ -896,10 +1055,7 @@ public static class ImageLanes
             {
                 TVector a = TLanes.Load(ref window, 0), b = TLanes.Load(ref window, right);
                 TVector c = TLanes.Load(ref window, below), d = TLanes.Load(ref window, diagonal);
-                TVector value = max
-                    ? TLanes.Max(TLanes.Max(TLanes.Max(a, b), c), d)
-                    : TLanes.Multiply(TLanes.Add(TLanes.Add(TLanes.Zero, TLanes.Add(a, b)), TLanes.Add(c, d)), quarter);
-                TLanes.Store(value, ref target, 0);
+                TLanes.Store(max ? MaxOfFour<TLanes, TVector>(a, b, c, d) : AverageOfFour<TLanes, TVector>(a, b, c, d), ref target, 0);
                 target = ref Unsafe.Add(ref target, l);
                 window = ref Unsafe.Add(ref window, 2 * l);
             }

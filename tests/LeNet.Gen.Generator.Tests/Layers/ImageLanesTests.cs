@@ -26,9 +26,11 @@ public class ImageLanesTests
         Assert.Contains("// Cost model: estimated 10.7 µs an image, against 13.8 µs through the single-image kernels.", source);
         Assert.Contains("private static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs)", source);
         Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Gather(inputs.Slice(first * 1024), global::System.Math.Min(lanes, count - first), 1024, a);", source);
-        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 1, 32, 32, parameters.Slice(0, 150), parameters.Slice(150, 6), 6, 5, 1, 0, 28, 28, relu: true, default, b); // conv1", source);
-        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Pool(b, 6, 28, 28, 2, 2, 14, 14, max: false, a); // pool1", source);
-        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Widen(a, 400, first, x);", source);
+        // conv1's six filters take three-filter tiles, so it runs with pool1; conv2's sixteen keep their four-filter tiles.
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.ConvolvePool(a, 1, 32, 32, parameters.Slice(0, 150), parameters.Slice(150, 6), 6, 5, 1, 0, 28, 28, relu: true, max: false, default, b); // conv1 and pool1", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Convolve(b, 6, 14, 14, parameters.Slice(156, 2400), parameters.Slice(2556, 16), 16, 5, 1, 0, 10, 10, relu: true, default, a); // conv2", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Pool(a, 16, 10, 10, 2, 2, 5, 5, max: false, b); // pool2", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Widen(b, 400, first, x);", source);
         Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), 120, 400, relu: true, y); // fc1", source);
         Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Dense(y, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), 84, 120, relu: true, x); // fc2", source);
         Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(60856, 840), parameters.Slice(61696, 10), 10, 84, relu: false, y); // fc3", source);
@@ -104,6 +106,51 @@ public class ImageLanesTests
         Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 1, 32, 32, parameters.Slice(0, 150), parameters.Slice(150, 6), 6, 5, 1, 0, 28, 28, relu: false, default, b); // conv1", source);
         Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Normalize(b, parameters.Slice(156, 6), parameters.Slice(162, 6), parameters.Slice(14446, 12), 1E-05f, 6, 784, relu: true, a); // bn1", source);
         Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.NormalizeBatch(y, parameters.Slice(14292, 12), parameters.Slice(14304, 12), parameters.Slice(14459, 24), 0.001f, 12, relu: false, x); // bn2", source);
+    }
+
+    [Theory]
+    [InlineData(6, 2, 2, true)]   // six filters: three-filter tiles
+    [InlineData(12, 2, 2, true)]  // three and four both divide
+    [InlineData(5, 2, 2, true)]   // neither: a repeated filter either way, fewer with three
+    [InlineData(16, 2, 2, false)] // four divide and three do not: four-filter tiles and a pooling pass
+    [InlineData(6, 2, 1, false)]  // overlapping windows
+    [InlineData(6, 7, 7, false)]  // 7 × 7 windows
+    public void A_convolution_runs_with_the_pooling_after_it_when_its_windows_are_2x2_stride_2(int filters, int size, int stride, bool fused)
+    {
+        // 3×16×16 → conv 3×3 with ReLU (14 × 14; several inputs, so the pass is chosen) → pool → fc 10.
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
+            3, 16, 16,
+            Conv(filters, 3, activation: ActivationKind.ReLU),
+            Pool(PoolingKind.Max, size, stride),
+            Dense(10))).Plan!);
+
+        Assert.Contains("private static void ForwardImages(", source);
+        Assert.Equal(fused, source.Contains($"global::LeNet.Gen.Runtime.ImageLanes.ConvolvePool(a, 3, 16, 16, parameters.Slice(0, {filters * 27}), parameters.Slice({filters * 27}, {filters}), {filters}, 3, 1, 0, 14, 14, relu: true, max: true, default, b); // conv1 and pool1"));
+        Assert.Equal(!fused, source.Contains("); // pool1"));
+    }
+
+    [Fact]
+    public void A_convolution_whose_output_is_odd_or_followed_by_tanh_runs_apart_from_its_pooling()
+    {
+        string odd = NetworkEmitter.Emit(ShapeInference.Infer(Network(
+            3, 15, 15, RoundingMode.Ceiling,
+            Conv(6, 2, activation: ActivationKind.ReLU), // 14 × 14, pooled with it to 7 × 7
+            Pool(PoolingKind.Max, 2, 2),
+            Conv(6, 3, activation: ActivationKind.ReLU), // 5 × 5: odd
+            Pool(PoolingKind.Average, 2, 2),
+            Dense(10))).Plan!);
+        string tanh = NetworkEmitter.Emit(ShapeInference.Infer(Network(
+            3, 16, 16,
+            Conv(6, 3, activation: ActivationKind.Tanh),
+            Pool(PoolingKind.Max, 2, 2),
+            Dense(10))).Plan!);
+
+        Assert.Contains("// conv1 and pool1", odd);
+        Assert.Contains("ImageLanes.Convolve(b, 6, 7, 7, parameters.Slice(", odd);
+        Assert.Contains("ImageLanes.Pool(a, 6, 5, 5, 2, 2, 3, 3, max: false, b); // pool2", odd);
+        Assert.Contains("private static void ForwardImages(", tanh);
+        Assert.DoesNotContain("ConvolvePool", tanh);
+        Assert.Contains("global::LeNet.Gen.Runtime.Simd.Tanh(b.Slice(0, lanes * 1176));", tanh);
     }
 
     [Fact]

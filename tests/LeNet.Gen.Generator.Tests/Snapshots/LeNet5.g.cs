@@ -144,11 +144,10 @@ namespace Demo
             for (int first = 0; first < count; first += lanes)
             {
                 global::LeNet.Gen.Runtime.ImageLanes.Gather(inputs.Slice(first * 1024), global::System.Math.Min(lanes, count - first), 1024, a);
-                global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 1, 32, 32, parameters.Slice(0, 150), parameters.Slice(150, 6), 6, 5, 1, 0, 28, 28, relu: true, default, b); // conv1
-                global::LeNet.Gen.Runtime.ImageLanes.Pool(b, 6, 28, 28, 2, 2, 14, 14, max: false, a); // pool1
-                global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 6, 14, 14, parameters.Slice(156, 2400), parameters.Slice(2556, 16), 16, 5, 1, 0, 10, 10, relu: true, default, b); // conv2
-                global::LeNet.Gen.Runtime.ImageLanes.Pool(b, 16, 10, 10, 2, 2, 5, 5, max: false, a); // pool2
-                global::LeNet.Gen.Runtime.ImageLanes.Widen(a, 400, first, x);
+                global::LeNet.Gen.Runtime.ImageLanes.ConvolvePool(a, 1, 32, 32, parameters.Slice(0, 150), parameters.Slice(150, 6), 6, 5, 1, 0, 28, 28, relu: true, max: false, default, b); // conv1 and pool1
+                global::LeNet.Gen.Runtime.ImageLanes.Convolve(b, 6, 14, 14, parameters.Slice(156, 2400), parameters.Slice(2556, 16), 16, 5, 1, 0, 10, 10, relu: true, default, a); // conv2
+                global::LeNet.Gen.Runtime.ImageLanes.Pool(a, 16, 10, 10, 2, 2, 5, 5, max: false, b); // pool2
+                global::LeNet.Gen.Runtime.ImageLanes.Widen(b, 400, first, x);
             }
 
             global::LeNet.Gen.Runtime.ImageLanes.Dense(x, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), 120, 400, relu: true, y); // fc1

@@ -371,5 +371,56 @@ public class ImageLanesTests
 
         Assert.Throws<ArgumentException>(() =>
             ImageLanes.Convolve(new float[9 * l], 1, 3, 3, new float[4], new float[1], 1, 2, 1, 1, 4, 4, relu: false, new float[1], new float[16 * l]));
+
+        // A convolution output of 3 × 3 is not tiled by 2 × 2 windows.
+        var odd = Assert.Throws<ArgumentException>(() =>
+            ImageLanes.ConvolvePool(new float[25 * l], 1, 5, 5, new float[9], new float[1], 1, 3, 1, 0, 3, 3, relu: false, max: true, default, new float[4 * l]));
+        Assert.Contains("ImageLanes.ConvolvePool(3, 3", odd.Message);
+        Assert.Contains("odd", odd.Message);
+    }
+
+    [Theory]
+    [InlineData(1, 32, 32, 6, 5, 1, 0)] // LeNet-5's conv1 and pool1
+    [InlineData(2, 9, 9, 5, 3, 1, 1)]   // padding; five filters, so the last tile repeats one
+    [InlineData(3, 13, 13, 3, 3, 2, 1)] // stride 2 with padding: a 7 × 7 output of which the first 6 × 6 are pooled
+    [InlineData(4, 6, 6, 12, 1, 1, 0)]  // a 1 × 1 kernel, four tiles
+    public void A_pooled_convolution_is_the_convolution_then_the_pooling_bit_for_bit(int channels, int height, int width, int filters, int kernel, int stride, int padding)
+    {
+        if (ImageLanes.Count == 0)
+        {
+            return;
+        }
+
+        // The output side, rounded down to even: the fused kernel needs 2 × 2 windows that tile it.
+        int outHeight = (((height + (2 * padding) - kernel) / stride) + 1) & ~1, outWidth = (((width + (2 * padding) - kernel) / stride) + 1) & ~1;
+        int l = ImageLanes.Count;
+        var random = new Random((channels * 31) + filters);
+        var input = SignedValues(random, channels * height * width * l);
+        input[(3 * l) + 2] = float.NaN; // in image 2 only
+        float[] weight = SignedValues(random, filters * channels * kernel * kernel), bias = SignedValues(random, filters);
+        int paddedHeight = ((outHeight - 1) * stride) + kernel, paddedWidth = ((outWidth - 1) * stride) + kernel;
+        var scratch = new float[channels * paddedHeight * paddedWidth * l];
+        foreach (bool relu in new[] { true, false })
+        {
+            foreach (bool max in new[] { true, false })
+            {
+                var convolved = new float[filters * outHeight * outWidth * l];
+                var expected = new float[filters * (outHeight / 2) * (outWidth / 2) * l];
+                ImageLanes.Convolve(input, channels, height, width, weight, bias, filters, kernel, stride, padding, outHeight, outWidth, relu, scratch, convolved);
+                ImageLanes.Pool(convolved, filters, outHeight, outWidth, 2, 2, outHeight / 2, outWidth / 2, max, expected);
+                var fused = Filled(expected.Length, 12345f);
+
+                ImageLanes.ConvolvePool(input, channels, height, width, weight, bias, filters, kernel, stride, padding, outHeight, outWidth, relu, max, scratch, fused);
+
+                for (int i = 0; i < expected.Length; i++)
+                {
+                    Assert.True(
+                        BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(fused[i]) || (float.IsNaN(expected[i]) && float.IsNaN(fused[i])),
+                        $"relu {relu}, max {max}, value {i} (image {i % l}): {fused[i]} against {expected[i]}");
+                }
+
+                Assert.Contains(expected, float.IsNaN); // the NaN reached the output
+            }
+        }
     }
 }

@@ -225,6 +225,10 @@ internal sealed class BatchNormLayer : IBatchWideKind
             : $"{ImageLanes}.NormalizeBatch({source}, {arguments}, relu: {relu}, {target});";
     }
 
+    public string? ImageLanesFusedCall(LayerCode code, LayerCode next, string source, string target, string scratch) => null;
+
+    public bool? ImageLanesPairPooling(LayerCode code) => null;
+
     public int ImageLanesScratch(LayerCode code) => 0;
 
     public bool ImageLanesOnRows(LayerCode code) => !code.Layer.Input.IsSpatial;

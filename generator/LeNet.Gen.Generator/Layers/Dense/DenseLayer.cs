@@ -182,6 +182,10 @@ internal sealed class DenseLayer : ILayerKind
     public string? ImageLanesCall(LayerCode code, string source, string target, string scratch) =>
         $"{ImageLanes}.Dense({source}, {code.ParameterSlices}, {Int(code.Layer.Output.Length)}, {Int(code.Layer.Input.Length)}, relu: {(code.FusesRelu ? "true" : "false")}, {target});";
 
+    public string? ImageLanesFusedCall(LayerCode code, LayerCode next, string source, string target, string scratch) => null;
+
+    public bool? ImageLanesPairPooling(LayerCode code) => null;
+
     public int ImageLanesScratch(LayerCode code) => 0;
 
     public bool ImageLanesOnRows(LayerCode code) => true;

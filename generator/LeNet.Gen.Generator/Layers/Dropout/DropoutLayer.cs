@@ -109,6 +109,10 @@ internal sealed class DropoutLayer : ILayerKind
     /// <summary>Empty: inference passes the input through.</summary>
     public string? ImageLanesCall(LayerCode code, string source, string target, string scratch) => string.Empty;
 
+    public string? ImageLanesFusedCall(LayerCode code, LayerCode next, string source, string target, string scratch) => null;
+
+    public bool? ImageLanesPairPooling(LayerCode code) => null;
+
     public int ImageLanesScratch(LayerCode code) => 0;
 
     public bool ImageLanesOnRows(LayerCode code) => false;

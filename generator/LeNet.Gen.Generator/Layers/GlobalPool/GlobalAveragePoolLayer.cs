@@ -101,6 +101,10 @@ internal sealed class GlobalAveragePoolLayer : ILayerKind
     public string? ImageLanesCall(LayerCode code, string source, string target, string scratch) =>
         $"{ImageLanes}.GlobalAverage({source}, {Int(code.Layer.Input.Channels)}, {Int(code.Layer.Input.Height * code.Layer.Input.Width)}, {target});";
 
+    public string? ImageLanesFusedCall(LayerCode code, LayerCode next, string source, string target, string scratch) => null;
+
+    public bool? ImageLanesPairPooling(LayerCode code) => null;
+
     public int ImageLanesScratch(LayerCode code) => 0;
 
     public bool ImageLanesOnRows(LayerCode code) => false;

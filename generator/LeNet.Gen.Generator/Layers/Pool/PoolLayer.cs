@@ -128,6 +128,15 @@ internal sealed class PoolLayer : ILayerKind
             + $"{Int(output.Height)}, {Int(output.Width)}, max: {(pool.Kind == PoolingKind.Max ? "true" : "false")}, {target});";
     }
 
+    public string? ImageLanesFusedCall(LayerCode code, LayerCode next, string source, string target, string scratch) => null;
+
+    public bool? ImageLanesPairPooling(LayerCode code)
+    {
+        var pool = (PoolSpec)code.Layer.Spec;
+        var input = code.Layer.Input;
+        return pool.Size == 2 && pool.Stride == 2 && input.Height % 2 == 0 && input.Width % 2 == 0 ? pool.Kind == PoolingKind.Max : null;
+    }
+
     public int ImageLanesScratch(LayerCode code) => 0;
 
     public bool ImageLanesOnRows(LayerCode code) => false;
