@@ -71,7 +71,11 @@ public static class ColumnGradient
         Scatter(v, channels, kernel, outHeight, outWidth, padded, inputGradient, height, width);
     }
 
-    // din[c, y + i, x + j] += V[(c, i, j), y·outWidth + x], the taps (i, j) in order for each channel; din starts at zero.
+    // din[c, y + i, x + j] += V[(c, i, j), y·outWidth + x]; din starts at zero. For each channel the taps go column by
+    // column (j, then i): the rows a column's taps add into all start at the same offset j, so each load of a row finds
+    // the vector the last store to it left (the stores of the tap to its left, one float over, would have to reach the
+    // cache first: a stall per vector).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scatter(ReadOnlySpan<float> columns, int channels, int kernel, int outHeight, int outWidth, int padded, Span<float> inputGradient, int height, int width)
     {
         inputGradient.Slice(0, channels * height * width).Clear();
@@ -80,9 +84,9 @@ public static class ColumnGradient
         int vectorWidth = outWidth / Lanes * Lanes;
         for (int c = 0; c < channels; c++)
         {
-            for (int i = 0; i < kernel; i++)
+            for (int j = 0; j < kernel; j++)
             {
-                for (int j = 0; j < kernel; j++)
+                for (int i = 0; i < kernel; i++)
                 {
                     ref float source = ref Unsafe.Add(ref v, (((c * kernel) + i) * kernel + j) * padded);
                     for (int y = 0; y < outHeight; y++)

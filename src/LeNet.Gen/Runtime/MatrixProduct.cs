@@ -14,7 +14,8 @@ namespace LeNet.Gen.Runtime;
 /// </summary>
 /// <remarks>
 /// Register tiles of 4 rows × 3 vectors (or 6 × 2 and then 4 × 2 when the vectors come in pairs), each A value broadcast
-/// and each B vector loaded once per tile; the rows and vectors left over go one row and one vector at a time. Every C
+/// and each B vector loaded once per tile; the vectors left over go eight rows at a time, and the rows left over four
+/// vectors at a time. Every C
 /// value is the fused multiply-adds of its terms in k order from zero, whichever tile computes it.
 /// </remarks>
 internal static class MatrixProduct
@@ -62,21 +63,91 @@ internal static class MatrixProduct
             done = vectors;
         }
 
-        // What the tiles left: the rows from f on, for every vector, and the vectors from done on, for the rows before f.
-        for (int row = 0; row < rows; row++)
+        // What the tiles left, in strips that still keep eight or four sums in flight (one sum at a time would wait on each
+        // fused multiply-add's latency): the vectors from done on for the rows before f, eight rows at a time; then the
+        // rows from f on for every vector, four vectors at a time.
+        for (int j = done; j < vectors; j++)
         {
-            for (int j = row < f ? done : 0; j < vectors; j++)
+            int row = 0;
+            for (; row + 8 <= f; row += 8)
             {
-                var sum = Vector256<float>.Zero;
-                ref float uRow = ref Unsafe.Add(ref u, row * rowStride);
-                for (int k = 0; k < depth; k++)
-                {
-                    sum = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref uRow, k * depthStride)), Vector256.LoadUnsafe(ref v, (nuint)((k * stride) + (j * Lanes))), sum);
-                }
+                Column8(ref Unsafe.Add(ref u, row * rowStride), rowStride, depthStride, ref Unsafe.Add(ref v, j * Lanes), ref Unsafe.Add(ref m, (row * stride) + (j * Lanes)), depth, stride);
+            }
 
-                sum.StoreUnsafe(ref m, (nuint)((row * stride) + (j * Lanes)));
+            for (; row < f; row++)
+            {
+                Single(ref Unsafe.Add(ref u, row * rowStride), depthStride, ref Unsafe.Add(ref v, j * Lanes), ref Unsafe.Add(ref m, (row * stride) + (j * Lanes)), depth, stride);
             }
         }
+
+        for (int row = f; row < rows; row++)
+        {
+            int j = 0;
+            for (; j + 4 <= vectors; j += 4)
+            {
+                Row4(ref Unsafe.Add(ref u, row * rowStride), depthStride, ref Unsafe.Add(ref v, j * Lanes), ref Unsafe.Add(ref m, (row * stride) + (j * Lanes)), depth, stride);
+            }
+
+            for (; j < vectors; j++)
+            {
+                Single(ref Unsafe.Add(ref u, row * rowStride), depthStride, ref Unsafe.Add(ref v, j * Lanes), ref Unsafe.Add(ref m, (row * stride) + (j * Lanes)), depth, stride);
+            }
+        }
+    }
+
+    // One row by one vector.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Single(ref float u, int depthStride, ref float v, ref float m, int depth, int stride)
+    {
+        var sum = Vector256<float>.Zero;
+        for (int k = 0; k < depth; k++)
+        {
+            sum = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref u, k * depthStride)), Vector256.LoadUnsafe(ref v, (nuint)(k * stride)), sum);
+        }
+
+        sum.StoreUnsafe(ref m);
+    }
+
+    // Eight rows by one vector: each B vector loaded once for the eight.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Column8(ref float u, int rowStride, int depthStride, ref float v, ref float m, int depth, int stride)
+    {
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        for (int k = 0; k < depth; k++)
+        {
+            var b = Vector256.LoadUnsafe(ref v, (nuint)(k * stride));
+            ref float uk = ref Unsafe.Add(ref u, k * depthStride);
+            s0 = Fma.MultiplyAdd(Vector256.Create(uk), b, s0);
+            s1 = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref uk, rowStride)), b, s1);
+            s2 = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref uk, 2 * rowStride)), b, s2);
+            s3 = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref uk, 3 * rowStride)), b, s3);
+            s4 = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref uk, 4 * rowStride)), b, s4);
+            s5 = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref uk, 5 * rowStride)), b, s5);
+            s6 = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref uk, 6 * rowStride)), b, s6);
+            s7 = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref uk, 7 * rowStride)), b, s7);
+        }
+
+        nuint r = (nuint)stride;
+        s0.StoreUnsafe(ref m, 0); s1.StoreUnsafe(ref m, r); s2.StoreUnsafe(ref m, 2 * r); s3.StoreUnsafe(ref m, 3 * r);
+        s4.StoreUnsafe(ref m, 4 * r); s5.StoreUnsafe(ref m, 5 * r); s6.StoreUnsafe(ref m, 6 * r); s7.StoreUnsafe(ref m, 7 * r);
+    }
+
+    // One row by four vectors: each A value broadcast once for the four.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row4(ref float u, int depthStride, ref float v, ref float m, int depth, int stride)
+    {
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (int k = 0; k < depth; k++)
+        {
+            nuint o = (nuint)(k * stride);
+            var w = Vector256.Create(Unsafe.Add(ref u, k * depthStride));
+            s0 = Fma.MultiplyAdd(w, Vector256.LoadUnsafe(ref v, o), s0);
+            s1 = Fma.MultiplyAdd(w, Vector256.LoadUnsafe(ref v, o + 8), s1);
+            s2 = Fma.MultiplyAdd(w, Vector256.LoadUnsafe(ref v, o + 16), s2);
+            s3 = Fma.MultiplyAdd(w, Vector256.LoadUnsafe(ref v, o + 24), s3);
+        }
+
+        s0.StoreUnsafe(ref m, 0); s1.StoreUnsafe(ref m, 8); s2.StoreUnsafe(ref m, 16); s3.StoreUnsafe(ref m, 24);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
