@@ -88,21 +88,38 @@ public static class ColumnGradient
             {
                 for (int i = 0; i < kernel; i++)
                 {
-                    ref float source = ref Unsafe.Add(ref v, (((c * kernel) + i) * kernel + j) * padded);
+                    ref float from = ref Unsafe.Add(ref v, (((c * kernel) + i) * kernel + j) * padded);
+                    ref float to = ref Unsafe.Add(ref g, (((c * height) + i) * width) + j);
                     for (int y = 0; y < outHeight; y++)
                     {
-                        ref float from = ref Unsafe.Add(ref source, y * outWidth);
-                        ref float to = ref Unsafe.Add(ref g, (((c * height) + y + i) * width) + j);
                         int x = 0;
                         for (; x < vectorWidth; x += Lanes)
                         {
                             (Vector256.LoadUnsafe(ref to, (nuint)x) + Vector256.LoadUnsafe(ref from, (nuint)x)).StoreUnsafe(ref to, (nuint)x);
                         }
 
-                        for (; x < outWidth; x++)
+                        if (x + 4 <= outWidth)
+                        {
+                            (Vector128.LoadUnsafe(ref to, (nuint)x) + Vector128.LoadUnsafe(ref from, (nuint)x)).StoreUnsafe(ref to, (nuint)x);
+                            x += 4;
+                        }
+
+                        if (x + 2 <= outWidth)
+                        {
+                            // Two floats as one 64-bit lane.
+                            ref double pair = ref Unsafe.As<float, double>(ref Unsafe.Add(ref to, x));
+                            var sum = Vector128.CreateScalar(pair).AsSingle() + Vector128.CreateScalar(Unsafe.As<float, double>(ref Unsafe.Add(ref from, x))).AsSingle();
+                            pair = sum.AsDouble().ToScalar();
+                            x += 2;
+                        }
+
+                        if (x < outWidth)
                         {
                             Unsafe.Add(ref to, x) += Unsafe.Add(ref from, x);
                         }
+
+                        from = ref Unsafe.Add(ref from, outWidth);
+                        to = ref Unsafe.Add(ref to, width);
                     }
                 }
             }
