@@ -368,6 +368,20 @@ public static class Simd
             }
             else if (Use256)
             {
+                // Rows in pairs over whole steps of 32 columns: eight chains side by side, as many as the two units'
+                // latency needs, and each factor row's load serves both rows. An odd row's steps were done with the even
+                // row before it; a last row without a partner runs alone.
+                int wide = columns - (columns % 32);
+                if (o % 2 == 1)
+                {
+                    i = wide;
+                }
+                else if (o + 1 < rows)
+                {
+                    AddOuterProductPairs(ref a, ref x, count, rows, columns, o, wide, ref d);
+                    i = wide;
+                }
+
                 for (; i <= columns - 32; i += 32)
                 {
                     var s0 = Vector256.LoadUnsafe(ref d, (nuint)i);
@@ -409,6 +423,52 @@ public static class Simd
                     Unsafe.Add(ref d, i) += Unsafe.Add(ref a, (n * rows) + o) * Unsafe.Add(ref x, (n * columns) + i);
                 }
             }
+        }
+    }
+
+    // Rows o and o + 1 of AddOuterProducts over columns [0, wide), 32 at a time, with AVX2.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddOuterProductPairs(ref float a, ref float x, int count, int rows, int columns, int o, int wide, ref float d)
+    {
+        ref float e = ref Unsafe.Add(ref d, columns); // row o + 1
+        for (int i = 0; i < wide; i += 32)
+        {
+            nuint at = (nuint)i;
+            var s0 = Vector256.LoadUnsafe(ref d, at);
+            var s1 = Vector256.LoadUnsafe(ref d, at + 8);
+            var s2 = Vector256.LoadUnsafe(ref d, at + 16);
+            var s3 = Vector256.LoadUnsafe(ref d, at + 24);
+            var t0 = Vector256.LoadUnsafe(ref e, at);
+            var t1 = Vector256.LoadUnsafe(ref e, at + 8);
+            var t2 = Vector256.LoadUnsafe(ref e, at + 16);
+            var t3 = Vector256.LoadUnsafe(ref e, at + 24);
+            for (int n = 0; n < count; n++)
+            {
+                ref float row = ref Unsafe.Add(ref x, (n * columns) + i);
+                var f = Vector256.Create(Unsafe.Add(ref a, (n * rows) + o));
+                var g = Vector256.Create(Unsafe.Add(ref a, (n * rows) + o + 1));
+                var x0 = Vector256.LoadUnsafe(ref row);
+                var x1 = Vector256.LoadUnsafe(ref row, 8);
+                var x2 = Vector256.LoadUnsafe(ref row, 16);
+                var x3 = Vector256.LoadUnsafe(ref row, 24);
+                s0 = MultiplyAdd(x0, f, s0);
+                s1 = MultiplyAdd(x1, f, s1);
+                s2 = MultiplyAdd(x2, f, s2);
+                s3 = MultiplyAdd(x3, f, s3);
+                t0 = MultiplyAdd(x0, g, t0);
+                t1 = MultiplyAdd(x1, g, t1);
+                t2 = MultiplyAdd(x2, g, t2);
+                t3 = MultiplyAdd(x3, g, t3);
+            }
+
+            s0.StoreUnsafe(ref d, at);
+            s1.StoreUnsafe(ref d, at + 8);
+            s2.StoreUnsafe(ref d, at + 16);
+            s3.StoreUnsafe(ref d, at + 24);
+            t0.StoreUnsafe(ref e, at);
+            t1.StoreUnsafe(ref e, at + 8);
+            t2.StoreUnsafe(ref e, at + 16);
+            t3.StoreUnsafe(ref e, at + 24);
         }
     }
 
