@@ -12,16 +12,59 @@ namespace LeNet.Gen.Generator.Emit;
 internal static class ImageLanesEmitter
 {
     /// <summary>
-    /// True when the network gets the pass: every layer has image-lanes code, the layers in lanes all come before the
-    /// layers on rows (<see cref="Layers.ILayerKind.ImageLanesOnRows"/>), and the cost model chose it (<see cref="Reason"/>).
+    /// True when the network gets the pass in either form: with its layers on images in lanes (<see cref="InLanes"/>),
+    /// or with only its dense tail batched (<see cref="TailOnly"/>).
     /// </summary>
-    public static bool Has(LayerCode[] layers) => Supported(layers) && Reason(layers) is not null;
+    public static bool Has(LayerCode[] layers) => InLanes(layers) || TailOnly(layers);
+
+    /// <summary>
+    /// True when every layer has image-lanes code, the layers in lanes all come before the layers on rows
+    /// (<see cref="Layers.ILayerKind.ImageLanesOnRows"/>), and the cost model chose the pass (<see cref="Reason"/>).
+    /// </summary>
+    public static bool InLanes(LayerCode[] layers) => Supported(layers) && Reason(layers) is not null;
 
     /// <summary>Why the cost model chose the pass (<see cref="Layers.ImageLanesCostModel"/>), or null when it did not.</summary>
     public static string? Reason(LayerCode[] layers)
     {
         var costs = layers.Select(code => code.Kind.ImageLanesCostNs(code)).ToList();
         return Layers.ImageLanesCostModel.Choose(costs.Sum(c => c.Lanes), costs.Sum(c => c.PerImage));
+    }
+
+    /// <summary>
+    /// True when the network does not take the pass in lanes but its layers from the first on rows (the dense tail) all
+    /// have code on rows, and batching them saves enough (<see cref="TailReason"/>): the layers on images then run one
+    /// image at a time through the single-image kernels, and the tail on all the call's inputs at once.
+    /// </summary>
+    public static bool TailOnly(LayerCode[] layers) => !InLanes(layers) && TailSupported(layers) && TailReason(layers) is not null;
+
+    /// <summary>Why the cost model batches the dense tail (<see cref="Layers.ImageLanesCostModel.ChooseTail"/>), or null.</summary>
+    public static string? TailReason(LayerCode[] layers)
+    {
+        int tail = Tail(layers);
+        var costs = layers.Skip(tail).Select(code => code.Kind.ImageLanesCostNs(code)).ToList();
+        return Layers.ImageLanesCostModel.ChooseTail(costs.Sum(c => c.Lanes), costs.Sum(c => c.PerImage));
+    }
+
+    // Some layer on rows, after at least one on images, and every layer from it on with code on rows (or passing through).
+    private static bool TailSupported(LayerCode[] layers)
+    {
+        int tail = Tail(layers);
+        if (tail == 0 || tail == layers.Length)
+        {
+            return false;
+        }
+
+        for (int i = tail; i < layers.Length; i++)
+        {
+            var code = layers[i];
+            string? call = code.Kind.ImageLanesCall(code, "x", "y", "s");
+            if (call is null || (call.Length > 0 && !code.Kind.ImageLanesOnRows(code)))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool Supported(LayerCode[] layers)
@@ -49,7 +92,13 @@ internal static class ImageLanesEmitter
 
     public static void EmitMethod(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
-        if (!Has(layers))
+        if (TailOnly(layers))
+        {
+            EmitTailMethod(w, plan, layers);
+            return;
+        }
+
+        if (!InLanes(layers))
         {
             return;
         }
@@ -112,29 +161,75 @@ internal static class ImageLanesEmitter
                 w.Line($"{ImageLanes}.GatherBatch(inputs, count, {Int(plan.Input.Length)}, x);");
             }
 
-            // The layers on the whole call: x to y and back.
-            string source = "x";
-            for (int i = tail; i < layers.Length; i++)
-            {
-                string target = source == "x" ? "y" : "x";
-                if (EmitLayer(w, layers[i], source, target, Batch))
-                {
-                    source = target;
-                }
-            }
-
-            w.Line($"{ImageLanes}.Scatter({source}, count, {Int(output)}, outputs);");
-            if (plan.CanTrain)
-            {
-                using (w.Block("for (int n = 0; n < count; n++)"))
-                {
-                    w.Line($"{Span} probabilities = outputs.Slice(n * {Int(output)}, {Int(output)});");
-                    w.Line("global::LeNet.Gen.Runtime.Softmax.Apply(probabilities, probabilities);");
-                }
-            }
+            EmitRows(w, plan, layers, tail);
         }
 
         w.Line();
+    }
+
+    // The pass with the layers on images one image at a time, as Predict runs them (the prepared kernels of a batch call
+    // included), each image's flat output gathered into the lanes of x, then the dense tail on all the call's inputs.
+    private static void EmitTailMethod(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
+    {
+        int tail = Tail(layers), rows = Rows(plan, layers, tail);
+        int flat = layers[tail - 1].Layer.Output.Length;
+        const string Batch = ImageLanes + ".Batch";
+        w.Line("// Batch Predict calls of 16 or more inputs run this pass on up to ImageLanes.Batch inputs at a time. The layers on");
+        w.Line("// images run one image at a time through the single-image kernels, as Predict runs them, and each image's flat");
+        w.Line("// output is kept; the dense layers then run on all of them at once, one per lane of x and y, so that their weights");
+        w.Line("// are read once per call rather than once per image.");
+        w.Line($"// Cost model: {TailReason(layers)}.");
+        using (w.Block($"private static void ForwardImages({ReadOnlySpan} parameters, {ReadOnlySpan} inputs, int count, Workspace workspace, {Span} outputs)"))
+        {
+            w.Line($"{Span} x = workspace.ImagesX ??= new float[{Batch} * {Int(rows)}];");
+            w.Line($"{Span} y = workspace.ImagesY ??= new float[{Batch} * {Int(rows)}];");
+            w.Line($"{Span} features = workspace.ImagesA ??= new float[{Batch} * {Int(flat)}];");
+            using (w.Block("for (int n = 0; n < count; n++)"))
+            {
+                w.Line($"{ReadOnlySpan} input = inputs.Slice(n * {Int(plan.Input.Length)}, {Int(plan.Input.Length)});");
+                for (int i = 0; i < tail; i++)
+                {
+                    MembersEmitter.EmitForwardCall(w, plan, layers[i], layers, training: false);
+                }
+
+                string head = layers[tail].SourcePosition is int from
+                    ? $"global::System.MemoryExtensions.AsSpan(workspace.{layers[from].Output}, 0, {Int(flat)})"
+                    : $"input.Slice(0, {Int(flat)})";
+                w.Line($"{head}.CopyTo(features.Slice(n * {Int(flat)}));");
+            }
+
+            w.Line();
+            w.Line($"{ImageLanes}.GatherBatch(features, count, {Int(flat)}, x);");
+            EmitRows(w, plan, layers, tail);
+        }
+
+        w.Line();
+    }
+
+    // The layers on the whole call, x to y and back from the layer at tail on; the outputs scattered, then the softmax.
+    private static void EmitRows(SourceWriter w, NetworkPlan plan, LayerCode[] layers, int tail)
+    {
+        const string Batch = ImageLanes + ".Batch";
+        int output = plan.Output.Length;
+        string source = "x";
+        for (int i = tail; i < layers.Length; i++)
+        {
+            string target = source == "x" ? "y" : "x";
+            if (EmitLayer(w, layers[i], source, target, Batch))
+            {
+                source = target;
+            }
+        }
+
+        w.Line($"{ImageLanes}.Scatter({source}, count, {Int(output)}, outputs);");
+        if (plan.CanTrain)
+        {
+            using (w.Block("for (int n = 0; n < count; n++)"))
+            {
+                w.Line($"{Span} probabilities = outputs.Slice(n * {Int(output)}, {Int(output)});");
+                w.Line("global::LeNet.Gen.Runtime.Softmax.Apply(probabilities, probabilities);");
+            }
+        }
     }
 
     // Two layers in one call (ILayerKind.ImageLanesFusedCall), then the second one's tanh or sigmoid; false when the first
@@ -197,13 +292,17 @@ internal static class ImageLanesEmitter
         w.Line();
         w.Line("// ForwardImages' buffers, allocated on the thread's first batch call (their size depends on the vector width).");
         int tail = Tail(layers);
+        bool tailOnly = TailOnly(layers);
         if (tail > 0)
         {
             w.Line("public float[]? ImagesA;");
-            w.Line("public float[]? ImagesB;");
+            if (!tailOnly)
+            {
+                w.Line("public float[]? ImagesB;");
+            }
         }
 
-        if (Scratch(layers) > 0)
+        if (!tailOnly && Scratch(layers) > 0)
         {
             w.Line("public float[]? ImagesScratch;");
         }

@@ -530,9 +530,11 @@ internal static class MembersEmitter
         ImageLanesEmitter.EmitMethod(w, plan, layers);
     }
 
-    // One layer of a forward pass. In a training stage a batch-wide layer (batch norm) normalises with the batch statistics
-    // instead of the running ones in its state.
-    private static void EmitForwardCall(SourceWriter w, NetworkPlan plan, LayerCode code, LayerCode[] layers, bool training)
+    /// <summary>
+    /// One layer of a forward pass, reading its source's buffer (or <c>input</c>) and writing its own. In a training stage
+    /// a batch-wide layer (batch norm) normalises with the batch statistics instead of the running ones in its state.
+    /// </summary>
+    internal static void EmitForwardCall(SourceWriter w, NetworkPlan plan, LayerCode code, LayerCode[] layers, bool training)
     {
         var layer = code.Layer;
         string previous = code.SourcePosition is int from ? "workspace." + layers[from].Output : "input";

@@ -160,6 +160,13 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         int inputLength = TKernels.InputLength;
         int outputLength = TKernels.OutputLength;
         var workspace = TKernels.InferenceWorkspace;
+        if (call == 0 || t_preparedCall != call)
+        {
+            // The single-image kernels' set-up, which ForwardImages also uses when only its dense tail is batched.
+            TKernels.PrepareKernels(parameters, workspace, batch: call != 0, training: false);
+            t_preparedCall = call;
+        }
+
         if (group > 0)
         {
             for (int n = start; n < end; n += group)
@@ -176,12 +183,6 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
             }
 
             return;
-        }
-
-        if (call == 0 || t_preparedCall != call)
-        {
-            TKernels.PrepareKernels(parameters, workspace, batch: call != 0, training: false);
-            t_preparedCall = call;
         }
 
         for (int n = start; n < end; n++)

@@ -181,6 +181,17 @@ public partial class WinogradWide { }
 [Dense(6, Activation = Activation.Softmax)]
 public partial class WinogradFirst { }
 
+/// <summary>
+/// Batch calls that keep the convolution on the single-image kernels (Winograd) and run only the dense layers on all the
+/// call's inputs at once (their 2048 × 64 weights read once per call): 32×16×16 → 32×16×16 → 32×8×8 → 64 → 10.
+/// </summary>
+[Network(32, 16, 16)]
+[Conv(32, 3, Padding = 1, Activation = Activation.ReLU)]
+[Pool(PoolKind.Max, 2)]
+[Dense(64, Activation = Activation.ReLU)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class DenseTail { }
+
 /// <summary>No softmax head: Predict only (LNG0201 is expected and silenced in the project file).</summary>
 [Network(1, 4, 4)]
 [Dense(3, Activation = Activation.Sigmoid)]
@@ -288,6 +299,11 @@ public sealed record NetworkCase(string Name, Func<int, ITrainableNetwork> Creat
         {
             new RefConv(32, 3, Padding: 1, Activation: RefActivation.Sigmoid), new RefPoolLayer(RefPool.Max, 2, 2),
             new RefConv(64, 3, Padding: 1, Activation: RefActivation.ReLU), new RefGlobalAveragePool(), new RefDense(6, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(DenseTail), seed => new DenseTail(seed), new ReferenceNetwork(32, 16, 16, new RefLayer[]
+        {
+            new RefConv(32, 3, Padding: 1, Activation: RefActivation.ReLU), new RefPoolLayer(RefPool.Max, 2, 2),
+            new RefDense(64, RefActivation.ReLU), new RefDense(10, RefActivation.Softmax),
         })),
         new NetworkCase(nameof(StridedWide), seed => new StridedWide(seed), new ReferenceNetwork(3, 32, 32, new RefLayer[]
         {
