@@ -116,8 +116,7 @@ internal static class ImageLanesEmitter
         w.Line($"// Cost model: {Reason(layers)}.");
         using (w.Block($"private static void ForwardImages({ReadOnlySpan} parameters, {ReadOnlySpan} inputs, int count, Workspace workspace, {Span} outputs)"))
         {
-            w.Line($"{Span} x = workspace.ImagesX ??= new float[{Batch} * {Int(rows)}];");
-            w.Line($"{Span} y = workspace.ImagesY ??= new float[{Batch} * {Int(rows)}];");
+            EmitRowBuffers(w, rows);
             if (tail > 0)
             {
                 w.Line($"int lanes = {ImageLanes}.Count;");
@@ -181,8 +180,7 @@ internal static class ImageLanesEmitter
         w.Line($"// Cost model: {TailReason(layers)}.");
         using (w.Block($"private static void ForwardImages({ReadOnlySpan} parameters, {ReadOnlySpan} inputs, int count, Workspace workspace, {Span} outputs)"))
         {
-            w.Line($"{Span} x = workspace.ImagesX ??= new float[{Batch} * {Int(rows)}];");
-            w.Line($"{Span} y = workspace.ImagesY ??= new float[{Batch} * {Int(rows)}];");
+            EmitRowBuffers(w, rows);
             w.Line($"{Span} features = workspace.ImagesA ??= new float[{Batch} * {Int(flat)}];");
             using (w.Block("for (int n = 0; n < count; n++)"))
             {
@@ -204,6 +202,14 @@ internal static class ImageLanesEmitter
         }
 
         w.Line();
+    }
+
+    // x and y, the buffers of the layers on the whole call: rows values for each of ImageLanes.Batch inputs.
+    private static void EmitRowBuffers(SourceWriter w, int rows)
+    {
+        const string Batch = ImageLanes + ".Batch";
+        w.Line($"{Span} x = workspace.ImagesX ??= new float[{Batch} * {Int(rows)}];");
+        w.Line($"{Span} y = workspace.ImagesY ??= new float[{Batch} * {Int(rows)}];");
     }
 
     // The layers on the whole call, x to y and back from the layer at tail on; the outputs scattered, then the softmax.

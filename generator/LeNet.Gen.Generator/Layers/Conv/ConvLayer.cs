@@ -303,22 +303,23 @@ internal sealed class ConvLayer : ILayerKind
     }
 
     /// <summary>
-    /// With a 2 × 2 pooling of stride 2 after it that tiles the output exactly, and no activation for the network to apply
-    /// between the two (ReLU or none), the runtime's <c>ConvolvePool</c>: three filters × one pooling window a register
-    /// tile, storing only the pooled values. Not when four divide the filters and three do not: <c>Convolve</c>'s four-filter
-    /// tiles have no filter to repeat there, and a repeated one costs more than the pooling pass the fusion saves.
+    /// With a 2 × 2 pooling of stride 2 after it that tiles the output exactly (the pooling unit's
+    /// <see cref="ILayerKind.ImageLanesPairPooling"/>), and no activation for the network to apply between the two (ReLU or
+    /// none), the runtime's <c>ConvolvePool</c>: three filters × one pooling window a register tile, storing only the pooled
+    /// values. Not when four divide the filters and three do not: <c>Convolve</c>'s four-filter tiles have no filter to
+    /// repeat there, and a repeated one costs more than the pooling pass the fusion saves.
     /// </summary>
     public string? ImageLanesFusedCall(LayerCode code, LayerCode next, string source, string target, string scratch)
     {
         var conv = (ConvSpec)code.Layer.Spec;
-        var output = code.Layer.Output;
         if (next.Kind.ImageLanesPairPooling(next) is not { } max || code.Activation.SpanForward is not null
-            || output.Height % 2 != 0 || output.Width % 2 != 0 || (conv.Filters % 4 == 0 && conv.Filters % 3 != 0))
+            || (conv.Filters % 4 == 0 && conv.Filters % 3 != 0))
         {
             return null;
         }
 
         var input = code.Layer.Input;
+        var output = code.Layer.Output;
         return $"{ImageLanes}.ConvolvePool({source}, {Int(input.Channels)}, {Int(input.Height)}, {Int(input.Width)}, {code.ParameterSlices}, "
             + $"{Int(conv.Filters)}, {Int(conv.Kernel)}, {Int(conv.Stride)}, {Int(conv.Padding)}, {Int(output.Height)}, {Int(output.Width)}, "
             + $"relu: {(code.FusesRelu ? "true" : "false")}, max: {(max ? "true" : "false")}, {scratch}, {target});";
