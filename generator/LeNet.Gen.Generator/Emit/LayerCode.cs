@@ -38,9 +38,10 @@ internal sealed class LayerCode
 
     /// <summary>
     /// True when the layer's methods take the workspace as their last argument: for example state
-    /// (<see cref="ILayerKind.NeedsWorkspace"/>), or for the scratch buffers of its vector kernels.
+    /// (<see cref="ILayerKind.NeedsWorkspace"/>), for the scratch buffers of its vector kernels or its prepared kernels, or
+    /// for the store of a weight gradient taken over the whole batch (<see cref="ILayerKind.BatchGradient"/>).
     /// </summary>
-    public bool TakesWorkspace => Kind.NeedsWorkspace || Workspace.Scratch.Count > 0 || Kind.HasPreparedKernels(this);
+    public bool TakesWorkspace => Kind.NeedsWorkspace || Workspace.Scratch.Count > 0 || Kind.HasPreparedKernels(this) || Kind.BatchGradient(this) is not null;
 
     public NetworkPlan Plan { get; }
 

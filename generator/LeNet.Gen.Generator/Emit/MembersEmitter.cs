@@ -463,6 +463,12 @@ internal static class MembersEmitter
         w.Line();
     }
 
+    /// <summary>The weight matrices whose gradients a training step takes over its whole batch (<see cref="ILayerKind.BatchGradient"/>), in layer order.</summary>
+    private static List<(int WeightOffset, int Rows, int Columns)> BatchGradientLayers(NetworkPlan plan, LayerCode[] layers) =>
+        plan.CanTrain
+            ? layers.Select(code => code.Kind.BatchGradient(code)).Where(b => b is not null).Select(b => b!.Value).ToList()
+            : new List<(int WeightOffset, int Rows, int Columns)>();
+
     /// <summary>True when some layer has prepared kernels (<see cref="ILayerKind.HasPreparedKernels"/>).</summary>
     private static bool HasPreparedKernels(LayerCode[] layers) => layers.Any(code => LayerKinds.Of(code.Layer.Spec).HasPreparedKernels(code));
 
@@ -724,6 +730,30 @@ internal static class MembersEmitter
             w.Line($"public static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace) => {type}.Forward(parameters, input, workspace);");
             w.Line($"public static {Span} Output(Workspace workspace) => workspace.{output};");
             ImageLanesEmitter.EmitKernelMembers(w, plan, layers);
+            var batchGradients = BatchGradientLayers(plan, layers);
+            if (batchGradients.Count > 0)
+            {
+                const string Info = "global::LeNet.Gen.Runtime.BatchGradientInfo";
+                w.Line($"public static int BatchGradientCount => {batchGradients.Count};");
+                w.Line($"public static {Info} BatchGradient(int index) => index switch");
+                w.Line("{");
+                w.Indent();
+                for (int k = 0; k < batchGradients.Count; k++)
+                {
+                    var (offset, rows, columns) = batchGradients[k];
+                    w.Line($"{k} => new {Info}({Int(offset)}, {Int(rows)}, {Int(columns)}),");
+                }
+
+                w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(index)),");
+                w.Outdent();
+                w.Line("};");
+                using (w.Block("public static void KeepForBatch(Workspace workspace, global::LeNet.Gen.Runtime.BatchGradients store, int example)"))
+                {
+                    w.Line("workspace.BatchGradients = store;");
+                    w.Line("workspace.Example = example;");
+                }
+            }
+
             if (plan.CanTrain && layers.Any(code => code.Kind.HasDeferredGradients(code)))
             {
                 w.Line($"public static void FinishExamples(Workspace workspace, {Span} gradients) => {type}.FinishExamples(workspace, gradients);");
@@ -865,6 +895,15 @@ internal static class MembersEmitter
             foreach (var gradient in gradients)
             {
                 w.Line($"public readonly float[] {gradient.Name};");
+            }
+
+            if (BatchGradientLayers(plan, layers).Count > 0)
+            {
+                w.Line();
+                w.Line("// Set by the runtime before each example of a training step (KeepForBatch): where the layers whose weight gradient");
+                w.Line("// is taken over the whole batch keep this example's factors, and the example's place in the batch.");
+                w.Line("public global::LeNet.Gen.Runtime.BatchGradients? BatchGradients;");
+                w.Line("public int Example;");
             }
 
             bool exampleState = HasExampleState(plan);

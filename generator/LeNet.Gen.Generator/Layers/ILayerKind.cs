@@ -152,6 +152,14 @@ internal interface ILayerKind
     void EmitFinishExamples(SourceWriter w, LayerCode code);
 
     /// <summary>
+    /// The weight matrix whose gradient a training step takes over its whole batch at once, rows (outputs) by columns
+    /// (inputs), or null when the layer has none: the runtime's <c>BatchGradients</c> keeps each example's two factors
+    /// (the layer's backward pass hands them over when the workspace has a store) and writes the gradient after the last
+    /// example, row block by row block on the training threads.
+    /// </summary>
+    (int WeightOffset, int Rows, int Columns)? BatchGradient(LayerCode code);
+
+    /// <summary>
     /// The statement that runs the layer's inference forward pass in a batch <c>Predict</c> call's <c>ForwardImages</c> (the
     /// runtime's <c>ImageLanes</c>). A layer on a spatial input runs on a group of images held one per vector lane: it
     /// reads <paramref name="source"/> and writes <paramref name="target"/>, spans holding each value of the tensors for

@@ -122,6 +122,25 @@ public interface INetworkKernels<TWorkspace> : IInferenceKernels<TWorkspace>
     }
 
     /// <summary>
+    /// How many layers take their weight gradient over a training step's whole batch at once (<see cref="BatchGradients"/>):
+    /// 0 unless the network has such layers (its large dense layers).
+    /// </summary>
+    static virtual int BatchGradientCount => 0;
+
+    /// <summary>Layer <paramref name="index"/> (from 0) of those counted by <see cref="BatchGradientCount"/>.</summary>
+    static virtual BatchGradientInfo BatchGradient(int index) => throw new ArgumentOutOfRangeException(nameof(index));
+
+    /// <summary>
+    /// Called in a training step before <see cref="Backward"/> on each example, for a network with
+    /// <see cref="BatchGradientCount"/> above 0: its layers of <see cref="BatchGradient"/> keep the example's factors in
+    /// <paramref name="store"/> as example <paramref name="example"/> of the step, and add no weight gradient of their own.
+    /// A workspace never given a store adds them per example.
+    /// </summary>
+    static virtual void KeepForBatch(TWorkspace workspace, BatchGradients store, int example)
+    {
+    }
+
+    /// <summary>
     /// Values after the parameters in the network's storage: the running statistics of its batch-norm layers (mean,
     /// variance and batch count of each). 0 unless the network has batch norm.
     /// </summary>

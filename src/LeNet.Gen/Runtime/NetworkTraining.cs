@@ -28,6 +28,8 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
 
     private readonly float[] _parameters;
     private readonly long _seed;
+    private readonly BatchGradients? _batchGradients; // the layers whose weight gradients a step takes over its whole batch
+    private readonly (int Start, int Length)[] _chunkSpans; // the parameters outside those layers: all the chunks add to
     private long _step;
     private float[]? _gradients;
     private TWorkspace? _workspace;
@@ -74,6 +76,20 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         Check.Length(parameters.Length, TKernels.ParameterCount + TKernels.StateLength, "the parameter count" + (TKernels.StateLength > 0 ? " plus the running statistics" : string.Empty), TKernels.Name, nameof(parameters));
         _parameters = parameters;
         _seed = seed;
+        var layers = BatchGradientLayers();
+        _batchGradients = layers.Length > 0 ? new BatchGradients(layers, TKernels.ParameterCount) : null;
+        _chunkSpans = BatchGradients.RangesOutside(layers, TKernels.ParameterCount, int.MaxValue);
+    }
+
+    private static BatchGradientInfo[] BatchGradientLayers()
+    {
+        var layers = new BatchGradientInfo[TKernels.BatchGradientCount];
+        for (int k = 0; k < layers.Length; k++)
+        {
+            layers[k] = TKernels.BatchGradient(k);
+        }
+
+        return layers;
     }
 
     // The parameters an optimizer may move: not the running statistics of batch norm, which follow them in the storage.
@@ -192,11 +208,14 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             return ComputeGradientsInParallel(inputs, labels, gradients, chunks, scale, step);
         }
 
-        // One thread: chunk 0 straight into gradients, each later chunk into a scratch buffer added on in order.
+        // One thread: chunk 0 straight into gradients, each later chunk into a scratch buffer added on in order; then the
+        // weight gradients taken over the whole batch.
         var workspace = _workspace ??= TKernels.CreateWorkspace(training: true);
         TKernels.PrepareKernels(_parameters, workspace, batch: count >= NetworkInference<TKernels, TWorkspace>.BatchKernelMinimum, training: true);
+        var batch = _batchGradients;
+        batch?.Begin(count);
         gradients.Clear();
-        float total = AccumulateRange(_parameters, inputs, labels, 0, Math.Min(ChunkSize, count), scale, workspace, gradients, _seed, step);
+        float total = AccumulateRange(_parameters, inputs, labels, 0, Math.Min(ChunkSize, count), scale, workspace, gradients, batch, _seed, step);
         for (int chunk = 1; chunk < chunks; chunk++)
         {
             float[] partial = _chunkGradient ??= new float[TKernels.ParameterCount];
@@ -207,9 +226,21 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
 
             _chunkGradientDirty = true;
             int start = chunk * ChunkSize;
-            total += AccumulateRange(_parameters, inputs, labels, start, Math.Min(start + ChunkSize, count), scale, workspace, partial, _seed, step);
-            Simd.AddAndClear(partial, gradients);
+            total += AccumulateRange(_parameters, inputs, labels, start, Math.Min(start + ChunkSize, count), scale, workspace, partial, batch, _seed, step);
+            foreach (var (from, length) in _chunkSpans)
+            {
+                Simd.AddAndClear(partial.AsSpan(from, length), gradients.Slice(from, length)); // the rest of partial stays zero
+            }
+
             _chunkGradientDirty = false;
+        }
+
+        if (batch is not null)
+        {
+            for (int part = 0; part < batch.Parts; part++)
+            {
+                batch.WritePart(part, gradients);
+            }
         }
 
         return total * scale;
@@ -230,15 +261,21 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         return Softmax.CrossEntropy(TKernels.Logits(workspace), label);
     }
 
-    // Examples [start, end) of a batch: forward, loss and backward for each, gradients added to gradients. Returns the sum of their losses.
+    // Examples [start, end) of a batch: forward, loss and backward for each, gradients added to gradients (but those of the
+    // layers of batch, which keep their factors there for the end of the step). Returns the sum of their losses.
     // Each example gets its key from the seed, the step and its place in the batch, whichever thread runs it.
-    private static float AccumulateRange(ReadOnlySpan<float> parameters, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int start, int end, float scale, TWorkspace workspace, Span<float> gradients, long seed, long step)
+    private static float AccumulateRange(ReadOnlySpan<float> parameters, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int start, int end, float scale, TWorkspace workspace, Span<float> gradients, BatchGradients? batch, long seed, long step)
     {
         int inputLength = TKernels.InputLength;
         float total = 0f;
         for (int n = start; n < end; n++)
         {
             TKernels.BeginExample(workspace, DropoutMask.ExampleKey(seed, step, n));
+            if (batch is not null)
+            {
+                TKernels.KeepForBatch(workspace, batch, n);
+            }
+
             total += Accumulate(parameters, inputs.Slice(n * inputLength, inputLength), labels[n], scale, workspace, gradients);
         }
 
@@ -297,17 +334,19 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         labels.CopyTo(_batchLabels);
         _batchCount = labels.Length;
         _batchScale = scale;
+        _batchGradients?.Begin(labels.Length);
         ChunkRunner.Run(this, chunks, threads);
 
-        // The chunk gradients are added on the same threads, range by range of parameters: each value is still
-        // chunk 0 + chunk 1 + … in chunk order, as in the one-thread path, so the result does not change.
-        var sum = _gradientSum ??= new GradientSum();
+        // The weight gradients taken over the whole batch, part by part, and the chunk gradients of the other parameters,
+        // range by range, on the same threads: each value is the sum the one-thread path makes (chunk 0 + chunk 1 + … in
+        // chunk order, or the whole batch in example order), so the result does not change.
+        var sum = _gradientSum ??= new GradientSum(_batchGradients);
         fixed (float* destination = gradients)
         {
             sum.Start(destination, _chunkGradients, chunks);
             try
             {
-                ChunkRunner.Run(sum, GradientSum.Ranges, threads);
+                ChunkRunner.Run(sum, sum.Items, threads);
                 _sumFoundFinite = !sum.FoundNonFinite;
             }
             finally
@@ -591,25 +630,36 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             _workerPreparedSteps[worker] = _batchStep;
         }
 
-        _chunkLosses![chunk] = AccumulateRange(_parameters, _batchInputs, _batchLabels, start, end, _batchScale, workspace, partial, _seed, _batchStep);
+        _chunkLosses![chunk] = AccumulateRange(_parameters, _batchInputs, _batchLabels, start, end, _batchScale, workspace, partial, _batchGradients, _seed, _batchStep);
     }
 
-    // Adds the chunk gradients into the caller's (pinned) gradient span, one range of parameters per work chunk, and zeroes
-    // each chunk's range once read, while it is still in cache, for the chunks of the next step.
+    // Writes the caller's (pinned) gradient span: first the parts of the weight gradients taken over the whole batch, then
+    // the other parameters range by range, each the sum of the chunk gradients, whose range it zeroes once read, while it is
+    // still in cache, for the chunks of the next step.
     private sealed unsafe class GradientSum : IChunkWork
     {
         /// <summary>Parameters per range: 16 KB of each chunk gradient, small enough to stay in cache while it is summed.</summary>
         private const int RangeLength = 4096;
 
-        /// <summary>How many ranges the parameters make.</summary>
-        public static readonly int Ranges = (TKernels.ParameterCount + RangeLength - 1) / RangeLength;
-
+        private readonly BatchGradients? _batch;
+        private readonly int _parts;
+        private readonly (int Start, int Length)[] _ranges;
         private float* _destination;
         private float[]?[]? _chunkGradients;
         private int _chunks;
         private int _nonFinite;
 
-        /// <summary>True when some range of the sum held NaN or an infinity.</summary>
+        public GradientSum(BatchGradients? batch)
+        {
+            _batch = batch;
+            _parts = batch?.Parts ?? 0;
+            _ranges = BatchGradients.RangesOutside(BatchGradientLayers(), TKernels.ParameterCount, RangeLength);
+        }
+
+        /// <summary>The work items: the batch gradients' parts, then the ranges.</summary>
+        public int Items => _parts + _ranges.Length;
+
+        /// <summary>True when some item of the sum held NaN or an infinity.</summary>
         public bool FoundNonFinite => Volatile.Read(ref _nonFinite) != 0;
 
         public void Start(float* destination, float[]?[]? chunkGradients, int chunks)
@@ -620,10 +670,19 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             _nonFinite = 0;
         }
 
-        public void Execute(int range, int worker)
+        public void Execute(int item, int worker)
         {
-            int start = range * RangeLength;
-            int length = Math.Min(RangeLength, TKernels.ParameterCount - start);
+            if (item < _parts)
+            {
+                if (!_batch!.WritePart(item, new Span<float>(_destination, TKernels.ParameterCount)))
+                {
+                    Volatile.Write(ref _nonFinite, 1);
+                }
+
+                return;
+            }
+
+            var (start, length) = _ranges[item - _parts];
             var destination = new Span<float>(_destination + start, length);
             var first = new Span<float>(_chunkGradients![0], start, length);
             first.CopyTo(destination);

@@ -309,166 +309,172 @@ public static class Simd
         }
     }
 
+    /// <summary>Columns per panel of <see cref="PackColumns"/>: two vectors of 8, the width of a tile of <see cref="OuterProducts"/>.</summary>
+    public const int PanelWidth = 16;
+
     /// <summary>
-    /// <c>target[o·columns + i] += Σ n rowFactors[n·rows + o] · columnFactors[n·columns + i]</c> for n = 0 … count − 1: the
-    /// weight gradient of a dense layer over several examples in one pass over <paramref name="target"/>. Each value gets
-    /// its terms in example order with the arithmetic of <see cref="MultiplyAdd(ReadOnlySpan{float}, float, Span{float})"/>,
-    /// so the result is bit-identical to calling that once per example and row, while the target is loaded and stored once
-    /// instead of once per example.
+    /// Copies example <paramref name="example"/>'s <paramref name="columns"/> values (of <paramref name="count"/>) into
+    /// <paramref name="packed"/>, the column factors of <see cref="OuterProducts"/> in panels: the first columns − columns
+    /// mod 16 go in panels of 16 columns, each panel holding its columns for every example in turn (so a tile reads them
+    /// in one sequential run rather than one cache line per example); the rest follow, example by example.
     /// </summary>
-    public static void AddOuterProducts(ReadOnlySpan<float> rowFactors, ReadOnlySpan<float> columnFactors, int count, int rows, int columns, Span<float> target)
+    public static void PackColumns(ReadOnlySpan<float> values, int example, int count, int columns, Span<float> packed)
     {
-        if (count < 0 || rows < 0 || columns < 0 || rowFactors.Length < (long)count * rows || columnFactors.Length < (long)count * columns || target.Length < (long)rows * columns)
+        if ((uint)example >= (uint)count || values.Length < columns || packed.Length < (long)count * columns)
         {
-            throw new ArgumentException($"Outer products of {count} × ({rows} by {columns}): {rowFactors.Length} row factors, {columnFactors.Length} column factors, {target.Length} targets.");
+            throw new ArgumentException($"Packing example {example} of {count} × {columns} columns: {values.Length} values, {packed.Length} packed.");
         }
 
-        ref float x = ref MemoryMarshal.GetReference(columnFactors);
-        ref float a = ref MemoryMarshal.GetReference(rowFactors);
-        for (int o = 0; o < rows; o++)
+        int wide = columns - (columns % PanelWidth);
+        for (int c = 0; c < wide; c += PanelWidth)
         {
-            ref float d = ref Unsafe.Add(ref MemoryMarshal.GetReference(target), o * columns);
-            int i = 0;
-            if (Use512)
+            values.Slice(c, PanelWidth).CopyTo(packed.Slice((c * count) + (example * PanelWidth), PanelWidth));
+        }
+
+        int tail = columns - wide;
+        values.Slice(wide, tail).CopyTo(packed.Slice((wide * count) + (example * tail), tail));
+    }
+
+    /// <summary>
+    /// Writes rows <paramref name="firstRow"/> … <paramref name="endRow"/> − 1 of
+    /// <c>target[o·columns + i] = Σ n rowFactors[n·rows + o] · x[n, i]</c> for n = 0 … count − 1, the weight gradient of
+    /// a dense layer over a batch, with the column factors x packed by <see cref="PackColumns"/>. Each value gets its terms
+    /// in example order with the arithmetic of <see cref="MultiplyAdd(ReadOnlySpan{float}, float, Span{float})"/> from
+    /// zero, so the result is bit-identical to calling that once per example and row on zeroed rows. Rows outside the range
+    /// are neither read nor written, so threads may each take their own range of one target.
+    /// </summary>
+    public static void OuterProducts(ReadOnlySpan<float> rowFactors, ReadOnlySpan<float> packedColumns, int count, int rows, int columns, int firstRow, int endRow, Span<float> target)
+    {
+        if (count < 0 || rows < 0 || columns < 0 || rowFactors.Length < (long)count * rows || packedColumns.Length < (long)count * columns || target.Length < (long)rows * columns
+            || firstRow < 0 || endRow < firstRow || endRow > rows)
+        {
+            throw new ArgumentException($"Outer products of {count} × ({rows} by {columns}), rows {firstRow} to {endRow}: {rowFactors.Length} row factors, {packedColumns.Length} packed column factors, {target.Length} targets.");
+        }
+
+        ref float a = ref MemoryMarshal.GetReference(rowFactors);
+        ref float x = ref MemoryMarshal.GetReference(packedColumns);
+        ref float t = ref MemoryMarshal.GetReference(target);
+        int wide = columns - (columns % PanelWidth), tail = columns - wide;
+        int done = 0;
+        if (Use256)
+        {
+            // Tiles of 6 rows × one panel: twelve chains side by side, each load of the column factors serving six rows.
+            // With AVX-512 too: a lane's fused multiply-add is the same in a vector of 8 as in one of 16.
+            for (int o = firstRow; o < endRow; o += OuterProductTileRows)
             {
-                // Four vectors of columns at a time: each value's terms still come in example order, one fused multiply-add
-                // after the other, but four such chains run side by side instead of one waiting on its own latency.
-                for (; i <= columns - 64; i += 64)
-                {
-                    var s0 = Vector512.LoadUnsafe(ref d, (nuint)i);
-                    var s1 = Vector512.LoadUnsafe(ref d, (nuint)(i + 16));
-                    var s2 = Vector512.LoadUnsafe(ref d, (nuint)(i + 32));
-                    var s3 = Vector512.LoadUnsafe(ref d, (nuint)(i + 48));
-                    for (int n = 0; n < count; n++)
-                    {
-                        ref float row = ref Unsafe.Add(ref x, (n * columns) + i);
-                        var factor = Vector512.Create(Unsafe.Add(ref a, (n * rows) + o));
-                        s0 = MultiplyAdd(Vector512.LoadUnsafe(ref row), factor, s0);
-                        s1 = MultiplyAdd(Vector512.LoadUnsafe(ref row, 16), factor, s1);
-                        s2 = MultiplyAdd(Vector512.LoadUnsafe(ref row, 32), factor, s2);
-                        s3 = MultiplyAdd(Vector512.LoadUnsafe(ref row, 48), factor, s3);
-                    }
-
-                    s0.StoreUnsafe(ref d, (nuint)i);
-                    s1.StoreUnsafe(ref d, (nuint)(i + 16));
-                    s2.StoreUnsafe(ref d, (nuint)(i + 32));
-                    s3.StoreUnsafe(ref d, (nuint)(i + 48));
-                }
-
-                for (; i <= columns - 16; i += 16)
-                {
-                    var sum = Vector512.LoadUnsafe(ref d, (nuint)i);
-                    for (int n = 0; n < count; n++)
-                    {
-                        sum = MultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)((n * columns) + i)), Vector512.Create(Unsafe.Add(ref a, (n * rows) + o)), sum);
-                    }
-
-                    sum.StoreUnsafe(ref d, (nuint)i);
-                }
+                OuterProductTile(ref a, ref x, count, rows, columns, o, Math.Min(OuterProductTileRows, endRow - o), wide, ref t);
             }
-            else if (Use256)
+
+            done = wide;
+        }
+
+        // The columns the tiles left (all of them without vectors), row by row, where MultiplyAdd's own vector steps end
+        // in the same place: steps of 8 with AVX2; none past the panels with AVX-512, whose steps are 16 wide.
+        int vectorEnd = Use256 && !Use512 ? columns - (columns % 8) : done;
+        ref float rest = ref Unsafe.Add(ref x, wide * count);
+        for (int o = firstRow; o < endRow; o++)
+        {
+            ref float d = ref Unsafe.Add(ref t, o * columns);
+            int i = done;
+            for (; i < vectorEnd; i += 8)
             {
-                // Rows in pairs over whole steps of 32 columns: eight chains side by side, as many as the two units'
-                // latency needs, and each factor row's load serves both rows. An odd row's steps were done with the even
-                // row before it; a last row without a partner runs alone.
-                int wide = columns - (columns % 32);
-                if (o % 2 == 1)
+                var sum = Vector256<float>.Zero;
+                for (int n = 0; n < count; n++)
                 {
-                    i = wide;
-                }
-                else if (o + 1 < rows)
-                {
-                    AddOuterProductPairs(ref a, ref x, count, rows, columns, o, wide, ref d);
-                    i = wide;
+                    sum = MultiplyAdd(Vector256.LoadUnsafe(ref rest, (nuint)((n * tail) + (i - wide))), Vector256.Create(Unsafe.Add(ref a, (n * rows) + o)), sum);
                 }
 
-                for (; i <= columns - 32; i += 32)
-                {
-                    var s0 = Vector256.LoadUnsafe(ref d, (nuint)i);
-                    var s1 = Vector256.LoadUnsafe(ref d, (nuint)(i + 8));
-                    var s2 = Vector256.LoadUnsafe(ref d, (nuint)(i + 16));
-                    var s3 = Vector256.LoadUnsafe(ref d, (nuint)(i + 24));
-                    for (int n = 0; n < count; n++)
-                    {
-                        ref float row = ref Unsafe.Add(ref x, (n * columns) + i);
-                        var factor = Vector256.Create(Unsafe.Add(ref a, (n * rows) + o));
-                        s0 = MultiplyAdd(Vector256.LoadUnsafe(ref row), factor, s0);
-                        s1 = MultiplyAdd(Vector256.LoadUnsafe(ref row, 8), factor, s1);
-                        s2 = MultiplyAdd(Vector256.LoadUnsafe(ref row, 16), factor, s2);
-                        s3 = MultiplyAdd(Vector256.LoadUnsafe(ref row, 24), factor, s3);
-                    }
-
-                    s0.StoreUnsafe(ref d, (nuint)i);
-                    s1.StoreUnsafe(ref d, (nuint)(i + 8));
-                    s2.StoreUnsafe(ref d, (nuint)(i + 16));
-                    s3.StoreUnsafe(ref d, (nuint)(i + 24));
-                }
-
-                for (; i <= columns - 8; i += 8)
-                {
-                    var sum = Vector256.LoadUnsafe(ref d, (nuint)i);
-                    for (int n = 0; n < count; n++)
-                    {
-                        sum = MultiplyAdd(Vector256.LoadUnsafe(ref x, (nuint)((n * columns) + i)), Vector256.Create(Unsafe.Add(ref a, (n * rows) + o)), sum);
-                    }
-
-                    sum.StoreUnsafe(ref d, (nuint)i);
-                }
+                sum.StoreUnsafe(ref d, (nuint)i);
             }
 
             for (; i < columns; i++)
             {
+                // Where PackColumns put example n's column i: in its panel, or after the panels.
+                int start = i < wide ? ((i - (i % PanelWidth)) * count) + (i % PanelWidth) : (wide * count) + (i - wide);
+                int stride = i < wide ? PanelWidth : tail;
+                float sum = 0f;
                 for (int n = 0; n < count; n++)
                 {
-                    Unsafe.Add(ref d, i) += Unsafe.Add(ref a, (n * rows) + o) * Unsafe.Add(ref x, (n * columns) + i);
+                    sum += Unsafe.Add(ref a, (n * rows) + o) * Unsafe.Add(ref x, start + (n * stride));
                 }
+
+                Unsafe.Add(ref d, i) = sum;
             }
         }
     }
 
-    // Rows o and o + 1 of AddOuterProducts over columns [0, wide), 32 at a time, with AVX2.
+    /// <summary>Rows per tile of <see cref="OuterProducts"/>; a part of a batch gradient takes a multiple of it.</summary>
+    internal const int OuterProductTileRows = 6;
+
+    // Rows o … o + height − 1 (height 1 to 6) of OuterProducts over the panels' columns [0, wide). A tile of fewer than six
+    // rows computes its last row again in place of the missing ones and stores only its own rows' sums.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddOuterProductPairs(ref float a, ref float x, int count, int rows, int columns, int o, int wide, ref float d)
+    private static void OuterProductTile(ref float a, ref float x, int count, int rows, int columns, int o, int height, int wide, ref float t)
     {
-        ref float e = ref Unsafe.Add(ref d, columns); // row o + 1
-        for (int i = 0; i < wide; i += 32)
+        int last = height - 1;
+        int o1 = o + Math.Min(1, last), o2 = o + Math.Min(2, last), o3 = o + Math.Min(3, last), o4 = o + Math.Min(4, last), o5 = o + Math.Min(5, last);
+        ref float d0 = ref Unsafe.Add(ref t, o * columns);
+        ref float d1 = ref Unsafe.Add(ref t, o1 * columns);
+        ref float d2 = ref Unsafe.Add(ref t, o2 * columns);
+        ref float d3 = ref Unsafe.Add(ref t, o3 * columns);
+        ref float d4 = ref Unsafe.Add(ref t, o4 * columns);
+        ref float d5 = ref Unsafe.Add(ref t, o5 * columns);
+        for (int i = 0; i < wide; i += PanelWidth)
         {
-            nuint at = (nuint)i;
-            var s0 = Vector256.LoadUnsafe(ref d, at);
-            var s1 = Vector256.LoadUnsafe(ref d, at + 8);
-            var s2 = Vector256.LoadUnsafe(ref d, at + 16);
-            var s3 = Vector256.LoadUnsafe(ref d, at + 24);
-            var t0 = Vector256.LoadUnsafe(ref e, at);
-            var t1 = Vector256.LoadUnsafe(ref e, at + 8);
-            var t2 = Vector256.LoadUnsafe(ref e, at + 16);
-            var t3 = Vector256.LoadUnsafe(ref e, at + 24);
+            ref float panel = ref Unsafe.Add(ref x, i * count);
+            var s00 = Vector256<float>.Zero;
+            var s01 = s00;
+            var s10 = s00;
+            var s11 = s00;
+            var s20 = s00;
+            var s21 = s00;
+            var s30 = s00;
+            var s31 = s00;
+            var s40 = s00;
+            var s41 = s00;
+            var s50 = s00;
+            var s51 = s00;
+            ref float factors = ref a;
             for (int n = 0; n < count; n++)
             {
-                ref float row = ref Unsafe.Add(ref x, (n * columns) + i);
-                var f = Vector256.Create(Unsafe.Add(ref a, (n * rows) + o));
-                var g = Vector256.Create(Unsafe.Add(ref a, (n * rows) + o + 1));
-                var x0 = Vector256.LoadUnsafe(ref row);
-                var x1 = Vector256.LoadUnsafe(ref row, 8);
-                var x2 = Vector256.LoadUnsafe(ref row, 16);
-                var x3 = Vector256.LoadUnsafe(ref row, 24);
-                s0 = MultiplyAdd(x0, f, s0);
-                s1 = MultiplyAdd(x1, f, s1);
-                s2 = MultiplyAdd(x2, f, s2);
-                s3 = MultiplyAdd(x3, f, s3);
-                t0 = MultiplyAdd(x0, g, t0);
-                t1 = MultiplyAdd(x1, g, t1);
-                t2 = MultiplyAdd(x2, g, t2);
-                t3 = MultiplyAdd(x3, g, t3);
+                var x0 = Vector256.LoadUnsafe(ref panel);
+                var x1 = Vector256.LoadUnsafe(ref panel, 8);
+                var f = Vector256.Create(Unsafe.Add(ref factors, o));
+                s00 = MultiplyAdd(x0, f, s00);
+                s01 = MultiplyAdd(x1, f, s01);
+                f = Vector256.Create(Unsafe.Add(ref factors, o1));
+                s10 = MultiplyAdd(x0, f, s10);
+                s11 = MultiplyAdd(x1, f, s11);
+                f = Vector256.Create(Unsafe.Add(ref factors, o2));
+                s20 = MultiplyAdd(x0, f, s20);
+                s21 = MultiplyAdd(x1, f, s21);
+                f = Vector256.Create(Unsafe.Add(ref factors, o3));
+                s30 = MultiplyAdd(x0, f, s30);
+                s31 = MultiplyAdd(x1, f, s31);
+                f = Vector256.Create(Unsafe.Add(ref factors, o4));
+                s40 = MultiplyAdd(x0, f, s40);
+                s41 = MultiplyAdd(x1, f, s41);
+                f = Vector256.Create(Unsafe.Add(ref factors, o5));
+                s50 = MultiplyAdd(x0, f, s50);
+                s51 = MultiplyAdd(x1, f, s51);
+                panel = ref Unsafe.Add(ref panel, PanelWidth);
+                factors = ref Unsafe.Add(ref factors, rows);
             }
 
-            s0.StoreUnsafe(ref d, at);
-            s1.StoreUnsafe(ref d, at + 8);
-            s2.StoreUnsafe(ref d, at + 16);
-            s3.StoreUnsafe(ref d, at + 24);
-            t0.StoreUnsafe(ref e, at);
-            t1.StoreUnsafe(ref e, at + 8);
-            t2.StoreUnsafe(ref e, at + 16);
-            t3.StoreUnsafe(ref e, at + 24);
+            // The missing rows of a short tile alias its last row, whose sums they repeat.
+            nuint at = (nuint)i;
+            s50.StoreUnsafe(ref d5, at);
+            s51.StoreUnsafe(ref d5, at + 8);
+            s40.StoreUnsafe(ref d4, at);
+            s41.StoreUnsafe(ref d4, at + 8);
+            s30.StoreUnsafe(ref d3, at);
+            s31.StoreUnsafe(ref d3, at + 8);
+            s20.StoreUnsafe(ref d2, at);
+            s21.StoreUnsafe(ref d2, at + 8);
+            s10.StoreUnsafe(ref d1, at);
+            s11.StoreUnsafe(ref d1, at + 8);
+            s00.StoreUnsafe(ref d0, at);
+            s01.StoreUnsafe(ref d0, at + 8);
         }
     }
 

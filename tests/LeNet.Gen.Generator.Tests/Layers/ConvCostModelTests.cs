@@ -162,19 +162,34 @@ public class ConvCostModelTests
     }
 
     [Fact]
-    public void A_large_dense_layer_defers_its_weight_gradient_to_the_end_of_each_chunk()
+    public void A_large_dense_layer_takes_its_weight_gradient_over_the_whole_batch()
     {
-        // 2×32×32 = 2,048 inputs → fc1 256 (524,288 weights: deferred) → fc2 10 (2,560: added per example).
+        // 2×32×32 = 2,048 inputs → fc1 256 (524,288 weights: over the batch) → fc2 10 (2,560: added per example).
         string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
             2, 32, 32, RoundingMode.Floor,
             Dense(256, ActivationKind.ReLU),
             Dense(10, ActivationKind.Softmax))).Plan!);
 
-        Assert.Contains("workspace.Fc1DefersWeightGradient = training;", source);
-        Assert.Contains("workspace.Fc1PendingInputs ??= new float[global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>.ChunkSize * 2048];", source);
-        Assert.Contains("global::LeNet.Gen.Runtime.Simd.AddOuterProducts(workspace.Fc1PendingGradients, workspace.Fc1PendingInputs, workspace.Fc1Pending, 256, 2048, gradients.Slice(0, 524288));", source);
-        Assert.Contains("public static void FinishExamples(Workspace workspace, global::System.Span<float> gradients) =>", source);
-        Assert.DoesNotContain("Fc2DefersWeightGradient", source);
+        Assert.Contains("public static int BatchGradientCount => 1;", source);
+        Assert.Contains("0 => new global::LeNet.Gen.Runtime.BatchGradientInfo(0, 256, 2048),", source);
+        Assert.Contains("batch.Keep(0, workspace.Example, outputGradient.Slice(0, 256), input.Slice(0, 2048));", source);
+        Assert.Contains("public global::LeNet.Gen.Runtime.BatchGradients? BatchGradients;", source);
+        Assert.DoesNotContain("FinishExamples", source); // nothing is deferred per chunk any more
+        Assert.DoesNotContain("batch.Keep(526336", source); // fc2's weights start at 256 × 2048 + 256 = 526,336
+        Assert.Contains("private static void Fc2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)", source);
+    }
+
+    [Fact]
+    public void An_inference_only_network_keeps_nothing_for_batch_gradients()
+    {
+        // The same layers behind a network that cannot train (no softmax head): no store, no batch gradient members.
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
+            2, 32, 32, RoundingMode.Floor,
+            Dense(256, ActivationKind.ReLU),
+            Dense(10, ActivationKind.None))).Plan!);
+
+        Assert.DoesNotContain("BatchGradient", source);
+        Assert.DoesNotContain("batch.Keep", source);
     }
 
     [Fact]

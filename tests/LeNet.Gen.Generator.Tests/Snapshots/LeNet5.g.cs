@@ -84,13 +84,6 @@ namespace Demo
                 workspace.Conv2PendingWeightGradient ??= new float[2400];
                 global::System.Array.Clear(workspace.Conv2PendingWeightGradient); // nothing left from a step that stopped part-way
             }
-            workspace.Fc1DefersWeightGradient = training;
-            workspace.Fc1Pending = 0;
-            if (training)
-            {
-                workspace.Fc1PendingGradients ??= new float[global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>.ChunkSize * 120];
-                workspace.Fc1PendingInputs ??= new float[global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>.ChunkSize * 400];
-            }
         }
 
         // After the last example of a chunk (the runtime's NetworkTraining calls it): the weight gradients the layers deferred
@@ -101,11 +94,6 @@ namespace Demo
             {
                 global::LeNet.Gen.Runtime.Simd.AddTransposed(workspace.Conv2PendingWeightGradient!, 150, 16, gradients.Slice(156, 2400));
                 global::System.Array.Clear(workspace.Conv2PendingWeightGradient!);
-            }
-            if (workspace.Fc1Pending > 0)
-            {
-                global::LeNet.Gen.Runtime.Simd.AddOuterProducts(workspace.Fc1PendingGradients, workspace.Fc1PendingInputs, workspace.Fc1Pending, 120, 400, gradients.Slice(2572, 48000));
-                workspace.Fc1Pending = 0;
             }
         }
 
@@ -497,18 +485,12 @@ namespace Demo
         {
             global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 120), outputGradient); // ReLU′ = 1 where the output is positive, else 0
             global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 120, 400); // din[i] = Σ o d[o] · weight[o, i]
-            // In a training step the weight gradient waits for the chunk's other examples (FinishExamples adds them in one pass
-            // over the 120×400 weights, in example order); elsewhere it is added now.
-            if (workspace.Fc1DefersWeightGradient)
+            // In a training step the weight gradient waits for the whole batch: this example's output gradient and input are
+            // kept, and after the last example the runtime writes Σ n d[n, o] · in[n, i] for each of the 120×400 weights,
+            // the examples in order. Elsewhere (the batch-norm stages) it is added now.
+            if (workspace.BatchGradients is { } batch)
             {
-                if (workspace.Fc1Pending * 120 == workspace.Fc1PendingGradients!.Length)
-                {
-                    global::LeNet.Gen.Runtime.Simd.AddOuterProducts(workspace.Fc1PendingGradients, workspace.Fc1PendingInputs, workspace.Fc1Pending, 120, 400, weightGradient);
-                    workspace.Fc1Pending = 0;
-                }
-                outputGradient.Slice(0, 120).CopyTo(global::System.MemoryExtensions.AsSpan(workspace.Fc1PendingGradients, workspace.Fc1Pending * 120, 120));
-                input.Slice(0, 400).CopyTo(global::System.MemoryExtensions.AsSpan(workspace.Fc1PendingInputs!, workspace.Fc1Pending * 400, 400));
-                workspace.Fc1Pending++;
+                batch.Keep(2572, workspace.Example, outputGradient.Slice(0, 120), input.Slice(0, 400));
                 for (int o = 0; o < 120; o++)
                 {
                     biasGradient[o] += outputGradient[o];
@@ -832,6 +814,17 @@ namespace Demo
             public static global::System.Span<float> Output(Workspace workspace) => workspace.Fc3Output;
             public static bool HasImageLanes => true;
             public static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs) => LeNet5.ForwardImages(parameters, inputs, count, workspace, outputs);
+            public static int BatchGradientCount => 1;
+            public static global::LeNet.Gen.Runtime.BatchGradientInfo BatchGradient(int index) => index switch
+            {
+                0 => new global::LeNet.Gen.Runtime.BatchGradientInfo(2572, 120, 400),
+                _ => throw new global::System.ArgumentOutOfRangeException(nameof(index)),
+            };
+            public static void KeepForBatch(Workspace workspace, global::LeNet.Gen.Runtime.BatchGradients store, int example)
+            {
+                workspace.BatchGradients = store;
+                workspace.Example = example;
+            }
             public static void FinishExamples(Workspace workspace, global::System.Span<float> gradients) => LeNet5.FinishExamples(workspace, gradients);
             public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training) => LeNet5.PrepareKernels(parameters, workspace, batch, training);
             public static int ParameterCount => LeNet5.ParameterCount;
@@ -865,10 +858,6 @@ namespace Demo
             public float[]? Conv2FilterLanesSource; // conv2 weights as they were when last packed
             public bool Conv2DefersWeightGradient; // conv2 sums its weight gradient over a chunk of examples, added in FinishExamples (training steps)
             public float[]? Conv2PendingWeightGradient; // that sum, [channel, i, j, filter]
-            public bool Fc1DefersWeightGradient; // fc1 keeps its examples' gradients and inputs for FinishExamples (training workspaces)
-            public int Fc1Pending; // examples kept
-            public float[]? Fc1PendingGradients; // their output gradients, a chunk's worth
-            public float[]? Fc1PendingInputs; // their inputs
 
             // ForwardImages' buffers, allocated on the thread's first batch call (their size depends on the vector width).
             public float[]? ImagesA;
@@ -886,6 +875,11 @@ namespace Demo
             public readonly float[] Fc1OutputGradient;
             public readonly float[] Fc2OutputGradient;
             public readonly float[] LogitsGradient;
+
+            // Set by the runtime before each example of a training step (KeepForBatch): where the layers whose weight gradient
+            // is taken over the whole batch keep this example's factors, and the example's place in the batch.
+            public global::LeNet.Gen.Runtime.BatchGradients? BatchGradients;
+            public int Example;
 
             // Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.
             public Workspace(bool training)

@@ -6,7 +6,7 @@ namespace LeNet.Gen.Tests.Runtime;
 
 /// <summary>
 /// Simd.Transpose and Simd.AddTransposed against the definition, for sizes that are whole 8×8 blocks, that leave edges, and
-/// that have no block at all; Simd.AddOuterProducts against per-example MultiplyAdd calls, bit for bit.
+/// that have no block at all; Simd.OuterProducts on packed columns against per-example MultiplyAdd calls, bit for bit.
 /// </summary>
 public class TransposeTests
 {
@@ -67,15 +67,18 @@ public class TransposeTests
     }
 
     [Theory]
-    [InlineData(8, 256, 2048)] // vgg-cifar's fc1 over a chunk of 8 examples
-    [InlineData(3, 5, 21)]     // vector part and scalar tail
-    [InlineData(8, 120, 400)]  // LeNet-5's fc1: 400 = 12 × 32 + 16 (AVX2), 6 × 64 + 16 (AVX-512)
-    [InlineData(5, 3, 77)]     // four-vector blocks, single vectors and a scalar tail
-    [InlineData(1, 1, 1)]
-    [InlineData(0, 4, 4)]      // no example: the target stays as it was
-    public void AddOuterProducts_is_bit_identical_to_one_MultiplyAdd_per_example_and_row(int count, int rows, int columns)
+    [InlineData(32, 256, 2048, 0, 6)]     // vgg-cifar's fc1 over a batch of 32: its first part
+    [InlineData(32, 256, 2048, 252, 256)] // its last part, a short tile of 4 rows
+    [InlineData(7, 13, 37, 3, 11)]        // an odd first row, a short tile, columns after the panels: a vector step and a scalar tail
+    [InlineData(32, 120, 400, 0, 120)]    // LeNet-5's fc1 over a batch of 32
+    [InlineData(3, 5, 21, 0, 5)]
+    [InlineData(2, 9, 100, 1, 9)]
+    [InlineData(5, 3, 77, 0, 3)]
+    [InlineData(1, 1, 1, 0, 1)]
+    [InlineData(3, 4, 8, 2, 2)]           // no rows: nothing changes
+    public void OuterProducts_match_MultiplyAdd_per_example_and_row_from_zero_and_leave_the_other_rows(int count, int rows, int columns, int first, int end)
     {
-        var random = new Random((rows * 7) + columns);
+        var random = new Random((rows * 11) + columns + first);
         float[] Values(int n)
         {
             var v = new float[n];
@@ -89,18 +92,27 @@ public class TransposeTests
 
         float[] d = Values(count * rows), x = Values(count * columns), start = Values(rows * columns);
         float[] expected = (float[])start.Clone(), actual = (float[])start.Clone();
-        for (int n = 0; n < count; n++)
+        for (int o = first; o < end; o++)
         {
-            for (int o = 0; o < rows; o++)
+            expected.AsSpan(o * columns, columns).Clear(); // written from zero
+            for (int n = 0; n < count; n++)
             {
                 Simd.MultiplyAdd(x.AsSpan(n * columns, columns), d[(n * rows) + o], expected.AsSpan(o * columns, columns));
             }
         }
 
-        Simd.AddOuterProducts(d, x, count, rows, columns, actual);
+        var packed = new float[count * columns];
+        for (int n = count - 1; n >= 0; n--)
+        {
+            Simd.PackColumns(x.AsSpan(n * columns, columns), n, count, columns, packed);
+        }
+
+        Simd.OuterProducts(d, packed, count, rows, columns, first, end, actual);
 
         Assert.Equal(expected, actual);
-        Assert.Throws<ArgumentException>(() => Simd.AddOuterProducts(d, x, count + 1, rows, columns, actual));
+        Assert.Throws<ArgumentException>(() => Simd.OuterProducts(d, packed, count, rows, columns, first, rows + 1, actual));
+        Assert.Throws<ArgumentException>(() => Simd.OuterProducts(d, packed, count + 1, rows, columns, first, end, actual));
+        Assert.Throws<ArgumentException>(() => Simd.PackColumns(x, count, count, columns, packed));
     }
 
     [Fact]

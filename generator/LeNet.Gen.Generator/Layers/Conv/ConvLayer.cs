@@ -264,6 +264,8 @@ internal sealed class ConvLayer : ILayerKind
 
     public bool HasDeferredGradients(LayerCode code) => new ConvCode(code).DefersWeightGradient;
 
+    public (int WeightOffset, int Rows, int Columns)? BatchGradient(LayerCode code) => null;
+
     public void EmitFinishExamples(SourceWriter w, LayerCode code)
     {
         var conv = new ConvCode(code);

@@ -119,63 +119,38 @@ internal sealed class DenseLayer : ILayerKind
     }
 
     /// <summary>
-    /// True when a training network defers the layer's weight gradient to the end of each chunk of examples: when its
-    /// weights (at least <see cref="DeferredWeights"/>) no longer stay in the level-1 cache, the per-example rank-1
-    /// update would stream them through memory once per example; deferred, the chunk's examples are added in one pass
-    /// (the runtime's <c>Simd.AddOuterProducts</c>, bit-identical to the per-example updates).
+    /// True when a training network takes the layer's weight gradient over each step's whole batch at once: when its
+    /// weights (at least <see cref="BatchWeights"/>) no longer stay in the level-1 cache, the per-example rank-1 update
+    /// would stream them through memory once per example. Instead each example's output gradient and input are kept
+    /// (the runtime's <c>BatchGradients</c>), and after the last example every weight's gradient is written once,
+    /// <c>Σ n d[n, o] · in[n, i]</c> in example order, block of rows by block of rows on the training threads.
     /// </summary>
-    internal static bool DefersWeightGradient(LayerCode code) =>
-        code.Plan.CanTrain && (long)code.Layer.Input.Length * code.Layer.Output.Length >= DeferredWeights;
+    internal static bool TakesBatchGradient(LayerCode code) =>
+        code.Plan.CanTrain && (long)code.Layer.Input.Length * code.Layer.Output.Length >= BatchWeights;
 
-    /// <summary>The fewest weights (64 KB of floats) for which the weight gradient is deferred.</summary>
-    internal const long DeferredWeights = 16384;
+    /// <summary>The fewest weights (64 KB of floats) whose gradient is taken over the whole batch.</summary>
+    internal const long BatchWeights = 16384;
 
-    public bool HasPreparedKernels(LayerCode code) => DefersWeightGradient(code);
+    public bool HasPreparedKernels(LayerCode code) => false;
 
-    public bool HasDeferredGradients(LayerCode code) => DefersWeightGradient(code);
+    public bool HasDeferredGradients(LayerCode code) => false;
+
+    public (int WeightOffset, int Rows, int Columns)? BatchGradient(LayerCode code) =>
+        TakesBatchGradient(code) ? (code.Layer.WeightOffset, code.Layer.Output.Length, code.Layer.Input.Length) : null;
 
     public void EmitPreparedKernelFields(SourceWriter w, LayerCode code)
     {
-        if (DefersWeightGradient(code))
-        {
-            w.Line($"public bool {code.Pascal}DefersWeightGradient; // {code.Layer.Name} keeps its examples' gradients and inputs for FinishExamples (training workspaces)");
-            w.Line($"public int {code.Pascal}Pending; // examples kept");
-            w.Line($"public float[]? {code.Pascal}PendingGradients; // their output gradients, a chunk's worth");
-            w.Line($"public float[]? {code.Pascal}PendingInputs; // their inputs");
-        }
+        // None: its only training-time set-up, the store of its batch-wide weight gradient, is the runtime's.
     }
 
     public void EmitPreparedKernelSetup(SourceWriter w, LayerCode code)
     {
-        if (!DefersWeightGradient(code))
-        {
-            return;
-        }
-
-        int inputs = code.Layer.Input.Length, units = code.Layer.Output.Length;
-        const string Chunk = "global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>.ChunkSize";
-        w.Line($"workspace.{code.Pascal}DefersWeightGradient = training;");
-        w.Line($"workspace.{code.Pascal}Pending = 0;");
-        using (w.Block("if (training)"))
-        {
-            w.Line($"workspace.{code.Pascal}PendingGradients ??= new float[{Chunk} * {units}];");
-            w.Line($"workspace.{code.Pascal}PendingInputs ??= new float[{Chunk} * {inputs}];");
-        }
+        // None, as above.
     }
 
     public void EmitFinishExamples(SourceWriter w, LayerCode code)
     {
-        if (!DefersWeightGradient(code))
-        {
-            return;
-        }
-
-        int inputs = code.Layer.Input.Length, units = code.Layer.Output.Length;
-        using (w.Block($"if (workspace.{code.Pascal}Pending > 0)"))
-        {
-            w.Line($"{Simd}.AddOuterProducts(workspace.{code.Pascal}PendingGradients, workspace.{code.Pascal}PendingInputs, workspace.{code.Pascal}Pending, {units}, {inputs}, gradients.Slice({Int(code.Layer.WeightOffset)}, {Int(code.Layer.WeightCount)}));");
-            w.Line($"workspace.{code.Pascal}Pending = 0;");
-        }
+        // None: its weight gradient waits for the whole batch (BatchGradient), not for the end of a chunk.
     }
 
     /// <summary>On the whole call's inputs at once, one per lane of <c>ImageLanes.Batch</c> (a dense layer's input is flat).</summary>
@@ -210,7 +185,7 @@ internal sealed class DenseLayer : ILayerKind
         int inputs = code.Layer.Input.Length, units = code.Layer.Output.Length;
         w.Line("// " + code.Layer.Describe() + (code.Layer.Input.IsSpatial ? $" (the {code.Layer.Input} input flattened in channel, row, column order)" : string.Empty));
         w.Line($"// out[o] = {code.Activation.Math("bias[o] + Σ i weight[o, i] · in[i]")}" + (code.IsSoftmaxHead ? " (the logits; softmax follows)" : string.Empty));
-        string scratch = DefersWeightGradient(code) ? ", Workspace workspace" : string.Empty;
+        string scratch = code.TakesWorkspace ? ", Workspace workspace" : string.Empty;
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {Span} output{scratch})"))
         {
             w.Line($"{Simd}.MatrixVector(weight, input, bias, output, {units}, {inputs}); // output[o] = bias[o] + Σ i weight[o, i] · in[i]");
@@ -227,7 +202,7 @@ internal sealed class DenseLayer : ILayerKind
         w.Line($"// {code.Layer.Name} backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]" + (inputGradient ? "; din[i] = Σ o d[o] · weight[o, i]" : " (the first layer needs no input gradient)"));
         string parameters = $"{ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} output, {Span} outputGradient, " +
             (inputGradient ? $"{Span} inputGradient, " : string.Empty) + $"{Span} weightGradient, {Span} biasGradient" +
-            (DefersWeightGradient(code) ? ", Workspace workspace" : string.Empty);
+            (code.TakesWorkspace ? ", Workspace workspace" : string.Empty);
         using (w.Block($"private static void {code.Backward}({parameters})"))
         {
             EmitActivationBackward(w, code);
@@ -236,22 +211,14 @@ internal sealed class DenseLayer : ILayerKind
                 w.Line($"{Simd}.TransposedMatrixVector(weight, outputGradient, inputGradient, {units}, {inputs}); // din[i] = Σ o d[o] · weight[o, i]");
             }
 
-            if (DefersWeightGradient(code))
+            if (TakesBatchGradient(code))
             {
-                string pending = $"workspace.{code.Pascal}Pending";
-                w.Line($"// In a training step the weight gradient waits for the chunk's other examples (FinishExamples adds them in one pass");
-                w.Line($"// over the {units}×{inputs} weights, in example order); elsewhere it is added now.");
-                using (w.Block($"if (workspace.{code.Pascal}DefersWeightGradient)"))
+                w.Line("// In a training step the weight gradient waits for the whole batch: this example's output gradient and input are");
+                w.Line($"// kept, and after the last example the runtime writes Σ n d[n, o] · in[n, i] for each of the {units}×{inputs} weights,");
+                w.Line("// the examples in order. Elsewhere (the batch-norm stages) it is added now.");
+                using (w.Block("if (workspace.BatchGradients is { } batch)"))
                 {
-                    using (w.Block($"if ({pending} * {units} == workspace.{code.Pascal}PendingGradients!.Length)"))
-                    {
-                        w.Line($"{Simd}.AddOuterProducts(workspace.{code.Pascal}PendingGradients, workspace.{code.Pascal}PendingInputs, {pending}, {units}, {inputs}, weightGradient);");
-                        w.Line($"{pending} = 0;");
-                    }
-
-                    w.Line($"outputGradient.Slice(0, {units}).CopyTo(global::System.MemoryExtensions.AsSpan(workspace.{code.Pascal}PendingGradients, {pending} * {units}, {units}));");
-                    w.Line($"input.Slice(0, {inputs}).CopyTo(global::System.MemoryExtensions.AsSpan(workspace.{code.Pascal}PendingInputs!, {pending} * {inputs}, {inputs}));");
-                    w.Line($"{pending}++;");
+                    w.Line($"batch.Keep({Int(code.Layer.WeightOffset)}, workspace.Example, outputGradient.Slice(0, {units}), input.Slice(0, {inputs}));");
                     using (w.Block($"for (int o = 0; o < {units}; o++)"))
                     {
                         w.Line("biasGradient[o] += outputGradient[o];");

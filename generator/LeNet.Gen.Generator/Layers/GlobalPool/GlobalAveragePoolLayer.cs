@@ -93,6 +93,8 @@ internal sealed class GlobalAveragePoolLayer : ILayerKind
 
     public bool HasDeferredGradients(LayerCode code) => false;
 
+    public (int WeightOffset, int Rows, int Columns)? BatchGradient(LayerCode code) => null;
+
     public void EmitFinishExamples(SourceWriter w, LayerCode code)
     {
         // No deferred weight gradients: each example's are added as its backward pass runs.

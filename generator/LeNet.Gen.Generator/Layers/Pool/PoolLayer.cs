@@ -114,6 +114,8 @@ internal sealed class PoolLayer : ILayerKind
 
     public bool HasDeferredGradients(LayerCode code) => false;
 
+    public (int WeightOffset, int Rows, int Columns)? BatchGradient(LayerCode code) => null;
+
     public void EmitFinishExamples(SourceWriter w, LayerCode code)
     {
         // No deferred weight gradients: each example's are added as its backward pass runs.
