@@ -188,7 +188,9 @@ public static class Simd
     /// <summary>
     /// <c>result[i] = Σ o weight[o·columns + i] · d[o]</c>: the transposed product a dense layer's backward pass needs for
     /// its input gradient. The rows stream past four at a time, in order, each one contiguous (which the hardware
-    /// prefetcher follows), and each result vector takes its four terms in row order before it is stored again.
+    /// prefetcher follows), and each result vector takes its four terms in row order before it is stored again. Rows
+    /// whose d is 0 are skipped (a ReLU layer's gradient is 0 wherever its output was not positive, about half of them):
+    /// their terms would add +0 to each sum, which changes nothing but the sign of a sum that is exactly −0.
     /// </summary>
     public static void TransposedMatrixVector(ReadOnlySpan<float> weight, ReadOnlySpan<float> d, Span<float> result, int rows, int columns)
     {
@@ -200,69 +202,40 @@ public static class Simd
         ref float w = ref MemoryMarshal.GetReference(weight);
         ref float r = ref MemoryMarshal.GetReference(result);
         int i = 0;
-        if (Use512)
+        if (Use256)
         {
-            i = columns / 16 * 16;
+            i = Use512 ? columns / 16 * 16 : columns / 8 * 8;
             result.Slice(0, i).Clear();
-            int o = 0;
-            for (; o + 4 <= rows; o += 4)
+            Span<int> live = stackalloc int[LiveRowBlock];
+            for (int block = 0; block < rows; block += LiveRowBlock)
             {
-                ref float w0 = ref Unsafe.Add(ref w, o * columns);
-                ref float w1 = ref Unsafe.Add(ref w0, columns);
-                ref float w2 = ref Unsafe.Add(ref w1, columns);
-                ref float w3 = ref Unsafe.Add(ref w2, columns);
-                Vector512<float> d0 = Vector512.Create(d[o]), d1 = Vector512.Create(d[o + 1]), d2 = Vector512.Create(d[o + 2]), d3 = Vector512.Create(d[o + 3]);
-                for (nuint c = 0; c < (nuint)i; c += 16)
+                int end = Math.Min(rows, block + LiveRowBlock), count = 0;
+                for (int o = block; o < end; o++)
                 {
-                    var sum = Vector512.LoadUnsafe(ref r, c);
-                    sum = MultiplyAdd(Vector512.LoadUnsafe(ref w0, c), d0, sum);
-                    sum = MultiplyAdd(Vector512.LoadUnsafe(ref w1, c), d1, sum);
-                    sum = MultiplyAdd(Vector512.LoadUnsafe(ref w2, c), d2, sum);
-                    sum = MultiplyAdd(Vector512.LoadUnsafe(ref w3, c), d3, sum);
-                    sum.StoreUnsafe(ref r, c);
+                    if (d[o] != 0f)
+                    {
+                        live[count++] = o;
+                    }
                 }
-            }
 
-            for (; o < rows; o++)
-            {
-                ref float row = ref Unsafe.Add(ref w, o * columns);
-                var scale = Vector512.Create(d[o]);
-                for (nuint c = 0; c < (nuint)i; c += 16)
+                int k = 0;
+                for (; k + 4 <= count; k += 4)
                 {
-                    MultiplyAdd(Vector512.LoadUnsafe(ref row, c), scale, Vector512.LoadUnsafe(ref r, c)).StoreUnsafe(ref r, c);
+                    int o0 = live[k], o1 = live[k + 1], o2 = live[k + 2], o3 = live[k + 3];
+                    if (Use512)
+                    {
+                        AddRows512(ref r, ref Unsafe.Add(ref w, o0 * columns), ref Unsafe.Add(ref w, o1 * columns), ref Unsafe.Add(ref w, o2 * columns), ref Unsafe.Add(ref w, o3 * columns), d[o0], d[o1], d[o2], d[o3], i);
+                    }
+                    else
+                    {
+                        AddRows256(ref r, ref Unsafe.Add(ref w, o0 * columns), ref Unsafe.Add(ref w, o1 * columns), ref Unsafe.Add(ref w, o2 * columns), ref Unsafe.Add(ref w, o3 * columns), d[o0], d[o1], d[o2], d[o3], i);
+                    }
                 }
-            }
-        }
-        else if (Use256)
-        {
-            i = columns / 8 * 8;
-            result.Slice(0, i).Clear();
-            int o = 0;
-            for (; o + 4 <= rows; o += 4)
-            {
-                ref float w0 = ref Unsafe.Add(ref w, o * columns);
-                ref float w1 = ref Unsafe.Add(ref w0, columns);
-                ref float w2 = ref Unsafe.Add(ref w1, columns);
-                ref float w3 = ref Unsafe.Add(ref w2, columns);
-                Vector256<float> d0 = Vector256.Create(d[o]), d1 = Vector256.Create(d[o + 1]), d2 = Vector256.Create(d[o + 2]), d3 = Vector256.Create(d[o + 3]);
-                for (nuint c = 0; c < (nuint)i; c += 8)
-                {
-                    var sum = Vector256.LoadUnsafe(ref r, c);
-                    sum = MultiplyAdd(Vector256.LoadUnsafe(ref w0, c), d0, sum);
-                    sum = MultiplyAdd(Vector256.LoadUnsafe(ref w1, c), d1, sum);
-                    sum = MultiplyAdd(Vector256.LoadUnsafe(ref w2, c), d2, sum);
-                    sum = MultiplyAdd(Vector256.LoadUnsafe(ref w3, c), d3, sum);
-                    sum.StoreUnsafe(ref r, c);
-                }
-            }
 
-            for (; o < rows; o++)
-            {
-                ref float row = ref Unsafe.Add(ref w, o * columns);
-                var scale = Vector256.Create(d[o]);
-                for (nuint c = 0; c < (nuint)i; c += 8)
+                for (; k < count; k++)
                 {
-                    MultiplyAdd(Vector256.LoadUnsafe(ref row, c), scale, Vector256.LoadUnsafe(ref r, c)).StoreUnsafe(ref r, c);
+                    int o = live[k];
+                    MultiplyAdd(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w, o * columns), i), d[o], result.Slice(0, i));
                 }
             }
         }
@@ -276,6 +249,39 @@ public static class Simd
             }
 
             Unsafe.Add(ref r, i) = sum;
+        }
+    }
+
+    /// <summary>Rows whose d <see cref="TransposedMatrixVector"/> checks at a time (on the stack).</summary>
+    private const int LiveRowBlock = 512;
+
+    // r[c] += w0[c]·d0 + w1[c]·d1 + w2[c]·d2 + w3[c]·d3 in that order, for c < wide, 16 at a time.
+    private static void AddRows512(ref float r, ref float w0, ref float w1, ref float w2, ref float w3, float a0, float a1, float a2, float a3, int wide)
+    {
+        Vector512<float> d0 = Vector512.Create(a0), d1 = Vector512.Create(a1), d2 = Vector512.Create(a2), d3 = Vector512.Create(a3);
+        for (nuint c = 0; c < (nuint)wide; c += 16)
+        {
+            var sum = Vector512.LoadUnsafe(ref r, c);
+            sum = MultiplyAdd(Vector512.LoadUnsafe(ref w0, c), d0, sum);
+            sum = MultiplyAdd(Vector512.LoadUnsafe(ref w1, c), d1, sum);
+            sum = MultiplyAdd(Vector512.LoadUnsafe(ref w2, c), d2, sum);
+            sum = MultiplyAdd(Vector512.LoadUnsafe(ref w3, c), d3, sum);
+            sum.StoreUnsafe(ref r, c);
+        }
+    }
+
+    // r[c] += w0[c]·d0 + w1[c]·d1 + w2[c]·d2 + w3[c]·d3 in that order, for c < wide, 8 at a time.
+    private static void AddRows256(ref float r, ref float w0, ref float w1, ref float w2, ref float w3, float a0, float a1, float a2, float a3, int wide)
+    {
+        Vector256<float> d0 = Vector256.Create(a0), d1 = Vector256.Create(a1), d2 = Vector256.Create(a2), d3 = Vector256.Create(a3);
+        for (nuint c = 0; c < (nuint)wide; c += 8)
+        {
+            var sum = Vector256.LoadUnsafe(ref r, c);
+            sum = MultiplyAdd(Vector256.LoadUnsafe(ref w0, c), d0, sum);
+            sum = MultiplyAdd(Vector256.LoadUnsafe(ref w1, c), d1, sum);
+            sum = MultiplyAdd(Vector256.LoadUnsafe(ref w2, c), d2, sum);
+            sum = MultiplyAdd(Vector256.LoadUnsafe(ref w3, c), d3, sum);
+            sum.StoreUnsafe(ref r, c);
         }
     }
 

@@ -115,6 +115,50 @@ public class TransposeTests
         Assert.Throws<ArgumentException>(() => Simd.PackColumns(x, count, count, columns, packed));
     }
 
+    [Theory]
+    [InlineData(120, 400, 2)]  // LeNet-5's fc1: every other row's gradient 0, as after ReLU
+    [InlineData(13, 37, 3)]    // a vector part and a scalar tail; live rows not a multiple of 4
+    [InlineData(600, 24, 5)]   // more rows than one block of live rows
+    [InlineData(7, 16, 1)]     // every row 0: the result is 0
+    public void TransposedMatrixVector_skips_zero_rows_and_sums_the_others_in_row_order(int rows, int columns, int zeroEvery)
+    {
+        var random = new Random(rows + columns);
+        var weight = new float[rows * columns];
+        var d = new float[rows];
+        for (int i = 0; i < weight.Length; i++)
+        {
+            weight[i] = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        for (int o = 0; o < rows; o++)
+        {
+            d[o] = o % zeroEvery == 0 ? 0f : (float)((random.NextDouble() * 2) - 1);
+        }
+
+        var actual = new float[columns];
+        Simd.TransposedMatrixVector(weight, d, actual, rows, columns);
+
+        // The vector columns: one fused multiply-add per live row, in row order; the columns after them: plain sums over every row.
+        int wide = Simd.Use512 ? columns / 16 * 16 : Simd.Use256 ? columns / 8 * 8 : 0;
+        for (int i = 0; i < columns; i++)
+        {
+            float sum = 0f;
+            for (int o = 0; o < rows; o++)
+            {
+                if (i < wide)
+                {
+                    sum = d[o] == 0f ? sum : MathF.FusedMultiplyAdd(weight[(o * columns) + i], d[o], sum);
+                }
+                else
+                {
+                    sum += weight[(o * columns) + i] * d[o];
+                }
+            }
+
+            Assert.Equal(sum, actual[i]);
+        }
+    }
+
     [Fact]
     public void A_short_target_is_refused_with_the_sizes()
     {
