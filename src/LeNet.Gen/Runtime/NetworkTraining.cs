@@ -40,14 +40,16 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     private float[]? _chunkGradient;
     private bool _chunkGradientDirty;
 
-    // Several threads: the batch copied (spans cannot cross threads), one gradient buffer per chunk, one workspace per worker.
+    // Several threads: the batch (pinned: spans cannot cross threads), one gradient buffer per chunk, one workspace per worker.
     private float[]?[]? _chunkGradients;
     private bool[]? _chunkGradientsDirty; // as _chunkGradientDirty, per chunk buffer: the gradient sum zeroes each range it has read
     private float[]? _chunkLosses;
     private TWorkspace?[]? _workerWorkspaces;
     private long[]? _workerPreparedSteps; // the step whose kernels each worker's workspace holds (PrepareKernels)
-    private float[]? _batchInputs;
-    private int[]? _batchLabels;
+    private unsafe float* _batchInputs; // the caller's inputs and labels, pinned while a parallel run reads them
+    private unsafe int* _batchLabels;
+    private unsafe ReadOnlySpan<float> BatchInputs => new(_batchInputs, _batchCount * TKernels.InputLength);
+    private unsafe ReadOnlySpan<int> BatchLabels => new(_batchLabels, _batchCount);
     private int _batchCount;
     private float _batchScale;
     private long _batchStep;
@@ -302,14 +304,12 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         return loss;
     }
 
-    // Several threads: the batch is copied (spans cannot cross threads), each chunk goes to its own gradient buffer, then the
-    // buffers are added in chunk order, exactly as the one-thread path adds them.
+    // Several threads: the batch is pinned for the workers (spans cannot cross threads), each chunk goes to its own gradient
+    // buffer, then the buffers are added in chunk order, exactly as the one-thread path adds them.
     private unsafe float ComputeGradientsInParallel(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> gradients, int chunks, float scale, long step)
     {
         _batchStep = step;
         int threads = Math.Min(_threads, chunks);
-        if (_batchInputs is null || _batchInputs.Length < inputs.Length) _batchInputs = new float[inputs.Length];
-        if (_batchLabels is null || _batchLabels.Length < labels.Length) _batchLabels = new int[labels.Length];
         if (_chunkGradients is null || _chunkGradients.Length < chunks) Array.Resize(ref _chunkGradients, chunks);
         if (_chunkGradientsDirty is null || _chunkGradientsDirty.Length < chunks) Array.Resize(ref _chunkGradientsDirty, chunks);
         if (_chunkLosses is null || _chunkLosses.Length < chunks) _chunkLosses = new float[chunks];
@@ -330,12 +330,24 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             _workerWorkspaces[worker] ??= TKernels.CreateWorkspace(training: true);
         }
 
-        inputs.CopyTo(_batchInputs);
-        labels.CopyTo(_batchLabels);
         _batchCount = labels.Length;
         _batchScale = scale;
         _batchGradients?.Begin(labels.Length);
-        ChunkRunner.Run(this, chunks, threads);
+        fixed (float* batchInputs = inputs)
+        fixed (int* batchLabels = labels)
+        {
+            _batchInputs = batchInputs;
+            _batchLabels = batchLabels;
+            try
+            {
+                ChunkRunner.Run(this, chunks, threads);
+            }
+            finally
+            {
+                _batchInputs = null;
+                _batchLabels = null;
+            }
+        }
 
         // The weight gradients taken over the whole batch, part by part, and the chunk gradients of the other parameters,
         // range by range, on the same threads: each value is the sum the one-thread path makes (chunk 0 + chunk 1 + … in
@@ -392,12 +404,10 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         }
     }
 
-    private float ComputeGradientsBatchWide(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> gradients, int chunks, float scale, long step)
+    private unsafe float ComputeGradientsBatchWide(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> gradients, int chunks, float scale, long step)
     {
         int count = labels.Length;
         int threads = Math.Min(_threads, chunks);
-        if (_batchInputs is null || _batchInputs.Length < inputs.Length) _batchInputs = new float[inputs.Length];
-        if (_batchLabels is null || _batchLabels.Length < labels.Length) _batchLabels = new int[labels.Length];
         if (_chunkGradients is null || _chunkGradients.Length < chunks) _chunkGradients = new float[chunks][];
         if (_chunkLosses is null || _chunkLosses.Length < chunks) _chunkLosses = new float[chunks];
         if (_exampleWorkspaces is null || _exampleWorkspaces.Length < count) Array.Resize(ref _exampleWorkspaces, count);
@@ -415,11 +425,41 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         _sums ??= new double[TKernels.BatchStatisticsLength];
         _normGradients ??= new float[TKernels.ParameterCount];
         Array.Clear(_normGradients);
-        inputs.CopyTo(_batchInputs);
-        labels.CopyTo(_batchLabels);
         _batchCount = count;
         _batchScale = scale;
         _batchStep = step;
+        fixed (float* batchInputs = inputs)
+        fixed (int* batchLabels = labels)
+        {
+            _batchInputs = batchInputs;
+            _batchLabels = batchLabels;
+            try
+            {
+                RunStages(chunks, threads, count);
+            }
+            finally
+            {
+                _batchInputs = null;
+                _batchLabels = null;
+            }
+        }
+
+        new ReadOnlySpan<float>(_chunkGradients[0]).CopyTo(gradients);
+        float total = _chunkLosses[0];
+        for (int chunk = 1; chunk < chunks; chunk++)
+        {
+            Simd.Add(_chunkGradients[chunk], gradients);
+            total += _chunkLosses[chunk];
+        }
+
+        Simd.Add(_normGradients, gradients);
+        return total * scale;
+    }
+
+    // The forward stages, each followed by its batch norm's statistics, then the backward stages, each followed by its
+    // gradient sums: every example of the batch through each stage before any goes on to the next.
+    private void RunStages(int chunks, int threads, int count)
+    {
         int layers = TKernels.BatchNormCount;
         for (int stage = 0; stage <= layers; stage++)
         {
@@ -440,17 +480,6 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
                 Reduce(stage - 1, count, gradients: true);
             }
         }
-
-        new ReadOnlySpan<float>(_chunkGradients[0]).CopyTo(gradients);
-        float total = _chunkLosses[0];
-        for (int chunk = 1; chunk < chunks; chunk++)
-        {
-            Simd.Add(_chunkGradients[chunk], gradients);
-            total += _chunkLosses[chunk];
-        }
-
-        Simd.Add(_normGradients, gradients);
-        return total * scale;
     }
 
     // The batch reductions run one channel per chunk on the worker pool when there is enough to share: each channel is
@@ -565,7 +594,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             for (int n = start; n < end; n++)
             {
                 var workspace = _exampleWorkspaces![n]!;
-                ReadOnlySpan<float> input = _batchInputs.AsSpan(n * inputLength, inputLength);
+                ReadOnlySpan<float> input = BatchInputs.Slice(n * inputLength, inputLength);
                 if (stage == 0)
                 {
                     TKernels.BeginExample(workspace, DropoutMask.ExampleKey(_seed, _batchStep, n));
@@ -574,12 +603,12 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
                 TKernels.ForwardStage(stage, _parameters, input, workspace, _statistics);
                 if (stage == layers)
                 {
-                    total += Softmax.CrossEntropy(TKernels.Logits(workspace), _batchLabels![n]);
+                    total += Softmax.CrossEntropy(TKernels.Logits(workspace), BatchLabels[n]);
                     ReadOnlySpan<float> probabilities = TKernels.Probabilities(workspace);
                     Span<float> logitsGradient = TKernels.LogitsGradient(workspace);
                     for (int k = 0; k < TKernels.OutputLength; k++)
                     {
-                        logitsGradient[k] = (probabilities[k] - (k == _batchLabels[n] ? 1f : 0f)) * _batchScale;
+                        logitsGradient[k] = (probabilities[k] - (k == BatchLabels[n] ? 1f : 0f)) * _batchScale;
                     }
                 }
             }
@@ -601,7 +630,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
 
         for (int n = start; n < end; n++)
         {
-            TKernels.BackwardStage(backward, _parameters, _batchInputs.AsSpan(n * inputLength, inputLength), _exampleWorkspaces![n]!, partial, _statistics, _sums);
+            TKernels.BackwardStage(backward, _parameters, BatchInputs.Slice(n * inputLength, inputLength), _exampleWorkspaces![n]!, partial, _statistics, _sums);
         }
     }
 
@@ -630,7 +659,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             _workerPreparedSteps[worker] = _batchStep;
         }
 
-        _chunkLosses![chunk] = AccumulateRange(_parameters, _batchInputs, _batchLabels, start, end, _batchScale, workspace, partial, _batchGradients, _seed, _batchStep);
+        _chunkLosses![chunk] = AccumulateRange(_parameters, BatchInputs, BatchLabels, start, end, _batchScale, workspace, partial, _batchGradients, _seed, _batchStep);
     }
 
     // Writes the caller's (pinned) gradient span: first the parts of the weight gradients taken over the whole batch, then
