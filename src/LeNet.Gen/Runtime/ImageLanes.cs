@@ -182,6 +182,7 @@ public static class ImageLanes
     /// over the edge: channels × ((outHeight − 1)·stride + kernel) × ((outWidth − 1)·stride + kernel) vectors; otherwise unused.
     /// </param>
     /// <param name="output">Receives filters × outHeight × outWidth vectors.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Convolve(
         ReadOnlySpan<float> input, int channels, int height, int width, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         int filters, int kernel, int stride, int padding, int outHeight, int outWidth, bool relu, Span<float> padded, Span<float> output)
@@ -232,6 +233,7 @@ public static class ImageLanes
     /// <param name="max">True for max pooling, false for average pooling.</param>
     /// <param name="padded">Scratch for the padded input, as for <see cref="Convolve"/>.</param>
     /// <param name="output">Receives filters × (outHeight / 2) × (outWidth / 2) vectors.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ConvolvePool(
         ReadOnlySpan<float> input, int channels, int height, int width, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         int filters, int kernel, int stride, int padding, int outHeight, int outWidth, bool relu, bool max, Span<float> padded, Span<float> output)
@@ -262,6 +264,7 @@ public static class ImageLanes
 
     // The checks Convolve and ConvolvePool share, and the copy of the input into its zero border when the windows need
     // one (input then points at the copy): the shape the kernels run on.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ConvShape Padded(
         ref ReadOnlySpan<float> input, int channels, int height, int width, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         int filters, int kernel, int stride, int padding, int outHeight, int outWidth, Span<float> padded, string function)
@@ -301,6 +304,7 @@ public static class ImageLanes
     /// broadcast once for all of them, so the weights are read twice per call (once per half of the lanes). Each sum adds its inputs in order by fused
     /// multiply-adds from zero, then the bias.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dense(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int rows, int columns, bool relu, Span<float> output)
     {
         int b = Batch;
@@ -426,6 +430,7 @@ public static class ImageLanes
     /// rounding) covers only what is inside; a full average window sums row by row and multiplies by 1 / size², a clipped
     /// one sums value by value and divides by its count; a maximum is <see cref="MathF.Max(float, float)"/>'s (NaN wins).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pool(ReadOnlySpan<float> input, int channels, int height, int width, int size, int stride, int outHeight, int outWidth, bool max, Span<float> output)
     {
         int l = Count;
@@ -442,6 +447,7 @@ public static class ImageLanes
     }
 
     /// <summary>Global average pooling on a group: <c>out[c] = (Σ over the plane, in order) · (1 / plane)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GlobalAverage(ReadOnlySpan<float> input, int channels, int plane, Span<float> output)
     {
         int l = Count;
@@ -504,6 +510,7 @@ public static class ImageLanes
     }
 
     // Each channel's values (a whole number of vectors) through its scale and shift, computed in float as Predict does.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NormalizeChannels(
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> state, float epsilon, int channels, int values, bool relu, Span<float> output)
     {
@@ -579,6 +586,7 @@ public static class ImageLanes
     // a tile may span two rows: twelve accumulators at most, with the three input vectors and one broadcast weight sixteen
     // registers. A tile at the last filters or positions repeats the last filter or position instead of running short:
     // it computes those values twice and stores the same value twice, so every tile runs the same code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Convolve<TLanes, TVector, TActivation>(ref float input, ref float weight, ref float bias, ConvShape s, ref float output)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct

@@ -1,5 +1,6 @@
 using System;
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace LeNet.Gen.Runtime;
@@ -155,6 +156,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
 
     // Inputs [start, end) on the current thread, into this thread's buffers: each through its own Forward, or, when group
     // is above 0, group by group through ForwardImages. call numbers a batch call (0 for a call too small for the batch kernels).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PredictRange(ReadOnlySpan<float> parameters, float* inputs, float* outputs, int* classes, int start, int end, long call, int group)
     {
         int inputLength = TKernels.InputLength;

@@ -522,6 +522,7 @@ public static class Simd
     }
 
     /// <summary>ReLU backward, in place: <c>g[i] = y[i] &gt; 0 ? g[i] : 0</c> (0 where the output is 0 or NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ReluBackward(ReadOnlySpan<float> y, Span<float> g)
     {
         int n = Math.Min(y.Length, g.Length);
@@ -547,6 +548,7 @@ public static class Simd
     }
 
     /// <summary>tanh backward, in place: <c>g[i] *= 1 − y[i]²</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TanhBackward(ReadOnlySpan<float> y, Span<float> g)
     {
         int n = Math.Min(y.Length, g.Length);
@@ -570,6 +572,7 @@ public static class Simd
     }
 
     /// <summary>Sigmoid backward, in place: <c>g[i] *= y[i] · (1 − y[i])</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidBackward(ReadOnlySpan<float> y, Span<float> g)
     {
         int n = Math.Min(y.Length, g.Length);
@@ -593,6 +596,7 @@ public static class Simd
     }
 
     /// <summary>Σ x[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Sum(ReadOnlySpan<float> x)
     {
         ref float s = ref MemoryMarshal.GetReference(x);
@@ -621,6 +625,7 @@ public static class Simd
     /// Copies <paramref name="channels"/> × <paramref name="height"/> × <paramref name="width"/> values out of a "wide" buffer,
     /// where channel c's row y starts at <c>c·plane + y·rowStride</c>, into a compact C×H×W tensor.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Compact(ReadOnlySpan<float> wide, int plane, int rowStride, int channels, int height, int width, Span<float> output)
     {
         for (int c = 0; c < channels; c++)
@@ -723,6 +728,7 @@ public static class Simd
     /// The reverse of <see cref="Compact"/>: writes a compact C×H×W tensor into a wide buffer, row y of channel c at
     /// <c>c·plane + (y + top)·rowStride + left</c>. Everything else in the wide buffer is left as it is (zero, by design).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Expand(ReadOnlySpan<float> compact, int channels, int height, int width, Span<float> wide, int plane, int rowStride, int top, int left)
     {
         for (int c = 0; c < channels; c++)
@@ -742,6 +748,7 @@ public static class Simd
     /// units in the last place of <see cref="MathF.Tanh"/>, which the tail and the machines without those instructions
     /// use; NaN stays NaN and ±∞ gives ±1, as there.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tanh(Span<float> x)
     {
         ref float v = ref MemoryMarshal.GetReference(x);
@@ -767,6 +774,7 @@ public static class Simd
     /// The logistic sigmoid 1 / (1 + e^−x), in place; with AVX2 and FMA eight values at a time through this class's
     /// vector e^x (within a few units in the last place of <see cref="MathF.Exp"/>), otherwise with <see cref="MathF.Exp"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sigmoid(Span<float> x)
     {
         ref float v = ref MemoryMarshal.GetReference(x);

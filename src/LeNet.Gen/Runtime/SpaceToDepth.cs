@@ -38,6 +38,7 @@ public static class SpaceToDepth
     /// Writes the phase planes of <paramref name="source"/> (C×H×W) into <paramref name="planes"/>: every one of the
     /// C·s²·planeHeight·planeWidth values, zero where a plane reaches past the source.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Split(ReadOnlySpan<float> source, int channels, int height, int width, int stride, Span<float> planes, int planeHeight, int planeWidth)
     {
         CheckShape(channels, height, width, stride, planeHeight, planeWidth);
@@ -84,6 +85,7 @@ public static class SpaceToDepth
     /// The reverse of <see cref="Split"/> for gradients: writes every value of <paramref name="target"/> (C×H×W), the
     /// value of its phase plane where one holds it and zero where the planes end before the target does.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Merge(ReadOnlySpan<float> planes, int channels, int stride, int planeHeight, int planeWidth, Span<float> target, int height, int width)
     {
         CheckShape(channels, height, width, stride, planeHeight, planeWidth);
@@ -124,6 +126,7 @@ public static class SpaceToDepth
     /// Writes the sub-kernels <c>W'</c> (F × C·s² × K' × K') of <paramref name="weight"/> (F × C × K × K) into
     /// <paramref name="rearranged"/>: every value, zero at the taps past the kernel's edge.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RearrangeWeights(ReadOnlySpan<float> weight, int filters, int channels, int kernel, int stride, Span<float> rearranged)
     {
         int sub = SubKernel(kernel, stride);
@@ -157,6 +160,7 @@ public static class SpaceToDepth
     /// the kernels, <paramref name="weightGradient"/> (F × C × K × K): <c>dW[f, c, s·i' + a, s·j' + b] += dW'[f, (c, a, b), i', j']</c>
     /// for the taps inside the kernel; the gradients of the taps past its edge are dropped.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FoldWeightGradient(ReadOnlySpan<float> rearrangedGradient, int filters, int channels, int kernel, int stride, Span<float> weightGradient)
     {
         int sub = SubKernel(kernel, stride);
@@ -181,6 +185,7 @@ public static class SpaceToDepth
 
     // Where each tap of a K×K kernel goes in its block of sub-kernels: tap (i, j) = (s·i' + a, s·j' + b) to sub-kernel
     // (a, b), place (i', j'), which is offset ((a·s + b)·K' + i')·K' + j' in the block.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TapMap(int kernel, int stride, int sub, Span<int> map)
     {
         for (int i = 0; i < kernel; i++)
