@@ -14,9 +14,11 @@ namespace LeNet.Gen.Runtime;
 /// <typeparam name="TWorkspace">The network's buffers for one pass.</typeparam>
 /// <remarks>
 /// A batch is cut into chunks of <see cref="ChunkSize"/> examples. Each chunk's gradient is summed in example order,
-/// and the chunks are added in chunk order, whichever thread computed them: any <see cref="TrainingThreads"/> gives
-/// bit-identical results. With several threads, the chunks run on <see cref="ChunkRunner"/>'s workers, and adding the
-/// chunk gradients is split over the same threads by ranges of parameters (each value still summed in chunk order).
+/// and the chunks are added in chunk order, whichever thread computed them; the weight gradients of the network's large
+/// dense layers are instead summed over the whole batch in example order (<see cref="BatchGradients"/>). So any
+/// <see cref="TrainingThreads"/> gives bit-identical results. With several threads, the chunks run on
+/// <see cref="ChunkRunner"/>'s workers, and the sums that follow are split over the same threads: the chunk gradients
+/// by ranges of parameters (each value still summed in chunk order), the batch-wide ones by blocks of rows.
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
