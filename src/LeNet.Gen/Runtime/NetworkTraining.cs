@@ -218,7 +218,11 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         TKernels.PrepareKernels(_parameters, workspace, batch: count >= NetworkInference<TKernels, TWorkspace>.BatchKernelMinimum, training: true);
         var batch = _batchGradients;
         batch?.Begin(count);
-        gradients.Clear();
+        foreach (var (from, length) in _chunkSpans)
+        {
+            gradients.Slice(from, length).Clear(); // the batch-wide layers' weights are written whole at the end
+        }
+
         float total = AccumulateRange(_parameters, inputs, labels, 0, Math.Min(ChunkSize, count), scale, workspace, gradients, batch, _seed, step);
         for (int chunk = 1; chunk < chunks; chunk++)
         {
