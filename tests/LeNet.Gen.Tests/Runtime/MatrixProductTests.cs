@@ -1,65 +1,74 @@
 using System;
-using System.Runtime.Intrinsics.X86;
 using LeNet.Gen.Runtime;
 using Xunit;
 
 namespace LeNet.Gen.Tests.Runtime;
 
 /// <summary>
-/// The matrix product under Winograd's products and <see cref="ColumnGradient"/>, on shapes that send every row and
-/// vector through each of its paths, against the product in double precision; and the order of each value's terms.
+/// MatrixProduct, the runtime's C = A · B under Winograd's products and the column gradient: each C value must be the
+/// fused multiply-adds of its terms in k order from zero (bit for bit), whichever register tile computes it, for shapes
+/// that leave every kind of remainder (rows not a multiple of 4, 8 or 16; vectors not a multiple of 2, 3 or 4). Run in
+/// this process on the best path the processor has and, through <see cref="Generated.InstructionSetTests"/>, on AVX2.
 /// </summary>
 public class MatrixProductTests
 {
     [Theory]
-    [InlineData(150, 16, 13)] // LeNet-5's conv2 input gradient: 4 × 3 tiles, the 13th vector in strips of 8 rows and single rows, 2 rows left
-    [InlineData(17, 5, 9)]    // 4 × 3 tiles only across, and one row left over for the strips of 4 vectors
-    [InlineData(128, 64, 2)]  // vgg-cifar's conv3 Winograd products: 6 × 2 tiles, two rows left
-    [InlineData(11, 3, 4)]    // 6 × 2 tiles, then 4 × 2, then a row
-    [InlineData(3, 7, 5)]     // no tile at all: three rows of a strip of 4 vectors and a single vector
-    [InlineData(20, 2, 1)]    // one vector: 4 × 3 tiles none, strips of 8 rows and single rows
+    [InlineData(1, 3, 1)]
+    [InlineData(4, 1, 2)]
+    [InlineData(7, 5, 3)]
+    [InlineData(8, 32, 2)]
+    [InlineData(13, 9, 5)]
+    [InlineData(16, 7, 4)]
+    [InlineData(24, 16, 6)]
+    [InlineData(37, 11, 7)]
+    [InlineData(128, 64, 2)]
+    [InlineData(64, 32, 8)]
+    [InlineData(40, 3, 32)]
     public void Every_value_is_its_terms_fused_in_order_from_zero(int rows, int depth, int vectors)
     {
-        if (!Fma.IsSupported || !Avx2.IsSupported)
+        if (!Simd.Use256)
         {
-            return; // AVX2 code, which its callers run only with those instructions
+            return; // the kernels are only called with vector support
         }
 
-        const int Lanes = 8;
-        int columns = vectors * Lanes;
-        var random = new Random((rows * 31) + depth);
-        // A read transposed, as ColumnGradient does (row r at r, depth k at k · rows), so both strides are exercised.
-        var a = new float[rows * depth];
-        var b = new float[depth * columns];
-        for (int i = 0; i < a.Length; i++)
+        int columns = vectors * 8;
+        var random = new Random((rows * 1000) + (depth * 10) + vectors);
+
+        // A read through two strides, as Winograd (row-major) and the column gradient (transposed) read it: test both.
+        foreach (bool transposed in new[] { false, true })
         {
-            a[i] = (float)((random.NextDouble() * 2) - 1);
-        }
-
-        for (int i = 0; i < b.Length; i++)
-        {
-            b[i] = (float)((random.NextDouble() * 2) - 1);
-        }
-
-        var c = new float[rows * columns];
-        Array.Fill(c, float.NaN);
-
-        MatrixProduct.Multiply(a, 1, rows, b, c, rows, depth, vectors);
-
-        for (int row = 0; row < rows; row++)
-        {
-            for (int column = 0; column < columns; column++)
+            int rowStride = transposed ? 1 : depth, depthStride = transposed ? rows : 1;
+            var a = Values(random, rows * depth);
+            var b = Values(random, depth * columns);
+            var c = new float[(rows * columns) + 5];
+            c.AsSpan().Fill(float.NaN); // every value must be written
+            MatrixProduct.Multiply(a, rowStride, depthStride, b, c, rows, depth, vectors);
+            for (int r = 0; r < rows; r++)
             {
-                float sum = 0f;
-                for (int k = 0; k < depth; k++)
+                for (int j = 0; j < columns; j++)
                 {
-                    sum = MathF.FusedMultiplyAdd(a[row + (k * rows)], b[(k * columns) + column], sum);
-                }
+                    float sum = 0;
+                    for (int k = 0; k < depth; k++)
+                    {
+                        sum = MathF.FusedMultiplyAdd(a[(r * rowStride) + (k * depthStride)], b[(k * columns) + j], sum);
+                    }
 
-                Assert.True(
-                    BitConverter.SingleToInt32Bits(sum) == BitConverter.SingleToInt32Bits(c[(row * columns) + column]),
-                    $"C[{row}, {column}] = {c[(row * columns) + column]}, expected {sum}");
+                    Assert.True(sum == c[(r * columns) + j], $"C[{r}, {j}] of {rows}×{depth} by {depth}×{columns} (transposed A: {transposed}) is {c[(r * columns) + j]}, expected {sum}");
+                }
             }
+
+            Assert.True(float.IsNaN(c[rows * columns]), "a value past C was written");
         }
+    }
+
+    private static float[] Values(Random random, int n)
+    {
+        var v = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            v[i] = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        return v;
     }
 }
