@@ -28,7 +28,8 @@ namespace LeNet.Gen.Runtime;
 /// <para>
 /// Buffers: the transformed weights (<see cref="WeightsLength"/>, made by <see cref="TransformWeights"/> once for as many
 /// images as share them) and a scratch buffer (<see cref="ScratchLength"/>) for the padded input, the transformed tiles
-/// and the products. Everything runs on 256-bit vectors with FMA (<see cref="Simd.Use256"/>); callers check that first.
+/// and the products. The transforms run on 256-bit vectors with FMA (<see cref="Simd.Use256"/>; callers check that
+/// first), the products on 512-bit ones where the processor has them (<see cref="MatrixProduct"/>).
 /// </para>
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
