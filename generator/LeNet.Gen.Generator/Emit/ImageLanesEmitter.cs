@@ -114,6 +114,7 @@ internal static class ImageLanesEmitter
         w.Line("// buffers hold each value of a tensor for every lane; the layers write them in turn, a to b and back. The dense");
         w.Line("// layers then run on all the call's inputs at once, one per lane of x and y, so their weights are read once per call.");
         w.Line($"// Cost model: {Reason(layers)}.");
+        w.Line(Code.Hot);
         using (w.Block($"private static void ForwardImages({ReadOnlySpan} parameters, {ReadOnlySpan} inputs, int count, Workspace workspace, {Span} outputs)"))
         {
             EmitRowBuffers(w, rows);
@@ -178,6 +179,7 @@ internal static class ImageLanesEmitter
         w.Line("// output is kept; the dense layers then run on all of them at once, one per lane of x and y, so that their weights");
         w.Line("// are read once per call rather than once per image.");
         w.Line($"// Cost model: {TailReason(layers)}.");
+        w.Line(Code.Hot);
         using (w.Block($"private static void ForwardImages({ReadOnlySpan} parameters, {ReadOnlySpan} inputs, int count, Workspace workspace, {Span} outputs)"))
         {
             EmitRowBuffers(w, rows);

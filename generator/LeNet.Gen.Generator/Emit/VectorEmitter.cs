@@ -30,6 +30,9 @@ internal static class VectorEmitter
     /// <summary><c>ReadOnlySpan&lt;float&gt;</c>, as the kernels' namespace writes it.</summary>
     internal const string ReadOnlySpan = "ReadOnlySpan<float>";
 
+    /// <summary><see cref="Code.Hot"/>, as the kernels' namespace writes it.</summary>
+    internal const string Hot = "[MethodImpl(MethodImplOptions.AggressiveOptimization)]";
+
     private static readonly string[] Usings =
     {
         "System",
@@ -110,6 +113,7 @@ internal static class VectorEmitter
         var (filters, vectors, plane) = conv.Tile(isa);
         int lanes = isa.Lanes, k = conv.Kernel, kk = k * k;
         string parameters = $"{ReadOnlySpan} source, {ReadOnlySpan} weight, " + (withBias ? $"{ReadOnlySpan} bias, " : string.Empty) + $"{Span} wide";
+        w.Line(Hot);
         using (w.Block($"internal static void {name}({parameters})"))
         {
             w.Line($"ref float x = ref {Marshal}.GetReference(source);");

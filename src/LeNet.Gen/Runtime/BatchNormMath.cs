@@ -30,6 +30,7 @@ public static class BatchNormMath
         public readonly double Total => Vector256.Sum(_low + _high) + _tail;
 
         /// <summary>Adds <paramref name="x"/>[i] for every i.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void AddValues(ReadOnlySpan<float> x)
         {
             ref float s = ref MemoryMarshal.GetReference(x);
@@ -51,6 +52,7 @@ public static class BatchNormMath
         }
 
         /// <summary>Adds (<paramref name="x"/>[i] − <paramref name="mean"/>)² for every i.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void AddSquaredDeviations(ReadOnlySpan<float> x, double mean)
         {
             ref float s = ref MemoryMarshal.GetReference(x);
@@ -79,6 +81,7 @@ public static class BatchNormMath
         /// Adds <paramref name="dy"/>[i] to <paramref name="gradients"/> and <paramref name="dy"/>[i] · x̂[i] to this sum, where
         /// x̂[i] = (<paramref name="x"/>[i] − <paramref name="mean"/>) · <paramref name="invstd"/>.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void AddGradientProducts(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, double mean, double invstd, ref DoubleSum gradients)
         {
             ref float g = ref MemoryMarshal.GetReference(dy);
@@ -112,6 +115,7 @@ public static class BatchNormMath
     /// <c>y[i] = γ · (x[i] − mean) · invstd + β</c>, then max(·, 0) when <paramref name="relu"/>: one channel in training,
     /// with the batch's mean and 1 / √(var + ε), in float (x − mean first, then one fused multiply-add).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Normalize(ReadOnlySpan<float> x, double mean, double invstd, float gamma, float beta, Span<float> y, bool relu)
     {
         float m = (float)mean, scale = gamma * (float)invstd;
@@ -141,6 +145,7 @@ public static class BatchNormMath
     /// <c>dx[i] = γ · invstd · (dy[i] − meanGradient − x̂[i] · meanProduct)</c> with x̂[i] = (x[i] − mean) · invstd: one
     /// channel's input gradient, in double (the three terms cancel, and float would lose their difference).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void InputGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, double mean, double invstd, float gamma, double meanGradient, double meanProduct, Span<float> dx)
     {
         double scale = gamma * invstd;

@@ -2,6 +2,7 @@ using System;
 using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace LeNet.Gen.Runtime;
 
@@ -139,6 +140,7 @@ public static class Check
     }
 
     /// <summary>The index of the first NaN or infinite value, or −1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int FirstNonFinite(ReadOnlySpan<float> values)
     {
         // x − x is 0 for every finite x and NaN for NaN and ±infinity, so summing x − x finds both in one vectorised

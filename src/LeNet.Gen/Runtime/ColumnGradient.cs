@@ -32,6 +32,7 @@ public static class ColumnGradient
     /// (filters × outHeight × outWidth) and its weights (filters × channels × kernel × kernel), with AVX2 and FMA.
     /// </summary>
     /// <exception cref="ArgumentException">A span shorter than the sizes need, or a grid that does not match the kernel.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void InputGradient(
         ReadOnlySpan<float> outputGradient,
         ReadOnlySpan<float> weight,

@@ -1,5 +1,6 @@
 using System;
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
 
 namespace LeNet.Gen.Runtime;
 
@@ -27,6 +28,7 @@ public static class DropoutMask
     }
 
     /// <summary>Inverted dropout: <c>output[i] = input[i] / (1 − p)</c> where the mask keeps value i, 0 elsewhere.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> input, Span<float> output, int length, ulong key, int layer, double p)
     {
         float scale = (float)(1.0 / (1.0 - p));
@@ -37,6 +39,7 @@ public static class DropoutMask
     }
 
     /// <summary>The gradient through <see cref="Forward"/>: <c>inputGradient[i] = outputGradient[i] / (1 − p)</c> where the mask keeps value i, 0 elsewhere.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int length, ulong key, int layer, double p)
     {
         float scale = (float)(1.0 / (1.0 - p));

@@ -1,5 +1,6 @@
 using System;
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace LeNet.Gen.Runtime;
@@ -272,6 +273,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     // Examples [start, end) of a batch: forward, loss and backward for each, gradients added to gradients (but those of the
     // layers of batch, which keep their factors there for the end of the step). Returns the sum of their losses.
     // Each example gets its key from the seed, the step and its place in the batch, whichever thread runs it.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float AccumulateRange(ReadOnlySpan<float> parameters, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int start, int end, float scale, TWorkspace workspace, Span<float> gradients, BatchGradients? batch, long seed, long step)
     {
         int inputLength = TKernels.InputLength;
@@ -293,6 +295,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     }
 
     // One example: forward, loss, and the backward pass adding scale × its gradient to gradients. Returns its loss.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Accumulate(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int label, float scale, TWorkspace workspace, Span<float> gradients)
     {
         TKernels.Forward(parameters, input, workspace);

@@ -68,6 +68,7 @@ public static class Pooling
     /// <param name="inputWidth">Columns of an input plane.</param>
     /// <param name="outputHeight">Rows of an output plane.</param>
     /// <param name="outputWidth">Columns of an output plane.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxBackward2x2(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int planes, int inputHeight, int inputWidth, int outputHeight, int outputWidth)
     {
         CheckShapes(input.Length, output.Length, planes, inputHeight, inputWidth, outputHeight, outputWidth);
@@ -135,6 +136,7 @@ public static class Pooling
     /// <param name="inputWidth">Columns of an input plane.</param>
     /// <param name="outputHeight">Rows of an output plane.</param>
     /// <param name="outputWidth">Columns of an output plane.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AverageBackward2x2(ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int planes, int inputHeight, int inputWidth, int outputHeight, int outputWidth)
     {
         CheckShapes(inputGradient.Length, outputGradient.Length, planes, inputHeight, inputWidth, outputHeight, outputWidth);
@@ -182,6 +184,7 @@ public static class Pooling
     private static Vector256<float> Pairs(Vector128<float> values) =>
         Vector256.Shuffle(Vector256.Create(values, values), Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
     private static void Forward2x2(ReadOnlySpan<float> input, Span<float> output, int planes, int inputHeight, int inputWidth, int outputHeight, int outputWidth, bool average)
     {
         ref float x0 = ref MemoryMarshal.GetReference(input);

@@ -38,6 +38,7 @@ public static class Simd
     public static Vector256<float> Relu(Vector256<float> x) => Avx.Max(Vector256<float>.Zero, x);
 
     /// <summary>Σ a[i]·b[i] over the common length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         int n = Math.Min(a.Length, b.Length);
@@ -92,6 +93,7 @@ public static class Simd
     /// <c>output[o] = bias[o] + Σ i weight[o·columns + i] · x[i]</c> for every row o: a dense layer's forward pass.
     /// Four rows at a time share each load of x, and each keeps its own accumulator, so the sums do not wait on each other.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
     public static void MatrixVector(ReadOnlySpan<float> weight, ReadOnlySpan<float> x, ReadOnlySpan<float> bias, Span<float> output, int rows, int columns)
     {
         if (weight.Length < rows * columns || x.Length < columns || bias.Length < rows || output.Length < rows)
@@ -192,6 +194,7 @@ public static class Simd
     /// whose d is 0 are skipped (a ReLU layer's gradient is 0 wherever its output was not positive, about half of them):
     /// their terms would add +0 to each sum, which changes nothing but the sign of a sum that is exactly −0.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransposedMatrixVector(ReadOnlySpan<float> weight, ReadOnlySpan<float> d, Span<float> result, int rows, int columns)
     {
         if (weight.Length < rows * columns || d.Length < rows || result.Length < columns)
@@ -256,6 +259,7 @@ public static class Simd
     private const int LiveRowBlock = 512;
 
     // r[c] += w0[c]·d0 + w1[c]·d1 + w2[c]·d2 + w3[c]·d3 in that order, for c < wide, 16 at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddRows512(ref float r, ref float w0, ref float w1, ref float w2, ref float w3, float a0, float a1, float a2, float a3, int wide)
     {
         Vector512<float> d0 = Vector512.Create(a0), d1 = Vector512.Create(a1), d2 = Vector512.Create(a2), d3 = Vector512.Create(a3);
@@ -271,6 +275,7 @@ public static class Simd
     }
 
     // r[c] += w0[c]·d0 + w1[c]·d1 + w2[c]·d2 + w3[c]·d3 in that order, for c < wide, 8 at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddRows256(ref float r, ref float w0, ref float w1, ref float w2, ref float w3, float a0, float a1, float a2, float a3, int wide)
     {
         Vector256<float> d0 = Vector256.Create(a0), d1 = Vector256.Create(a1), d2 = Vector256.Create(a2), d3 = Vector256.Create(a3);
@@ -286,6 +291,7 @@ public static class Simd
     }
 
     /// <summary><c>y[i] += a · x[i]</c> over the common length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyAdd(ReadOnlySpan<float> x, float a, Span<float> y)
     {
         int n = Math.Min(x.Length, y.Length);
@@ -324,6 +330,7 @@ public static class Simd
     /// mod 16 go in panels of 16 columns, each panel holding its columns for every example in turn (so a tile reads them
     /// in one sequential run rather than one cache line per example); the rest follow, example by example.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackColumns(ReadOnlySpan<float> values, int example, int count, int columns, Span<float> packed)
     {
         if ((uint)example >= (uint)count || values.Length < columns || packed.Length < (long)count * columns)
@@ -349,6 +356,7 @@ public static class Simd
     /// zero, so the result is bit-identical to calling that once per example and row on zeroed rows. Rows outside the range
     /// are neither read nor written, so threads may each take their own range of one target.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void OuterProducts(ReadOnlySpan<float> rowFactors, ReadOnlySpan<float> packedColumns, int count, int rows, int columns, int firstRow, int endRow, Span<float> target)
     {
         if (count < 0 || rows < 0 || columns < 0 || rowFactors.Length < (long)count * rows || packedColumns.Length < (long)count * columns || target.Length < (long)rows * columns
@@ -493,6 +501,7 @@ public static class Simd
     /// </summary>
     public static void AddAndClear(Span<float> x, Span<float> y) => Add(x, y, clear: true);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Add(ReadOnlySpan<float> x, Span<float> y, bool clear)
     {
         int n = Math.Min(x.Length, y.Length);

@@ -1,5 +1,6 @@
 using System;
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
 
 namespace LeNet.Gen.Runtime;
 
@@ -18,6 +19,7 @@ public static class Softmax
     /// </summary>
     /// <param name="logits">The logits z, at least one.</param>
     /// <param name="probabilities">Receives one probability per logit.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(ReadOnlySpan<float> logits, Span<float> probabilities)
     {
         probabilities = probabilities.Slice(0, logits.Length);
@@ -43,6 +45,7 @@ public static class Softmax
     /// </summary>
     /// <param name="logits">The logits z, at least one.</param>
     /// <param name="label">The correct class, an index into <paramref name="logits"/>.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float CrossEntropy(ReadOnlySpan<float> logits, int label)
     {
         float max = LargestLogit(logits);
@@ -60,6 +63,7 @@ public static class Softmax
     /// what an input holding NaN or infinity produces.
     /// </summary>
     /// <param name="outputs">The network's outputs, at least one.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int LargestIndex(ReadOnlySpan<float> outputs)
     {
         int best = 0;
@@ -79,6 +83,7 @@ public static class Softmax
         return best;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float LargestLogit(ReadOnlySpan<float> logits)
     {
         float max = logits[0];

@@ -56,6 +56,7 @@ public static class Winograd
     /// U[ξ, f, c] = (G · w[f, c] · Gᵀ)[ξ] for every filter f and channel c, ξ = 4·row + column of the 4×4 result;
     /// <paramref name="weight"/> is PyTorch's filters × channels × 3 × 3.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformWeights(ReadOnlySpan<float> weight, int filters, int channels, Span<float> transformed)
     {
         int pairs = filters * channels, block = pairs + Skew;
@@ -146,6 +147,7 @@ public static class Winograd
     /// filters × (height + 2·padding − 2) × (width + 2·padding − 2). <paramref name="relu"/> applies max(0, ·). An empty
     /// <paramref name="bias"/> stands for zeros (the input gradient of a convolution has none).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
     public static void Forward(
         ReadOnlySpan<float> input, int channels, int height, int width, int padding,
         ReadOnlySpan<float> transformedWeights, ReadOnlySpan<float> bias, int filters, bool relu,
@@ -188,6 +190,7 @@ public static class Winograd
     }
 
     // Copies the input into a zero-bordered plane of (2·tile rows + 2) × (2·tile columns + 2), the input at (padding, padding).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pad(ReadOnlySpan<float> input, int channels, int height, int width, int padding, in Geometry g, Span<float> plane)
     {
         plane.Clear();
@@ -219,6 +222,7 @@ public static class Winograd
     // A row of tiles at a time, 8 (or 4) tiles per vector: patch column j of 8 neighbouring tiles is every other value of a
     // plane row from column 2·tx + j, which two loads and a shuffle deliver. A last group of 8 that would reach past the
     // row is moved back to end at the last tile (those tiles are computed twice, to the same values).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformInputByRows(ReadOnlySpan<float> plane, int channels, in Geometry g, Span<float> v)
     {
         int stride = g.TileStride, across = g.TilesWide, block = (channels * stride) + Skew, width = g.PaddedWidth;
@@ -332,6 +336,7 @@ public static class Winograd
 
     // The general case: the patches are gathered one value at a time into V itself (value (i, j) of the patch at
     // ξ = 4i + j), then transformed in place eight tiles at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformInputGathered(ReadOnlySpan<float> plane, int channels, in Geometry g, Span<float> v)
     {
         int stride = g.TileStride, across = g.TilesWide, block = (channels * stride) + Skew;
@@ -417,6 +422,7 @@ public static class Winograd
 
     // For even output sizes: a row of tiles at a time, 8 (or 4) tiles per vector, each pair of result vectors interleaved
     // into 16 (or 8) neighbouring outputs of one output row. A last group of 8 is moved back as in TransformInputByRows.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformOutputByRows(ReadOnlySpan<float> products, ReadOnlySpan<float> bias, int filters, bool relu, in Geometry g, Span<float> output)
     {
         int stride = g.TileStride, block = (filters * stride) + Skew, across = g.TilesWide, width = g.OutWidth;
@@ -500,6 +506,7 @@ public static class Winograd
     }
 
     // Any output size: the transform eight tiles at a time, each result written to its place one value at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformOutputScattered(ReadOnlySpan<float> products, ReadOnlySpan<float> bias, int filters, bool relu, in Geometry g, Span<float> output)
     {
         int stride = g.TileStride, block = (filters * stride) + Skew, across = g.TilesWide, tiles = g.TilesHigh * g.TilesWide;

@@ -131,6 +131,7 @@ public sealed class Sgd(float learningRate, float weightDecay = 0f) : Optimizer(
     /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients) => UpdateRange(parameters, gradients, 0);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
     {
         float lr = LearningRate, wd = WeightDecay;
@@ -204,6 +205,7 @@ public sealed class MomentumSgd : Optimizer
 
     internal override void PrepareState(int length) => State(ref _velocity, length);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
     {
         var velocity = _velocity.AsSpan(offset, parameters.Length);
@@ -307,6 +309,7 @@ public sealed class Adam : Optimizer
         State(ref _v, length);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
     {
         var m = _m.AsSpan(offset, parameters.Length);

@@ -85,6 +85,7 @@ namespace Demo
         // buffers hold each value of a tensor for every lane; the layers write them in turn, a to b and back. The dense
         // layers then run on all the call's inputs at once, one per lane of x and y, so their weights are read once per call.
         // Cost model: estimated 741 ns an image, against 1.0 µs through the single-image kernels.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs)
         {
             global::System.Span<float> x = workspace.ImagesX ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 96];
@@ -130,6 +131,7 @@ namespace Demo
         }
 
         // conv1 padding: 3×15×15 → 3×17×17, the input at row 1, column 1; the border stays zero.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Conv1Pad(global::System.ReadOnlySpan<float> input, global::System.Span<float> padded)
         {
             for (int c = 0; c < 3; c++)
@@ -142,6 +144,7 @@ namespace Demo
         }
 
         // conv1 padding, backward: keeps the gradient of the real input, drops that of the border.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Conv1Unpad(global::System.ReadOnlySpan<float> paddedGradient, global::System.Span<float> inputGradient)
         {
             for (int c = 0; c < 3; c++)
@@ -155,6 +158,7 @@ namespace Demo
 
         // conv1 3×3×4 s1 p1 Tanh: 3×15×15 → 4×15×15
         // out[f, y, x] = tanh(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, y + i, x + j]), in = the padded input
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Conv1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
         {
             if (global::LeNet.Gen.Runtime.Simd.Use512)
@@ -196,6 +200,7 @@ namespace Demo
         }
 
         // conv1 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, y + i, x + j]; dbias[f] += d[f, y, x] (the first layer needs no input gradient)
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Conv1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
         {
             global::LeNet.Gen.Runtime.Simd.TanhBackward(output.Slice(0, 900), outputGradient); // tanh′ = 1 − y²
@@ -245,6 +250,7 @@ namespace Demo
 
         // pool1 max 2×2 s2: 4×15×15 → 4×8×8
         // out[c, y, x] = max over the 2×2 window at in[c, 2y, 2x]
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Pool1Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
         {
             for (int c = 0; c < 4; c++)
@@ -272,6 +278,7 @@ namespace Demo
         }
 
         // pool1 backward: each output's gradient goes to the first input in its window (row by row) that equals the maximum
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Pool1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
         {
             inputGradient.Clear();
@@ -306,6 +313,7 @@ namespace Demo
         }
 
         // conv2 padding: 4×8×8 → 4×9×9, the input at row 0, column 0; the border stays zero.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Conv2Pad(global::System.ReadOnlySpan<float> input, global::System.Span<float> padded)
         {
             for (int c = 0; c < 4; c++)
@@ -318,6 +326,7 @@ namespace Demo
         }
 
         // conv2 padding, backward: keeps the gradient of the real input, drops that of the border.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Conv2Unpad(global::System.ReadOnlySpan<float> paddedGradient, global::System.Span<float> inputGradient)
         {
             for (int c = 0; c < 4; c++)
@@ -331,6 +340,7 @@ namespace Demo
 
         // conv2 3×3×6 s2 p0 Sigmoid: 4×8×8 → 6×4×4
         // out[f, y, x] = σ(bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, 2y + i, 2x + j]), in = the padded input
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Conv2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
         {
             // Vector code, stride 2: the input split into 4 phase planes per channel (16×5×5), 3×3 kernels → 2×2 sub-kernels (7 of 16 taps zero), then the stride-1 wide kernel.
@@ -375,6 +385,7 @@ namespace Demo
         }
 
         // conv2 backward: dweight[f, c, i, j] += d[f, y, x] · in[c, 2y + i, 2x + j]; dbias[f] += d[f, y, x]; din[c, 2y + i, 2x + j] += d[f, y, x] · weight[f, c, i, j]
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Conv2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
         {
             global::LeNet.Gen.Runtime.Simd.SigmoidBackward(output.Slice(0, 96), outputGradient); // sigmoid′ = y · (1 − y)
@@ -456,12 +467,14 @@ namespace Demo
 
         // fc1 96→5 Softmax: 6×4×4 → 5 (the 6×4×4 input flattened in channel, row, column order)
         // out[o] = bias[o] + Σ i weight[o, i] · in[i] (the logits; softmax follows)
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Fc1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
         {
             global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 5, 96); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
         }
 
         // fc1 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Fc1Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
         {
             global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 5, 96); // din[i] = Σ o d[o] · weight[o, i]
@@ -814,6 +827,7 @@ namespace LeNet.Gen.Generated
     {
         // conv1 forward, AVX-512, 16 lanes: each filter's 15×15 outputs sit at y·17 + x of a
         // 256-wide plane (253 positions used), computed 4 filters × 4 vectors at a time.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv1ForwardWideVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
@@ -870,6 +884,7 @@ namespace LeNet.Gen.Generated
 
         // conv1 weight gradient, AVX-512, 16 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 17i + j] over the wide positions
         // (d is zero at the positions that fall across a row end, so they add nothing); 4 filters × 3 taps of a kernel row at a time.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv1WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
@@ -910,6 +925,7 @@ namespace LeNet.Gen.Generated
 
         // conv1 forward, AVX2 with FMA, 8 lanes: each filter's 15×15 outputs sit at y·17 + x of a
         // 264-wide plane (253 positions used), computed 4 filters × 3 vectors at a time.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv1ForwardWideVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
@@ -966,6 +982,7 @@ namespace LeNet.Gen.Generated
 
         // conv1 weight gradient, AVX2 with FMA, 8 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 17i + j] over the wide positions
         // (d is zero at the positions that fall across a row end, so they add nothing); 2 filters × 3 taps of a kernel row at a time.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv1WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
@@ -1006,6 +1023,7 @@ namespace LeNet.Gen.Generated
         // read the sub-kernels rearranged by SpaceToDepth and write their gradient, folded back into the kernels' afterwards.
         // conv2 forward, AVX-512, 16 lanes: each filter's 4×4 outputs sit at y·5 + x of a
         // 32-wide plane (19 positions used), computed 6 filters × 2 vectors at a time.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv2ForwardWideVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
@@ -1075,6 +1093,7 @@ namespace LeNet.Gen.Generated
 
         // conv2 weight gradient, AVX-512, 16 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 5i + j] over the wide positions
         // (d is zero at the positions that fall across a row end, so they add nothing); 3 filters × 2 taps of a kernel row at a time.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv2WeightGradientVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
@@ -1112,6 +1131,7 @@ namespace LeNet.Gen.Generated
 
         // conv2 input gradient, AVX-512, 16 lanes: din = the output gradient, padded by 1, convolved with the kernels
         // turned by 180° (channels and filters swapped), on a 32-wide plane, 8 channels × 2 vectors at a time.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv2InputGradientWideVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, Span<float> wide)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
@@ -1178,6 +1198,7 @@ namespace LeNet.Gen.Generated
 
         // conv2 forward, AVX2 with FMA, 8 lanes: each filter's 4×4 outputs sit at y·5 + x of a
         // 24-wide plane (19 positions used), computed 3 filters × 3 vectors at a time.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv2ForwardWideVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
@@ -1235,6 +1256,7 @@ namespace LeNet.Gen.Generated
 
         // conv2 weight gradient, AVX2 with FMA, 8 lanes: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + 5i + j] over the wide positions
         // (d is zero at the positions that fall across a row end, so they add nothing); 3 filters × 2 taps of a kernel row at a time.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv2WeightGradientVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> wideGradient, Span<float> weightGradient)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
@@ -1272,6 +1294,7 @@ namespace LeNet.Gen.Generated
 
         // conv2 input gradient, AVX2 with FMA, 8 lanes: din = the output gradient, padded by 1, convolved with the kernels
         // turned by 180° (channels and filters swapped), on a 32-wide plane, 4 channels × 2 vectors at a time.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv2InputGradientWideVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, Span<float> wide)
         {
             ref float x = ref MemoryMarshal.GetReference(source);
@@ -1321,6 +1344,7 @@ namespace LeNet.Gen.Generated
         }
 
         // conv2: the kernels turned by 180° with filters and channels swapped, rotated[c, f, i, j] = weight[f, c, 1 − i, 1 − j].
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv2RotateWeights(ReadOnlySpan<float> weight, Span<float> rotated)
         {
             for (int f = 0; f < 6; f++)

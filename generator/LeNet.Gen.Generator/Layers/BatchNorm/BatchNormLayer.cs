@@ -245,6 +245,7 @@ internal sealed class BatchNormLayer : IBatchWideKind
         string at = plane == 1 ? "c" : "j";
         w.Line("// " + code.Layer.Describe() + (code.Activation.IsIdentity ? string.Empty : $", then the {code.FusedActivation} written on the layer before"));
         w.Line($"// Predict: out[c, i] = {code.Activation.Math("γ[c] · (in[c, i] − running_mean[c]) / √(running_var[c] + " + Text(b.Epsilon) + ") + β[c]")}");
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {ReadOnlySpan} state, {Span} output)"))
         {
             using (w.Block($"for (int c = 0; c < {channels}; c++)"))
@@ -264,6 +265,7 @@ internal sealed class BatchNormLayer : IBatchWideKind
         }
 
         w.Line($"// {code.Layer.Name} in training: out[c, i] = {code.Activation.Math("γ[c] · (in[c, i] − mean[c]) · invstd[c] + β[c]")}, with the whole batch's mean and 1 / √(var + ε)");
+        w.Line(Code.Hot);
         using (w.Block($"private static void {Normalize(code)}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {ReadOnlyDoubleSpan} statistics, {Span} output)"))
         {
             bool fusesRelu = plane > 1 && code.FusedActivation == ActivationKind.ReLU;
@@ -292,6 +294,7 @@ internal sealed class BatchNormLayer : IBatchWideKind
         if (!code.Activation.IsIdentity)
         {
             w.Line($"// {code.Layer.Name} backward, part 1: the gradient of γ·x̂ + β from the gradient of the {code.FusedActivation} output");
+            w.Line(Code.Hot);
             using (w.Block($"private static void {OutputBackward(code)}({ReadOnlySpan} output, {Span} outputGradient)"))
             {
                 EmitActivationBackward(w, code);
@@ -302,6 +305,7 @@ internal sealed class BatchNormLayer : IBatchWideKind
 
         w.Line($"// {code.Layer.Name} backward, part 2, with the batch means of dy and dy·x̂ (the runtime also adds dγ = Σ dy·x̂ and dβ = Σ dy):");
         w.Line("// din[c, i] = γ[c] · invstd[c] · (dy[c, i] − mean(dy)[c] − x̂[c, i] · mean(dy·x̂)[c])");
+        w.Line(Code.Hot);
         using (w.Block($"private static void {InputBackward(code)}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlyDoubleSpan} statistics, {ReadOnlyDoubleSpan} sums, {ReadOnlySpan} outputGradient, {Span} inputGradient)"))
         using (w.Block($"for (int c = 0; c < {channels}; c++)"))
         {

@@ -384,6 +384,7 @@ internal sealed class ConvLayer : ILayerKind
         var input = code.Layer.Input;
         int ph = conv.PaddedHeight, pw = conv.PaddedWidth, p = conv.Spec.Padding;
         w.Line($"// {code.Layer.Name} padding: {input} → {input.Channels}×{ph}×{pw}, the input at row {p}, column {p}; the border stays zero.");
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Pascal}Pad({ReadOnlySpan} input, {Span} padded)"))
         {
             using (w.Block($"for (int c = 0; c < {input.Channels}; c++)"))
@@ -395,6 +396,7 @@ internal sealed class ConvLayer : ILayerKind
 
         w.Line();
         w.Line($"// {code.Layer.Name} padding, backward: keeps the gradient of the real input, drops that of the border.");
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Pascal}Unpad({ReadOnlySpan} paddedGradient, {Span} inputGradient)"))
         {
             using (w.Block($"for (int c = 0; c < {input.Channels}; c++)"))
@@ -419,6 +421,7 @@ internal sealed class ConvLayer : ILayerKind
         w.Line("// " + code.Layer.Describe());
         w.Line($"// out[f, y, x] = {code.Activation.Math("bias[f] + Σ c,i,j weight[f, c, i, j] · in[c, " + Times("y", s) + " + i, " + Times("x", s) + " + j]")}" + (conv.IsPadded ? ", in = the padded input" : string.Empty));
         string scratch = conv.IsVectorized ? ", Workspace workspace" : string.Empty;
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {Span} output{scratch})"))
         {
             if (conv.IsVectorized)
@@ -532,6 +535,7 @@ internal sealed class ConvLayer : ILayerKind
         string parameters = $"{ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} output, {Span} outputGradient, " +
             (inputGradient ? $"{Span} inputGradient, " : string.Empty) + $"{Span} weightGradient, {Span} biasGradient" +
             (conv.IsVectorized ? ", Workspace workspace" : string.Empty);
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Backward}({parameters})"))
         {
             EmitActivationBackward(w, code);

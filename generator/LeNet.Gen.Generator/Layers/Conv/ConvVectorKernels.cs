@@ -78,6 +78,7 @@ internal static class ConvVectorKernels
         var sums = Enumerable.Range(0, group).SelectMany(b => Enumerable.Range(0, k).Select(j => (b, j))).ToList();
         w.Line($"// {code.Layer.Name} weight gradient, {isa.Description}: dweight[f, c, i, j] += Σ p d[f, p] · in[c, p + {conv.SourceWidth}i + j] over the wide positions");
         w.Line($"// (d is zero at the positions that fall across a row end, so they add nothing); {group} filter{(group == 1 ? string.Empty : "s")} × {k} taps of a kernel row at a time.");
+        w.Line(VectorEmitter.Hot);
         using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} wideGradient, {Span} weightGradient)"))
         {
             w.Line($"ref float x = ref {Marshal}.GetReference(source);");
@@ -147,6 +148,7 @@ internal static class ConvVectorKernels
         w.Line($"// with d transposed first so that the gradients of all filters at one output are adjacent; {blocks} × {lanes} filters × {k} taps of a kernel row at a time.");
         w.Line($"// A nonempty pending takes the sums instead, [channel, i, j, filter]: one vector added per {lanes} filters (FinishExamples adds it");
         w.Line("// into the weight gradient after a chunk of examples).");
+        w.Line(VectorEmitter.Hot);
         using (w.Block($"internal static void {code.Pascal}WeightGradient{isa.Name}({ReadOnlySpan} source, {ReadOnlySpan} outputGradient, {Span} transposed, {Span} weightGradient, {Span} pending)"))
         {
             w.Line($"Simd.Transpose(outputGradient, {f}, {outputs}, transposed); // transposed[p·{f} + filter] = d[filter, p]");
@@ -228,6 +230,7 @@ internal static class ConvVectorKernels
         var conv = plan.ForwardWide!;
         int k = conv.Kernel, kk = k * k, f = conv.OutChannels, c = conv.InChannels;
         w.Line($"// {code.Layer.Name}: the kernels turned by 180° with filters and channels swapped, rotated[c, f, i, j] = weight[f, c, {k - 1} − i, {k - 1} − j].");
+        w.Line(VectorEmitter.Hot);
         using (w.Block($"internal static void {code.Pascal}RotateWeights({ReadOnlySpan} weight, {Span} rotated)"))
         using (w.Block($"for (int f = 0; f < {f}; f++)"))
         using (w.Block($"for (int c = 0; c < {c}; c++)"))

@@ -186,6 +186,7 @@ internal sealed class DenseLayer : ILayerKind
         w.Line("// " + code.Layer.Describe() + (code.Layer.Input.IsSpatial ? $" (the {code.Layer.Input} input flattened in channel, row, column order)" : string.Empty));
         w.Line($"// out[o] = {code.Activation.Math("bias[o] + Σ i weight[o, i] · in[i]")}" + (code.IsSoftmaxHead ? " (the logits; softmax follows)" : string.Empty));
         string scratch = code.TakesWorkspace ? ", Workspace workspace" : string.Empty;
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {Span} output{scratch})"))
         {
             w.Line($"{Simd}.MatrixVector(weight, input, bias, output, {units}, {inputs}); // output[o] = bias[o] + Σ i weight[o, i] · in[i]");
@@ -203,6 +204,7 @@ internal sealed class DenseLayer : ILayerKind
         string parameters = $"{ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} output, {Span} outputGradient, " +
             (inputGradient ? $"{Span} inputGradient, " : string.Empty) + $"{Span} weightGradient, {Span} biasGradient" +
             (code.TakesWorkspace ? ", Workspace workspace" : string.Empty);
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Backward}({parameters})"))
         {
             EmitActivationBackward(w, code);

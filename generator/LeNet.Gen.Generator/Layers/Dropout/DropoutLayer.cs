@@ -130,6 +130,7 @@ internal sealed class DropoutLayer : ILayerKind
         w.Line(training
             ? $"// Predict: out[i] = in[i]. Train: out[i] = keep[i] · in[i] / (1 − {d.Literal}), keep[i] = 0 with probability {d.Literal} (a hash of the example's key, layer {code.Position} and i)"
             : "// out[i] = in[i] (this network has no Train, so the layer is always the identity)");
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {Span} output, Workspace workspace)"))
         {
             if (training)
@@ -151,6 +152,7 @@ internal sealed class DropoutLayer : ILayerKind
         }
 
         w.Line($"// {code.Layer.Name} backward: din[i] = keep[i] · d[i] / (1 − {d.Literal}), with the forward pass's mask");
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Backward}({ReadOnlySpan} input, {ReadOnlySpan} output, {ReadOnlySpan} outputGradient, {Span} inputGradient, Workspace workspace)"))
         {
             w.Line($"{Mask}.Backward(outputGradient, inputGradient, {Int(length)}, workspace.ExampleKey, {code.Position}, {d.Literal});");

@@ -119,6 +119,7 @@ internal sealed class GlobalAveragePoolLayer : ILayerKind
         int plane = input.Height * input.Width;
         w.Line("// " + code.Layer.Describe());
         w.Line($"// out[c] = (1 / {plane}) · Σ y,x in[c, y, x]");
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {Span} output)"))
         using (w.Block($"for (int c = 0; c < {input.Channels}; c++)"))
         {
@@ -139,6 +140,7 @@ internal sealed class GlobalAveragePoolLayer : ILayerKind
         }
 
         w.Line($"// {code.Layer.Name} backward: din[c, y, x] = d[c] / {plane}");
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Backward}({ReadOnlySpan} input, {ReadOnlySpan} output, {ReadOnlySpan} outputGradient, {Span} inputGradient)"))
         using (w.Block($"for (int c = 0; c < {input.Channels}; c++)"))
         {

@@ -169,6 +169,7 @@ internal sealed class PoolLayer : ILayerKind
         w.Line(max
             ? $"// out[c, y, x] = max over the {k}×{k} window at in[c, {Times("y", s)}, {Times("x", s)}]"
             : $"// out[c, y, x] = mean of the {k}×{k} window at in[c, {Times("y", s)}, {Times("x", s)}]");
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {Span} output)"))
         {
             if (UsesVectorKernel(code, pool))
@@ -274,6 +275,7 @@ internal sealed class PoolLayer : ILayerKind
         w.Line(max
             ? $"// {code.Layer.Name} backward: each output's gradient goes to the first input in its window (row by row) that equals the maximum"
             : $"// {code.Layer.Name} backward: each output's gradient is shared equally by the inputs of its window");
+        w.Line(Code.Hot);
         using (w.Block($"private static void {code.Backward}({ReadOnlySpan} input, {ReadOnlySpan} output, {ReadOnlySpan} outputGradient, {Span} inputGradient)"))
         {
             if (UsesVectorKernel(code, pool))
