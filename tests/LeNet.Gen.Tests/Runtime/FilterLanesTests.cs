@@ -19,6 +19,9 @@ public class FilterLanesTests
     [InlineData(5, 6, 6, 40, 1, 1)]    // a 1×1 kernel, five blocks of 8
     [InlineData(2, 5, 5, 16, 3, 2)]    // 2×2 outputs: fewer positions than one tile
     [InlineData(8, 9, 9, 48, 3, 1)]    // 7×7 outputs (49 positions), six blocks of 8, three of 16
+    [InlineData(6, 14, 14, 16, 5, 1)]  // LeNet-5's conv2: 100 positions, one block of 16
+    [InlineData(3, 7, 9, 8, 3, 2)]     // 3×4 outputs: two 1-block tiles, exactly full
+    [InlineData(2, 3, 9, 16, 3, 1)]    // 1×7 outputs: a 1-block tile and one position
     public void A_convolution_matches_the_definition(int channels, int height, int width, int filters, int kernel, int stride)
     {
         if (!FilterLanes.Supports(filters))
@@ -43,19 +46,23 @@ public class FilterLanesTests
                 for (int x = 0; x < outWidth; x++)
                 {
                     double sum = bias[f];
+                    float fused = 0f; // the order the kernels promise: the taps by fused multiply-adds from zero, then the bias
                     for (int c = 0; c < channels; c++)
                     {
                         for (int i = 0; i < kernel; i++)
                         {
                             for (int j = 0; j < kernel; j++)
                             {
-                                sum += (double)weight[(((f * channels) + c) * kernel + i) * kernel + j] * input[(((c * height) + (y * stride) + i) * width) + (x * stride) + j];
+                                float wv = weight[(((f * channels) + c) * kernel + i) * kernel + j], xv = input[(((c * height) + (y * stride) + i) * width) + (x * stride) + j];
+                                sum += (double)wv * xv;
+                                fused = MathF.FusedMultiplyAdd(wv, xv, fused);
                             }
                         }
                     }
 
                     float actual = output[(((f * outHeight) + y) * outWidth) + x];
                     Assert.True(Math.Abs(actual - sum) <= 1e-5 * (1 + Math.Abs(sum)), $"filter {f}, ({y}, {x}): {actual} against {sum}");
+                    Assert.True(BitConverter.SingleToInt32Bits(actual) == BitConverter.SingleToInt32Bits(fused + bias[f]), $"filter {f}, ({y}, {x}): {actual} against the sequential fused sum {fused + bias[f]}");
                 }
             }
         }
