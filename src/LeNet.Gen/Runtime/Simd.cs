@@ -711,7 +711,7 @@ public static class Simd
     }
 
     /// <summary>The columns of the 8×8 matrix with rows <paramref name="r0"/> … <paramref name="r7"/>: <c>c_j[k] = r_k[j]</c>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)] // the JIT may decline to inline it; then it must not start as tier-0 code
     internal static void Transpose8x8(
         Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
         Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
