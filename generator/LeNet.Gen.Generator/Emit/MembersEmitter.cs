@@ -17,6 +17,7 @@ internal static class MembersEmitter
 {
     private const string Training = "global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>";
     private const string Inference = "global::LeNet.Gen.Runtime.NetworkInference<Kernels, Workspace>";
+    private const string Version = "global::LeNet.Gen.Runtime.ParameterVersion";
 
     /// <summary>True when some layer reads the workspace for more than tensors (the training flag, the example's key).</summary>
     private static bool HasExampleState(NetworkPlan plan) => plan.Layers.Any(l => LayerKinds.Of(l.Spec).NeedsWorkspace);
@@ -181,6 +182,10 @@ internal static class MembersEmitter
         }
 
         w.Line();
+        w.Line("// Moved on by every change made through the library (Load, training), so that Predict keeps the weights its kernels");
+        w.Line("// prepared without reading the parameters; shared once Parameters (or State) has been handed out, see ParameterVersion.");
+        w.Line($"private readonly {Version} _parametersVersion = new();");
+        w.Line();
         if (HasExampleState(plan) && plan.CanTrain)
         {
             w.Line("// The seed also keys the dropout masks in training, with the step count and each example's place in its batch.");
@@ -223,22 +228,28 @@ internal static class MembersEmitter
 
         w.Line();
         w.Line("/// <summary>All weights and biases, contiguous, laid out as <see cref=\"Tensors\"/> lists them. Writable: load or edit weights here.</summary>");
+        w.Line("/// <remarks>");
+        w.Line("/// <c>Predict</c> sees every write made through this span, even one made later through a span kept from an earlier read.");
+        w.Line("/// So once it has been read, each <c>Predict</c> call checks that the convolution weights its kernels prepared (Winograd's");
+        w.Line("/// transform, the filters-in-lanes packing) are still those of the parameters, which costs a read of those weights per call.");
+        w.Line("/// <c>Load</c>, <c>LoadOnnx</c> and training change the parameters without that cost.");
+        w.Line("/// </remarks>");
         w.Line(gc);
         if (stateLength > 0)
         {
-            w.Line($"public {Span} Parameters => global::System.MemoryExtensions.AsSpan(_parameters, 0, ParameterCount);");
+            w.Line($"public {Span} Parameters {{ get {{ _parametersVersion.Share(); return global::System.MemoryExtensions.AsSpan(_parameters, 0, ParameterCount); }} }}");
             w.Line();
             w.Line("/// <summary>");
             w.Line("/// The running statistics of the batch-norm layers, laid out as the <c>running_mean</c>, <c>running_var</c> and");
             w.Line("/// <c>num_batches_tracked</c> entries of <see cref=\"Tensors\"/> list them (offsets counted from the start of <see cref=\"Parameters\"/>).");
-            w.Line("/// Training updates them; Predict uses them. Writable.");
+            w.Line("/// Training updates them; Predict uses them. Writable, and read with the same cost as <see cref=\"Parameters\"/>.");
             w.Line("/// </summary>");
             w.Line(gc);
-            w.Line($"public {Span} State => global::System.MemoryExtensions.AsSpan(_parameters, ParameterCount);");
+            w.Line($"public {Span} State {{ get {{ _parametersVersion.Share(); return global::System.MemoryExtensions.AsSpan(_parameters, ParameterCount); }} }}");
         }
         else
         {
-            w.Line($"public {Span} Parameters => _parameters;");
+            w.Line($"public {Span} Parameters {{ get {{ _parametersVersion.Share(); return _parameters; }} }}");
         }
 
         w.Line();
@@ -263,7 +274,7 @@ internal static class MembersEmitter
         w.Line("/// <remarks>" + ThreadSafe.Substring(4) + " Allocates nothing after each thread's first call.</remarks>");
         w.Line("/// <exception cref=\"global::System.ArgumentException\"><paramref name=\"input\"/> does not hold <see cref=\"InputLength\"/> values.</exception>");
         w.Line(gc);
-        w.Line($"public int Predict({ReadOnlySpan} input) => {Inference}.Predict(_parameters, input);");
+        w.Line($"public int Predict({ReadOnlySpan} input) => {Inference}.Predict(_parameters, _parametersVersion, input);");
         w.Line();
         w.Line("/// <summary>");
         w.Line($"/// Runs the network on one input, or on N inputs one after another, and writes each input's <see cref=\"OutputLength\"/> outputs{outputs},");
@@ -279,7 +290,7 @@ internal static class MembersEmitter
         w.Line("/// </remarks>");
         w.Line("/// <exception cref=\"global::System.ArgumentException\"><paramref name=\"input\"/> is not a whole number of inputs, or <paramref name=\"output\"/> does not hold one output per input.</exception>");
         w.Line(gc);
-        w.Line($"public void Predict({ReadOnlySpan} input, {Span} output) => {Inference}.Predict(_parameters, _inferenceThreads, input, output);");
+        w.Line($"public void Predict({ReadOnlySpan} input, {Span} output) => {Inference}.Predict(_parameters, _parametersVersion, _inferenceThreads, input, output);");
         w.Line();
         w.Line("/// <summary>");
         w.Line("/// Runs the network on N inputs, one after another, and writes each one's predicted class: the index of its largest output");
@@ -295,7 +306,7 @@ internal static class MembersEmitter
         w.Line("/// </remarks>");
         w.Line("/// <exception cref=\"global::System.ArgumentException\"><paramref name=\"inputs\"/> is not a whole number of inputs, or <paramref name=\"classes\"/> does not hold one value per input.</exception>");
         w.Line(gc);
-        w.Line($"public void Predict({ReadOnlySpan} inputs, global::System.Span<int> classes) => {Inference}.Predict(_parameters, _inferenceThreads, inputs, classes);");
+        w.Line($"public void Predict({ReadOnlySpan} inputs, global::System.Span<int> classes) => {Inference}.Predict(_parameters, _parametersVersion, _inferenceThreads, inputs, classes);");
         w.Line();
         w.Line("/// <summary>");
         w.Line("/// How many threads a batched <c>Predict</c> splits its inputs over; 1 unless set. The results do not depend on it.");
@@ -317,7 +328,7 @@ internal static class MembersEmitter
         w.Line("// this network's passes through the Kernels struct below. The members here forward to it.");
         w.Line($"private {Training}? _training;");
         w.Line();
-        w.Line($"private {Training} Training => _training ??= new {Training}(_parameters{(HasExampleState(plan) ? ", _seed" : string.Empty)});");
+        w.Line($"private {Training} Training => _training ??= new {Training}(_parameters, {(HasExampleState(plan) ? "_seed" : "0")}, _parametersVersion);");
         w.Line();
         w.Line("/// <summary>One plain SGD step on one example's cross-entropy loss: every parameter moves by −<paramref name=\"learningRate\"/> × its gradient.</summary>");
         w.Line($"/// <param name=\"input\"><see cref=\"InputLength\"/> values, {shape}, row-major.</param>");
@@ -403,13 +414,13 @@ internal static class MembersEmitter
         w.Line("/// <param name=\"path\">The file to read.</param>");
         w.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The file is malformed or does not fit this network; the message names the problem and the weights are unchanged.</exception>");
         w.Line(gc);
-        w.Line($"public void Load(string path) => {Files}.Load(path, Tensors, _parameters);");
+        w.Line($"public void Load(string path) {{ _parametersVersion.Advance(); {Files}.Load(path, Tensors, _parameters); }}");
         w.Line();
         w.Line("/// <summary>Reads weights in the safetensors format from <paramref name=\"stream\"/>; checks everything before anything changes.</summary>");
         w.Line("/// <param name=\"stream\">A readable stream.</param>");
         w.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The data is malformed or does not fit this network; the weights are unchanged.</exception>");
         w.Line(gc);
-        w.Line($"public void Load(global::System.IO.Stream stream) => {Files}.Load(stream, Tensors, _parameters);");
+        w.Line($"public void Load(global::System.IO.Stream stream) {{ _parametersVersion.Advance(); {Files}.Load(stream, Tensors, _parameters); }}");
         w.Line();
     }
 
@@ -437,13 +448,13 @@ internal static class MembersEmitter
         w.Line("/// <param name=\"path\">The file to read.</param>");
         w.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The model is malformed or does not match this network; the message names the node, the attribute, the expected and the found value, and the weights are unchanged.</exception>");
         w.Line(gc);
-        w.Line($"public void LoadOnnx(string path) => {Onnx}.Load(path, Tensors, Layers, _parameters);");
+        w.Line($"public void LoadOnnx(string path) {{ _parametersVersion.Advance(); {Onnx}.Load(path, Tensors, Layers, _parameters); }}");
         w.Line();
         w.Line("/// <summary>Reads the weights from an ONNX model of this network in <paramref name=\"stream\"/>; checks everything before anything changes.</summary>");
         w.Line("/// <param name=\"stream\">A readable stream.</param>");
         w.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The model is malformed or does not match this network; the weights are unchanged.</exception>");
         w.Line(gc);
-        w.Line($"public void LoadOnnx(global::System.IO.Stream stream) => {Onnx}.Load(stream, Tensors, Layers, _parameters);");
+        w.Line($"public void LoadOnnx(global::System.IO.Stream stream) {{ _parametersVersion.Advance(); {Onnx}.Load(stream, Tensors, Layers, _parameters); }}");
         w.Line();
     }
 

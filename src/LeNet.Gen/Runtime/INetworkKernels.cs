@@ -44,7 +44,9 @@ public interface IInferenceKernels<TWorkspace>
 
     /// <summary>
     /// Called on a workspace before it runs the inputs of one <c>Predict</c> call or the examples of one training step, by
-    /// each thread that uses it (and before every other use of <see cref="InferenceWorkspace"/>). The network sets up
+    /// each thread that uses it (and before every other use of <see cref="InferenceWorkspace"/>), except when the
+    /// thread's inference workspace was last set up for the same kind of call from the same network's parameters and its
+    /// <see cref="ParameterVersion"/> says they have not changed since. The network sets up
     /// the kernels its cost model chose for this kind of call from the current parameters (such as the transformed
     /// weights of its Winograd convolutions), and its passes use them until the next call. <paramref name="batch"/> is
     /// true for a call or step of at least <see cref="NetworkInference{TKernels, TWorkspace}.BatchKernelMinimum"/> inputs,

@@ -52,6 +52,18 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     [ThreadStatic]
     private static long t_preparedCall;
 
+    // What the calling thread's inference workspace was last prepared from: a network's parameter version, its number then,
+    // and whether for a batch call. While all three hold and the version is not shared, the prepared kernels are current
+    // and PrepareKernels is not called at all (ParameterVersion says why that matters).
+    [ThreadStatic]
+    private static ParameterVersion? t_preparedFrom;
+
+    [ThreadStatic]
+    private static long t_preparedNumber;
+
+    [ThreadStatic]
+    private static bool t_preparedBatch;
+
     // The batch a calling thread is running: spans cannot be stored, so the job holds pointers into the caller's spans,
     // which stay pinned until every chunk is done. One per calling thread, reused, so a call allocates nothing.
     [ThreadStatic]
@@ -63,11 +75,11 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
 
     /// <summary>Runs the network on one input and returns the index of its largest output (the first on a tie), or −1 for NaN outputs.</summary>
     /// <exception cref="ArgumentException"><paramref name="input"/> does not hold one input.</exception>
-    public static int Predict(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input)
+    public static int Predict(ReadOnlySpan<float> parameters, ParameterVersion version, ReadOnlySpan<float> input)
     {
         Check.Length(input.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(input));
         var workspace = TKernels.InferenceWorkspace;
-        TKernels.PrepareKernels(parameters, workspace, batch: false, training: false);
+        Prepare(parameters, version, workspace, batch: false);
         t_preparedCall = 0;
         TKernels.Forward(parameters, input, workspace);
         return Softmax.LargestIndex(TKernels.Output(workspace));
@@ -80,7 +92,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="input"/> is not a whole number of inputs, or <paramref name="output"/> does not hold as many outputs.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
-    public static void Predict(float[] parameters, int threads, ReadOnlySpan<float> input, Span<float> output)
+    public static void Predict(float[] parameters, ParameterVersion version, int threads, ReadOnlySpan<float> input, Span<float> output)
     {
         int count = Check.Inputs(input.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(input));
         Check.Outputs(output.Length, count, TKernels.OutputLength, TKernels.OutputShape, TKernels.Name, nameof(output), nameof(input));
@@ -88,7 +100,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         fixed (float* inputs = input)
         fixed (float* outputs = output)
         {
-            Run(parameters, threads, inputs, outputs, null, count);
+            Run(parameters, version, threads, inputs, outputs, null, count);
         }
     }
 
@@ -99,7 +111,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="inputs"/> is not a whole number of inputs, or <paramref name="classes"/> does not hold one value per input.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
-    public static void Predict(float[] parameters, int threads, ReadOnlySpan<float> inputs, Span<int> classes)
+    public static void Predict(float[] parameters, ParameterVersion version, int threads, ReadOnlySpan<float> inputs, Span<int> classes)
     {
         int count = Check.Inputs(inputs.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(inputs));
         Check.Classes(classes.Length, count, TKernels.Name, nameof(classes), nameof(inputs));
@@ -107,14 +119,34 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         fixed (float* input = inputs)
         fixed (int* predicted = classes)
         {
-            Run(parameters, threads, input, null, predicted, count);
+            Run(parameters, version, threads, input, null, predicted, count);
         }
     }
 
     /// <summary>Records that the calling thread's inference workspace no longer holds a batch call's setup (after another use of it).</summary>
-    internal static void ForgetPreparedCall() => t_preparedCall = 0;
+    internal static void ForgetPreparedCall()
+    {
+        t_preparedCall = 0;
+        t_preparedFrom = null;
+    }
 
-    private static void Run(float[] parameters, int threads, float* inputs, float* outputs, int* classes, int count)
+    // Sets up the calling thread's workspace for a call on these parameters, unless it already is (see t_preparedFrom).
+    private static void Prepare(ReadOnlySpan<float> parameters, ParameterVersion version, TWorkspace workspace, bool batch)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        long number = version.Number;
+        if (ReferenceEquals(t_preparedFrom, version) && t_preparedNumber == number && t_preparedBatch == batch && !version.Shared)
+        {
+            return;
+        }
+
+        TKernels.PrepareKernels(parameters, workspace, batch, training: false);
+        t_preparedFrom = version;
+        t_preparedNumber = number;
+        t_preparedBatch = batch;
+    }
+
+    private static void Run(float[] parameters, ParameterVersion version, int threads, float* inputs, float* outputs, int* classes, int count)
     {
         long call = count >= BatchKernelMinimum ? Interlocked.Increment(ref s_calls) : 0;
 
@@ -124,7 +156,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         int units = group > 0 ? (count + group - 1) / group : count;
         if (threads == 1 || units <= 1)
         {
-            PredictRange(parameters, inputs, outputs, classes, 0, count, call, group);
+            PredictRange(parameters, version, inputs, outputs, classes, 0, count, call, group);
             return;
         }
 
@@ -134,6 +166,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         try
         {
             job.Parameters = parameters;
+            job.Version = version;
             job.Inputs = inputs;
             job.Outputs = outputs;
             job.Classes = classes;
@@ -147,6 +180,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         finally
         {
             job.Parameters = null;
+            job.Version = null;
             job.Inputs = null;
             job.Outputs = null;
             job.Classes = null;
@@ -157,7 +191,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     // Inputs [start, end) on the current thread, into this thread's buffers: each through its own Forward, or, when group
     // is above 0, group by group through ForwardImages. call numbers a batch call (0 for a call too small for the batch kernels).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PredictRange(ReadOnlySpan<float> parameters, float* inputs, float* outputs, int* classes, int start, int end, long call, int group)
+    private static void PredictRange(ReadOnlySpan<float> parameters, ParameterVersion version, float* inputs, float* outputs, int* classes, int start, int end, long call, int group)
     {
         int inputLength = TKernels.InputLength;
         int outputLength = TKernels.OutputLength;
@@ -165,7 +199,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         if (call == 0 || t_preparedCall != call)
         {
             // The single-image kernels' set-up, which ForwardImages also uses when only its dense tail is batched.
-            TKernels.PrepareKernels(parameters, workspace, batch: call != 0, training: false);
+            Prepare(parameters, version, workspace, batch: call != 0);
             t_preparedCall = call;
         }
 
@@ -206,6 +240,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     {
         public bool Busy;
         public float[]? Parameters;
+        public ParameterVersion? Version;
         public float* Inputs;
         public float* Outputs;
         public int* Classes;
@@ -221,7 +256,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         {
             int first = (int)((long)chunk * Units / Chunks), last = (int)((long)(chunk + 1) * Units / Chunks);
             int size = Math.Max(Group, 1);
-            PredictRange(Parameters, Inputs, Outputs, Classes, first * size, Math.Min(Count, last * size), Call, Group);
+            PredictRange(Parameters, Version!, Inputs, Outputs, Classes, first * size, Math.Min(Count, last * size), Call, Group);
         }
     }
 }

@@ -30,6 +30,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     public const int ChunkSize = 8;
 
     private readonly float[] _parameters;
+    private readonly ParameterVersion _version;
     private readonly long _seed;
     private readonly BatchGradients? _batchGradients; // the layers whose weight gradients a step takes over its whole batch
     private readonly (int Start, int Length)[] _chunkSpans; // the parameters outside those layers: all the chunks add to
@@ -76,7 +77,23 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     /// <param name="seed">The network's seed: with the step count and each example's place in its batch, it gives the example's key.</param>
     /// <exception cref="ArgumentException"><paramref name="parameters"/> does not hold <c>ParameterCount</c> values.</exception>
     public NetworkTraining(float[] parameters, long seed)
+        : this(parameters, seed, SharedVersion())
     {
+    }
+
+    /// <summary>
+    /// Creates the training state of a network whose weights and biases live in <paramref name="parameters"/>, whose
+    /// random choices in training derive from <paramref name="seed"/>, and whose <c>Predict</c> calls keep their prepared
+    /// kernels while <paramref name="version"/> says the parameters are unchanged: every gradient computed advances it.
+    /// </summary>
+    /// <param name="parameters">The network's parameters, <c>ParameterCount</c> values; training updates them in place.</param>
+    /// <param name="seed">The network's seed: with the step count and each example's place in its batch, it gives the example's key.</param>
+    /// <param name="version">The version the network's <c>Predict</c> calls pass to <see cref="NetworkInference{TKernels, TWorkspace}"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="parameters"/> does not hold <c>ParameterCount</c> values.</exception>
+    public NetworkTraining(float[] parameters, long seed, ParameterVersion version)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        _version = version;
         ArgumentNullException.ThrowIfNull(parameters);
         Check.Length(parameters.Length, TKernels.ParameterCount + TKernels.StateLength, "the parameter count" + (TKernels.StateLength > 0 ? " plus the running statistics" : string.Empty), TKernels.Name, nameof(parameters));
         _parameters = parameters;
@@ -84,6 +101,14 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         var layers = BatchGradientLayers();
         _batchGradients = layers.Length > 0 ? new BatchGradients(layers, TKernels.ParameterCount) : null;
         _chunkSpans = BatchGradients.RangesOutside(layers, TKernels.ParameterCount, int.MaxValue);
+    }
+
+    // For the constructors without a version: nobody else sees it, and shared it never vouches for unchanged parameters.
+    private static ParameterVersion SharedVersion()
+    {
+        var version = new ParameterVersion();
+        version.Share();
+        return version;
     }
 
     private static BatchGradientInfo[] BatchGradientLayers()
@@ -198,6 +223,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         Check.Labels(labels, TKernels.OutputLength, nameof(labels));
         Check.Length(gradients.Length, TKernels.ParameterCount, "the parameter count", TKernels.Name, nameof(gradients));
         _sumFoundFinite = false;
+        _version.Advance(); // a step changes the running statistics here, and Train changes the parameters after this call
         int count = labels.Length;
         float scale = 1f / count;
         int chunks = (count + ChunkSize - 1) / ChunkSize;

@@ -7,7 +7,9 @@ namespace LeNet.Gen.Runtime;
 /// <summary>
 /// Lets a layer keep weights it prepared from the parameters (Winograd's transform, the filters-in-lanes packing) from
 /// one call to the next while the parameters do not change. The parameters are a writable span, so nothing announces a
-/// change: each call compares the layer's weights, byte for byte, with the copy taken when they were last prepared. The
+/// change made through it: each preparation compares the layer's weights, byte for byte, with the copy taken when they
+/// were last prepared. (While the network has not handed that span out, its <see cref="ParameterVersion"/> vouches for
+/// unchanged parameters and the preparation is skipped altogether.) The
 /// comparison reads the weights once, at memory speed, where the preparation reads them and writes a larger buffer with
 /// arithmetic in between; training changes every weight each step and so fails the comparison on its first bytes.
 /// </summary>

@@ -599,6 +599,10 @@ namespace Demo
 
         private readonly float[] _parameters = new float[ParameterCount];
 
+        // Moved on by every change made through the library (Load, training), so that Predict keeps the weights its kernels
+        // prepared without reading the parameters; shared once Parameters (or State) has been handed out, see ParameterVersion.
+        private readonly global::LeNet.Gen.Runtime.ParameterVersion _parametersVersion = new();
+
         // Predict may run on several threads at once: each thread gets its own buffers, created on its first call.
         [global::System.ThreadStatic]
         private static Workspace? t_inferenceWorkspace;
@@ -625,8 +629,14 @@ namespace Demo
         }
 
         /// <summary>All weights and biases, contiguous, laid out as <see cref="Tensors"/> lists them. Writable: load or edit weights here.</summary>
+        /// <remarks>
+        /// <c>Predict</c> sees every write made through this span, even one made later through a span kept from an earlier read.
+        /// So once it has been read, each <c>Predict</c> call checks that the convolution weights its kernels prepared (Winograd's
+        /// transform, the filters-in-lanes packing) are still those of the parameters, which costs a read of those weights per call.
+        /// <c>Load</c>, <c>LoadOnnx</c> and training change the parameters without that cost.
+        /// </remarks>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public global::System.Span<float> Parameters => _parameters;
+        public global::System.Span<float> Parameters { get { _parametersVersion.Share(); return _parameters; } }
 
         // Inference is the same for every network: argument checks and the split of a batch over threads live in the runtime
         // (LeNet.Gen.Runtime.NetworkInference), which reaches this network's forward pass through the Kernels struct below.
@@ -640,7 +650,7 @@ namespace Demo
         /// <remarks>Safe to call from several threads at once, as long as no thread is training or changing <see cref="Parameters"/>. Allocates nothing after each thread's first call.</remarks>
         /// <exception cref="global::System.ArgumentException"><paramref name="input"/> does not hold <see cref="InputLength"/> values.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public int Predict(global::System.ReadOnlySpan<float> input) => global::LeNet.Gen.Runtime.NetworkInference<Kernels, Workspace>.Predict(_parameters, input);
+        public int Predict(global::System.ReadOnlySpan<float> input) => global::LeNet.Gen.Runtime.NetworkInference<Kernels, Workspace>.Predict(_parameters, _parametersVersion, input);
 
         /// <summary>
         /// Runs the network on one input, or on N inputs one after another, and writes each input's <see cref="OutputLength"/> outputs (the class probabilities),
@@ -656,7 +666,7 @@ namespace Demo
         /// </remarks>
         /// <exception cref="global::System.ArgumentException"><paramref name="input"/> is not a whole number of inputs, or <paramref name="output"/> does not hold one output per input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => global::LeNet.Gen.Runtime.NetworkInference<Kernels, Workspace>.Predict(_parameters, _inferenceThreads, input, output);
+        public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => global::LeNet.Gen.Runtime.NetworkInference<Kernels, Workspace>.Predict(_parameters, _parametersVersion, _inferenceThreads, input, output);
 
         /// <summary>
         /// Runs the network on N inputs, one after another, and writes each one's predicted class: the index of its largest output
@@ -672,7 +682,7 @@ namespace Demo
         /// </remarks>
         /// <exception cref="global::System.ArgumentException"><paramref name="inputs"/> is not a whole number of inputs, or <paramref name="classes"/> does not hold one value per input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public void Predict(global::System.ReadOnlySpan<float> inputs, global::System.Span<int> classes) => global::LeNet.Gen.Runtime.NetworkInference<Kernels, Workspace>.Predict(_parameters, _inferenceThreads, inputs, classes);
+        public void Predict(global::System.ReadOnlySpan<float> inputs, global::System.Span<int> classes) => global::LeNet.Gen.Runtime.NetworkInference<Kernels, Workspace>.Predict(_parameters, _parametersVersion, _inferenceThreads, inputs, classes);
 
         /// <summary>
         /// How many threads a batched <c>Predict</c> splits its inputs over; 1 unless set. The results do not depend on it.
@@ -686,7 +696,7 @@ namespace Demo
         // this network's passes through the Kernels struct below. The members here forward to it.
         private global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>? _training;
 
-        private global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace> Training => _training ??= new global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>(_parameters);
+        private global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace> Training => _training ??= new global::LeNet.Gen.Runtime.NetworkTraining<Kernels, Workspace>(_parameters, 0, _parametersVersion);
 
         /// <summary>One plain SGD step on one example's cross-entropy loss: every parameter moves by −<paramref name="learningRate"/> × its gradient.</summary>
         /// <param name="input"><see cref="InputLength"/> values, 1×32×32, row-major.</param>
@@ -767,13 +777,13 @@ namespace Demo
         /// <param name="path">The file to read.</param>
         /// <exception cref="global::System.IO.InvalidDataException">The file is malformed or does not fit this network; the message names the problem and the weights are unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public void Load(string path) => global::LeNet.Gen.IO.SafeTensors.Load(path, Tensors, _parameters);
+        public void Load(string path) { _parametersVersion.Advance(); global::LeNet.Gen.IO.SafeTensors.Load(path, Tensors, _parameters); }
 
         /// <summary>Reads weights in the safetensors format from <paramref name="stream"/>; checks everything before anything changes.</summary>
         /// <param name="stream">A readable stream.</param>
         /// <exception cref="global::System.IO.InvalidDataException">The data is malformed or does not fit this network; the weights are unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public void Load(global::System.IO.Stream stream) => global::LeNet.Gen.IO.SafeTensors.Load(stream, Tensors, _parameters);
+        public void Load(global::System.IO.Stream stream) { _parametersVersion.Advance(); global::LeNet.Gen.IO.SafeTensors.Load(stream, Tensors, _parameters); }
 
         /// <summary>
         /// Writes the network as an ONNX model (opset 13): one input <c>input</c> [N, C, H, W] with a dynamic batch, one output
@@ -796,13 +806,13 @@ namespace Demo
         /// <param name="path">The file to read.</param>
         /// <exception cref="global::System.IO.InvalidDataException">The model is malformed or does not match this network; the message names the node, the attribute, the expected and the found value, and the weights are unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public void LoadOnnx(string path) => global::LeNet.Gen.Onnx.OnnxModel.Load(path, Tensors, Layers, _parameters);
+        public void LoadOnnx(string path) { _parametersVersion.Advance(); global::LeNet.Gen.Onnx.OnnxModel.Load(path, Tensors, Layers, _parameters); }
 
         /// <summary>Reads the weights from an ONNX model of this network in <paramref name="stream"/>; checks everything before anything changes.</summary>
         /// <param name="stream">A readable stream.</param>
         /// <exception cref="global::System.IO.InvalidDataException">The model is malformed or does not match this network; the weights are unchanged.</exception>
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
-        public void LoadOnnx(global::System.IO.Stream stream) => global::LeNet.Gen.Onnx.OnnxModel.Load(stream, Tensors, Layers, _parameters);
+        public void LoadOnnx(global::System.IO.Stream stream) { _parametersVersion.Advance(); global::LeNet.Gen.Onnx.OnnxModel.Load(stream, Tensors, Layers, _parameters); }
 
         [global::System.CodeDom.Compiler.GeneratedCodeAttribute("LeNet.Gen.Generator", "1.0.0.0")]
         int global::LeNet.Gen.INetwork.InputLength => InputLength;

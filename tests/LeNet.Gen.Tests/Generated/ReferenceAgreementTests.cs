@@ -87,6 +87,100 @@ public class ReferenceAgreementTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Cases))]
+    public void Weights_changed_by_training_and_Load_are_used_by_the_next_call(NetworkCase @case)
+    {
+        // The network under test never hands out its Parameters span here, so its Predict calls keep their prepared
+        // kernels on the word of its parameter version alone: training and Load must move that on. Its calls follow each
+        // other with no other Predict of this network type in between on the thread (which would make the next call
+        // prepare again anyway), once with single-input calls and once with batch calls. The expected outputs come from
+        // twins whose weights are the same.
+        foreach (bool batchCalls in new[] { false, true })
+        {
+            var network = @case.Create(7);
+            const int count = 20;
+            var inputs = RandomInputs(count, network.InputLength, seed: 13);
+            var input = inputs[..network.InputLength];
+            var outputs = new float[(batchCalls ? count : 1) * network.OutputLength];
+            network.Predict(batchCalls ? inputs : input, outputs);
+
+            // One training step: a twin takes the same step (training is deterministic), and the reference reads its weights.
+            var twin = @case.Create(7);
+            int[] labels = Enumerable.Range(0, count).Select(n => n % network.OutputLength).ToArray();
+            network.Train(inputs, labels, 0.05f);
+            twin.Train(inputs, labels, 0.05f);
+            AssertAgrees("after a training step", twin);
+
+            // Weights from another network of the same kind, through a safetensors stream and through an ONNX stream.
+            var source = @case.Create(11);
+            Copy(source, "Save", "Load");
+            AssertAgrees("after Load", source);
+            if (network.GetType().GetMethod("LoadOnnx", [typeof(System.IO.Stream)]) is not null)
+            {
+                Copy(twin, "SaveOnnx", "LoadOnnx");
+                AssertAgrees("after LoadOnnx", twin);
+            }
+
+            void AssertAgrees(string when, ITrainableNetwork weights)
+            {
+                network.Predict(batchCalls ? inputs : input, outputs);
+                var expected = ReferenceForward(@case.Reference, weights, input);
+                double error = MaxRelativeError(outputs.AsSpan(0, network.OutputLength), expected);
+                Assert.True(error < 1e-5, $"{(batchCalls ? "batch call" : "single input")} {when}: {error:E2}");
+            }
+
+            void Copy(ITrainableNetwork from, string save, string load)
+            {
+                using var stream = new System.IO.MemoryStream();
+                from.GetType().GetMethod(save, [typeof(System.IO.Stream)])!.Invoke(from, [stream]);
+                stream.Position = 0;
+                network.GetType().GetMethod(load, [typeof(System.IO.Stream)])!.Invoke(network, [stream]);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Writes_through_a_Parameters_span_kept_from_before_a_call_are_seen(NetworkCase @case)
+    {
+        // The span is read once, before any call; the writes come after calls that prepared kernels.
+        var network = @case.Create(7);
+        var parameters = network.Parameters;
+        var input = RandomInputs(1, network.InputLength, seed: 17);
+        var probabilities = new float[network.OutputLength];
+        network.Predict(input, probabilities);
+        int length = parameters.Length; // the parameters only, without batch norm's running statistics
+        foreach (var tensor in network.Tensors.Where(t => t.Offset + t.Length <= length))
+        {
+            parameters[tensor.Offset + (tensor.Length / 3)] -= 0.5f;
+        }
+
+        network.Predict(input, probabilities);
+        var expected = ReferenceForward(@case.Reference, network, input);
+        Assert.True(MaxRelativeError(probabilities, expected) < 1e-5, $"{MaxRelativeError(probabilities, expected):E2}");
+    }
+
+    [Fact]
+    public void Two_networks_of_one_kind_called_in_turn_on_one_thread_each_use_their_own_weights()
+    {
+        // Both share the thread's inference workspace (one per network type): each call must see whose weights it holds.
+        var @case = NetworkCase.All.First(c => c.Name == nameof(WinogradFirst));
+        var first = @case.Create(3);
+        var second = @case.Create(4);
+        var input = RandomInputs(1, first.InputLength, seed: 19);
+        var expectedFirst = ReferenceForward(@case.Reference, @case.Create(3), input);
+        var expectedSecond = ReferenceForward(@case.Reference, @case.Create(4), input);
+        var probabilities = new float[first.OutputLength];
+        for (int round = 0; round < 2; round++)
+        {
+            first.Predict(input, probabilities);
+            Assert.True(MaxRelativeError(probabilities, expectedFirst) < 1e-5, $"first, round {round}");
+            second.Predict(input, probabilities);
+            Assert.True(MaxRelativeError(probabilities, expectedSecond) < 1e-5, $"second, round {round}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
     public void Forward_pass_agrees_on_large_random_weights_too(NetworkCase @case)
     {
         // Weights up to ten times the initialisation's bound 1/√fan-in (and at most 1), biases like their layer's weights,

@@ -29,9 +29,11 @@ internal sealed record FilterLanesChoice(string Reason, double Ns);
 /// Every vectorised convolution gets the wide-row direct kernels (<see cref="WideConv"/>): they need no set-up and serve
 /// single images, training and every shape. A 3×3, stride-1 layer may also get Winograd's F(2×2, 3×3): 2.25 times fewer
 /// multiply-adds in 16 matrix products (filters × channels by channels × tiles), plus an input transform per tile and
-/// channel, an output transform per tile and filter, and a weight transform per filter and channel. <c>Parameters</c> is a
-/// writable span, so each call and thread checks the weights against a copy from their last transform and transforms
-/// them again only when they changed (every training step): a single image pays the check, a batch spreads it.
+/// channel, an output transform per tile and filter, and a weight transform per filter and channel. The weights are
+/// transformed again only when they changed (every training step). The runtime knows the library's own changes (Load,
+/// training) from the network's <c>ParameterVersion</c>; once <c>Parameters</c> has been handed out as a writable span,
+/// each call and thread instead checks the weights against a copy from their last transform. The estimates include that
+/// check, the worse case: a single image pays it, a batch spreads it.
 /// A layer whose filters fill blocks of 8 may instead get the filters in lanes (<see cref="FilterLanes"/>) for inference
 /// calls, which pays no zero taps and no columns between rows.
 /// </para>
@@ -56,7 +58,7 @@ internal static class ConvCostModel
     /// <summary>
     /// Nanoseconds per weight to check that the weights have not changed since the thread last prepared them
     /// (<c>LeNet.Gen.Runtime.PreparedWeights</c>): a call with unchanged weights pays this instead of transforming or
-    /// packing them again.
+    /// packing them again, once the network has handed out its <c>Parameters</c> span (before that it pays nothing).
     /// </summary>
     public const double WeightCheckNs = 0.08;
 
