@@ -69,6 +69,7 @@ public abstract class Optimizer
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"gradients has {gradients.Length} values, but parameters has {parameters.Length}."), nameof(gradients));
         }
 
+        PrepareState(parameters.Length); // refuses a length other than the state's before the step counts
         Steps++;
         Update(parameters, gradients);
     }

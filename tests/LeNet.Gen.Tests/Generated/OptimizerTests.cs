@@ -129,6 +129,17 @@ public class OptimizerTests
 
         var error = Assert.Throws<ArgumentException>(() => adam.Step(new float[5], new float[5]));
         Assert.Contains("holds state for 4 parameters, but was given 5", error.Message);
+        Assert.Equal(1, adam.Steps); // the refused step is not counted
+
+        // So the next step is Adam's second, bias corrections included, as on an optimizer that never saw the bad call.
+        var twin = new Adam();
+        float[] parameters = [0.5f, -1f, 2f, 0.25f], twinParameters = [.. parameters];
+        float[] gradients = [0.1f, -0.2f, 0.3f, 0.4f];
+        twin.Step(new float[4], new float[4]);
+        adam.Step(parameters, gradients);
+        twin.Step(twinParameters, gradients);
+        Assert.Equal(2, adam.Steps);
+        Assert.Equal(twinParameters, parameters);
     }
 
     [Theory]
