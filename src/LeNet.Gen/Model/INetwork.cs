@@ -19,6 +19,12 @@ public interface INetwork
     int ParameterCount { get; }
 
     /// <summary>All weights and biases, contiguous, in the layout of <see cref="Tensors"/>.</summary>
+    /// <remarks>
+    /// Writable, and <c>Predict</c> sees every write made through it. For that, once a network has handed this span out,
+    /// each of its <c>Predict</c> calls checks that the convolution weights its kernels prepared are still those of the
+    /// parameters, a read of those weights per call; a network whose weights only change through <c>Load</c>,
+    /// <c>LoadOnnx</c> or training skips that check.
+    /// </remarks>
     Span<float> Parameters { get; }
 
     /// <summary>The named tensors inside <see cref="Parameters"/>, in order.</summary>
