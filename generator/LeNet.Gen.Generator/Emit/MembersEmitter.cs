@@ -556,7 +556,7 @@ internal static class MembersEmitter
         var layer = code.Layer;
         string previous = code.SourcePosition is int from ? "workspace." + layers[from].Output : "input";
         string source = previous;
-        if (code.Workspace.Input is { } staged)
+        if (code.Workspace.Input is { BackwardOnly: false } staged)
         {
             w.Line(staged.Fill(previous));
             source = "workspace." + staged.Buffer.Name;
@@ -612,6 +612,11 @@ internal static class MembersEmitter
         string layerInput = from is null ? "input" : "workspace." + from.Output;
         var staged = code.Workspace.Input;
         string windowInput = staged is null ? layerInput : "workspace." + staged.Buffer.Name;
+        if (staged is { BackwardOnly: true })
+        {
+            w.Line(staged.Fill(layerInput));
+        }
+
         string scratch = ScratchArgument(code);
         string inputGradient = code.IsFirst ? string.Empty
             : staged?.Gradient is { } stagedGradient ? $"workspace.{stagedGradient.Name}, " : $"workspace.{from!.WrittenGradient}, ";

@@ -108,7 +108,7 @@ internal static class VectorEmitter
     /// For the forward kernel of a space-to-depth layer: the layer's own kernels, which the kernel then reads in place of
     /// the sub-kernels (see <see cref="StridedWeights"/>); null when <paramref name="conv"/>'s weights are its own.
     /// </param>
-    internal static void EmitWideConv(SourceWriter w, string name, WideConv conv, VectorIsa isa, bool withBias, bool relu, StridedWeights? strided = null)
+    internal static void EmitWideConv(SourceWriter w, string name, WideConv conv, VectorIsa isa, bool withBias, bool relu, StridedWeights? strided = null, bool endsAtLastOutput = false)
     {
         var (filters, vectors, plane) = conv.Tile(isa);
         int lanes = isa.Lanes, k = conv.Kernel, kk = k * k;
@@ -120,8 +120,14 @@ internal static class VectorEmitter
             w.Line($"ref float w = ref {Marshal}.GetReference(weight);");
             w.Line($"ref float o = ref {Marshal}.GetReference(wide);");
             using (w.Block($"for (int f = 0; f < {conv.OutChannels}; f += {filters})"))
-            using (w.Block($"for (nuint p = 0; p < {plane}; p += {lanes * vectors})"))
+            using (w.Block(endsAtLastOutput ? $"for (nuint tile = 0; tile < {plane}; tile += {lanes * vectors})" : $"for (nuint p = 0; p < {plane}; p += {lanes * vectors})"))
             {
+                if (endsAtLastOutput)
+                {
+                    int last = conv.LastTile(isa);
+                    w.Line($"nuint p = tile < {last} ? tile : {last}; // the last tile ends at the last output, so no load runs past the source");
+                }
+
                 w.Line($"// s<b>_<q>: filter f + b, positions p + {lanes}q … p + {lanes}q + {lanes - 1}" + (withBias ? ", starting from the bias" : string.Empty));
                 for (int b = 0; b < filters; b++)
                 {

@@ -52,6 +52,16 @@ internal sealed record WideConv(int InChannels, int SourceHeight, int SourceWidt
         return best;
     }
 
+    /// <summary>
+    /// True when one register tile spans no more than the used positions, so the last tile can start early and end at the
+    /// last output (<see cref="LastTile"/>). A "valid" convolution's loads then stop at the source's last value: the last
+    /// output reads from row <c>OutHeight − 1 + Kernel − 1 = SourceHeight − 1</c>, column <c>SourceWidth − 1</c>.
+    /// </summary>
+    public bool LastTileFits(VectorIsa isa) => Positions >= isa.Lanes * Tile(isa).Vectors;
+
+    /// <summary>Where the last tile starts when it ends at the last output (<see cref="LastTileFits"/>).</summary>
+    public int LastTile(VectorIsa isa) => Positions - (isa.Lanes * Tile(isa).Vectors);
+
     /// <summary>How many values the source buffer must hold so that every vector load stays inside it.</summary>
     public int SourceLength(VectorIsa isa) =>
         ((InChannels - 1) * SourcePlane) + (Tile(isa).Plane - 1) + ((Kernel - 1) * SourceWidth) + (Kernel - 1) + 1;

@@ -65,4 +65,9 @@ internal sealed record WorkspaceBuffer(string Name, long Length, string? Holds, 
 /// The backward-pass statement that turns <paramref name="Gradient"/> into the gradient of the layer's input, given as a
 /// C# expression; null exactly when <paramref name="Gradient"/> is.
 /// </param>
-internal sealed record StagedInput(WorkspaceBuffer Buffer, Func<string, string> Fill, WorkspaceBuffer? Gradient, Func<string, string>? Drain);
+/// <param name="BackwardOnly">
+/// True when the forward method reads the layer's input in place and only the backward method reads
+/// <paramref name="Buffer"/> (a training-only buffer then): the backward pass fills it just before that method runs, so
+/// Predict pays for no copy.
+/// </param>
+internal sealed record StagedInput(WorkspaceBuffer Buffer, Func<string, string> Fill, WorkspaceBuffer? Gradient, Func<string, string>? Drain, bool BackwardOnly = false);

@@ -86,6 +86,42 @@ public class WideConvTests
     }
 
     [Fact]
+    public void With_the_last_tile_ending_at_the_last_output_every_load_stays_inside_the_source_and_every_output_is_computed()
+    {
+        foreach (var conv in Sample().Where(c => VectorIsa.All.All(c.LastTileFits)))
+        {
+            foreach (var isa in VectorIsa.All)
+            {
+                // The tiles the generated loop visits: every step of the plane, the last one moved back to LastTile.
+                var (_, vectors, plane) = conv.Tile(isa);
+                int step = isa.Lanes * vectors;
+                var starts = Enumerable.Range(0, plane / step).Select(t => Math.Min(t * step, conv.LastTile(isa))).ToArray();
+                long last = 0;
+                var computed = new bool[conv.Positions];
+                foreach (int start in starts)
+                {
+                    for (int p = start; p < start + step; p++)
+                    {
+                        last = Math.Max(last, ((conv.InChannels - 1L) * conv.SourcePlane) + ((conv.Kernel - 1L) * conv.SourceWidth) + conv.Kernel - 1 + p);
+                        if (p < conv.Positions)
+                        {
+                            computed[p] = true;
+                        }
+                    }
+                }
+
+                Assert.Equal((long)conv.InChannels * conv.SourcePlane - 1, last);
+                Assert.All(computed, Assert.True);
+            }
+        }
+
+        // LeNet-5's conv1 on AVX-512: 14 tiles of 64 positions, the last from 892 − 64 = 828; on AVX2, 56 of 16, the last from 876.
+        Assert.Equal(828, Conv1.LastTile(VectorIsa.Avx512));
+        Assert.Equal(876, Conv1.LastTile(VectorIsa.Avx2));
+        Assert.False(new WideConv(1, 9, 9, 5, 6, 5, 5).LastTileFits(VectorIsa.Avx512)); // 4·9 + 5 = 41 positions, a tile of 6 × 4 vectors is 64
+    }
+
+    [Fact]
     public void A_plane_narrower_than_a_vector_does_not_fit()
     {
         var tiny = new WideConv(1, 4, 4, 3, 2, 2, 2); // positions: 1·4 + 2 = 6

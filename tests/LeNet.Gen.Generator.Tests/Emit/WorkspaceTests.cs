@@ -54,8 +54,10 @@ public class WorkspaceTests
     {
         string source = NetworkEmitter.Emit(ShapeInference.Infer(LeNet5()).Plan!);
 
-        // conv1 reads a copy of the input with room for the last vector loads: 32×32 + 4 (see WideConvTests).
-        Assert.Contains("Conv1Input = new float[1028]", source);
+        // conv1's forward kernels read the caller's input in place (their last tile ends at the last output); its weight
+        // gradient reads a copy with room for the last vector loads, 32×32 + 4 (see WideConvTests), which only training allocates.
+        Assert.Contains("Conv1Input = training ? new float[1028]", source);
+        Assert.Contains("Conv1Forward(input, ", source);
         // The widest plane (896 for conv1, 144 for conv2) times the filters.
         Assert.Contains("Conv1Wide = new float[5376]", source);
         Assert.Contains("Conv2Wide = new float[2304]", source);

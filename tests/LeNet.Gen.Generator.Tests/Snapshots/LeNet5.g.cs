@@ -100,8 +100,7 @@ namespace Demo
         // The forward pass: each layer reads its source's output buffer (or the input) and writes its own.
         private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
         {
-            input.CopyTo(workspace.Conv1Input); // the vector code reads a little past the last row
-            Conv1Forward(workspace.Conv1Input, parameters.Slice(0, 150), parameters.Slice(150, 6), workspace.Conv1Output, workspace);
+            Conv1Forward(input, parameters.Slice(0, 150), parameters.Slice(150, 6), workspace.Conv1Output, workspace);
             Pool1Forward(workspace.Conv1Output, workspace.Pool1Output);
             Conv2Forward(workspace.Pool1Output, parameters.Slice(156, 2400), parameters.Slice(2556, 16), workspace.Conv2Output, workspace);
             Pool2Forward(workspace.Conv2Output, workspace.Pool2Output);
@@ -160,6 +159,7 @@ namespace Demo
             Pool2Backward(workspace.Conv2Output, workspace.Pool2Output, workspace.Pool2OutputGradient, workspace.Conv2OutputGradient);
             Conv2Backward(workspace.Pool1Output, parameters.Slice(156, 2400), workspace.Conv2Output, workspace.Conv2OutputGradient, workspace.Pool1OutputGradient, gradients.Slice(156, 2400), gradients.Slice(2556, 16), workspace);
             Pool1Backward(workspace.Conv1Output, workspace.Pool1Output, workspace.Pool1OutputGradient, workspace.Conv1OutputGradient);
+            input.CopyTo(workspace.Conv1Input); // the weight gradient's vector code reads a little past the last row
             Conv1Backward(workspace.Conv1Input, parameters.Slice(0, 150), workspace.Conv1Output, workspace.Conv1OutputGradient, gradients.Slice(0, 150), gradients.Slice(150, 6), workspace);
         }
 
@@ -864,7 +864,6 @@ namespace Demo
         // Buffers a vectorised convolution reads are a little longer than their tensor: its last vector loads run past the last row.
         private sealed class Workspace
         {
-            public readonly float[] Conv1Input = new float[1028]; // conv1 input: 1×32×32
             public readonly float[] Conv1Output = new float[4704]; // conv1: 6×28×28
             public readonly float[] Conv1Wide = new float[5376]; // conv1 output on wide rows
             public readonly float[] Pool1Output = new float[1184]; // pool1: 6×14×14
@@ -890,6 +889,7 @@ namespace Demo
             public float[]? ImagesX;
             public float[]? ImagesY;
 
+            public readonly float[] Conv1Input;
             public readonly float[] Conv1OutputGradient;
             public readonly float[] Conv1WideGradient;
             public readonly float[] Pool1OutputGradient;
@@ -909,6 +909,7 @@ namespace Demo
             // Gradient buffers exist only in a training workspace; Predict's workspaces leave them empty.
             public Workspace(bool training)
             {
+                Conv1Input = training ? new float[1028] : global::System.Array.Empty<float>();
                 Conv1OutputGradient = training ? new float[4704] : global::System.Array.Empty<float>();
                 Conv1WideGradient = training ? new float[5376] : global::System.Array.Empty<float>();
                 Pool1OutputGradient = training ? new float[1176] : global::System.Array.Empty<float>();
@@ -941,7 +942,7 @@ namespace LeNet.Gen.Generated
     internal static class Demo_LeNet5_VectorKernels
     {
         // conv1 forward, AVX-512, 16 lanes: each filter's 28×28 outputs sit at y·32 + x of a
-        // 896-wide plane (892 positions used), computed 6 filters × 4 vectors at a time.
+        // 896-wide plane (892 positions used), computed 6 filters × 4 vectors at a time; it reads the caller's input in place, so the last tile starts at 828 and ends at the last output.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv1ForwardWideVector512(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
         {
@@ -950,8 +951,9 @@ namespace LeNet.Gen.Generated
             ref float o = ref MemoryMarshal.GetReference(wide);
             for (int f = 0; f < 6; f += 6)
             {
-                for (nuint p = 0; p < 896; p += 64)
+                for (nuint tile = 0; tile < 896; tile += 64)
                 {
+                    nuint p = tile < 828 ? tile : 828; // the last tile ends at the last output, so no load runs past the source
                     // s<b>_<q>: filter f + b, positions p + 16q … p + 16q + 15, starting from the bias
                     var s0_0 = Splat(bias[f + 0]); var s0_1 = s0_0; var s0_2 = s0_0; var s0_3 = s0_0;
                     var s1_0 = Splat(bias[f + 1]); var s1_1 = s1_0; var s1_2 = s1_0; var s1_3 = s1_0;
@@ -1066,7 +1068,7 @@ namespace LeNet.Gen.Generated
         }
 
         // conv1 forward, AVX2 with FMA, 8 lanes: each filter's 28×28 outputs sit at y·32 + x of a
-        // 896-wide plane (892 positions used), computed 6 filters × 2 vectors at a time.
+        // 896-wide plane (892 positions used), computed 6 filters × 2 vectors at a time; it reads the caller's input in place, so the last tile starts at 876 and ends at the last output.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Conv1ForwardWideVector256(ReadOnlySpan<float> source, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> wide)
         {
@@ -1075,8 +1077,9 @@ namespace LeNet.Gen.Generated
             ref float o = ref MemoryMarshal.GetReference(wide);
             for (int f = 0; f < 6; f += 6)
             {
-                for (nuint p = 0; p < 896; p += 16)
+                for (nuint tile = 0; tile < 896; tile += 16)
                 {
+                    nuint p = tile < 876 ? tile : 876; // the last tile ends at the last output, so no load runs past the source
                     // s<b>_<q>: filter f + b, positions p + 8q … p + 8q + 7, starting from the bias
                     var s0_0 = Splat(bias[f + 0]); var s0_1 = s0_0;
                     var s1_0 = Splat(bias[f + 1]); var s1_1 = s1_0;

@@ -211,8 +211,20 @@ internal sealed class ConvCode
     /// </summary>
     public int SourceLength => IsSpaceToDepth ? 0 : WideSourceLength;
 
-    /// <summary>A first layer with stride-1 vector code reads a copy of the caller's input, which has room for the vector loads past its end.</summary>
+    /// <summary>
+    /// A first layer with stride-1 vector code needs a copy of the caller's input, which has room for the vector loads past
+    /// its end: in every pass, or only for the weight gradient when the forward kernels read the input in place
+    /// (<see cref="ReadsInputInPlace"/>).
+    /// </summary>
     public bool CopiesInput => Code.IsFirst && IsVectorized && !IsSpaceToDepth && !IsPadded;
+
+    /// <summary>
+    /// True when a first layer's forward kernels read the caller's input in place: for every vector width one register
+    /// tile fits in the used positions, so the last tile can end at the last output and no load passes the input's end
+    /// (<see cref="WideConv.LastTileFits"/>). Predict then copies nothing; training copies the input for the weight
+    /// gradient, whose loads run over the whole wide plane.
+    /// </summary>
+    public bool ReadsInputInPlace => CopiesInput && VectorIsa.All.All(ForwardWide!.LastTileFits);
 
     /// <summary>The stride (the sides of the phase planes' grid) as the space-to-depth code uses it.</summary>
     public int Stride => Spec.Stride;
@@ -282,7 +294,16 @@ internal sealed class ConvCode
         var layer = Code.Layer;
         var input = layer.Input;
         StagedInput? staged = null;
-        if (CopiesInput)
+        if (ReadsInputInPlace)
+        {
+            staged = new StagedInput(
+                WorkspaceBuffer.Training(InputCopy, SourceLength),
+                source => $"{source}.CopyTo(workspace.{InputCopy}); // the weight gradient's vector code reads a little past the last row",
+                Gradient: null,
+                Drain: null,
+                BackwardOnly: true);
+        }
+        else if (CopiesInput)
         {
             staged = new StagedInput(
                 WorkspaceBuffer.Always(InputCopy, SourceLength, $"{layer.Name} input: {input}"),

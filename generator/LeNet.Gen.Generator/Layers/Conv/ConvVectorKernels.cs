@@ -31,9 +31,10 @@ internal static class ConvVectorKernels
         {
             var (filters, vectors, plane) = forward.Tile(isa);
             w.Line($"// {code.Layer.Name} forward, {isa.Description}: each filter's {code.Layer.Output.Height}×{code.Layer.Output.Width} outputs sit at y·{forward.SourceWidth} + x of a");
-            w.Line($"// {plane}-wide plane ({forward.Positions} positions used), computed {filters} filters × {vectors} vectors at a time.");
+            w.Line($"// {plane}-wide plane ({forward.Positions} positions used), computed {filters} filters × {vectors} vectors at a time" +
+                (plan.ReadsInputInPlace ? $"; it reads the caller's input in place, so the last tile starts at {forward.LastTile(isa)} and ends at the last output." : "."));
             var strided = plan.IsSpaceToDepth ? new StridedWeights(plan.Stride, plan.Spec.Kernel, code.Layer.Input.Channels) : null;
-            EmitWideConv(w, $"{code.Pascal}ForwardWide{isa.Name}", forward, isa, withBias: true, relu: ActivationRow.Of(code.FusedActivation).FusesIntoVectorStore, strided);
+            EmitWideConv(w, $"{code.Pascal}ForwardWide{isa.Name}", forward, isa, withBias: true, relu: ActivationRow.Of(code.FusedActivation).FusesIntoVectorStore, strided, endsAtLastOutput: plan.ReadsInputInPlace);
             if (!training)
             {
                 continue;
