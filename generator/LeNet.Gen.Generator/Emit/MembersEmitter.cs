@@ -492,8 +492,9 @@ internal static class MembersEmitter
 
         w.Line("// Before a workspace runs the inputs of one Predict call or the examples of one training step (the runtime calls it):");
         w.Line("// the layers whose cost model chose kernels with a set-up (Winograd's transformed weights, the filters-in-lanes");
-        w.Line("// packing) for this kind of call set them up from the current parameters, or keep them while those are unchanged.");
-        using (w.Block($"private static void PrepareKernels({ReadOnlySpan} parameters, Workspace workspace, bool batch, bool training)"))
+        w.Line("// packing, dense rows packed by groups) for this kind of call set them up from the current parameters, or keep them");
+        w.Line("// while those are unchanged. kept: the set-up lasts until the parameters change, rather than for this call only.");
+        using (w.Block($"private static void PrepareKernels({ReadOnlySpan} parameters, Workspace workspace, bool batch, bool training, bool kept)"))
         {
             w.Line($"bool vectors = {Simd}.Use256;");
             foreach (var code in layers)
@@ -777,7 +778,7 @@ internal static class MembersEmitter
 
             if (HasPreparedKernels(layers))
             {
-                w.Line($"public static void PrepareKernels({ReadOnlySpan} parameters, Workspace workspace, bool batch, bool training) => {type}.PrepareKernels(parameters, workspace, batch, training);");
+                w.Line($"public static void PrepareKernels({ReadOnlySpan} parameters, Workspace workspace, bool batch, bool training, bool kept) => {type}.PrepareKernels(parameters, workspace, batch, training, kept);");
             }
 
             if (plan.CanTrain)

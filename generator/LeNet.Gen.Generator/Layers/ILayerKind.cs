@@ -137,7 +137,7 @@ internal interface ILayerKind
 
     /// <summary>
     /// Writes the statements that decide whether the layer's prepared kernels run in this call (from <c>batch</c>,
-    /// <c>training</c> and <c>vectors</c>) and set them up from <c>parameters</c> into <c>workspace</c>, inside the
+    /// <c>training</c>, <c>kept</c> and <c>vectors</c>) and set them up from <c>parameters</c> into <c>workspace</c>, inside the
     /// network's <c>PrepareKernels</c>; nothing without prepared kernels.
     /// </summary>
     void EmitPreparedKernelSetup(SourceWriter w, LayerCode code);

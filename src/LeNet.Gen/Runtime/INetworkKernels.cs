@@ -51,9 +51,13 @@ public interface IInferenceKernels<TWorkspace>
     /// weights of its Winograd convolutions), and its passes use them until the next call. <paramref name="batch"/> is
     /// true for a call or step of at least <see cref="NetworkInference{TKernels, TWorkspace}.BatchKernelMinimum"/> inputs,
     /// over which a set-up too costly for one input pays for itself; <paramref name="training"/> is true for a training
-    /// workspace, whose backward pass may use prepared kernels too. Does nothing unless the network has such kernels.
+    /// workspace, whose backward pass may use prepared kernels too. <paramref name="kept"/> is true when the set-up will be
+    /// kept across calls until the parameters change (an inference workspace whose <see cref="ParameterVersion"/> is not
+    /// shared), and false when this runs before every call: a set-up that pays for itself only over several calls (such as
+    /// dense weights packed for one image, each weight read once per call) is then not worth making. Does nothing unless
+    /// the network has such kernels.
     /// </summary>
-    static virtual void PrepareKernels(ReadOnlySpan<float> parameters, TWorkspace workspace, bool batch, bool training)
+    static virtual void PrepareKernels(ReadOnlySpan<float> parameters, TWorkspace workspace, bool batch, bool training, bool kept)
     {
     }
 

@@ -140,7 +140,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
             return;
         }
 
-        TKernels.PrepareKernels(parameters, workspace, batch, training: false);
+        TKernels.PrepareKernels(parameters, workspace, batch, training: false, kept: !version.Shared);
         t_preparedFrom = version;
         t_preparedNumber = number;
         t_preparedBatch = batch;

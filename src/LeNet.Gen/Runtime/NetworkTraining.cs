@@ -241,7 +241,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         // One thread: chunk 0 straight into gradients, each later chunk into a scratch buffer added on in order; then the
         // weight gradients taken over the whole batch.
         var workspace = _workspace ??= TKernels.CreateWorkspace(training: true);
-        TKernels.PrepareKernels(_parameters, workspace, batch: count >= NetworkInference<TKernels, TWorkspace>.BatchKernelMinimum, training: true);
+        TKernels.PrepareKernels(_parameters, workspace, batch: count >= NetworkInference<TKernels, TWorkspace>.BatchKernelMinimum, training: true, kept: false);
         var batch = _batchGradients;
         batch?.Begin(count);
         foreach (var (from, length) in _chunkSpans)
@@ -289,7 +289,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         Check.Length(input.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(input));
         Check.Label(label, TKernels.OutputLength, nameof(label));
         var workspace = TKernels.InferenceWorkspace;
-        TKernels.PrepareKernels(_parameters, workspace, batch: false, training: false);
+        TKernels.PrepareKernels(_parameters, workspace, batch: false, training: false, kept: false);
         NetworkInference<TKernels, TWorkspace>.ForgetPreparedCall();
         TKernels.Forward(_parameters, input, workspace);
         return Softmax.CrossEntropy(TKernels.Logits(workspace), label);
@@ -688,7 +688,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         if (_workerPreparedSteps![worker] != _batchStep)
         {
             // This worker's first chunk of the step: its prepared kernels are set up once, from the step's parameters.
-            TKernels.PrepareKernels(_parameters, workspace, batch: _batchCount >= NetworkInference<TKernels, TWorkspace>.BatchKernelMinimum, training: true);
+            TKernels.PrepareKernels(_parameters, workspace, batch: _batchCount >= NetworkInference<TKernels, TWorkspace>.BatchKernelMinimum, training: true, kept: false);
             _workerPreparedSteps[worker] = _batchStep;
         }
 

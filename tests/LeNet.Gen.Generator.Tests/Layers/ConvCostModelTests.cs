@@ -63,7 +63,7 @@ public class ConvCostModelTests
         Assert.Contains("global::LeNet.Gen.Runtime.Winograd.Forward(input, 16, 10, 10, 0, workspace.Conv4WinogradWeights!, bias, 32, relu: true, output, workspace.Conv4WinogradScratch!);", source);
         Assert.Contains("// Cost model: Winograd F(2×2, 3×3), 16 products of 32×16 by 16×16 tiles: estimated 6.9 µs an image in a batch, 7.2 µs alone (with the check that the weights are those last transformed), against 7.8 µs for the direct kernels, so batch calls use it and single images keep the direct kernels.", source);
         Assert.Contains("bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;", source);
-        Assert.Contains("public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training)", source);
+        Assert.Contains("public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training, bool kept)", source);
 
         // In training, conv2's input gradient (32 → 32 channels on 18×18, its padded input) also gets Winograd in batch
         // steps, on the turned kernels; conv1 is the first layer and has no input gradient.

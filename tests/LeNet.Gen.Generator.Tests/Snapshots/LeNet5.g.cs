@@ -64,8 +64,9 @@ namespace Demo
 
         // Before a workspace runs the inputs of one Predict call or the examples of one training step (the runtime calls it):
         // the layers whose cost model chose kernels with a set-up (Winograd's transformed weights, the filters-in-lanes
-        // packing) for this kind of call set them up from the current parameters, or keep them while those are unchanged.
-        private static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training)
+        // packing, dense rows packed by groups) for this kind of call set them up from the current parameters, or keep them
+        // while those are unchanged. kept: the set-up lasts until the parameters change, rather than for this call only.
+        private static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training, bool kept)
         {
             bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;
             workspace.Conv2UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(16);
@@ -83,6 +84,24 @@ namespace Demo
             {
                 workspace.Conv2PendingWeightGradient ??= new float[2400];
                 global::System.Array.Clear(workspace.Conv2PendingWeightGradient); // nothing left from a step that stopped part-way
+            }
+            workspace.Fc1UsesPackedRows = !training && !batch && kept && vectors;
+            if (workspace.Fc1UsesPackedRows)
+            {
+                workspace.Fc1PackedWeights ??= new float[48000];
+                if (!global::LeNet.Gen.Runtime.PreparedWeights.Unchanged(parameters.Slice(2572, 48000), ref workspace.Fc1PackedSource))
+                {
+                    global::LeNet.Gen.Runtime.PackedRows.Pack(parameters.Slice(2572, 48000), 120, 400, workspace.Fc1PackedWeights);
+                }
+            }
+            workspace.Fc2UsesPackedRows = !training && !batch && kept && vectors;
+            if (workspace.Fc2UsesPackedRows)
+            {
+                workspace.Fc2PackedWeights ??= new float[10080];
+                if (!global::LeNet.Gen.Runtime.PreparedWeights.Unchanged(parameters.Slice(50692, 10080), ref workspace.Fc2PackedSource))
+                {
+                    global::LeNet.Gen.Runtime.PackedRows.Pack(parameters.Slice(50692, 10080), 84, 120, workspace.Fc2PackedWeights);
+                }
             }
         }
 
@@ -105,7 +124,7 @@ namespace Demo
             Conv2Forward(workspace.Pool1Output, parameters.Slice(156, 2400), parameters.Slice(2556, 16), workspace.Conv2Output, workspace);
             Pool2Forward(workspace.Conv2Output, workspace.Pool2Output);
             Fc1Forward(workspace.Pool2Output, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), workspace.Fc1Output, workspace);
-            Fc2Forward(workspace.Fc1Output, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), workspace.Fc2Output);
+            Fc2Forward(workspace.Fc1Output, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), workspace.Fc2Output, workspace);
             Fc3Forward(workspace.Fc2Output, parameters.Slice(60856, 840), parameters.Slice(61696, 10), workspace.Logits);
             global::LeNet.Gen.Runtime.Softmax.Apply(workspace.Logits, workspace.Fc3Output);
         }
@@ -154,7 +173,7 @@ namespace Demo
         private static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients)
         {
             Fc3Backward(workspace.Fc2Output, parameters.Slice(60856, 840), workspace.Logits, workspace.LogitsGradient, workspace.Fc2OutputGradient, gradients.Slice(60856, 840), gradients.Slice(61696, 10));
-            Fc2Backward(workspace.Fc1Output, parameters.Slice(50692, 10080), workspace.Fc2Output, workspace.Fc2OutputGradient, workspace.Fc1OutputGradient, gradients.Slice(50692, 10080), gradients.Slice(60772, 84));
+            Fc2Backward(workspace.Fc1Output, parameters.Slice(50692, 10080), workspace.Fc2Output, workspace.Fc2OutputGradient, workspace.Fc1OutputGradient, gradients.Slice(50692, 10080), gradients.Slice(60772, 84), workspace);
             Fc1Backward(workspace.Pool2Output, parameters.Slice(2572, 48000), workspace.Fc1Output, workspace.Fc1OutputGradient, workspace.Pool2OutputGradient, gradients.Slice(2572, 48000), gradients.Slice(50572, 120), workspace);
             Pool2Backward(workspace.Conv2Output, workspace.Pool2Output, workspace.Pool2OutputGradient, workspace.Conv2OutputGradient);
             Conv2Backward(workspace.Pool1Output, parameters.Slice(156, 2400), workspace.Conv2Output, workspace.Conv2OutputGradient, workspace.Pool1OutputGradient, gradients.Slice(156, 2400), gradients.Slice(2556, 16), workspace);
@@ -483,7 +502,16 @@ namespace Demo
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Fc1Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
         {
-            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 120, 400); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
+            // Cost model: a single image reads each of the 120×400 weights (188 KB, beyond the level-1 cache) once: packed by
+            // groups of 4 rows (PrepareKernels), they are one sequential stream, the same sums in the same order.
+            if (workspace.Fc1UsesPackedRows)
+            {
+                global::LeNet.Gen.Runtime.PackedRows.MatrixVector(workspace.Fc1PackedWeights!, input, bias, output, 120, 400);
+            }
+            else
+            {
+                global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 120, 400); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
+            }
             for (int o = 0; o < 120; o++)
             {
                 output[o] = global::System.MathF.Max(output[o], 0f);
@@ -520,9 +548,18 @@ namespace Demo
         // fc2 120→84 ReLU: 120 → 84
         // out[o] = relu(bias[o] + Σ i weight[o, i] · in[i])
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static void Fc2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        private static void Fc2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
         {
-            global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 84, 120); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
+            // Cost model: a single image reads each of the 84×120 weights (40 KB, beyond the level-1 cache) once: packed by
+            // groups of 4 rows (PrepareKernels), they are one sequential stream, the same sums in the same order.
+            if (workspace.Fc2UsesPackedRows)
+            {
+                global::LeNet.Gen.Runtime.PackedRows.MatrixVector(workspace.Fc2PackedWeights!, input, bias, output, 84, 120);
+            }
+            else
+            {
+                global::LeNet.Gen.Runtime.Simd.MatrixVector(weight, input, bias, output, 84, 120); // output[o] = bias[o] + Σ i weight[o, i] · in[i]
+            }
             for (int o = 0; o < 84; o++)
             {
                 output[o] = global::System.MathF.Max(output[o], 0f);
@@ -531,7 +568,7 @@ namespace Demo
 
         // fc2 backward: dweight[o, i] += d[o] · in[i]; dbias[o] += d[o]; din[i] = Σ o d[o] · weight[o, i]
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static void Fc2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient)
+        private static void Fc2Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> output, global::System.Span<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient, Workspace workspace)
         {
             global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 84), outputGradient); // ReLU′ = 1 where the output is positive, else 0
             global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 84, 120); // din[i] = Σ o d[o] · weight[o, i]
@@ -851,7 +888,7 @@ namespace Demo
                 workspace.Example = example;
             }
             public static void FinishExamples(Workspace workspace, global::System.Span<float> gradients) => LeNet5.FinishExamples(workspace, gradients);
-            public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training) => LeNet5.PrepareKernels(parameters, workspace, batch, training);
+            public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training, bool kept) => LeNet5.PrepareKernels(parameters, workspace, batch, training, kept);
             public static int ParameterCount => LeNet5.ParameterCount;
             public static Workspace CreateWorkspace(bool training) => new Workspace(training);
             public static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients) => LeNet5.Backward(parameters, input, workspace, gradients);
@@ -882,6 +919,12 @@ namespace Demo
             public float[]? Conv2FilterLanesSource; // conv2 weights as they were when last packed
             public bool Conv2DefersWeightGradient; // conv2 sums its weight gradient over a chunk of examples, added in FinishExamples (training steps)
             public float[]? Conv2PendingWeightGradient; // that sum, [channel, i, j, filter]
+            public bool Fc1UsesPackedRows; // fc1 reads its weights packed by groups of 4 rows in this call
+            public float[]? Fc1PackedWeights; // fc1 weights so packed, made on the thread's first such call and again when the weights change
+            public float[]? Fc1PackedSource; // fc1 weights as they were when last packed
+            public bool Fc2UsesPackedRows; // fc2 reads its weights packed by groups of 4 rows in this call
+            public float[]? Fc2PackedWeights; // fc2 weights so packed, made on the thread's first such call and again when the weights change
+            public float[]? Fc2PackedSource; // fc2 weights as they were when last packed
 
             // ForwardImages' buffers, allocated on the thread's first batch call (their size depends on the vector width).
             public float[]? ImagesA;

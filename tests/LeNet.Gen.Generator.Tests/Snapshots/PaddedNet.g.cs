@@ -55,8 +55,9 @@ namespace Demo
 
         // Before a workspace runs the inputs of one Predict call or the examples of one training step (the runtime calls it):
         // the layers whose cost model chose kernels with a set-up (Winograd's transformed weights, the filters-in-lanes
-        // packing) for this kind of call set them up from the current parameters, or keep them while those are unchanged.
-        private static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training)
+        // packing, dense rows packed by groups) for this kind of call set them up from the current parameters, or keep them
+        // while those are unchanged. kept: the set-up lasts until the parameters change, rather than for this call only.
+        private static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training, bool kept)
         {
             bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;
             workspace.Conv2WeightsTurned = vectors && training;
@@ -750,7 +751,7 @@ namespace Demo
             public static global::System.Span<float> Output(Workspace workspace) => workspace.Fc1Output;
             public static bool HasImageLanes => true;
             public static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs) => PaddedNet.ForwardImages(parameters, inputs, count, workspace, outputs);
-            public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training) => PaddedNet.PrepareKernels(parameters, workspace, batch, training);
+            public static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training, bool kept) => PaddedNet.PrepareKernels(parameters, workspace, batch, training, kept);
             public static int ParameterCount => PaddedNet.ParameterCount;
             public static Workspace CreateWorkspace(bool training) => new Workspace(training);
             public static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients) => PaddedNet.Backward(parameters, input, workspace, gradients);
