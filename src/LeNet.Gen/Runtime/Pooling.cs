@@ -7,8 +7,9 @@ using System.Runtime.Intrinsics;
 namespace LeNet.Gen.Runtime;
 
 /// <summary>
-/// Vector kernels for the most common pooling, a 2×2 window with stride 2 whose windows all lie inside the input, over
-/// planes stored one after another (channels × height × width). A generated pooling layer calls these when
+/// Vector kernels for pooling over planes stored one after another (channels × height × width): here the most common
+/// case, a 2×2 window with stride 2 whose windows all lie inside the input; in Pooling.Windows.cs, the forward pass of
+/// other windows and strides (<see cref="Forward"/>). A generated pooling layer calls these when
 /// <see cref="Simd.Use256"/> holds, and otherwise runs its own scalar loops, which are the definition.
 /// </summary>
 /// <remarks>
@@ -25,7 +26,7 @@ namespace LeNet.Gen.Runtime;
 /// </para>
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public static class Pooling
+public static partial class Pooling
 {
     /// <summary>2×2, stride-2 max pooling: <c>out[c, y, x] = max of in[c, 2y .. 2y + 1, 2x .. 2x + 1]</c>.</summary>
     /// <param name="input">planes × inputHeight × inputWidth values.</param>

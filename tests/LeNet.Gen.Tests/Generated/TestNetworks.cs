@@ -61,6 +61,31 @@ public partial class DenseOnly { }
 [Dense(4, Activation = Activation.Softmax)]
 public partial class CeilingAverage { }
 
+/// <summary>
+/// Pooling windows other than 2×2 with stride 2, all inside the input: 2×29×29 → 6×27×27 → max 3×3 s2 → 6×13×13 →
+/// 8×12×12 → average 3×3 s1 → 8×10×10 → max 2×2 s1 → 8×9×9 → average 3×3 s3 → 8×3×3 → 10.
+/// </summary>
+[Network(2, 29, 29)]
+[Conv(6, 3, Activation = Activation.Tanh)]
+[Pool(PoolKind.Max, 3, Stride = 2)]
+[Conv(8, 2, Activation = Activation.ReLU)]
+[Pool(PoolKind.Average, 3, Stride = 1)]
+[Pool(PoolKind.Max, 2, Stride = 1)]
+[Pool(PoolKind.Average, 3, Stride = 3)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class WindowPools { }
+
+/// <summary>
+/// A stride-4 pool on the caller's input, with rows of more than 16 outputs: 1×70×70 → average 4×4 s4 → 1×17×17 (the
+/// last two rows and columns in no window) → 4×15×15 → max 3×3 s3 → 4×5×5 → 6.
+/// </summary>
+[Network(1, 70, 70, Rounding = ShapeRounding.Floor)]
+[Pool(PoolKind.Average, 4, Stride = 4)]
+[Conv(4, 3, Activation = Activation.ReLU)]
+[Pool(PoolKind.Max, 3, Stride = 3)]
+[Dense(6, Activation = Activation.Softmax)]
+public partial class WidePoolFirst { }
+
 /// <summary>Ceiling rounding with a max pool as the first layer (clipped windows, no backward through it).</summary>
 [Network(2, 9, 9, Rounding = ShapeRounding.Ceiling)]
 [Pool(PoolKind.Max, 2)]
@@ -277,6 +302,17 @@ public sealed record NetworkCase(string Name, Func<int, ITrainableNetwork> Creat
         {
             new RefConv(3, 4, Stride: 2, Activation: RefActivation.Tanh), new RefPoolLayer(RefPool.Average, 2, 2), new RefDense(4, RefActivation.Softmax),
         }, RefRounding.Ceiling)),
+        new NetworkCase(nameof(WindowPools), seed => new WindowPools(seed), new ReferenceNetwork(2, 29, 29, new RefLayer[]
+        {
+            new RefConv(6, 3, Activation: RefActivation.Tanh), new RefPoolLayer(RefPool.Max, 3, 2),
+            new RefConv(8, 2, Activation: RefActivation.ReLU), new RefPoolLayer(RefPool.Average, 3, 1), new RefPoolLayer(RefPool.Max, 2, 1),
+            new RefPoolLayer(RefPool.Average, 3, 3), new RefDense(10, RefActivation.Softmax),
+        })),
+        new NetworkCase(nameof(WidePoolFirst), seed => new WidePoolFirst(seed), new ReferenceNetwork(1, 70, 70, new RefLayer[]
+        {
+            new RefPoolLayer(RefPool.Average, 4, 4), new RefConv(4, 3, Activation: RefActivation.ReLU), new RefPoolLayer(RefPool.Max, 3, 3),
+            new RefDense(6, RefActivation.Softmax),
+        }, RefRounding.Floor)),
         new NetworkCase(nameof(GlobalPooled), seed => new GlobalPooled(seed), new ReferenceNetwork(2, 12, 12, new RefLayer[]
         {
             new RefConv(5, 3, Activation: RefActivation.ReLU), new RefPoolLayer(RefPool.Max, 2, 2), new RefConv(8, 3, Activation: RefActivation.Tanh),

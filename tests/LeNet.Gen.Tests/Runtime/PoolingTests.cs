@@ -5,7 +5,7 @@ using Xunit;
 namespace LeNet.Gen.Tests.Runtime;
 
 /// <summary>
-/// The runtime's 2×2 stride-2 pooling kernels against the definition written out plainly here: the outputs, where a
+/// The runtime's pooling kernels (2×2 with stride 2, and other windows and strides) against the definition written out plainly here: the outputs, where a
 /// maximum's gradient goes when the window holds ties, NaN, and shapes whose rows are not a whole number of vectors or
 /// leave a last row and column outside every window.
 /// </summary>
@@ -141,6 +141,91 @@ public class PoolingTests
     }
 
     // Values in [-1, 1); with ties, a third of them are drawn from a few levels so that windows hold equal values.
+    public static TheoryData<int, int, int, int, int> WindowShapes => new()
+    {
+        // planes, input height, input width, window, stride: windows all inside; rows of 1 to 40 outputs.
+        { 2, 29, 29, 3, 2 },  // 13×13: one short vector a row, its store running into the next row
+        { 3, 12, 12, 3, 1 },
+        { 2, 12, 12, 2, 1 },
+        { 4, 12, 12, 3, 3 },
+        { 1, 70, 70, 4, 4 },  // 17×17: a full vector and one output a row
+        { 2, 9, 42, 5, 1 },   // 38 outputs a row: two full vectors and six
+        { 1, 6, 40, 1, 2 },   // a 1×1 window: every other value
+        { 3, 7, 7, 7, 1 },    // one window per plane
+        { 1, 11, 83, 3, 2 },  // 41 outputs a row with stride 2
+        { 2, 13, 55, 4, 3 },
+    };
+
+    [Theory]
+    [MemberData(nameof(WindowShapes))]
+    public void Window_kernel_equals_the_definition_bit_for_bit_and_writes_nothing_past_the_output(int planes, int height, int width, int window, int stride)
+    {
+        int oh = ((height - window) / stride) + 1, ow = ((width - window) / stride) + 1;
+        Assert.True(Pooling.Vectorizes(height, width, oh, ow, window, stride));
+        float[] input = Values(planes * height * width, seed: (height * 131) + (width * 7) + window + stride, ties: true);
+        input[0] = float.NaN;
+        input[input.Length - 1] = -0f;
+        input[input.Length / 2] = float.PositiveInfinity;
+        int outputs = planes * oh * ow;
+        foreach (bool average in new[] { false, true })
+        {
+            var buffer = Filled(outputs + 20, 42f);
+            Pooling.Forward(input, buffer.AsSpan(0, outputs), planes, height, width, oh, ow, window, stride, average);
+            for (int c = 0; c < planes; c++)
+            {
+                for (int y = 0; y < oh; y++)
+                {
+                    for (int x = 0; x < ow; x++)
+                    {
+                        // The generated scalar code: the maximum from the first value on, tap by tap row by row; the
+                        // average's rows summed left to right, added in order from +0, times 1f / k².
+                        float value = average ? 0f : At(input, c, y * stride, x * stride, height, width);
+                        for (int i = 0; i < window; i++)
+                        {
+                            float row = 0f;
+                            for (int j = 0; j < window; j++)
+                            {
+                                float v = At(input, c, (y * stride) + i, (x * stride) + j, height, width);
+                                if (average)
+                                {
+                                    row = j == 0 ? v : row + v;
+                                }
+                                else
+                                {
+                                    value = MathF.Max(value, v);
+                                }
+                            }
+
+                            value = average ? value + row : value;
+                        }
+
+                        float expected = average ? value * (1f / (window * window)) : value;
+                        float actual = buffer[(((c * oh) + y) * ow) + x];
+                        Assert.True(
+                            BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual),
+                            $"{(average ? "average" : "max")} at ({c}, {y}, {x}): {actual} against {expected}");
+                    }
+                }
+            }
+
+            Assert.All(buffer[outputs..], v => Assert.Equal(42f, v));
+        }
+    }
+
+    [Fact]
+    public void Window_kernel_refuses_windows_past_the_edge_strides_above_4_and_short_spans()
+    {
+        Assert.False(Pooling.Vectorizes(10, 10, 5, 5, 3, 2));  // (5 − 1)·2 + 3 = 11 rows: the last window hangs over
+        Assert.False(Pooling.Vectorizes(30, 30, 6, 6, 5, 5));  // stride 5
+        Assert.True(Pooling.Vectorizes(30, 30, 7, 7, 4, 4));
+        var error = Assert.Throws<ArgumentException>(() => Pooling.Forward(new float[100], new float[25], 1, 10, 10, 5, 5, 3, 2, average: false));
+        Assert.Contains("3×3 stride-2", error.Message);
+        Assert.Throws<ArgumentException>(() => Pooling.Forward(new float[99], new float[16], 1, 10, 10, 4, 4, 3, 2, average: false));
+        Assert.Throws<ArgumentException>(() => Pooling.Forward(new float[100], new float[15], 1, 10, 10, 4, 4, 3, 2, average: true));
+    }
+
+    private static float At(float[] input, int c, int y, int x, int height, int width) => input[(((c * height) + y) * width) + x];
+
     private static float[] Values(int count, int seed, bool ties)
     {
         var random = new Random(seed);

@@ -176,6 +176,18 @@ internal sealed class PoolLayer : ILayerKind
             {
                 EmitVectorCall(w, $"{(max ? "Max" : "Average")}Forward2x2(input, output, {Shapes(code)});");
             }
+            else if (UsesWindowKernel(code, pool))
+            {
+                w.Line($"// Kernel: {k}×{k} windows with stride {s}: the runtime's kernel computes 16 outputs of a row at once with AVX-512 (lane");
+                w.Line("// permutes pick every s-th input), one at a time with AVX2; the same arithmetic as the loops below, which run without AVX2.");
+                using (w.Block($"if ({Simd}.Use256)"))
+                {
+                    w.Line($"{Pooling}.Forward(input, output, {Shapes(code)}, {k}, {s}, average: {(max ? "false" : "true")});");
+                    w.Line("return;");
+                }
+
+                w.Line();
+            }
 
             EmitPoolForwardLoops(w, code, pool);
         }
@@ -189,6 +201,17 @@ internal sealed class PoolLayer : ILayerKind
     /// </summary>
     internal static bool UsesVectorKernel(LayerCode code, PoolSpec pool) =>
         pool.Size == 2 && pool.Stride == 2 && !HasPartialWindows(code, pool);
+
+    /// <summary>
+    /// True when the layer's forward pass runs the runtime's kernel for other windows and strides (<c>Pooling.Forward</c>)
+    /// on AVX2 machines: windows other than 2×2 with stride 2, none hanging over the edge, and a stride of at most
+    /// <see cref="MaxWindowStride"/>. The runtime's <c>Pooling.Vectorizes</c> checks the same.
+    /// </summary>
+    internal static bool UsesWindowKernel(LayerCode code, PoolSpec pool) =>
+        !UsesVectorKernel(code, pool) && !HasPartialWindows(code, pool) && pool.Stride <= MaxWindowStride;
+
+    /// <summary>The runtime's <c>Pooling.MaxWindowStride</c>: 16 outputs of a row then span at most 4 vectors of input.</summary>
+    internal const int MaxWindowStride = 4;
 
     private static string Shapes(LayerCode code) =>
         $"{code.Layer.Input.Channels}, {code.Layer.Input.Height}, {code.Layer.Input.Width}, {code.Layer.Output.Height}, {code.Layer.Output.Width}";
