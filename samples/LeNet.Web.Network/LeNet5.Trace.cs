@@ -34,7 +34,7 @@ public partial class LeNet5
     {
         global::LeNet.Gen.Runtime.Check.Length(input.Length, InputLength, "1×32×32", nameof(LeNet5), nameof(input));
         var workspace = new Workspace(training: false);
-        PrepareKernels(_parameters, workspace, batch: false, training: false); // the kernels Predict chooses for one input, so the probabilities are Predict's
+        PrepareKernels(_parameters, workspace, batch: false, training: false, kept: false); // the kernels Predict chooses for one input (the packed dense rows it keeps across calls give the same values), so the probabilities are Predict's
         Forward(_parameters, input, workspace);
         float[][] buffers =
         [
