@@ -59,7 +59,8 @@ public static partial class Pooling
         fixed (float* source = input)
         fixed (float* target = output)
         {
-            if (Avx512F.IsSupported)
+            // The vector code keeps the window's tap offsets on the stack: up to 16×16 taps (the generator's windows stop at 15).
+            if (Avx512F.IsSupported && window <= 16)
             {
                 Strided512(source, target, planes, inputHeight, inputWidth, outputHeight, outputWidth, window, stride, average, scale);
             }

@@ -154,6 +154,7 @@ public class PoolingTests
         { 3, 7, 7, 7, 1 },    // one window per plane
         { 1, 11, 83, 3, 2 },  // 41 outputs a row with stride 2
         { 2, 13, 55, 4, 3 },
+        { 1, 40, 40, 17, 1 },  // a window past 16×16 taps: one output at a time on every path
     };
 
     [Theory]
