@@ -240,6 +240,7 @@ internal sealed class DenseLayer : ILayerKind
         w.Line(Code.Hot);
         using (w.Block($"private static void {code.Forward}({ReadOnlySpan} input, {ReadOnlySpan} weight, {ReadOnlySpan} bias, {Span} output{scratch})"))
         {
+            string product = $"{Simd}.MatrixVector(weight, input, bias, output, {units}, {inputs}); // output[o] = bias[o] + Σ i weight[o, i] · in[i]";
             if (PacksRows(code))
             {
                 long bytes = (long)inputs * units * sizeof(float);
@@ -252,12 +253,12 @@ internal sealed class DenseLayer : ILayerKind
 
                 using (w.Block("else"))
                 {
-                    w.Line($"{Simd}.MatrixVector(weight, input, bias, output, {units}, {inputs}); // output[o] = bias[o] + Σ i weight[o, i] · in[i]");
+                    w.Line(product);
                 }
             }
             else
             {
-                w.Line($"{Simd}.MatrixVector(weight, input, bias, output, {units}, {inputs}); // output[o] = bias[o] + Σ i weight[o, i] · in[i]");
+                w.Line(product);
             }
 
             EmitActivationInPlace(w, code);
