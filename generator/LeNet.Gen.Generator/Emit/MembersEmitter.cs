@@ -494,6 +494,7 @@ internal static class MembersEmitter
         w.Line("// the layers whose cost model chose kernels with a set-up (Winograd's transformed weights, the filters-in-lanes");
         w.Line("// packing, dense rows packed by groups) for this kind of call set them up from the current parameters, or keep them");
         w.Line("// while those are unchanged. kept: the set-up lasts until the parameters change, rather than for this call only.");
+        w.Line(Code.Hot);
         using (w.Block($"private static void PrepareKernels({ReadOnlySpan} parameters, Workspace workspace, bool batch, bool training, bool kept)"))
         {
             w.Line($"bool vectors = {Simd}.Use256;");
@@ -515,6 +516,7 @@ internal static class MembersEmitter
 
         w.Line("// After the last example of a chunk (the runtime's NetworkTraining calls it): the weight gradients the layers deferred");
         w.Line("// over the chunk, added into the chunk's gradient.");
+        w.Line(Code.Hot);
         using (w.Block($"private static void FinishExamples(Workspace workspace, {Span} gradients)"))
         {
             foreach (var code in layers)
@@ -531,6 +533,7 @@ internal static class MembersEmitter
         EmitPrepareKernels(w, layers);
         EmitFinishExamples(w, plan, layers);
         w.Line("// The forward pass: each layer reads its source's output buffer (or the input) and writes its own.");
+        w.Line(Code.Hot);
         using (w.Block($"private static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace)"))
         {
             foreach (var code in layers)
@@ -589,6 +592,7 @@ internal static class MembersEmitter
 
         w.Line("// The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input");
         w.Line("// and adds the gradients of its weights and biases. workspace.LogitsGradient holds the loss gradient on entry.");
+        w.Line(Code.Hot);
         using (w.Block($"private static void Backward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {Span} gradients)"))
         {
             for (int i = layers.Length - 1; i >= 0; i--)
@@ -658,6 +662,7 @@ internal static class MembersEmitter
 
         w.Line();
         w.Line("// Training forward stage k: batch norm k (from 1) normalises with the batch statistics, then the layers up to the next batch norm's input.");
+        w.Line(Code.Hot);
         using (w.Block($"private static void ForwardStage(int stage, {ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {ReadOnlyDoubleSpan} statistics)"))
         using (w.Block("switch (stage)"))
         {
@@ -689,6 +694,7 @@ internal static class MembersEmitter
 
         w.Line();
         w.Line("// Training backward stage k: through batch norm k + 1's input, back through the layers after batch norm k, to its output gradient.");
+        w.Line(Code.Hot);
         using (w.Block($"private static void BackwardStage(int stage, {ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace, {Span} gradients, {ReadOnlyDoubleSpan} statistics, {ReadOnlyDoubleSpan} sums)"))
         using (w.Block("switch (stage)"))
         {

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
 
 namespace LeNet.Gen.Runtime;
 
@@ -107,6 +108,7 @@ public sealed class BatchGradients
     /// the gradient of its output (<c>Rows</c> values) and its input (<c>Columns</c> values).
     /// </summary>
     /// <exception cref="ArgumentException">No layer's weights start there, the example is outside the step, or a span is too short.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Keep(int weightOffset, int example, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> input)
     {
         int k = 0;
@@ -131,6 +133,7 @@ public sealed class BatchGradients
     /// <paramref name="gradients"/>, the network's whole gradient: each value becomes <c>Σ n d[n, o] · x[n, i]</c> over
     /// the step's examples in order, replacing what was there. Returns false when some value written is NaN or infinite.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool WritePart(int part, Span<float> gradients)
     {
         var (k, first, end) = _parts[part];

@@ -1,6 +1,7 @@
 using System;
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 
@@ -67,6 +68,7 @@ public static class ChunkRunner
     /// chunks not yet started and is rethrown here.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(IChunkWork work, int count, int threads)
     {
         ArgumentNullException.ThrowIfNull(work);
@@ -104,6 +106,7 @@ public static class ChunkRunner
     }
 
     // Hands the job to up to helpers workers, numbered 1, 2, …: idle ones first, then new ones while the pool may grow.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Claim(Job job, int helpers)
     {
         int slot = 1;
@@ -144,6 +147,7 @@ public static class ChunkRunner
     }
 
     // Spins until condition holds or SpinTicks pass; returns whether it holds.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool SpinUntil<TState>(Func<TState, bool> condition, TState state)
     {
         if (condition(state))
@@ -198,6 +202,7 @@ public static class ChunkRunner
         /// <summary>Counts one more thread on the job; called before the thread sees it.</summary>
         public void Enlist() => Interlocked.Increment(ref _pending);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void TakeChunks(int worker)
         {
             try
@@ -217,6 +222,7 @@ public static class ChunkRunner
         }
 
         /// <summary>A worker is done with the job; it must not touch the job afterwards.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Leave()
         {
             if (Interlocked.Decrement(ref _pending) == 0)
@@ -226,6 +232,7 @@ public static class ChunkRunner
         }
 
         /// <summary>The caller is done with its chunks; returns once every worker has left.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Join()
         {
             if (Interlocked.Decrement(ref _pending) == 0)
@@ -266,6 +273,7 @@ public static class ChunkRunner
         }
 
         /// <summary>Gives the job to this worker if it is idle, as worker number <paramref name="slot"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public bool TryClaim(Job job, int slot)
         {
             int state = Volatile.Read(ref _state);
@@ -285,6 +293,7 @@ public static class ChunkRunner
             return true;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Loop()
         {
             while (true)
@@ -297,6 +306,7 @@ public static class ChunkRunner
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private Job WaitForJob()
         {
             if (!SpinUntil(HasJob, this) && Interlocked.CompareExchange(ref _state, Sleeping, Idle) == Idle)

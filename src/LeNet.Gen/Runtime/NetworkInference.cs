@@ -75,6 +75,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
 
     /// <summary>Runs the network on one input and returns the index of its largest output (the first on a tie), or −1 for NaN outputs.</summary>
     /// <exception cref="ArgumentException"><paramref name="input"/> does not hold one input.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Predict(ReadOnlySpan<float> parameters, ParameterVersion version, ReadOnlySpan<float> input)
     {
         Check.Length(input.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(input));
@@ -92,6 +93,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="input"/> is not a whole number of inputs, or <paramref name="output"/> does not hold as many outputs.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Predict(float[] parameters, ParameterVersion version, int threads, ReadOnlySpan<float> input, Span<float> output)
     {
         int count = Check.Inputs(input.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(input));
@@ -111,6 +113,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="inputs"/> is not a whole number of inputs, or <paramref name="classes"/> does not hold one value per input.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Predict(float[] parameters, ParameterVersion version, int threads, ReadOnlySpan<float> inputs, Span<int> classes)
     {
         int count = Check.Inputs(inputs.Length, TKernels.InputLength, TKernels.InputShape, TKernels.Name, nameof(inputs));
@@ -146,6 +149,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
         t_preparedBatch = batch;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run(float[] parameters, ParameterVersion version, int threads, float* inputs, float* outputs, int* classes, int count)
     {
         long call = count >= BatchKernelMinimum ? Interlocked.Increment(ref s_calls) : 0;
@@ -252,6 +256,7 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
 
         // Chunk c covers units [c × Units / Chunks, (c + 1) × Units / Chunks): sizes differ by at most one. A unit is an
         // input, or a group of Group inputs (the last one possibly short).
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int chunk, int worker)
         {
             int first = (int)((long)chunk * Units / Chunks), last = (int)((long)(chunk + 1) * Units / Chunks);

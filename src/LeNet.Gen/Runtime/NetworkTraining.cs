@@ -156,6 +156,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     /// <param name="learningRate">Step size; finite and positive.</param>
     /// <exception cref="ArgumentException">An empty batch, mismatched sizes, a label out of range or a learning rate that is not finite and positive.</exception>
     /// <exception cref="ArithmeticException">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float Train(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, float learningRate)
     {
         Check.LearningRate(learningRate, nameof(learningRate));
@@ -173,6 +174,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     /// <exception cref="ArgumentException">An empty batch, mismatched sizes or a label out of range.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="optimizer"/> is null.</exception>
     /// <exception cref="ArithmeticException">The loss or a gradient is NaN or infinite; the parameters are left unchanged.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float Train(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Optimizer optimizer)
     {
         Check.NotNull(optimizer, nameof(optimizer));
@@ -216,6 +218,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     /// <param name="labels">The correct class of each input.</param>
     /// <param name="gradients">Receives <c>ParameterCount</c> values.</param>
     /// <exception cref="ArgumentException">An empty batch, mismatched sizes, a label out of range or a wrong gradient length.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> gradients)
     {
         Check.Batch(inputs.Length, labels.Length, TKernels.InputLength, TKernels.Name, nameof(inputs), nameof(labels));
@@ -340,6 +343,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
 
     // Several threads: the batch is pinned for the workers (spans cannot cross threads), each chunk goes to its own gradient
     // buffer, then the buffers are added in chunk order, exactly as the one-thread path adds them.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe float ComputeGradientsInParallel(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> gradients, int chunks, float scale, long step)
     {
         _batchStep = step;
@@ -435,6 +439,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe float ComputeGradientsBatchWide(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> gradients, int chunks, float scale, long step)
     {
         int count = labels.Length;
@@ -489,6 +494,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
 
     // The forward stages, each followed by its batch norm's statistics, then the backward stages, each followed by its
     // gradient sums: every example of the batch through each stage before any goes on to the next.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunStages(int chunks, int threads, int count)
     {
         int layers = TKernels.BatchNormCount;
@@ -612,6 +618,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ExecuteStage(int chunk)
     {
         int start = chunk * ChunkSize;
@@ -665,6 +672,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void IChunkWork.Execute(int chunk, int worker)
     {
         if (TKernels.BatchNormCount > 0)
@@ -732,6 +740,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             _nonFinite = 0;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int item, int worker)
         {
             if (item < _parts)
@@ -778,6 +787,7 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
             _gradients = gradients;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int range, int worker)
         {
             int start = range * RangeLength;

@@ -66,6 +66,7 @@ namespace Demo
         // the layers whose cost model chose kernels with a set-up (Winograd's transformed weights, the filters-in-lanes
         // packing, dense rows packed by groups) for this kind of call set them up from the current parameters, or keep them
         // while those are unchanged. kept: the set-up lasts until the parameters change, rather than for this call only.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training, bool kept)
         {
             bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;
@@ -107,6 +108,7 @@ namespace Demo
 
         // After the last example of a chunk (the runtime's NetworkTraining calls it): the weight gradients the layers deferred
         // over the chunk, added into the chunk's gradient.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void FinishExamples(Workspace workspace, global::System.Span<float> gradients)
         {
             if (workspace.Conv2DefersWeightGradient)
@@ -117,6 +119,7 @@ namespace Demo
         }
 
         // The forward pass: each layer reads its source's output buffer (or the input) and writes its own.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
         {
             Conv1Forward(input, parameters.Slice(0, 150), parameters.Slice(150, 6), workspace.Conv1Output, workspace);
@@ -170,6 +173,7 @@ namespace Demo
 
         // The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input
         // and adds the gradients of its weights and biases. workspace.LogitsGradient holds the loss gradient on entry.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients)
         {
             Fc3Backward(workspace.Fc2Output, parameters.Slice(60856, 840), workspace.Logits, workspace.LogitsGradient, workspace.Fc2OutputGradient, gradients.Slice(60856, 840), gradients.Slice(61696, 10));

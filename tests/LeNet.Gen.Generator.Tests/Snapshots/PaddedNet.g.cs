@@ -57,6 +57,7 @@ namespace Demo
         // the layers whose cost model chose kernels with a set-up (Winograd's transformed weights, the filters-in-lanes
         // packing, dense rows packed by groups) for this kind of call set them up from the current parameters, or keep them
         // while those are unchanged. kept: the set-up lasts until the parameters change, rather than for this call only.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training, bool kept)
         {
             bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;
@@ -69,6 +70,7 @@ namespace Demo
         }
 
         // The forward pass: each layer reads its source's output buffer (or the input) and writes its own.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Forward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace)
         {
             Conv1Pad(input, workspace.Conv1PaddedInput);
@@ -122,6 +124,7 @@ namespace Demo
 
         // The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input
         // and adds the gradients of its weights and biases. workspace.LogitsGradient holds the loss gradient on entry.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void Backward(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> input, Workspace workspace, global::System.Span<float> gradients)
         {
             Fc1Backward(workspace.Conv2Output, parameters.Slice(334, 480), workspace.Logits, workspace.LogitsGradient, workspace.Conv2OutputGradient, gradients.Slice(334, 480), gradients.Slice(814, 5));
