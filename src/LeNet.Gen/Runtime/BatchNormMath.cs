@@ -130,7 +130,7 @@ public static class BatchNormMath
             for (; i <= n - 8; i += 8)
             {
                 var v = Simd.MultiplyAdd(Vector256.LoadUnsafe(ref s, (nuint)i) - vm, vs, vb);
-                (relu ? Vector256.Max(v, Vector256<float>.Zero) : v).StoreUnsafe(ref d, (nuint)i);
+                (relu ? Simd.Max(v, Vector256<float>.Zero) : v).StoreUnsafe(ref d, (nuint)i);
             }
         }
 

@@ -227,7 +227,7 @@ public static partial class Pooling
                             value = Pick<TStride>(corner, first, second, third);
                             for (int t = 1; t < taps; t++)
                             {
-                                value = Vector512.Max(value, Pick<TStride>(corner + offsets[t], first, second, third));
+                                value = Simd.Max(value, Pick<TStride>(corner + offsets[t], first, second, third));
                             }
                         }
 

@@ -216,8 +216,10 @@ public static partial class Pooling
                         }
                         else
                         {
-                            var m = Vector256.Max(Vector256.Max(a, Vector256.Shuffle(a, swap)), Vector256.Max(b, Vector256.Shuffle(b, swap)));
-                            pairs = m;
+                            // The larger of the two rows, then of each pair of lanes: the maximum of the window, whose
+                            // value and NaN do not depend on the order of the comparisons.
+                            var rows = Simd.Max(a, b);
+                            pairs = Simd.Max(rows, Vector256.Shuffle(rows, swap));
                         }
 
                         Vector256.Shuffle(pairs, evens).GetLower().StoreUnsafe(ref target, (nuint)x);

@@ -37,6 +37,35 @@ public static class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Relu(Vector256<float> x) => Avx.Max(Vector256<float>.Zero, x);
 
+    // vrangeps: imm8 bits 1:0 = 01 pick the larger, bits 3:2 = 01 take the sign from that comparison, which orders −0
+    // below +0. (With a quiet NaN operand it returns the other one, so the NaN blend stays.)
+    private const byte RangeMax = 0b0101;
+
+    /// <summary>
+    /// The larger of each pair of lanes with <see cref="MathF.Max(float, float)"/>'s rules on every .NET version: NaN
+    /// when either is NaN, and +0 over −0. (<c>Vector256.Max</c> follows them only from .NET 9; on .NET 8, which this
+    /// library targets, it is <c>a &gt; b ? a : b</c>, which drops a NaN in <paramref name="a"/>. The processor's own
+    /// max returns <paramref name="b"/> for both.)
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b)
+    {
+        var larger = Avx512DQ.VL.IsSupported
+            ? Avx512DQ.VL.Range(a, b, RangeMax)
+            : Avx.BlendVariable(Avx.Max(a, b), Avx.And(a, b), Avx.CompareEqual(a, b)); // equal: +0 & −0 is +0
+        return Avx.BlendVariable(larger, Avx.Add(a, b), Avx.CompareUnordered(a, b)); // a NaN operand makes a + b NaN
+    }
+
+    /// <summary>The larger of each pair of lanes with <see cref="MathF.Max(float, float)"/>'s rules, as the 8-lane <see cref="Max(Vector256{float}, Vector256{float})"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b)
+    {
+        var larger = Avx512DQ.IsSupported
+            ? Avx512DQ.Range(a, b, RangeMax)
+            : Vector512.ConditionalSelect(Avx512F.CompareEqual(a, b), a & b, Avx512F.Max(a, b));
+        return Vector512.ConditionalSelect(Avx512F.CompareUnordered(a, b), Avx512F.Add(a, b), larger);
+    }
+
     /// <summary>Σ a[i]·b[i] over the common length.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)

@@ -27,7 +27,7 @@ internal interface ILanes<TVector>
 
     static abstract TVector Divide(TVector a, TVector b);
 
-    /// <summary>The larger of the two, NaN when either is NaN (as <see cref="MathF.Max(float, float)"/>).</summary>
+    /// <summary>The larger of the two as <see cref="MathF.Max(float, float)"/>: NaN when either is NaN, +0 over −0.</summary>
     static abstract TVector Max(TVector a, TVector b);
 
     /// <summary>max(0, x), NaN for NaN (as the scalar layers' ReLU).</summary>
@@ -62,8 +62,7 @@ internal readonly struct Lanes256 : ILanes<Vector256<float>>
     public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => Avx.Divide(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) =>
-        Avx.BlendVariable(Avx.Max(a, b), Avx.Add(a, b), Avx.CompareUnordered(a, b));
+    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Simd.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Relu(Vector256<float> x) => Simd.Relu(x);
@@ -97,8 +96,7 @@ internal readonly struct Lanes512 : ILanes<Vector512<float>>
     public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => Avx512F.Divide(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) =>
-        Vector512.ConditionalSelect(Vector512.Equals(a, a) & Vector512.Equals(b, b), Avx512F.Max(a, b), Avx512F.Add(a, b));
+    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Simd.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Relu(Vector512<float> x) => Simd.Relu(x);
