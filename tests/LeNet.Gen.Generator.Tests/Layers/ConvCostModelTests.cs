@@ -85,19 +85,43 @@ public class ConvCostModelTests
         // 0.08 ns = 737 ns, the transpose of 64·32 outputs at 0.1 ns = 205 ns: 16,568 ns.
         double direct = ConvCostModel.DirectNs(128, 2, 32, 72);
         Assert.Equal(31_043, direct, 0);
-        var strided = ConvCostModel.FilterLanes(vectorized: true, 32, 32, 3, 8, 8, direct)!;
+        // With AVX-512 the wide rows' 16-lane plane is 80 positions, at twice the rate: 17,246 ns. In lanes, two blocks of
+        // 16 filters in one tile at twice the rate: 288·32·64 / 80 = 7,373 ns, plus the same 440 + 737 + 205 ns: 8,755 ns.
+        double direct512 = ConvCostModel.DirectNs(128, 2, 32, 80) / 2;
+        var strided = ConvCostModel.FilterLanes(vectorized: true, 32, 32, 3, 8, 8, direct, direct512)!;
         Assert.Equal(16_568, strided.Ns, 0);
-        Assert.Contains("filters in lanes (32 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 589,824 multiply-adds): estimated 16.6 µs an image (with the check that the weights are those last packed), against 31.0 µs for the wide rows", strided.Reason);
+        Assert.False(strided.NotWithAvx512);
+        Assert.Contains("filters in lanes (32 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 589,824 multiply-adds): estimated 16.6 µs an image (with the check that the weights are those last packed), against 31.0 µs for the wide rows, so inference calls use it; with AVX-512, 8.8 µs against 17.2 µs, so there too", strided.Reason);
 
         // An odd block of 8 is charged as a whole tile: 8 filters cost what 16 do in the inner loop.
-        var eight = ConvCostModel.FilterLanes(vectorized: true, 16, 8, 3, 8, 8, double.MaxValue)!;
+        var eight = ConvCostModel.FilterLanes(vectorized: true, 16, 8, 3, 8, 8, double.MaxValue, double.MaxValue)!;
         Assert.Equal((144.0 * 16 * 64 / 40) + (11 * 40) + (0.08 * 144 * 8) + (0.1 * 64 * 8), eight.Ns, 6);
 
         // A stride-1 layer on 32×32, whose wide rows (32 rows of 34) are 6% over: 253.6 µs against 0.9 × 263.9, so no.
-        Assert.Null(ConvCostModel.FilterLanes(vectorized: true, 32, 32, 3, 32, 32, ConvCostModel.DirectNs(32, 3, 32, 1088)));
+        Assert.Null(ConvCostModel.FilterLanes(vectorized: true, 32, 32, 3, 32, 32, ConvCostModel.DirectNs(32, 3, 32, 1088), double.MaxValue));
         // Filters that do not fill blocks of 8, or a layer without vector kernels: never.
-        Assert.Null(ConvCostModel.FilterLanes(vectorized: true, 32, 12, 3, 8, 8, double.MaxValue));
-        Assert.Null(ConvCostModel.FilterLanes(vectorized: false, 32, 32, 3, 8, 8, double.MaxValue));
+        Assert.Null(ConvCostModel.FilterLanes(vectorized: true, 32, 12, 3, 8, 8, double.MaxValue, double.MaxValue));
+        Assert.Null(ConvCostModel.FilterLanes(vectorized: false, 32, 32, 3, 8, 8, double.MaxValue, double.MaxValue));
+    }
+
+    [Fact]
+    public void With_AVX512_a_single_block_of_16_filters_keeps_the_wide_rows()
+    {
+        // LeNet-5's conv2: 6 → 16 channels, 5×5, 10×10 outputs; wide planes of 144 positions for both widths. With AVX2:
+        // 150·16·100 / 40 = 6,000 ns, 17 tiles at 40 ns, the check 192 ns and the transpose 160 ns: 7,032 ns against
+        // 150·16·144 / 38 = 9,095 ns, so the lanes. With AVX-512 the 16 filters are one block, whose tile is charged as
+        // two: 150·32·100 / 80 = 6,000 ns again, so the same 7,032 ns against 4,547 ns: the wide rows.
+        double direct = ConvCostModel.DirectNs(6, 5, 16, 144), direct512 = direct / 2;
+        var conv2 = ConvCostModel.FilterLanes(vectorized: true, 6, 16, 5, 10, 10, direct, direct512)!;
+        Assert.Equal(7_032, conv2.Ns, 0);
+        Assert.True(conv2.NotWithAvx512);
+        Assert.EndsWith("with AVX-512, 7.0 µs against 4.5 µs, so there the wide rows run (a tile of one block of 16 filters: one multiply-add per broadcast input)", conv2.Reason);
+
+        // 48 filters with AVX-512: a pair of blocks of 16 and an odd one, charged as two pairs (150·32·2·100 / 80 =
+        // 12,000 ns), 34 tiles, the check 576 ns, the transpose 480 ns: 14,416 ns.
+        var fortyEight = ConvCostModel.FilterLanes(vectorized: true, 6, 48, 5, 10, 10, double.MaxValue, 14_000)!;
+        Assert.True(fortyEight.NotWithAvx512);
+        Assert.EndsWith("with AVX-512, 14.4 µs against 14.0 µs, so there the wide rows run (a tile of one block of 16 filters: one multiply-add per broadcast input)", fortyEight.Reason);
     }
 
     [Fact]
@@ -106,13 +130,15 @@ public class ConvCostModelTests
         string source = NetworkEmitter.Emit(ShapeInference.Infer(Mixed()).Plan!);
 
         // conv3, 32 → 16 at stride 2 (ReLU fused): 288·16·64 / 40 + 11·40 + 0.08·288·16 + 0.1·64·16 = 8,284 ns against
-        // 128·4·16·72 / 38 = 15,522 ns; conv5, 32 → 16 with 5×5 on 8×8: 22.0 µs against 32.3 µs.
+        // 128·4·16·72 / 38 = 15,522 ns, and with AVX-512 the same against 128·4·16·80 / 76 = 8,623 ns; conv5, 32 → 16
+        // with 5×5 on 8×8: 22.0 µs against 32.3 µs, and with AVX-512 22.0 µs against 800·16·96 / 76 = 16.2 µs.
         Assert.Contains("workspace.Conv3UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(16);", source);
+        Assert.Contains("workspace.Conv5UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(16) && !global::LeNet.Gen.Runtime.Simd.Use512;", source);
         Assert.Contains("if (!global::LeNet.Gen.Runtime.PreparedWeights.Unchanged(parameters.Slice(18496, 4608), ref workspace.Conv3FilterLanesSource))", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.PackWeights(parameters.Slice(18496, 4608), 16, 288, workspace.Conv3FilterLanesWeights);", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 18, 18, workspace.Conv3FilterLanesWeights!, bias, 16, 3, 2, 8, 8, relu: true, workspace.Conv3FilterLanesScratch!, output);", source);
-        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 294,912 multiply-adds): estimated 8.3 µs an image (with the check that the weights are those last packed), against 15.5 µs for the wide rows, so inference calls use it.", source);
-        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 819,200 multiply-adds): estimated 22.0 µs an image (with the check that the weights are those last packed), against 32.3 µs for the wide rows, so inference calls use it.", source);
+        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 294,912 multiply-adds): estimated 8.3 µs an image (with the check that the weights are those last packed), against 15.5 µs for the wide rows, so inference calls use it; with AVX-512, 8.3 µs against 8.6 µs, so there too.", source);
+        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 819,200 multiply-adds): estimated 22.0 µs an image (with the check that the weights are those last packed), against 32.3 µs for the wide rows, so inference calls use it; with AVX-512, 22.0 µs against 16.2 µs, so there the wide rows run (a tile of one block of 16 filters: one multiply-add per broadcast input).", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 12, 12, workspace.Conv5FilterLanesWeights!, bias, 16, 5, 1, 8, 8, relu: true, workspace.Conv5FilterLanesScratch!, output);", source);
 
         // conv1 and conv2 run Winograd on every call; conv4's Winograd serves batch calls and its single images keep the

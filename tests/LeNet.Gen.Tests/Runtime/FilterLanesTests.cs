@@ -22,6 +22,8 @@ public class FilterLanesTests
     [InlineData(6, 14, 14, 16, 5, 1)]  // LeNet-5's conv2: 100 positions, one block of 16
     [InlineData(3, 7, 9, 8, 3, 2)]     // 3×4 outputs: two 1-block tiles, exactly full
     [InlineData(2, 3, 9, 16, 3, 1)]    // 1×7 outputs: a 1-block tile and one position
+    [InlineData(2, 5, 8, 8, 3, 1)]     // 3×6 outputs (18 positions): three full 1-block tiles
+    [InlineData(2, 3, 13, 16, 3, 1)]   // 1×11 outputs: a 1-block tile and one five positions long
     public void A_convolution_matches_the_definition(int channels, int height, int width, int filters, int kernel, int stride)
     {
         if (!FilterLanes.Supports(filters))

@@ -18,7 +18,11 @@ internal sealed record WinogradChoice(bool SingleImages, string Reason, double B
 /// </summary>
 /// <param name="Reason">The estimate behind the choice, as a sentence for the generated comment.</param>
 /// <param name="Ns">The estimated nanoseconds per image, the weight packing included.</param>
-internal sealed record FilterLanesChoice(string Reason, double Ns);
+/// <param name="NotWithAvx512">
+/// True when, with AVX-512, the wide rows win instead: the filters make an odd number of blocks of 16 (LeNet-5's 16), so a
+/// tile of one block gets one multiply-add per broadcast input while the wide rows run twice as wide.
+/// </param>
+internal sealed record FilterLanesChoice(string Reason, double Ns, bool NotWithAvx512);
 
 /// <summary>
 /// Which kernel family a convolution's forward pass gets, and why: the one place the generator weighs the families
@@ -42,6 +46,13 @@ internal sealed record FilterLanesChoice(string Reason, double Ns);
 /// vgg-cifar's conv2 (32 → 64 channels on 16×16) and conv3 (64 → 128 on 8×8): the direct kernels reach about 38
 /// multiply-adds per ns there, and so do Winograd's products. A family is chosen when its estimate is at most
 /// <see cref="Margin"/> of the direct kernels', since the estimates are rough.
+/// </para>
+/// <para>
+/// With AVX-512 the rates are taken as twice those. That holds for the wide rows and for filters in lanes with two
+/// blocks of 16 a tile, but not for a tile of one block, whose every multiply-add waits on its own broadcast input: on
+/// an AMD EPYC (Zen 5, AVX-512), LeNet-5's conv2 (16 filters) took 4.1 µs an image in lanes (117 GFLOP/s, half the
+/// peak), and the whole network 8.9 µs against 8.2 µs with the wide rows; with AVX2 the lanes still won, 11.5 µs
+/// against 13.0 µs. Hence the separate AVX-512 estimate in <see cref="FilterLanes"/>.
 /// </para>
 /// </remarks>
 internal static class ConvCostModel
@@ -131,7 +142,12 @@ internal static class ConvCostModel
     /// plane, for filters in whole blocks of 8, and pays a check of the packed weights per call and a transpose of its outputs; the wide
     /// rows (<paramref name="directNs"/>) pay the columns between rows and, over phase planes, a strided layer's zero taps.
     /// </summary>
-    public static FilterLanesChoice? FilterLanes(bool vectorized, int channels, int filters, int kernel, int outHeight, int outWidth, double directNs)
+    /// <remarks>
+    /// The estimates are in the rates' own terms, AVX2's 8 lanes. With AVX-512 (<paramref name="directNs512"/>, the wide
+    /// rows on 16 lanes at twice the rate) the filters in lanes run 16 to a vector when 16 divides them, also at twice the
+    /// rate, but charged for whole tiles of two blocks of 16: an odd block of 16 gets a tile to itself.
+    /// </remarks>
+    public static FilterLanesChoice? FilterLanes(bool vectorized, int channels, int filters, int kernel, int outHeight, int outWidth, double directNs, double directNs512)
     {
         long taps = (long)channels * kernel * kernel, plane = (long)outHeight * outWidth;
         if (!vectorized || filters % 8 != 0 || taps * filters > MaxWinogradValues || plane * filters > MaxWinogradValues)
@@ -139,23 +155,38 @@ internal static class ConvCostModel
             return null;
         }
 
-        // A tile holds two blocks of 8 filters; an odd block runs in a tile of its own at about half the rate, so the inner
-        // loop is charged for the filters rounded up to whole tiles.
-        long pairs = (filters + 15) / 16, tiles = ((plane + 5) / 6) * pairs;
-        double ns = ((double)taps * 16 * pairs * plane / FilterLanesMultiplyAddsPerNs) + (tiles * FilterLanesTileNs) + (WeightCheckNs * taps * filters) + (TransposeNsPerValue * plane * filters);
+        double ns = FilterLanesNs(taps, filters, plane, lanes: 8);
         if (ns > Margin * directNs)
         {
             return null;
         }
 
+        int lanes512 = filters % 16 == 0 ? 16 : 8; // as the runtime's FilterLanes.Lanes
+        double ns512 = FilterLanesNs(taps, filters, plane, lanes512);
+        // Chosen on its AVX2 estimate, the family stays with AVX-512 unless it is then estimated slower than the wide rows.
+        bool notWithAvx512 = ns512 > directNs512;
+        bool oddBlock = lanes512 == 16 && filters / 16 % 2 == 1;
         string reason = string.Format(
             CultureInfo.InvariantCulture,
-            "filters in lanes ({0} filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, {1:N0} multiply-adds): estimated {2:0.0} µs an image (with the check that the weights are those last packed), against {3:0.0} µs for the wide rows, so inference calls use it",
+            "filters in lanes ({0} filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, {1:N0} multiply-adds): estimated {2:0.0} µs an image (with the check that the weights are those last packed), against {3:0.0} µs for the wide rows, so inference calls use it; with AVX-512, {4:0.0} µs against {5:0.0} µs, so {6}",
             filters,
             taps * filters * plane,
             ns / 1000,
-            directNs / 1000);
-        return new FilterLanesChoice(reason, ns);
+            directNs / 1000,
+            ns512 / 1000,
+            directNs512 / 1000,
+            !notWithAvx512 ? "there too" : oddBlock ? "there the wide rows run (a tile of one block of 16 filters: one multiply-add per broadcast input)" : "there the wide rows run");
+        return new FilterLanesChoice(reason, ns, notWithAvx512);
+    }
+
+    // The filters-in-lanes estimate with vectors of lanes filters: the inner loop charged for whole tiles of two blocks
+    // (an odd block runs in a tile of its own at about half the rate), plus each tile's set-up and stores, the check of
+    // the packed weights and the transpose of the outputs.
+    private static double FilterLanesNs(long taps, int filters, long plane, int lanes)
+    {
+        long pairs = (filters + (2 * lanes) - 1) / (2 * lanes), tiles = ((plane + 5) / 6) * pairs;
+        double rate = FilterLanesMultiplyAddsPerNs * lanes / 8;
+        return ((double)taps * 2 * lanes * pairs * plane / rate) + (tiles * FilterLanesTileNs) + (WeightCheckNs * taps * filters) + (TransposeNsPerValue * plane * filters);
     }
 
     /// <summary>

@@ -202,7 +202,8 @@ internal sealed class ConvLayer : ILayerKind
             var output = layer.Output;
             long taps = (long)channels * conv.Spec.Kernel * conv.Spec.Kernel;
             string winograd = conv.Winograd is null ? string.Empty : $" && !workspace.{conv.UsesWinograd}";
-            w.Line($"workspace.{conv.UsesFilterLanes} = !training && {FilterLanes}.Supports({filters}){winograd};");
+            string avx512 = conv.FilterLanes.NotWithAvx512 ? $" && !{VectorIsa.Avx512.Condition}" : string.Empty;
+            w.Line($"workspace.{conv.UsesFilterLanes} = !training && {FilterLanes}.Supports({filters}){avx512}{winograd};");
             using (w.Block($"if (workspace.{conv.UsesFilterLanes})"))
             {
                 w.Line($"workspace.{conv.FilterLanesWeights} ??= new float[{Int(taps * filters)}];");
