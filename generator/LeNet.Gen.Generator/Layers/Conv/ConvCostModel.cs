@@ -19,8 +19,9 @@ internal sealed record WinogradChoice(bool SingleImages, string Reason, double B
 /// <param name="Reason">The estimate behind the choice, as a sentence for the generated comment.</param>
 /// <param name="Ns">The estimated nanoseconds per image, the weight packing included.</param>
 /// <param name="NotWithAvx512">
-/// True when, with AVX-512, the wide rows win instead: the filters make an odd number of blocks of 16 (LeNet-5's 16), so a
-/// tile of one block gets one multiply-add per broadcast input while the wide rows run twice as wide.
+/// True when, with AVX-512, the wide rows are estimated faster and run instead: typically an odd number of blocks of 16
+/// filters (LeNet-5's 16), whose tile of one block gets one multiply-add per broadcast input while the wide rows run
+/// twice as wide.
 /// </param>
 internal sealed record FilterLanesChoice(string Reason, double Ns, bool NotWithAvx512);
 
