@@ -135,7 +135,7 @@ public sealed class DotnetEightTests(ITestOutputHelper output) : IDisposable
                 <RestorePackagesPath>{Path.Combine(_temp.Path, "packages")}</RestorePackagesPath>
               </PropertyGroup>
               <PropertyGroup Condition="'$(TargetFramework)' == 'net8.0'">
-                <RuntimeIdentifier>{RuntimeInformation.RuntimeIdentifier}</RuntimeIdentifier>
+                <RuntimeIdentifier>{PortableRuntimeIdentifier()}</RuntimeIdentifier>
                 <SelfContained>true</SelfContained>
               </PropertyGroup>
               <ItemGroup><PackageReference Include="LeNet.Gen" Version="{Version}" /></ItemGroup>
@@ -157,6 +157,14 @@ public sealed class DotnetEightTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(Line(ten, "train"), Line(eight, "train"));
         Assert.Matches(@"^0 of \d+$", Line(eight, "nan"));
         Assert.Matches(@"^0 of \d+$", Line(ten, "nan"));
+    }
+
+    // The runtime packs on NuGet exist for the portable identifiers only (linux-x64, not a distribution's own build such as
+    // ubuntu.24.04-x64, which RuntimeInformation.RuntimeIdentifier names on a source-built .NET).
+    private static string PortableRuntimeIdentifier()
+    {
+        string system = OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux";
+        return $"{system}-{RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}";
     }
 
     private static string Line(ProcessResult run, string label)
