@@ -87,43 +87,19 @@ public static partial class Pooling
         var lanes = new Lanes512(source, target, planes, inputHeight, inputWidth, outputHeight, outputWidth, window, stride, offsets, scale);
         switch ((stride, average))
         {
-            case (1, false): lanes.Run<Stride1, Maximum>(); break;
-            case (1, true): lanes.Run<Stride1, Mean>(); break;
-            case (2, false): lanes.Run<Stride2, Maximum>(); break;
-            case (2, true): lanes.Run<Stride2, Mean>(); break;
-            case (3, false): lanes.Run<Stride3, Maximum>(); break;
-            case (3, true): lanes.Run<Stride3, Mean>(); break;
-            case (4, false): lanes.Run<Stride4, Maximum>(); break;
-            default: lanes.Run<Stride4, Mean>(); break;
+            case (1, false): lanes.Run<One, Maximum>(); break;
+            case (1, true): lanes.Run<One, Mean>(); break;
+            case (2, false): lanes.Run<Two, Maximum>(); break;
+            case (2, true): lanes.Run<Two, Mean>(); break;
+            case (3, false): lanes.Run<Three, Maximum>(); break;
+            case (3, true): lanes.Run<Three, Mean>(); break;
+            case (4, false): lanes.Run<Four, Maximum>(); break;
+            default: lanes.Run<Four, Mean>(); break;
         }
     }
 
-    // The stride and the reduction as types, so that the JIT compiles one loop for each pair with no tests left inside.
-    private interface IStride
-    {
-        static abstract int Value { get; }
-    }
-
-    private struct Stride1 : IStride
-    {
-        public static int Value => 1;
-    }
-
-    private struct Stride2 : IStride
-    {
-        public static int Value => 2;
-    }
-
-    private struct Stride3 : IStride
-    {
-        public static int Value => 3;
-    }
-
-    private struct Stride4 : IStride
-    {
-        public static int Value => 4;
-    }
-
+    // The stride (VectorLanes' ICount: One … Four) and the reduction as types, so that the JIT compiles one loop for each
+    // pair with no tests left inside.
     private interface IReduction
     {
         static abstract bool IsMean { get; }
@@ -146,7 +122,7 @@ public static partial class Pooling
         // 16k ≤ s·l < 16(k + 1) from vector k (index 16 + s·l − 16k).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Vector512<float> Pick<TStride>(float* run, Vector512<int> first, Vector512<int> second, Vector512<int> third)
-            where TStride : struct, IStride
+            where TStride : struct, ICount
         {
             var taps = Vector512.Load(run);
             if (TStride.Value > 1)
@@ -169,7 +145,7 @@ public static partial class Pooling
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run<TStride, TReduction>()
-            where TStride : struct, IStride
+            where TStride : struct, ICount
             where TReduction : struct, IReduction
         {
             var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);

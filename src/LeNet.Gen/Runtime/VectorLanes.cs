@@ -121,7 +121,7 @@ internal readonly struct Identity : IActivation
     public static bool Rectifies => false;
 }
 
-/// <summary>A count fixed when the JIT compiles a kernel for it: filters (or blocks of filters) per register tile.</summary>
+/// <summary>A count fixed when the JIT compiles a kernel for it: filters (or blocks of filters) per register tile, a pooling stride.</summary>
 internal interface ICount
 {
     static abstract int Value { get; }
@@ -137,13 +137,13 @@ internal readonly struct Four : ICount
     public static int Value => 4;
 }
 
-/// <summary>One block of filters per register tile.</summary>
+/// <summary>1: one block of filters per register tile, or a pooling stride of 1.</summary>
 internal readonly struct One : ICount
 {
     public static int Value => 1;
 }
 
-/// <summary>Two blocks of filters per register tile.</summary>
+/// <summary>2: two blocks of filters per register tile, or a pooling stride of 2.</summary>
 internal readonly struct Two : ICount
 {
     public static int Value => 2;
