@@ -12,10 +12,27 @@ namespace LeNet.Gen.Generator.Emit;
 internal static class ImageLanesEmitter
 {
     /// <summary>
-    /// True when the network gets the pass in either form: with its layers on images in lanes (<see cref="InLanes"/>),
-    /// or with only its dense tail batched (<see cref="TailOnly"/>).
+    /// True when the network gets the pass in some form: with its layers on images in lanes (<see cref="InLanes"/>), or
+    /// image by image with its dense tail batched (<see cref="TailOnly"/>), some layers on groups of images
+    /// (<see cref="Grouped"/>), or both.
     /// </summary>
-    public static bool Has(LayerCode[] layers) => InLanes(layers) || TailOnly(layers);
+    public static bool Has(LayerCode[] layers) => InLanes(layers) || TailOnly(layers) || Grouped(layers);
+
+    /// <summary>
+    /// True when the network does not take the pass in lanes but has layers with a step on groups of images
+    /// (<see cref="Layers.ILayerKind.ImageGroup"/>): its batch calls then run image by image around those layers.
+    /// </summary>
+    public static bool Grouped(LayerCode[] layers) => !InLanes(layers) && GroupSteps(layers).Count > 0;
+
+    // Images per group when the network runs some layers on groups of images: the most any of them wants.
+    private static int GroupImages(LayerCode[] layers) => GroupSteps(layers).Select(g => g.Step.Images).DefaultIfEmpty(1).Max();
+
+    // The layers with a step on groups of images, by position.
+    private static System.Collections.Generic.List<(int Position, Layers.ImageGroupStep Step)> GroupSteps(LayerCode[] layers) =>
+        layers.Select((code, i) => (Position: i, Step: code.Kind.ImageGroup(code)))
+            .Where(g => g.Step is not null)
+            .Select(g => (g.Position, g.Step!))
+            .ToList();
 
     /// <summary>
     /// True when every layer has image-lanes code, the layers in lanes all come before the layers on rows
@@ -92,9 +109,9 @@ internal static class ImageLanesEmitter
 
     public static void EmitMethod(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
-        if (TailOnly(layers))
+        if (TailOnly(layers) || Grouped(layers))
         {
-            EmitTailMethod(w, plan, layers);
+            EmitImageByImageMethod(w, plan, layers);
             return;
         }
 
@@ -167,40 +184,141 @@ internal static class ImageLanesEmitter
         w.Line();
     }
 
-    // The pass with the layers on images one image at a time, as Predict runs them (the prepared kernels of a batch call
-    // included), each image's flat output gathered into the lanes of x, then the dense tail on all the call's inputs.
-    private static void EmitTailMethod(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
+    // The pass image by image through the single-image kernels, as Predict runs them (the prepared kernels of a batch call
+    // included), except for two things. The layers with a step on groups of images (Winograd's products) take a group's
+    // images at once: the images run up to such a layer one after another, hand it their inputs, the layer runs on the
+    // group, and the images go on one after another from its outputs. And when the dense tail is batched (TailOnly), each
+    // image's flat input to it is kept, and the tail runs on all the call's inputs at once.
+    private static void EmitImageByImageMethod(SourceWriter w, NetworkPlan plan, LayerCode[] layers)
     {
-        int tail = Tail(layers), rows = Rows(plan, layers, tail);
-        int flat = layers[tail - 1].Layer.Output.Length;
+        bool tailBatched = TailOnly(layers);
+        int tail = tailBatched ? Tail(layers) : layers.Length;
+        var steps = GroupSteps(layers).Where(g => g.Position < tail).ToList();
+        int group = GroupImages(layers);
+        int inputLength = plan.Input.Length, outputLength = plan.Output.Length;
+        int flat = tailBatched ? layers[tail - 1].Layer.Output.Length : 0;
         const string Batch = ImageLanes + ".Batch";
-        w.Line("// Batch Predict calls of 16 or more inputs run this pass on up to ImageLanes.Batch inputs at a time. The layers on");
-        w.Line("// images run one image at a time through the single-image kernels, as Predict runs them, and each image's flat");
-        w.Line("// output is kept; the dense layers then run on all of them at once, one per lane of x and y, so that their weights");
-        w.Line("// are read once per call rather than once per image.");
-        w.Line($"// Cost model: {TailReason(layers)}.");
+        w.Line(tailBatched
+            ? "// Batch Predict calls of 16 or more inputs run this pass on up to ImageLanes.Batch inputs at a time (it runs only with"
+            : $"// Batch Predict calls of 16 or more inputs run this pass on {group} inputs at a time (ImagesPerPass; it runs only with");
+        w.Line("// AVX2 and FMA). The layers on images run one image at a time through the single-image kernels, as Predict runs");
+        w.Line(steps.Count == 0
+            ? "// them."
+            : $"// them, {group} images at a time around the layers that run on groups of images:");
+        foreach (var (position, step) in steps)
+        {
+            w.Line($"// {layers[position].Layer.Name}: {step.Reason}.");
+        }
+
+        if (tailBatched)
+        {
+            w.Line("// Each image's flat output is kept; the dense layers then run on all of them at once, one per lane of x and y, so");
+            w.Line("// that their weights are read once per call rather than once per image.");
+            w.Line($"// Cost model: {TailReason(layers)}.");
+        }
+
         w.Line(Code.Hot);
         using (w.Block($"private static void ForwardImages({ReadOnlySpan} parameters, {ReadOnlySpan} inputs, int count, Workspace workspace, {Span} outputs)"))
         {
-            EmitRowBuffers(w, rows);
-            w.Line($"{Span} features = workspace.ImagesA ??= new float[{Batch} * {Int(flat)}];");
-            using (w.Block("for (int n = 0; n < count; n++)"))
+            if (tailBatched)
             {
-                w.Line($"{ReadOnlySpan} input = inputs.Slice(n * {Int(plan.Input.Length)}, {Int(plan.Input.Length)});");
-                for (int i = 0; i < tail; i++)
-                {
-                    MembersEmitter.EmitForwardCall(w, plan, layers[i], layers, training: false);
-                }
-
-                string head = layers[tail].SourcePosition is int from
-                    ? $"global::System.MemoryExtensions.AsSpan(workspace.{layers[from].Output}, 0, {Int(flat)})"
-                    : $"input.Slice(0, {Int(flat)})";
-                w.Line($"{head}.CopyTo(features.Slice(n * {Int(flat)}));");
+                EmitRowBuffers(w, Rows(plan, layers, tail));
+                w.Line($"{Span} features = workspace.ImagesA ??= new float[{Batch} * {Int(flat)}];");
             }
 
-            w.Line();
-            w.Line($"{ImageLanes}.GatherBatch(features, count, {Int(flat)}, x);");
-            EmitRows(w, plan, layers, tail);
+            foreach (var (position, step) in steps)
+            {
+                w.Line($"{Span} group{layers[position].Pascal} = workspace.{step.Field} ??= new float[{step.FieldLength(Int(group))}];");
+            }
+
+            // The end of one image's pass: its flat output kept for the batched tail, or its outputs written.
+            void EmitImageEnd()
+            {
+                if (tailBatched)
+                {
+                    string head = layers[tail].SourcePosition is int from
+                        ? $"global::System.MemoryExtensions.AsSpan(workspace.{layers[from].Output}, 0, {Int(flat)})"
+                        : $"input.Slice(0, {Int(flat)})";
+                    w.Line($"{head}.CopyTo(features.Slice(n * {Int(flat)}));");
+                    return;
+                }
+
+                if (plan.CanTrain)
+                {
+                    w.Line($"global::LeNet.Gen.Runtime.Softmax.Apply(workspace.Logits, workspace.{layers[layers.Length - 1].Output});");
+                }
+
+                w.Line($"global::System.MemoryExtensions.AsSpan(workspace.{layers[layers.Length - 1].Output}, 0, {Int(outputLength)}).CopyTo(outputs.Slice(n * {Int(outputLength)}));");
+            }
+
+            if (steps.Count == 0)
+            {
+                using (w.Block("for (int n = 0; n < count; n++)"))
+                {
+                    w.Line($"{ReadOnlySpan} input = inputs.Slice(n * {Int(inputLength)}, {Int(inputLength)});");
+                    for (int i = 0; i < tail; i++)
+                    {
+                        MembersEmitter.EmitForwardCall(w, plan, layers[i], layers, training: false);
+                    }
+
+                    EmitImageEnd();
+                }
+            }
+            else
+            {
+                using (w.Block($"for (int first = 0; first < count; first += {Int(group)})"))
+                {
+                    w.Line($"int images = global::System.Math.Min({Int(group)}, count - first);");
+                    int from = 0;
+                    for (int k = 0; k <= steps.Count; k++)
+                    {
+                        int to = k < steps.Count ? steps[k].Position : tail;
+                        using (w.Block("for (int i = 0; i < images; i++)"))
+                        {
+                            w.Line("int n = first + i;");
+                            if (k == 0)
+                            {
+                                w.Line($"{ReadOnlySpan} input = inputs.Slice(n * {Int(inputLength)}, {Int(inputLength)});");
+                            }
+                            else
+                            {
+                                var (position, step) = steps[k - 1];
+                                step.EmitOutput(w, "i", Int(group), "group" + layers[position].Pascal, $"global::System.MemoryExtensions.AsSpan(workspace.{layers[position].Written})");
+                            }
+
+                            for (int i = from; i < to; i++)
+                            {
+                                MembersEmitter.EmitForwardCall(w, plan, layers[i], layers, training: false);
+                            }
+
+                            if (k < steps.Count)
+                            {
+                                var (position, step) = steps[k];
+                                string source = MembersEmitter.EmitForwardSource(w, layers[position], layers);
+                                step.EmitInput(w, source, "i", Int(group), "group" + layers[position].Pascal);
+                            }
+                            else
+                            {
+                                EmitImageEnd();
+                            }
+                        }
+
+                        if (k < steps.Count)
+                        {
+                            var (position, step) = steps[k];
+                            step.EmitGroup(w, Int(group), "group" + layers[position].Pascal);
+                            from = position + 1;
+                        }
+                    }
+                }
+            }
+
+            if (tailBatched)
+            {
+                w.Line();
+                w.Line($"{ImageLanes}.GatherBatch(features, count, {Int(flat)}, x);");
+                EmitRows(w, plan, layers, tail);
+            }
         }
 
         w.Line();
@@ -285,6 +403,11 @@ internal static class ImageLanesEmitter
         {
             string type = plan.Spec.Type.NameWithTypeParameters;
             w.Line("public static bool HasImageLanes => true;");
+            if (!InLanes(layers) && !TailOnly(layers))
+            {
+                // Image by image with only some layers on groups: a call is cut into groups, so its threads share it evenly.
+                w.Line($"public static int ImagesPerPass => {ImageLanes}.Count > 0 ? {Int(GroupImages(layers))} : 0;");
+            }
             w.Line($"public static void ForwardImages({ReadOnlySpan} parameters, {ReadOnlySpan} inputs, int count, Workspace workspace, {Span} outputs) => {type}.ForwardImages(parameters, inputs, count, workspace, outputs);");
         }
     }
@@ -299,18 +422,30 @@ internal static class ImageLanesEmitter
 
         w.Line();
         w.Line("// ForwardImages' buffers, allocated on the thread's first batch call (their size depends on the vector width).");
-        int tail = Tail(layers);
-        bool tailOnly = TailOnly(layers);
-        if (tail > 0)
+        if (!InLanes(layers))
         {
-            w.Line("public float[]? ImagesA;");
-            if (!tailOnly)
+            if (TailOnly(layers))
             {
-                w.Line("public float[]? ImagesB;");
+                w.Line("public float[]? ImagesA;");
+                w.Line("public float[]? ImagesX;");
+                w.Line("public float[]? ImagesY;");
             }
+
+            foreach (var (position, step) in GroupSteps(layers))
+            {
+                w.Line($"public float[]? {step.Field}; // {layers[position].Layer.Name}: the tiles and products of a group of images");
+            }
+
+            return;
         }
 
-        if (!tailOnly && Scratch(layers) > 0)
+        if (Tail(layers) > 0)
+        {
+            w.Line("public float[]? ImagesA;");
+            w.Line("public float[]? ImagesB;");
+        }
+
+        if (Scratch(layers) > 0)
         {
             w.Line("public float[]? ImagesScratch;");
         }

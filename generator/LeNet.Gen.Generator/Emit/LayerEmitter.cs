@@ -14,19 +14,19 @@ internal static class LayerEmitter
     public static void Emit(SourceWriter w, LayerCode code, bool training) => LayerKinds.Of(code.Layer.Spec).Emit(w, code, training);
 
     /// <summary>Applies the layer's activation to its whole output, in place: a runtime call, or a loop over the scalar expression.</summary>
-    internal static void EmitActivationInPlace(SourceWriter w, LayerCode code)
+    internal static void EmitActivationInPlace(SourceWriter w, LayerCode code, string output = "output")
     {
         var activation = code.Activation;
         string length = Int(code.Layer.Output.Length);
         if (activation.SpanForward is { } apply)
         {
-            w.Line($"{apply}(output.Slice(0, {length}));");
+            w.Line($"{apply}({output}.Slice(0, {length}));");
         }
         else if (!activation.IsIdentity)
         {
             using (w.Block($"for (int o = 0; o < {length}; o++)"))
             {
-                w.Line($"output[o] = {activation.Scalar("output[o]")};");
+                w.Line($"{output}[o] = {activation.Scalar($"{output}[o]")};");
             }
         }
     }

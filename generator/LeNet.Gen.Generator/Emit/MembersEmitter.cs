@@ -558,14 +558,7 @@ internal static class MembersEmitter
     internal static void EmitForwardCall(SourceWriter w, NetworkPlan plan, LayerCode code, LayerCode[] layers, bool training)
     {
         var layer = code.Layer;
-        string previous = code.SourcePosition is int from ? "workspace." + layers[from].Output : "input";
-        string source = previous;
-        if (code.Workspace.Input is { BackwardOnly: false } staged)
-        {
-            w.Line(staged.Fill(previous));
-            source = "workspace." + staged.Buffer.Name;
-        }
-
+        string source = EmitForwardSource(w, code, layers);
         string scratch = ScratchArgument(code);
         string weights = code.ParameterSlices;
         if (code.Kind is IBatchWideKind)
@@ -580,6 +573,22 @@ internal static class MembersEmitter
         w.Line(layer.ParameterCount > 0
             ? $"{code.Forward}({source}, {weights}, workspace.{code.Written}{scratch});"
             : $"{code.Forward}({source}, workspace.{code.Written}{scratch});");
+    }
+
+    /// <summary>
+    /// What a layer's forward pass reads: its source's output buffer (or <c>input</c>), or the staged copy of it the layer
+    /// keeps (a zero-padded input), whose fill this writes first.
+    /// </summary>
+    internal static string EmitForwardSource(SourceWriter w, LayerCode code, LayerCode[] layers)
+    {
+        string previous = code.SourcePosition is int from ? "workspace." + layers[from].Output : "input";
+        if (code.Workspace.Input is { BackwardOnly: false } staged)
+        {
+            w.Line(staged.Fill(previous));
+            return "workspace." + staged.Buffer.Name;
+        }
+
+        return previous;
     }
 
     private static void EmitBackward(SourceWriter w, NetworkPlan plan, LayerCode[] layers)

@@ -200,6 +200,12 @@ internal interface ILayerKind
     /// the rates of <see cref="ImageLanesCostModel"/>. Zero for layers whose time the choice can ignore (pooling, dropout).
     /// </summary>
     (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code);
+
+    /// <summary>
+    /// For a network whose batch <c>Predict</c> calls run image by image (no image-lanes pass), the layer's step that runs on
+    /// a group of images at once (<see cref="ImageGroupStep"/>), as its cost model chose; null for a layer without one.
+    /// </summary>
+    ImageGroupStep? ImageGroup(LayerCode code);
 }
 
 /// <summary>

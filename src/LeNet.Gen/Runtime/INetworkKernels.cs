@@ -69,6 +69,13 @@ public interface IInferenceKernels<TWorkspace>
     static virtual bool HasImageLanes => false;
 
     /// <summary>
+    /// The most inputs one <see cref="ForwardImages"/> call takes, and so the unit a batch call is cut into for its threads:
+    /// <see cref="ImageLanes.Batch"/> unless the network says otherwise. A network that runs its batches image by image,
+    /// with only some layers on small groups of images, takes one such group. 0 when the pass cannot run (no AVX2 and FMA).
+    /// </summary>
+    static virtual int ImagesPerPass => ImageLanes.Batch;
+
+    /// <summary>
     /// Runs the layers on <paramref name="count"/> inputs at once (1 to <see cref="ImageLanes.Batch"/>, one after another in
     /// <paramref name="inputs"/>) and writes their outputs (the probabilities, with a softmax head) into
     /// <paramref name="outputs"/>, <see cref="OutputLength"/> values per input. Only when <see cref="HasImageLanes"/>.

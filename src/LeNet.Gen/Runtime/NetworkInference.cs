@@ -154,9 +154,9 @@ public static unsafe class NetworkInference<TKernels, TWorkspace>
     {
         long call = count >= BatchKernelMinimum ? Interlocked.Increment(ref s_calls) : 0;
 
-        // A batch call of a network with the image-lanes pass runs it on up to ImageLanes.Batch inputs at a time, and a
-        // chunk is a whole number of such groups; otherwise a chunk is a range of inputs.
-        int group = call != 0 && TKernels.HasImageLanes ? ImageLanes.Batch : 0;
+        // A batch call of a network with the image-lanes pass runs it on up to ImagesPerPass inputs at a time, and a chunk
+        // is a whole number of such groups; otherwise a chunk is a range of inputs.
+        int group = call != 0 && TKernels.HasImageLanes ? TKernels.ImagesPerPass : 0;
         int units = group > 0 ? (count + group - 1) / group : count;
         if (threads == 1 || units <= 1)
         {

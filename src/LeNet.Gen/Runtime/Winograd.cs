@@ -46,10 +46,23 @@ public static class Winograd
     public static int WeightsLength(int filters, int channels) => 16 * ((filters * channels) + Skew);
 
     /// <summary>Floats of scratch <see cref="Forward"/> needs for one image.</summary>
-    public static int ScratchLength(int channels, int filters, int height, int width, int padding)
+    public static int ScratchLength(int channels, int filters, int height, int width, int padding) => GroupScratchLength(channels, filters, height, width, padding, 1);
+
+    /// <summary>
+    /// Floats of scratch a group of <paramref name="images"/> images needs (<see cref="GroupInput"/>, <see cref="GroupProducts"/>,
+    /// <see cref="GroupOutput"/>): one padded input plane, and the transformed tiles and the products of every image.
+    /// </summary>
+    public static int GroupScratchLength(int channels, int filters, int height, int width, int padding, int images)
     {
         var g = new Geometry(height, width, padding);
-        return (channels * g.PaddedHeight * g.PaddedWidth) + (16 * ((channels * g.TileStride) + Skew)) + (16 * ((filters * g.TileStride) + Skew));
+        long columns = (long)g.TileStride * images;
+        long length = ((long)channels * g.PaddedHeight * g.PaddedWidth) + (16 * ((channels * columns) + Skew)) + (16 * ((filters * columns) + Skew));
+        if (images < 1 || channels < 1 || filters < 1 || length > int.MaxValue)
+        {
+            throw new ArgumentException($"Winograd: {images} images of {channels} channels ({height}×{width}, padding {padding}) to {filters} filters is not a group these kernels run.");
+        }
+
+        return (int)length;
     }
 
     /// <summary>
@@ -147,46 +160,90 @@ public static class Winograd
     /// filters × (height + 2·padding − 2) × (width + 2·padding − 2). <paramref name="relu"/> applies max(0, ·). An empty
     /// <paramref name="bias"/> stands for zeros (the input gradient of a convolution has none).
     /// </summary>
+    /// <remarks>The three steps of a group of one image: <see cref="GroupInput"/>, <see cref="GroupProducts"/>, <see cref="GroupOutput"/>.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
     public static void Forward(
         ReadOnlySpan<float> input, int channels, int height, int width, int padding,
         ReadOnlySpan<float> transformedWeights, ReadOnlySpan<float> bias, int filters, bool relu,
         Span<float> output, Span<float> scratch)
     {
-        var g = new Geometry(height, width, padding);
-        int padded = channels * g.PaddedHeight * g.PaddedWidth;
-        int tileBlock = (channels * g.TileStride) + Skew, productBlock = (filters * g.TileStride) + Skew, tiles = 16 * tileBlock;
-        if (input.Length < channels * height * width || transformedWeights.Length < WeightsLength(filters, channels) || (!bias.IsEmpty && bias.Length < filters)
-            || output.Length < filters * g.OutHeight * g.OutWidth || scratch.Length < ScratchLength(channels, filters, height, width, padding))
-        {
-            throw new ArgumentException($"Winograd forward: a buffer is too short for {channels}×{height}×{width} → {filters}×{g.OutHeight}×{g.OutWidth}.");
-        }
+        GroupInput(input, channels, height, width, padding, filters, 0, 1, scratch);
+        GroupProducts(transformedWeights, channels, height, width, padding, filters, 1, scratch);
+        GroupOutput(bias, channels, height, width, padding, filters, relu, 0, 1, scratch, output);
+    }
 
-        Span<float> v = scratch.Slice(padded, tiles);
-        Span<float> m = scratch.Slice(padded + tiles, 16 * productBlock);
+    /// <summary>
+    /// The first step of <see cref="Forward"/> for image <paramref name="image"/> of a group of <paramref name="images"/>
+    /// that share one scratch buffer (<see cref="GroupScratchLength"/>): its input tiles, transformed, in the image's own
+    /// columns. Once every image of the group has its tiles, <see cref="GroupProducts"/> multiplies them all at once, so that
+    /// each transformed weight loaded serves the tiles of every image; <see cref="GroupOutput"/> then gives each image its
+    /// output. Each image's outputs are exactly those <see cref="Forward"/> gives it alone.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GroupInput(ReadOnlySpan<float> input, int channels, int height, int width, int padding, int filters, int image, int images, Span<float> scratch)
+    {
+        var g = new Geometry(height, width, padding);
+        var group = new Group(g, channels, filters, image, images, input.Length, scratch.Length);
+        Span<float> v = scratch.Slice(group.Padded, 16 * group.TileBlock);
 
         // The generated code passes inputs it has already zero-padded (padding 0): when the output's sides are even, such
         // an input is the plane the tiles read, and it is read in place instead of copied.
         ReadOnlySpan<float> plane = input;
         if (padding != 0 || g.PaddedHeight != height || g.PaddedWidth != width)
         {
-            Span<float> copy = scratch.Slice(0, padded);
+            Span<float> copy = scratch.Slice(0, group.Padded);
             Pad(input, channels, height, width, padding, g, copy);
             plane = copy;
         }
 
-        TransformInput(plane, channels, g, v);
+        TransformInput(plane, channels, g, group.Columns, group.First, v);
+    }
+
+    /// <summary>
+    /// The second step of a group's forward pass (<see cref="GroupInput"/>): for each ξ, M = U · V over the tiles of all
+    /// <paramref name="images"/> images at once. Images the group was not given tiles for this time are multiplied too, from
+    /// whatever their columns hold; their products are never read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
+    public static void GroupProducts(ReadOnlySpan<float> transformedWeights, int channels, int height, int width, int padding, int filters, int images, Span<float> scratch)
+    {
+        var g = new Geometry(height, width, padding);
+        var group = new Group(g, channels, filters, 0, images, channels * height * width, scratch.Length);
+        if (transformedWeights.Length < WeightsLength(filters, channels))
+        {
+            throw new ArgumentException($"Winograd products: {transformedWeights.Length} transformed weights for {filters} filters × {channels} channels, which need {WeightsLength(filters, channels)}.");
+        }
+
+        Span<float> v = scratch.Slice(group.Padded, 16 * group.TileBlock);
+        Span<float> m = scratch.Slice(group.Padded + (16 * group.TileBlock), 16 * group.ProductBlock);
         for (int xi = 0; xi < 16; xi++)
         {
             // M = U · V for one ξ: U is filters × channels (row after row), V channels × tiles, M filters × tiles.
             MatrixProduct.Multiply(
                 transformedWeights.Slice(xi * ((filters * channels) + Skew), filters * channels), channels, 1,
-                v.Slice(xi * tileBlock, channels * g.TileStride),
-                m.Slice(xi * productBlock, filters * g.TileStride),
-                filters, channels, g.TileStride / Lanes);
+                v.Slice(xi * group.TileBlock, channels * group.Columns),
+                m.Slice(xi * group.ProductBlock, filters * group.Columns),
+                filters, channels, group.Columns / Lanes);
+        }
+    }
+
+    /// <summary>
+    /// The last step of a group's forward pass (<see cref="GroupInput"/>): image <paramref name="image"/>'s output, from its
+    /// columns of the products, with the bias (an empty <paramref name="bias"/> stands for zeros) and ReLU when
+    /// <paramref name="relu"/> is set.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GroupOutput(ReadOnlySpan<float> bias, int channels, int height, int width, int padding, int filters, bool relu, int image, int images, ReadOnlySpan<float> scratch, Span<float> output)
+    {
+        var g = new Geometry(height, width, padding);
+        var group = new Group(g, channels, filters, image, images, channels * height * width, scratch.Length);
+        if ((!bias.IsEmpty && bias.Length < filters) || output.Length < filters * g.OutHeight * g.OutWidth)
+        {
+            throw new ArgumentException($"Winograd output: {bias.Length} biases and {output.Length} outputs for {filters}×{g.OutHeight}×{g.OutWidth}.");
         }
 
-        TransformOutput(m, bias, filters, relu, g, output);
+        ReadOnlySpan<float> m = scratch.Slice(group.Padded + (16 * group.TileBlock), 16 * group.ProductBlock);
+        TransformOutput(m, bias, filters, relu, g, group.Columns, group.First, output);
     }
 
     // Copies the input into a zero-bordered plane of (2·tile rows + 2) × (2·tile columns + 2), the input at (padding, padding).
@@ -206,16 +263,17 @@ public static class Winograd
 
     // V[ξ, c, t] = (Bᵀ d B)[ξ] for the 4×4 patch d of tile t = ty·tilesWide + tx, at rows 2ty…2ty+3, columns 2tx…2tx+3 of
     // the padded plane. The lanes past the last tile hold zeros, so that they stay finite from call to call.
-    private static void TransformInput(ReadOnlySpan<float> plane, int channels, in Geometry g, Span<float> v)
+    // V's rows are `columns` long (the tiles of every image of the group); this image's tiles start at column `firstColumn`.
+    private static void TransformInput(ReadOnlySpan<float> plane, int channels, in Geometry g, int columns, int firstColumn, Span<float> v)
     {
         int across = g.TilesWide;
         if (across >= Lanes || across % 4 == 0)
         {
-            TransformInputByRows(plane, channels, g, v);
+            TransformInputByRows(plane, channels, g, columns, firstColumn, v);
         }
         else
         {
-            TransformInputGathered(plane, channels, g, v);
+            TransformInputGathered(plane, channels, g, columns, firstColumn, v);
         }
     }
 
@@ -223,9 +281,9 @@ public static class Winograd
     // plane row from column 2·tx + j, which two loads and a shuffle deliver. A last group of 8 that would reach past the
     // row is moved back to end at the last tile (those tiles are computed twice, to the same values).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformInputByRows(ReadOnlySpan<float> plane, int channels, in Geometry g, Span<float> v)
+    private static void TransformInputByRows(ReadOnlySpan<float> plane, int channels, in Geometry g, int columns, int firstColumn, Span<float> v)
     {
-        int stride = g.TileStride, across = g.TilesWide, block = (channels * stride) + Skew, width = g.PaddedWidth;
+        int stride = g.TileStride, across = g.TilesWide, block = (channels * columns) + Skew, width = g.PaddedWidth;
         int used = g.TilesHigh * across;
         ref float p = ref MemoryMarshal.GetReference(plane);
         ref float d = ref MemoryMarshal.GetReference(v);
@@ -238,7 +296,7 @@ public static class Winograd
                 ref float r1 = ref Unsafe.Add(ref r0, width);
                 ref float r2 = ref Unsafe.Add(ref r1, width);
                 ref float r3 = ref Unsafe.Add(ref r2, width);
-                nuint at = (nuint)((c * stride) + (ty * across));
+                nuint at = (nuint)((c * columns) + firstColumn + (ty * across));
                 if (across >= Lanes)
                 {
                     for (int tx = 0; tx < across; tx += Lanes)
@@ -258,7 +316,7 @@ public static class Winograd
 
             for (int xi = 0; xi < 16; xi++)
             {
-                v.Slice((xi * block) + (c * stride) + used, stride - used).Clear();
+                v.Slice((xi * block) + (c * columns) + firstColumn + used, stride - used).Clear();
             }
         }
     }
@@ -337,9 +395,9 @@ public static class Winograd
     // The general case: the patches are gathered one value at a time into V itself (value (i, j) of the patch at
     // ξ = 4i + j), then transformed in place eight tiles at a time.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformInputGathered(ReadOnlySpan<float> plane, int channels, in Geometry g, Span<float> v)
+    private static void TransformInputGathered(ReadOnlySpan<float> plane, int channels, in Geometry g, int columns, int firstColumn, Span<float> v)
     {
-        int stride = g.TileStride, across = g.TilesWide, block = (channels * stride) + Skew;
+        int stride = g.TileStride, across = g.TilesWide, block = (channels * columns) + Skew;
         ref float p = ref MemoryMarshal.GetReference(plane);
         ref float d = ref MemoryMarshal.GetReference(v);
         for (int c = 0; c < channels; c++)
@@ -352,7 +410,7 @@ public static class Winograd
                     ref float row = ref Unsafe.Add(ref channel, ((2 * ty) + i) * g.PaddedWidth);
                     for (int j = 0; j < 4; j++)
                     {
-                        ref float target = ref Unsafe.Add(ref d, (((4 * i) + j) * block) + (c * stride) + (ty * across));
+                        ref float target = ref Unsafe.Add(ref d, (((4 * i) + j) * block) + (c * columns) + firstColumn + (ty * across));
                         for (int tx = 0; tx < across; tx++)
                         {
                             Unsafe.Add(ref target, tx) = Unsafe.Add(ref row, (2 * tx) + j);
@@ -364,7 +422,7 @@ public static class Winograd
             // The lanes past the last tile hold zeros, so that they stay finite from call to call.
             for (int xi = 0; xi < 16; xi++)
             {
-                v.Slice((xi * block) + (c * stride) + (g.TilesHigh * across), stride - (g.TilesHigh * across)).Clear();
+                v.Slice((xi * block) + (c * columns) + firstColumn + (g.TilesHigh * across), stride - (g.TilesHigh * across)).Clear();
             }
         }
 
@@ -372,7 +430,7 @@ public static class Winograd
         {
             for (int t = 0; t < stride; t += Lanes)
             {
-                nuint o = (nuint)((c * stride) + t);
+                nuint o = (nuint)((c * columns) + firstColumn + t);
                 var d00 = Load(ref d, o, 0, block); var d01 = Load(ref d, o, 1, block); var d02 = Load(ref d, o, 2, block); var d03 = Load(ref d, o, 3, block);
                 var d10 = Load(ref d, o, 4, block); var d11 = Load(ref d, o, 5, block); var d12 = Load(ref d, o, 6, block); var d13 = Load(ref d, o, 7, block);
                 var d20 = Load(ref d, o, 8, block); var d21 = Load(ref d, o, 9, block); var d22 = Load(ref d, o, 10, block); var d23 = Load(ref d, o, 11, block);
@@ -407,25 +465,26 @@ public static class Winograd
 
     // out[f, 2ty + a, 2tx + b] = (Aᵀ M[·, f, t] A)[a, b] + bias[f]; with an odd output size, the rows and columns past the
     // edge are dropped.
-    private static void TransformOutput(ReadOnlySpan<float> products, ReadOnlySpan<float> bias, int filters, bool relu, in Geometry g, Span<float> output)
+    // M's rows are `columns` long (the tiles of every image of the group); this image's tiles start at column `firstColumn`.
+    private static void TransformOutput(ReadOnlySpan<float> products, ReadOnlySpan<float> bias, int filters, bool relu, in Geometry g, int columns, int firstColumn, Span<float> output)
     {
         int across = g.TilesWide;
         if (g.OutHeight % 2 == 0 && g.OutWidth % 2 == 0 && (across >= Lanes || across % 4 == 0))
         {
-            TransformOutputByRows(products, bias, filters, relu, g, output);
+            TransformOutputByRows(products, bias, filters, relu, g, columns, firstColumn, output);
         }
         else
         {
-            TransformOutputScattered(products, bias, filters, relu, g, output);
+            TransformOutputScattered(products, bias, filters, relu, g, columns, firstColumn, output);
         }
     }
 
     // For even output sizes: a row of tiles at a time, 8 (or 4) tiles per vector, each pair of result vectors interleaved
     // into 16 (or 8) neighbouring outputs of one output row. A last group of 8 is moved back as in TransformInputByRows.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutputByRows(ReadOnlySpan<float> products, ReadOnlySpan<float> bias, int filters, bool relu, in Geometry g, Span<float> output)
+    private static void TransformOutputByRows(ReadOnlySpan<float> products, ReadOnlySpan<float> bias, int filters, bool relu, in Geometry g, int columns, int firstColumn, Span<float> output)
     {
-        int stride = g.TileStride, block = (filters * stride) + Skew, across = g.TilesWide, width = g.OutWidth;
+        int block = (filters * columns) + Skew, across = g.TilesWide, width = g.OutWidth;
         ref float m = ref MemoryMarshal.GetReference(products);
         ref float o = ref MemoryMarshal.GetReference(output);
         for (int f = 0; f < filters; f++)
@@ -436,7 +495,7 @@ public static class Winograd
             {
                 ref float top = ref Unsafe.Add(ref plane, 2 * ty * width);
                 ref float bottom = ref Unsafe.Add(ref top, width);
-                nuint at = (nuint)((f * stride) + (ty * across));
+                nuint at = (nuint)((f * columns) + firstColumn + (ty * across));
                 if (across >= Lanes)
                 {
                     var bias256 = Vector256.Create(b);
@@ -507,9 +566,9 @@ public static class Winograd
 
     // Any output size: the transform eight tiles at a time, each result written to its place one value at a time.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutputScattered(ReadOnlySpan<float> products, ReadOnlySpan<float> bias, int filters, bool relu, in Geometry g, Span<float> output)
+    private static void TransformOutputScattered(ReadOnlySpan<float> products, ReadOnlySpan<float> bias, int filters, bool relu, in Geometry g, int columns, int firstColumn, Span<float> output)
     {
-        int stride = g.TileStride, block = (filters * stride) + Skew, across = g.TilesWide, tiles = g.TilesHigh * g.TilesWide;
+        int block = (filters * columns) + Skew, across = g.TilesWide, tiles = g.TilesHigh * g.TilesWide;
         int outHeight = g.OutHeight, outWidth = g.OutWidth;
         ref float m = ref MemoryMarshal.GetReference(products);
         ref float o = ref MemoryMarshal.GetReference(output);
@@ -521,7 +580,7 @@ public static class Winograd
             ref float plane = ref Unsafe.Add(ref o, f * outHeight * outWidth);
             for (int t = 0; t < tiles; t += Lanes)
             {
-                nuint at = (nuint)((f * stride) + t);
+                nuint at = (nuint)((f * columns) + firstColumn + t);
                 var m00 = Load(ref m, at, 0, block); var m01 = Load(ref m, at, 1, block); var m02 = Load(ref m, at, 2, block); var m03 = Load(ref m, at, 3, block);
                 var m10 = Load(ref m, at, 4, block); var m11 = Load(ref m, at, 5, block); var m12 = Load(ref m, at, 6, block); var m13 = Load(ref m, at, 7, block);
                 var m20 = Load(ref m, at, 8, block); var m21 = Load(ref m, at, 9, block); var m22 = Load(ref m, at, 10, block); var m23 = Load(ref m, at, 11, block);
@@ -570,11 +629,56 @@ public static class Winograd
         }
     }
 
+    /// <summary>
+    /// Where a group's buffers lie in its scratch (<see cref="GroupScratchLength"/>): the padded plane, then the 16 blocks of
+    /// transformed tiles (channels × <see cref="Columns"/> each), then the 16 blocks of products (filters × columns). Checks
+    /// the image numbers and the lengths.
+    /// </summary>
+    private readonly struct Group
+    {
+        public Group(in Geometry g, int channels, int filters, int image, int images, int inputLength, int scratchLength)
+        {
+            if (channels < 1 || filters < 1 || images < 1 || image < 0 || image >= images)
+            {
+                throw new ArgumentException($"Winograd: image {image} of a group of {images}, {channels} channels to {filters} filters, is not a group these kernels run.");
+            }
+
+            Columns = g.TileStride * images;
+            First = g.TileStride * image;
+            Padded = channels * g.PaddedHeight * g.PaddedWidth;
+            TileBlock = (channels * Columns) + Skew;
+            ProductBlock = (filters * Columns) + Skew;
+            int input = channels * g.Height * g.Width;
+            if (inputLength < input || scratchLength < GroupScratchLength(channels, filters, g.Height, g.Width, g.Padding, images))
+            {
+                throw new ArgumentException($"Winograd: {inputLength} input values and {scratchLength} of scratch for a group of {images} images of {channels}×{g.Height}×{g.Width} → {filters}×{g.OutHeight}×{g.OutWidth}, which need {input} and {GroupScratchLength(channels, filters, g.Height, g.Width, g.Padding, images)}.");
+            }
+        }
+
+        /// <summary>The length of a row of V and M: every image's tiles, rounded up to whole vectors each.</summary>
+        public int Columns { get; }
+
+        /// <summary>This image's first column.</summary>
+        public int First { get; }
+
+        /// <summary>Floats of the padded plane at the start of the scratch.</summary>
+        public int Padded { get; }
+
+        /// <summary>Floats from one ξ's block of V to the next.</summary>
+        public int TileBlock { get; }
+
+        /// <summary>Floats from one ξ's block of M to the next.</summary>
+        public int ProductBlock { get; }
+    }
+
     /// <summary>The sizes of one layer's tiling.</summary>
     private readonly struct Geometry
     {
         public Geometry(int height, int width, int padding)
         {
+            Height = height;
+            Width = width;
+            Padding = padding;
             OutHeight = height + (2 * padding) - 2;
             OutWidth = width + (2 * padding) - 2;
             if (OutHeight < 1 || OutWidth < 1)
@@ -588,6 +692,12 @@ public static class Winograd
             PaddedHeight = (2 * TilesHigh) + 2;
             PaddedWidth = (2 * TilesWide) + 2;
         }
+
+        public int Height { get; }
+
+        public int Width { get; }
+
+        public int Padding { get; }
 
         public int OutHeight { get; }
 

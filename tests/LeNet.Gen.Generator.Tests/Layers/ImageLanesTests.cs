@@ -1,3 +1,4 @@
+using System;
 using LeNet.Gen.Generator.Emit;
 using LeNet.Gen.Generator.Layers;
 using LeNet.Gen.Generator.Model;
@@ -58,6 +59,12 @@ public class ImageLanesTests
 
         Assert.Contains("// Cost model: the dense layers estimated 12.0 µs an image on the call's inputs at once, against 29.3 µs one image at a time.", source);
         Assert.Contains("public static bool HasImageLanes => true;", source);
+        Assert.DoesNotContain("ImagesPerPass", source); // the default, ImageLanes.Batch: the dense tail wants every input it can get
+
+        // conv3 (64 → 128 on 8×8, 16 tiles) takes pairs of images; conv2 (16×16, 64 tiles) fills its products alone.
+        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.GroupInput(workspace.Conv3PaddedInput, 64, 10, 10, 0, 128, i, 2, groupConv3); // conv3: this image's tiles", source);
+        Assert.DoesNotContain("Conv2WinogradGroup", source);
+        Assert.Contains("Conv2Forward(workspace.Conv2PaddedInput, parameters.Slice(896, 18432), parameters.Slice(19328, 64), workspace.Conv2Output, workspace);", source);
         Assert.DoesNotContain("ImageLanes.Convolve", source);
         Assert.DoesNotContain("ImagesB", source);
         // Each image through the single-image layer methods, Winograd included, its flat output kept for the dense layers.
@@ -70,10 +77,11 @@ public class ImageLanesTests
     }
 
     [Fact]
-    public void A_small_dense_tail_keeps_batches_on_the_single_image_kernels()
+    public void A_small_dense_tail_stays_image_by_image_and_Winograd_on_8x8_takes_pairs_of_images()
     {
         // The strided network's fc10 on 64 × 4 × 4 values: 10,240 multiply-adds, 0.2 µs on a call's inputs against 0.6 µs,
-        // which saves less than 2 µs an image.
+        // which saves less than 2 µs an image. Its conv3 (64 → 64, Winograd) has 16 tiles an image, so its products take
+        // two images' tiles at once: batch calls run image by image in pairs around it.
         string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
             3, 35, 35,
             Conv(32, 3, stride: 2, activation: ActivationKind.ReLU),
@@ -82,12 +90,52 @@ public class ImageLanesTests
             Pool(PoolingKind.Max, 2, 2),
             Dense(10, ActivationKind.Softmax))).Plan!);
 
-        Assert.DoesNotContain("ForwardImages", source);
-        Assert.DoesNotContain("HasImageLanes", source);
         Assert.DoesNotContain("ImagesA", source);
+        Assert.DoesNotContain("GatherBatch", source);
+        Assert.DoesNotContain("ImageLanes.Dense", source);
         Assert.Null(ImageLanesCostModel.ChooseTail(232.7, 568.9));
         Assert.NotNull(ImageLanesCostModel.ChooseTail(1000, 3000));
+
+        Assert.Contains("public static bool HasImageLanes => true;", source);
+        Assert.Contains("public static int ImagesPerPass => global::LeNet.Gen.Runtime.ImageLanes.Count > 0 ? 2 : 0;", source);
+        Assert.Contains("public float[]? Conv3WinogradGroup;", source);
+        Assert.Contains("// conv3: batch calls multiply the tiles of 2 images at once (16 tiles an image, 32 columns a product): each transformed weight loaded serves both", source);
+        Assert.Contains("global::System.Span<float> groupConv3 = workspace.Conv3WinogradGroup ??= new float[global::LeNet.Gen.Runtime.Winograd.GroupScratchLength(64, 10, 10, 0, 64, 2)];", source);
+        Assert.Contains("for (int first = 0; first < count; first += 2)", source);
+        Assert.Contains("Conv2Forward(workspace.Conv1Output, parameters.Slice(896, 18432), parameters.Slice(19328, 64), workspace.Conv2Output, workspace);", source);
+        Assert.Contains("Conv3Pad(workspace.Conv2Output, workspace.Conv3PaddedInput);", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.GroupInput(workspace.Conv3PaddedInput, 64, 10, 10, 0, 64, i, 2, groupConv3); // conv3: this image's tiles", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.GroupProducts(workspace.Conv3WinogradWeights!, 64, 10, 10, 0, 64, 2, groupConv3);", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Winograd.GroupOutput(parameters.Slice(56256, 64), 64, 10, 10, 0, 64, relu: true, i, 2, groupConv3, global::System.MemoryExtensions.AsSpan(workspace.Conv3Output));", source);
+        Assert.Contains("global::System.MemoryExtensions.AsSpan(workspace.Fc1Output, 0, 10).CopyTo(outputs.Slice(n * 10));", source);
+
+        // The order inside the pass: the first half of every image, the group's products, then the second half.
+        int method = source.IndexOf("private static void ForwardImages(", StringComparison.Ordinal);
+        int input = source.IndexOf("Winograd.GroupInput(", method, StringComparison.Ordinal);
+        int products = source.IndexOf("Winograd.GroupProducts(", method, StringComparison.Ordinal);
+        int output = source.IndexOf("Winograd.GroupOutput(", method, StringComparison.Ordinal);
+        int pool = source.IndexOf("Pool1Forward(workspace.Conv3Output, workspace.Pool1Output);", method, StringComparison.Ordinal);
+        Assert.True(method < input && input < products && products < output && output < pool, $"{method} {input} {products} {output} {pool}");
     }
+
+    [Theory]
+    [InlineData(16, 2)] // 8×8 outputs: 16 columns an image, 32 in pairs
+    [InlineData(9, 2)]  // 5×5 or 6×6: 9 tiles, 16 columns
+    [InlineData(4, 4)]  // 4×4: 8 columns, 4 images for 32
+    [InlineData(1, 4)]  // 1×1 or 2×2: at most 4 images
+    [InlineData(24, 2)] // 24 columns: 48 in pairs
+    public void Winograd_groups_images_until_a_product_has_32_columns(int tiles, int images)
+    {
+        var group = ConvCostModel.WinogradGroup(tiles);
+        Assert.NotNull(group);
+        Assert.Equal(images, group.Value.Images);
+        Assert.Contains($"the tiles of {images} images at once ({tiles} tiles an image", group.Value.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(25)]  // 10×10 outputs: 32 columns already
+    [InlineData(64)]  // vgg-cifar's conv2, 16×16
+    public void Winograd_keeps_one_image_when_its_tiles_fill_a_product(int tiles) => Assert.Null(ConvCostModel.WinogradGroup(tiles));
 
     [Fact]
     public void Tanh_strides_padding_and_dropout_go_through_the_pass_in_order()

@@ -8,7 +8,8 @@ namespace LeNet.Gen.Tests.Runtime;
 /// The runtime's Winograd F(2×2, 3×3) convolution against the convolution's definition summed in double here: every path
 /// of its transforms (8 or 4 tiles per vector, a last group of 8 moved back, the one-value-at-a-time gather and scatter
 /// for other widths and odd sizes), its matrix-product tiles and their leftovers, padding 0 to 2, with and without ReLU;
-/// its argument checks; and that a reused scratch buffer gives the same result again.
+/// that a group of images (batch calls' products over several images' tiles) gives each image the same bits as a call on
+/// it alone; its argument checks; and that a reused scratch buffer gives the same result again.
 /// </summary>
 public class WinogradTests
 {
@@ -59,6 +60,62 @@ public class WinogradTests
                 Assert.True(Math.Abs(output[i] - want) <= tolerance, $"relu {relu}, output {i}: {output[i]:R}, expected {want:R} (tolerance {tolerance:E2})");
             }
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void A_group_gives_each_image_exactly_its_outputs_alone(int channels, int filters, int height, int width, int padding)
+    {
+        RequireVectors();
+        var random = new Random((channels * 17) + width);
+        float[] weight = Values(random, filters * channels * 9, 0.5);
+        float[] bias = Values(random, filters, 0.5);
+        float[] transformed = new float[Winograd.WeightsLength(filters, channels)];
+        Winograd.TransformWeights(weight, filters, channels, transformed);
+        int outputs = filters * (height + (2 * padding) - 2) * (width + (2 * padding) - 2);
+        float[] alone = new float[Winograd.ScratchLength(channels, filters, height, width, padding)];
+        const int Images = 3;
+        float[] group = new float[Winograd.GroupScratchLength(channels, filters, height, width, padding, Images)];
+
+        // The first call fills all three images' columns; the second gives only two images, the third image's columns
+        // keep the first call's tiles (as in a call's last, short group), which must not reach the other two.
+        foreach (int given in new[] { Images, 2 })
+        {
+            var inputs = new float[given][];
+            for (int n = 0; n < given; n++)
+            {
+                inputs[n] = Values(random, channels * height * width, given == Images ? 100.0 : 1.0);
+                Winograd.GroupInput(inputs[n], channels, height, width, padding, filters, n, Images, group);
+            }
+
+            Winograd.GroupProducts(transformed, channels, height, width, padding, filters, Images, group);
+            for (int n = 0; n < given; n++)
+            {
+                bool relu = n % 2 == 1;
+                float[] expected = new float[outputs], actual = new float[outputs];
+                Winograd.Forward(inputs[n], channels, height, width, padding, transformed, bias, filters, relu, expected, alone);
+                Winograd.GroupOutput(bias, channels, height, width, padding, filters, relu, n, Images, group, actual);
+                for (int i = 0; i < outputs; i++)
+                {
+                    Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]), $"{given} images given, image {n}, output {i}: {actual[i]:R} in the group, {expected[i]:R} alone");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void A_group_refuses_an_image_outside_it_and_a_short_scratch_with_the_numbers()
+    {
+        RequireVectors();
+        float[] input = new float[8 * 6 * 6];
+        float[] scratch = new float[Winograd.GroupScratchLength(8, 16, 6, 6, 1, 2)];
+        var outside = Assert.Throws<ArgumentException>(() => Winograd.GroupInput(input, 8, 6, 6, 1, 16, 2, 2, scratch));
+        Assert.Contains("image 2 of a group of 2", outside.Message, StringComparison.Ordinal);
+        var shortScratch = Assert.Throws<ArgumentException>(() => Winograd.GroupInput(input, 8, 6, 6, 1, 16, 0, 2, new float[scratch.Length - 1]));
+        Assert.Contains($"{scratch.Length - 1} of scratch for a group of 2 images of 8×6×6 → 16×6×6, which need 288 and {scratch.Length}", shortScratch.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => Winograd.GroupScratchLength(8, 16, 6, 6, 1, 0));
+        Assert.Throws<ArgumentException>(() => Winograd.GroupProducts(new float[Winograd.WeightsLength(16, 8) - 1], 8, 6, 6, 1, 16, 2, scratch));
+        Assert.Throws<ArgumentException>(() => Winograd.GroupOutput(new float[15], 8, 6, 6, 1, 16, false, 0, 2, scratch, new float[16 * 36]));
     }
 
     [Fact]

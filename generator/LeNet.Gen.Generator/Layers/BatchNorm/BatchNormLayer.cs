@@ -237,6 +237,8 @@ internal sealed class BatchNormLayer : IBatchWideKind
 
     public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code) => (0, 0);
 
+    public ImageGroupStep? ImageGroup(LayerCode code) => null;
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var b = (BatchNormSpec)code.Layer.Spec;

@@ -365,6 +365,9 @@ internal sealed class ConvLayer : ILayerKind
         return (lanes, exact / ImageLanesCostModel.ScalarMultiplyAddsPerNs);
     }
 
+    /// <summary>Winograd's products over a group of images (<see cref="WinogradGroupStep"/>), where the cost model chose them.</summary>
+    public ImageGroupStep? ImageGroup(LayerCode code) => WinogradGroupStep.For(new ConvCode(code));
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var conv = new ConvCode(code);

@@ -222,6 +222,8 @@ internal sealed class DenseLayer : ILayerKind
         return (multiplyAdds / ImageLanesCostModel.DenseMultiplyAddsPerNs, multiplyAdds / ImageLanesCostModel.MatrixVectorMultiplyAddsPerNs);
     }
 
+    public ImageGroupStep? ImageGroup(LayerCode code) => null;
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         EmitDenseForward(w, code);

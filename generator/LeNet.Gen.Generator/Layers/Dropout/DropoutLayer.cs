@@ -121,6 +121,8 @@ internal sealed class DropoutLayer : ILayerKind
 
     public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code) => (0, 0);
 
+    public ImageGroupStep? ImageGroup(LayerCode code) => null;
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var d = (DropoutSpec)code.Layer.Spec;

@@ -113,6 +113,8 @@ internal sealed class GlobalAveragePoolLayer : ILayerKind
 
     public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code) => (0, 0);
 
+    public ImageGroupStep? ImageGroup(LayerCode code) => null;
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var input = code.Layer.Input;

@@ -145,6 +145,8 @@ internal sealed class PoolLayer : ILayerKind
 
     public (double Lanes, double PerImage) ImageLanesCostNs(LayerCode code) => (0, 0);
 
+    public ImageGroupStep? ImageGroup(LayerCode code) => null;
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var pool = (PoolSpec)code.Layer.Spec;
