@@ -7,7 +7,7 @@ namespace LeNet.Gen.Tests.Runtime;
 
 /// <summary>
 /// The filters-in-lanes convolution against its definition, summed in double: strides 1 to 3, kernels 1 to 5, filter
-/// counts that make an odd block (8, 24, 40) or fill AVX-512's 16 lanes (16, 32), planes that end part-way through a
+/// counts that make an odd block (8, 24, 40), fill AVX-512's 16 lanes (16, 32) or its 4-block tiles (64, 96, 112), planes that end part-way through a
 /// six-position tile or hold fewer than six positions, ReLU with NaN; and the errors for shapes it does not run.
 /// </summary>
 public class FilterLanesTests
@@ -24,6 +24,9 @@ public class FilterLanesTests
     [InlineData(2, 3, 9, 16, 3, 1)]    // 1×7 outputs: a 1-block tile and one position
     [InlineData(2, 5, 8, 8, 3, 1)]     // 3×6 outputs (18 positions): three full 1-block tiles
     [InlineData(2, 3, 13, 16, 3, 1)]   // 1×11 outputs: a 1-block tile and one five positions long
+    [InlineData(6, 17, 17, 64, 3, 2)]  // strided's conv2 shape: one 4-block tile of 16 on AVX-512 (two 2-block tiles of 8 on AVX2)
+    [InlineData(3, 9, 7, 112, 3, 1)]   // 7×5 outputs (35 positions, a last tile of five): 4-, 2- and 1-block tiles of 16
+    [InlineData(2, 5, 5, 96, 2, 2)]    // 2×2 outputs, fewer than a tile: a 4-block and a 2-block tile
     public void A_convolution_matches_the_definition(int channels, int height, int width, int filters, int kernel, int stride)
     {
         if (!FilterLanes.Supports(filters))
