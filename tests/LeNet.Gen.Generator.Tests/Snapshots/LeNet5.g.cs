@@ -1337,7 +1337,7 @@ namespace LeNet.Gen.Generated
         }
 
         // conv2 weight gradient, AVX-512, 16 lanes: 16 filters per vector, dweight[f, c, i, j] += Σ y,x d[f, y, x] · in[c, y + i, x + j],
-        // with d transposed first so that the gradients of all filters at one output are adjacent; 1 × 16 filters × 5 taps of a kernel row at a time.
+        // with d transposed first so that the gradients of all filters at one output are adjacent; 16 filters × 5 taps of two kernel rows at a time, a row of 10 outputs' gradients held while each input value is broadcast once.
         // A nonempty pending takes the sums instead, [channel, i, j, filter]: one vector added per 16 filters (FinishExamples adds it
         // into the weight gradient after a chunk of examples).
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -1351,55 +1351,159 @@ namespace LeNet.Gen.Generated
             Span<float> sums = stackalloc float[16];
             for (int c = 0; c < 6; c++)
             {
-                for (int i = 0; i < 5; i++)
+                for (int fb = 0; fb < 16; fb += 16)
                 {
-                    for (int fb = 0; fb < 16; fb += 16)
+                    for (int i = 0; i < 4; i += 2)
                     {
-                        var t00 = Splat(0f); var t01 = Splat(0f); var t02 = Splat(0f); var t03 = Splat(0f); var t04 = Splat(0f);
+                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f); var t3 = Splat(0f); var t4 = Splat(0f); var u0 = Splat(0f); var u1 = Splat(0f); var u2 = Splat(0f); var u3 = Splat(0f); var u4 = Splat(0f);
                         for (int y = 0; y < 10; y++)
                         {
                             ref float row = ref At(ref x, (c * 196) + ((y + i) * 14));
-                            for (int q = 0; q < 10; q++)
-                            {
-                                nuint at = (nuint)((((y * 10) + q) * 16) + fb);
-                                var s0 = Splat(At(ref row, q + 0)); var s1 = Splat(At(ref row, q + 1)); var s2 = Splat(At(ref row, q + 2)); var s3 = Splat(At(ref row, q + 3)); var s4 = Splat(At(ref row, q + 4));
-                                var e0 = Load(ref d, at); t00 = Fma(e0, s0, t00); t01 = Fma(e0, s1, t01); t02 = Fma(e0, s2, t02); t03 = Fma(e0, s3, t03); t04 = Fma(e0, s4, t04);
-                            }
+                            nuint at = (nuint)((y * 160) + fb);
+                            var e0 = Load(ref d, at); var e1 = Load(ref d, at + 16); var e2 = Load(ref d, at + 32); var e3 = Load(ref d, at + 48); var e4 = Load(ref d, at + 64); var e5 = Load(ref d, at + 80); var e6 = Load(ref d, at + 96); var e7 = Load(ref d, at + 112); var e8 = Load(ref d, at + 128); var e9 = Load(ref d, at + 144);
+                            var v = Splat(At(ref row, 0)); var n = Splat(At(ref row, 14)); t0 = Fma(e0, v, t0); u0 = Fma(e0, n, u0);
+                            v = Splat(At(ref row, 1)); n = Splat(At(ref row, 15)); t0 = Fma(e1, v, t0); u0 = Fma(e1, n, u0); t1 = Fma(e0, v, t1); u1 = Fma(e0, n, u1);
+                            v = Splat(At(ref row, 2)); n = Splat(At(ref row, 16)); t0 = Fma(e2, v, t0); u0 = Fma(e2, n, u0); t1 = Fma(e1, v, t1); u1 = Fma(e1, n, u1); t2 = Fma(e0, v, t2); u2 = Fma(e0, n, u2);
+                            v = Splat(At(ref row, 3)); n = Splat(At(ref row, 17)); t0 = Fma(e3, v, t0); u0 = Fma(e3, n, u0); t1 = Fma(e2, v, t1); u1 = Fma(e2, n, u1); t2 = Fma(e1, v, t2); u2 = Fma(e1, n, u2); t3 = Fma(e0, v, t3); u3 = Fma(e0, n, u3);
+                            v = Splat(At(ref row, 4)); n = Splat(At(ref row, 18)); t0 = Fma(e4, v, t0); u0 = Fma(e4, n, u0); t1 = Fma(e3, v, t1); u1 = Fma(e3, n, u1); t2 = Fma(e2, v, t2); u2 = Fma(e2, n, u2); t3 = Fma(e1, v, t3); u3 = Fma(e1, n, u3); t4 = Fma(e0, v, t4); u4 = Fma(e0, n, u4);
+                            v = Splat(At(ref row, 5)); n = Splat(At(ref row, 19)); t0 = Fma(e5, v, t0); u0 = Fma(e5, n, u0); t1 = Fma(e4, v, t1); u1 = Fma(e4, n, u1); t2 = Fma(e3, v, t2); u2 = Fma(e3, n, u2); t3 = Fma(e2, v, t3); u3 = Fma(e2, n, u3); t4 = Fma(e1, v, t4); u4 = Fma(e1, n, u4);
+                            v = Splat(At(ref row, 6)); n = Splat(At(ref row, 20)); t0 = Fma(e6, v, t0); u0 = Fma(e6, n, u0); t1 = Fma(e5, v, t1); u1 = Fma(e5, n, u1); t2 = Fma(e4, v, t2); u2 = Fma(e4, n, u2); t3 = Fma(e3, v, t3); u3 = Fma(e3, n, u3); t4 = Fma(e2, v, t4); u4 = Fma(e2, n, u4);
+                            v = Splat(At(ref row, 7)); n = Splat(At(ref row, 21)); t0 = Fma(e7, v, t0); u0 = Fma(e7, n, u0); t1 = Fma(e6, v, t1); u1 = Fma(e6, n, u1); t2 = Fma(e5, v, t2); u2 = Fma(e5, n, u2); t3 = Fma(e4, v, t3); u3 = Fma(e4, n, u3); t4 = Fma(e3, v, t4); u4 = Fma(e3, n, u4);
+                            v = Splat(At(ref row, 8)); n = Splat(At(ref row, 22)); t0 = Fma(e8, v, t0); u0 = Fma(e8, n, u0); t1 = Fma(e7, v, t1); u1 = Fma(e7, n, u1); t2 = Fma(e6, v, t2); u2 = Fma(e6, n, u2); t3 = Fma(e5, v, t3); u3 = Fma(e5, n, u3); t4 = Fma(e4, v, t4); u4 = Fma(e4, n, u4);
+                            v = Splat(At(ref row, 9)); n = Splat(At(ref row, 23)); t0 = Fma(e9, v, t0); u0 = Fma(e9, n, u0); t1 = Fma(e8, v, t1); u1 = Fma(e8, n, u1); t2 = Fma(e7, v, t2); u2 = Fma(e7, n, u2); t3 = Fma(e6, v, t3); u3 = Fma(e6, n, u3); t4 = Fma(e5, v, t4); u4 = Fma(e5, n, u4);
+                            v = Splat(At(ref row, 10)); n = Splat(At(ref row, 24)); t1 = Fma(e9, v, t1); u1 = Fma(e9, n, u1); t2 = Fma(e8, v, t2); u2 = Fma(e8, n, u2); t3 = Fma(e7, v, t3); u3 = Fma(e7, n, u3); t4 = Fma(e6, v, t4); u4 = Fma(e6, n, u4);
+                            v = Splat(At(ref row, 11)); n = Splat(At(ref row, 25)); t2 = Fma(e9, v, t2); u2 = Fma(e9, n, u2); t3 = Fma(e8, v, t3); u3 = Fma(e8, n, u3); t4 = Fma(e7, v, t4); u4 = Fma(e7, n, u4);
+                            v = Splat(At(ref row, 12)); n = Splat(At(ref row, 26)); t3 = Fma(e9, v, t3); u3 = Fma(e9, n, u3); t4 = Fma(e8, v, t4); u4 = Fma(e8, n, u4);
+                            v = Splat(At(ref row, 13)); n = Splat(At(ref row, 27)); t4 = Fma(e9, v, t4); u4 = Fma(e9, n, u4);
                         }
                         if (deferred)
                         {
                             nuint kept = (nuint)((((c * 5) + i) * 80) + fb); // pending[c, i, 0, fb]
-                            Store(Load(ref pt, kept + 0) + t00, ref pt, kept + 0);
-                            Store(Load(ref pt, kept + 16) + t01, ref pt, kept + 16);
-                            Store(Load(ref pt, kept + 32) + t02, ref pt, kept + 32);
-                            Store(Load(ref pt, kept + 48) + t03, ref pt, kept + 48);
-                            Store(Load(ref pt, kept + 64) + t04, ref pt, kept + 64);
-                            continue;
+                            Store(Load(ref pt, kept + 0) + t0, ref pt, kept + 0);
+                            Store(Load(ref pt, kept + 16) + t1, ref pt, kept + 16);
+                            Store(Load(ref pt, kept + 32) + t2, ref pt, kept + 32);
+                            Store(Load(ref pt, kept + 48) + t3, ref pt, kept + 48);
+                            Store(Load(ref pt, kept + 64) + t4, ref pt, kept + 64);
+                            Store(Load(ref pt, kept + 80) + u0, ref pt, kept + 80);
+                            Store(Load(ref pt, kept + 96) + u1, ref pt, kept + 96);
+                            Store(Load(ref pt, kept + 112) + u2, ref pt, kept + 112);
+                            Store(Load(ref pt, kept + 128) + u3, ref pt, kept + 128);
+                            Store(Load(ref pt, kept + 144) + u4, ref pt, kept + 144);
                         }
-                        Vector512.CopyTo(t00, sums);
-                        for (int lane = 0; lane < 16; lane++)
+                        else
                         {
-                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 0] += sums[lane];
+                            Vector512.CopyTo(t0, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 0) * 5) + 0] += sums[lane];
+                            }
+                            Vector512.CopyTo(t1, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 0) * 5) + 1] += sums[lane];
+                            }
+                            Vector512.CopyTo(t2, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 0) * 5) + 2] += sums[lane];
+                            }
+                            Vector512.CopyTo(t3, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 0) * 5) + 3] += sums[lane];
+                            }
+                            Vector512.CopyTo(t4, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 0) * 5) + 4] += sums[lane];
+                            }
+                            Vector512.CopyTo(u0, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 1) * 5) + 0] += sums[lane];
+                            }
+                            Vector512.CopyTo(u1, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 1) * 5) + 1] += sums[lane];
+                            }
+                            Vector512.CopyTo(u2, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 1) * 5) + 2] += sums[lane];
+                            }
+                            Vector512.CopyTo(u3, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 1) * 5) + 3] += sums[lane];
+                            }
+                            Vector512.CopyTo(u4, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 1) * 5) + 4] += sums[lane];
+                            }
                         }
-                        Vector512.CopyTo(t01, sums);
-                        for (int lane = 0; lane < 16; lane++)
+                    }
+
+                    {
+                        const int i = 4;
+                        var t0 = Splat(0f); var t1 = Splat(0f); var t2 = Splat(0f); var t3 = Splat(0f); var t4 = Splat(0f);
+                        for (int y = 0; y < 10; y++)
                         {
-                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 1] += sums[lane];
+                            ref float row = ref At(ref x, (c * 196) + ((y + i) * 14));
+                            nuint at = (nuint)((y * 160) + fb);
+                            var e0 = Load(ref d, at); var e1 = Load(ref d, at + 16); var e2 = Load(ref d, at + 32); var e3 = Load(ref d, at + 48); var e4 = Load(ref d, at + 64); var e5 = Load(ref d, at + 80); var e6 = Load(ref d, at + 96); var e7 = Load(ref d, at + 112); var e8 = Load(ref d, at + 128); var e9 = Load(ref d, at + 144);
+                            var v = Splat(At(ref row, 0)); t0 = Fma(e0, v, t0);
+                            v = Splat(At(ref row, 1)); t0 = Fma(e1, v, t0); t1 = Fma(e0, v, t1);
+                            v = Splat(At(ref row, 2)); t0 = Fma(e2, v, t0); t1 = Fma(e1, v, t1); t2 = Fma(e0, v, t2);
+                            v = Splat(At(ref row, 3)); t0 = Fma(e3, v, t0); t1 = Fma(e2, v, t1); t2 = Fma(e1, v, t2); t3 = Fma(e0, v, t3);
+                            v = Splat(At(ref row, 4)); t0 = Fma(e4, v, t0); t1 = Fma(e3, v, t1); t2 = Fma(e2, v, t2); t3 = Fma(e1, v, t3); t4 = Fma(e0, v, t4);
+                            v = Splat(At(ref row, 5)); t0 = Fma(e5, v, t0); t1 = Fma(e4, v, t1); t2 = Fma(e3, v, t2); t3 = Fma(e2, v, t3); t4 = Fma(e1, v, t4);
+                            v = Splat(At(ref row, 6)); t0 = Fma(e6, v, t0); t1 = Fma(e5, v, t1); t2 = Fma(e4, v, t2); t3 = Fma(e3, v, t3); t4 = Fma(e2, v, t4);
+                            v = Splat(At(ref row, 7)); t0 = Fma(e7, v, t0); t1 = Fma(e6, v, t1); t2 = Fma(e5, v, t2); t3 = Fma(e4, v, t3); t4 = Fma(e3, v, t4);
+                            v = Splat(At(ref row, 8)); t0 = Fma(e8, v, t0); t1 = Fma(e7, v, t1); t2 = Fma(e6, v, t2); t3 = Fma(e5, v, t3); t4 = Fma(e4, v, t4);
+                            v = Splat(At(ref row, 9)); t0 = Fma(e9, v, t0); t1 = Fma(e8, v, t1); t2 = Fma(e7, v, t2); t3 = Fma(e6, v, t3); t4 = Fma(e5, v, t4);
+                            v = Splat(At(ref row, 10)); t1 = Fma(e9, v, t1); t2 = Fma(e8, v, t2); t3 = Fma(e7, v, t3); t4 = Fma(e6, v, t4);
+                            v = Splat(At(ref row, 11)); t2 = Fma(e9, v, t2); t3 = Fma(e8, v, t3); t4 = Fma(e7, v, t4);
+                            v = Splat(At(ref row, 12)); t3 = Fma(e9, v, t3); t4 = Fma(e8, v, t4);
+                            v = Splat(At(ref row, 13)); t4 = Fma(e9, v, t4);
                         }
-                        Vector512.CopyTo(t02, sums);
-                        for (int lane = 0; lane < 16; lane++)
+                        if (deferred)
                         {
-                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 2] += sums[lane];
+                            nuint kept = (nuint)((((c * 5) + i) * 80) + fb); // pending[c, i, 0, fb]
+                            Store(Load(ref pt, kept + 0) + t0, ref pt, kept + 0);
+                            Store(Load(ref pt, kept + 16) + t1, ref pt, kept + 16);
+                            Store(Load(ref pt, kept + 32) + t2, ref pt, kept + 32);
+                            Store(Load(ref pt, kept + 48) + t3, ref pt, kept + 48);
+                            Store(Load(ref pt, kept + 64) + t4, ref pt, kept + 64);
                         }
-                        Vector512.CopyTo(t03, sums);
-                        for (int lane = 0; lane < 16; lane++)
+                        else
                         {
-                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 3] += sums[lane];
-                        }
-                        Vector512.CopyTo(t04, sums);
-                        for (int lane = 0; lane < 16; lane++)
-                        {
-                            weightGradient[(((fb + 0 + lane) * 6) + c) * 25 + (i * 5) + 4] += sums[lane];
+                            Vector512.CopyTo(t0, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 0) * 5) + 0] += sums[lane];
+                            }
+                            Vector512.CopyTo(t1, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 0) * 5) + 1] += sums[lane];
+                            }
+                            Vector512.CopyTo(t2, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 0) * 5) + 2] += sums[lane];
+                            }
+                            Vector512.CopyTo(t3, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 0) * 5) + 3] += sums[lane];
+                            }
+                            Vector512.CopyTo(t4, sums);
+                            for (int lane = 0; lane < 16; lane++)
+                            {
+                                weightGradient[(((fb + lane) * 6) + c) * 25 + ((i + 0) * 5) + 4] += sums[lane];
+                            }
                         }
                     }
                 }
@@ -1411,7 +1515,6 @@ namespace LeNet.Gen.Generated
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Splat(float value) => Vector512.Create(value);
             [MethodImpl(MethodImplOptions.AggressiveInlining)] static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Simd.MultiplyAdd(a, b, c);
         }
-
         // conv2 forward, AVX2 with FMA, 8 lanes: each filter's 10×10 outputs sit at y·14 + x of a
         // 144-wide plane (136 positions used), computed 4 filters × 3 vectors at a time.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
