@@ -52,14 +52,16 @@ public static class Winograd
     /// Floats of scratch a group of <paramref name="images"/> images needs (<see cref="GroupInput"/>, <see cref="GroupProducts"/>,
     /// <see cref="GroupOutput"/>): one padded input plane, and the transformed tiles and the products of every image.
     /// </summary>
-    public static int GroupScratchLength(int channels, int filters, int height, int width, int padding, int images)
+    public static int GroupScratchLength(int channels, int filters, int height, int width, int padding, int images) =>
+        ScratchFloats(new Geometry(height, width, padding), channels, filters, images);
+
+    private static int ScratchFloats(in Geometry g, int channels, int filters, int images)
     {
-        var g = new Geometry(height, width, padding);
         long columns = (long)g.TileStride * images;
         long length = ((long)channels * g.PaddedHeight * g.PaddedWidth) + (16 * ((channels * columns) + Skew)) + (16 * ((filters * columns) + Skew));
         if (images < 1 || channels < 1 || filters < 1 || length > int.MaxValue)
         {
-            throw new ArgumentException($"Winograd: {images} images of {channels} channels ({height}×{width}, padding {padding}) to {filters} filters is not a group these kernels run.");
+            throw new ArgumentException($"Winograd: {images} images of {channels} channels ({g.Height}×{g.Width}, padding {g.Padding}) to {filters} filters is not a group these kernels run.");
         }
 
         return (int)length;
@@ -648,10 +650,10 @@ public static class Winograd
             Padded = channels * g.PaddedHeight * g.PaddedWidth;
             TileBlock = (channels * Columns) + Skew;
             ProductBlock = (filters * Columns) + Skew;
-            int input = channels * g.Height * g.Width;
-            if (inputLength < input || scratchLength < GroupScratchLength(channels, filters, g.Height, g.Width, g.Padding, images))
+            int input = channels * g.Height * g.Width, needed = ScratchFloats(g, channels, filters, images);
+            if (inputLength < input || scratchLength < needed)
             {
-                throw new ArgumentException($"Winograd: {inputLength} input values and {scratchLength} of scratch for a group of {images} images of {channels}×{g.Height}×{g.Width} → {filters}×{g.OutHeight}×{g.OutWidth}, which need {input} and {GroupScratchLength(channels, filters, g.Height, g.Width, g.Padding, images)}.");
+                throw new ArgumentException($"Winograd: {inputLength} input values and {scratchLength} of scratch for a group of {images} images of {channels}×{g.Height}×{g.Width} → {filters}×{g.OutHeight}×{g.OutWidth}, which need {input} and {needed}.");
             }
         }
 

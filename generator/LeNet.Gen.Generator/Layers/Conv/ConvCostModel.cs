@@ -89,6 +89,12 @@ internal static class ConvCostModel
     // Buffers past this many floats keep the direct kernels, so the runtime's int offsets stay far from overflow.
     private const long MaxWinogradValues = 1L << 26;
 
+    /// <summary>The 2×2 output tiles of a Winograd layer's image (a last row or column of tiles may hang over an odd edge).</summary>
+    public static int WinogradTiles(int outHeight, int outWidth) => ((outHeight + 1) / 2) * ((outWidth + 1) / 2);
+
+    // Tiles rounded up to whole vectors of 8: the columns one image takes in Winograd's products (the runtime's TileStride).
+    private static long TileColumns(long tiles) => (tiles + 7) / 8 * 8;
+
     /// <summary>
     /// Where the layer runs Winograd's kernels, with the estimate behind it, or null when it keeps the direct kernels for
     /// every call.
@@ -100,8 +106,8 @@ internal static class ConvCostModel
             return null;
         }
 
-        long tiles = (long)((outHeight + 1) / 2) * ((outWidth + 1) / 2);
-        long tileStride = (tiles + 7) / 8 * 8;
+        long tiles = WinogradTiles(outHeight, outWidth);
+        long tileStride = TileColumns(tiles);
         long pairs = (long)filters * channels;
         if (16L * pairs > MaxWinogradValues || 16L * (channels + filters) * (tileStride + 16) > MaxWinogradValues)
         {
@@ -151,7 +157,7 @@ internal static class ConvCostModel
     /// </summary>
     public static (int Images, string Reason)? WinogradGroup(int tiles)
     {
-        int tileStride = (tiles + 7) / 8 * 8;
+        int tileStride = (int)TileColumns(tiles);
         if (tileStride >= GroupColumns)
         {
             return null;

@@ -33,8 +33,7 @@ internal sealed class WinogradGroupStep : ImageGroupStep
         }
 
         var output = conv.Code.Layer.Output;
-        int tiles = ((output.Height + 1) / 2) * ((output.Width + 1) / 2);
-        return ConvCostModel.WinogradGroup(tiles) is { } group ? new WinogradGroupStep(conv, group.Images, group.Reason) : null;
+        return ConvCostModel.WinogradGroup(ConvCostModel.WinogradTiles(output.Height, output.Width)) is { } group ? new WinogradGroupStep(conv, group.Images, group.Reason) : null;
     }
 
     public override int Images { get; }
