@@ -19,6 +19,7 @@ internal static class Code
     public const string SpaceToDepth = "global::LeNet.Gen.Runtime.SpaceToDepth";
     public const string Winograd = "global::LeNet.Gen.Runtime.Winograd";
     public const string ColumnGradient = "global::LeNet.Gen.Runtime.ColumnGradient";
+    public const string ColumnCopies = "global::LeNet.Gen.Runtime.ColumnCopies";
     public const string Check = "global::LeNet.Gen.Runtime.Check";
     public const string ImageLanes = "global::LeNet.Gen.Runtime.ImageLanes";
     public const string FilterLanes = "global::LeNet.Gen.Runtime.FilterLanes";

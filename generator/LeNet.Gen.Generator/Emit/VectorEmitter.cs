@@ -140,9 +140,9 @@ internal static class VectorEmitter
                     using (w.Block($"for (int c = 0; c < {conv.InChannels}; c++)"))
                     using (w.Block($"for (int i = 0; i < {k}; i++)"))
                     {
-                        w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + (i * {conv.SourceWidth})); // source row i of channel c, from p");
+                        w.Line($"ref float row = ref At(ref x, (c * {conv.SourcePlane}) + (i * {conv.SourceWidth})); // source row i of channel c, from p" + (conv.ReadsColumnCopies ? $"; column j's copy is {conv.ColumnStride}·j further" : string.Empty));
                         w.Line($"ref float t = ref At(ref w, (((f * {conv.InChannels}) + c) * {kk}) + (i * {k})); // kernel row i of filter f, channel c");
-                        EmitTapRow(w, filters, vectors, lanes, columns: k, lastColumnIf: null, columnStep: 1, filterStep: conv.InChannels * kk);
+                        EmitTapRow(w, filters, vectors, lanes, columns: k, lastColumnIf: null, columnStep: 1, filterStep: conv.InChannels * kk, sourceColumnStep: conv.ColumnStride);
                     }
                 }
                 else
@@ -166,14 +166,14 @@ internal static class VectorEmitter
     // The taps of one kernel row: per column, the position vectors loaded once and multiplied by each filter's weight,
     // which sits columnStep further along the row per column and filterStep further per filter. The last column can be
     // guarded by a condition (a phase whose sub-kernels are one column short).
-    private static void EmitTapRow(SourceWriter w, int filters, int vectors, int lanes, int columns, string? lastColumnIf, int columnStep, int filterStep)
+    private static void EmitTapRow(SourceWriter w, int filters, int vectors, int lanes, int columns, string? lastColumnIf, int columnStep, int filterStep, int sourceColumnStep = 1)
     {
         for (int j = 0; j < columns; j++)
         {
             IDisposable? guard = j == columns - 1 && lastColumnIf is not null ? w.Block($"if ({lastColumnIf})") : null;
             string declare = j == 0 ? "var " : string.Empty;
             w.Line($"// column {j}");
-            w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(q => $"{declare}a{q} = Load(ref row, p + {(q * lanes) + j});")));
+            w.Line(string.Join(" ", Enumerable.Range(0, vectors).Select(q => $"{declare}a{q} = Load(ref row, p + {(q * lanes) + (j * sourceColumnStep)});")));
             for (int b = 0; b < filters; b++)
             {
                 int offset = (b * filterStep) + (j * columnStep);

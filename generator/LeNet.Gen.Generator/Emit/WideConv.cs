@@ -10,6 +10,24 @@ namespace LeNet.Gen.Generator.Emit;
 /// </summary>
 internal sealed record WideConv(int InChannels, int SourceHeight, int SourceWidth, int Kernel, int OutChannels, int OutHeight, int OutWidth)
 {
+    /// <summary>
+    /// How far apart the sources of adjacent kernel columns are: 1 on the source's own rows, where tap j reads one value
+    /// further along; the length of a copy on shifted column copies (<see cref="OnColumnCopies"/>), where tap j reads copy j.
+    /// </summary>
+    public int ColumnStride { get; init; } = 1;
+
+    /// <summary>True when the kernel reads shifted column copies of its source (<see cref="OnColumnCopies"/>).</summary>
+    public bool ReadsColumnCopies => ColumnStride != 1;
+
+    /// <summary>
+    /// The same convolution on <c>Kernel</c> shifted copies of the source (<c>LeNet.Gen.Runtime.ColumnCopies</c>): copy j
+    /// holds each source row's <c>OutWidth</c> values from column j, so the rows are <c>OutWidth</c> long, the outputs sit
+    /// back to back, and tap (c, i, j) reads copy j at <c>c·SourceHeight·OutWidth + i·OutWidth</c> from p. A copy's length
+    /// is rounded up to whole vectors of 16 so that every copy starts aligned like the first.
+    /// </summary>
+    public WideConv OnColumnCopies() =>
+        new WideConv(InChannels, SourceHeight, OutWidth, Kernel, OutChannels, OutHeight, OutWidth) { ColumnStride = RoundUp(InChannels * SourceHeight * OutWidth, 16) };
+
     /// <summary>Wide positions that hold outputs: up to the last output of the last row.</summary>
     public int Positions => ((OutHeight - 1) * SourceWidth) + OutWidth;
 
@@ -64,7 +82,7 @@ internal sealed record WideConv(int InChannels, int SourceHeight, int SourceWidt
 
     /// <summary>How many values the source buffer must hold so that every vector load stays inside it.</summary>
     public int SourceLength(VectorIsa isa) =>
-        ((InChannels - 1) * SourcePlane) + (Tile(isa).Plane - 1) + ((Kernel - 1) * SourceWidth) + (Kernel - 1) + 1;
+        ((InChannels - 1) * SourcePlane) + (Tile(isa).Plane - 1) + ((Kernel - 1) * SourceWidth) + ((Kernel - 1) * ColumnStride) + 1;
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 }

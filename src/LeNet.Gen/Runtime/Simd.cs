@@ -660,6 +660,19 @@ public static class Simd
     }
 
     /// <summary>
+    /// Copies the first <paramref name="length"/> values of each of <paramref name="channels"/> planes, <paramref name="plane"/>
+    /// apart in <paramref name="source"/>, into <paramref name="output"/> back to back: a convolution's outputs computed
+    /// on planes rounded up to whole register tiles, into its C×H×W output.
+    /// </summary>
+    public static void CompactPlanes(ReadOnlySpan<float> source, int plane, int channels, int length, Span<float> output)
+    {
+        for (int c = 0; c < channels; c++)
+        {
+            source.Slice(c * plane, length).CopyTo(output.Slice(c * length, length));
+        }
+    }
+
+    /// <summary>
     /// Copies <paramref name="channels"/> × <paramref name="height"/> × <paramref name="width"/> values out of a "wide" buffer,
     /// where channel c's row y starts at <c>c·plane + y·rowStride</c>, into a compact C×H×W tensor.
     /// </summary>

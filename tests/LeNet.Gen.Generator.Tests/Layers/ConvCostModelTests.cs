@@ -263,4 +263,44 @@ public class ConvCostModelTests
         Assert.DoesNotContain("Conv2InputGradientWide", source);
         Assert.DoesNotContain("Conv2RotatedWeights", source);
     }
+    [Fact]
+    public void A_narrow_output_reads_shifted_column_copies_when_they_are_small()
+    {
+        // LeNet-5's conv2 (6 → 16 channels, 5×5, 14×14 → 10×10), AVX2 planes: the wide rows take 150 · 16 · 144 / 38 =
+        // 9,094 ns; the copies 150 · 16 · 112 / 38 = 7,074 ns plus 5 · 6 · 14 · 2 = 840 vector moves at 0.6 ns, 7,578 ns:
+        // under 90% of the wide rows.
+        Assert.Equal(
+            "the wide rows on 5 shifted column copies of the input (outputs back to back, a 112-position plane against 144 on the input's own rows): estimated 7.6 µs an image with the copies, against 9.1 µs",
+            ConvCostModel.ColumnCopies(6, 5, 16, 14, 10, 144, 112));
+        // Rows of fewer than 8 outputs are not copied (a vector of 8 a row at least).
+        Assert.Null(ConvCostModel.ColumnCopies(6, 5, 16, 11, 7, 104, 56));
+        // LeNet-5's conv1 (1 → 6, 32×32 → 28×28): 896 against 784 positions saves 12.5%, less the copies: not under 90%.
+        Assert.Null(ConvCostModel.ColumnCopies(1, 5, 6, 32, 28, 896, 784));
+        // 3 → 16 channels, 5×5 on 36×36 padded: 5 · 3 · 36 · 32 = 17,280 values of copies, past the level-1 cache.
+        Assert.Null(ConvCostModel.ColumnCopies(3, 5, 16, 36, 32, 1152, 1024));
+
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
+            1, 32, 32, RoundingMode.Floor,
+            Conv(6, 5, stride: 1, padding: 0, activation: ActivationKind.ReLU),
+            Pool(PoolingKind.Average, 2),
+            Conv(16, 5, stride: 1, padding: 0, activation: ActivationKind.Tanh),
+            Pool(PoolingKind.Average, 2),
+            Dense(10, ActivationKind.Softmax))).Plan!);
+
+        // conv2: copies of 6 · 14 · 10 = 840 values, 848 apart; the kernels' plane is 112 positions with either width.
+        Assert.Contains("global::LeNet.Gen.Runtime.ColumnCopies.Split(input, 6, 14, 14, 5, 10, workspace.Conv2ColumnCopies, 848);", source);
+        Assert.Contains("global::LeNet.Gen.Runtime.Simd.CompactPlanes(workspace.Conv2Wide, 112, 16, 100, output);", source);
+        Assert.Contains("ForwardCopiesVector512(workspace.Conv2ColumnCopies, weight, bias, workspace.Conv2Wide);", source);
+        Assert.Contains("ForwardCopiesVector256(workspace.Conv2ColumnCopies, weight, bias, workspace.Conv2Wide);", source);
+        Assert.DoesNotContain("Conv2ForwardWide", source);
+        Assert.Contains("// Cost model: the wide rows on 5 shifted column copies", source);
+        // Tap (c, i, j) of the copies kernel: row i of channel c at c·140 + i·10, column j's copy 848·j further.
+        Assert.Contains("ref float row = ref At(ref x, (c * 140) + (i * 10)); // source row i of channel c, from p; column j's copy is 848·j further", source);
+        Assert.Contains("a0 = Load(ref row, p + 3392);", source); // column 4: 4 · 848
+        // The buffer: 4 · 848 + (5 · 140 + 111 + 4 · 10) + 1 = 4,244 values, so every load of the last copy stays inside.
+        Assert.Contains("Conv2ColumnCopies = new float[4244]", source);
+        // tanh does not fuse into the stores, so it runs on the compacted output; conv1 keeps its own rows.
+        Assert.Contains("Conv1ForwardWideVector512(", source);
+        Assert.DoesNotContain("Conv1ColumnCopies", source);
+    }
 }

@@ -60,6 +60,20 @@ internal sealed class ConvCode
         }
     }
 
+    /// <summary>
+    /// Why the stride-1 forward kernels read shifted column copies of their source (<see cref="ConvCostModel.ColumnCopies"/>),
+    /// or null when they read the source's own rows (and for strided layers, whose phase planes have their own wide rows).
+    /// </summary>
+    public string? ColumnCopiesReason => ForwardWide is { } wide && !IsSpaceToDepth
+        ? ConvCostModel.ColumnCopies(wide.InChannels, wide.Kernel, wide.OutChannels, wide.SourceHeight, wide.OutWidth, wide.Tile(VectorIsa.Avx2).Plane, wide.OnColumnCopies().Tile(VectorIsa.Avx2).Plane)
+        : null;
+
+    /// <summary>The forward convolution on shifted column copies (<see cref="WideConv.OnColumnCopies"/>) when the cost model chose them, else null.</summary>
+    public WideConv? ForwardCopies => ColumnCopiesReason is null ? null : ForwardWide!.OnColumnCopies();
+
+    /// <summary>The buffer of <see cref="ForwardCopies"/>'s source: the input's shifted column copies.</summary>
+    public string ColumnCopies => Code.Pascal + "ColumnCopies";
+
     /// <summary>Where the cost model runs Winograd's kernels for the layer (<see cref="ConvCostModel"/>), or null when it keeps the direct kernels only.</summary>
     public WinogradChoice? Winograd => ConvCostModel.Winograd(Spec.Kernel, Spec.Stride, IsVectorized, Code.Layer.Input.Channels, Code.Layer.Output.Channels, Code.Layer.Output.Height, Code.Layer.Output.Width);
 
@@ -335,6 +349,12 @@ internal sealed class ConvCode
             }
 
             long wide = VectorIsa.All.Max(isa => (long)forward.Tile(isa).Plane * forward.OutChannels);
+            if (ForwardCopies is { } copies)
+            {
+                scratch.Add(WorkspaceBuffer.Always(ColumnCopies, VectorIsa.All.Max(copies.SourceLength), $"{layer.Name} input as {copies.Kernel} shifted column copies"));
+                wide = Math.Max(wide, VectorIsa.All.Max(isa => (long)copies.Tile(isa).Plane * copies.OutChannels));
+            }
+
             scratch.Add(WorkspaceBuffer.Always(Wide, wide, $"{layer.Name} output on wide rows"));
             if (UsesWideGradient)
             {

@@ -235,6 +235,57 @@ internal static class ConvCostModel
         return ((double)taps * 2 * lanes * pairs * plane / rate) + (tiles * FilterLanesTileNs) + (WeightCheckNs * taps * filters) + (TransposeNsPerValue * plane * filters);
     }
 
+    /// <summary>Nanoseconds per vector of 8 values that <c>LeNet.Gen.Runtime.ColumnCopies</c> moves: one load and one store.</summary>
+    public const double ColumnCopyNsPerVector = 0.6;
+
+    /// <summary>
+    /// The most values the column copies of a layer may hold: 32 KB, a level-1 data cache. The kernel reads every copy once
+    /// per register tile; copies larger than the cache come from level 2 each time, where the source's own rows would
+    /// have stayed in level 1. On an AMD EPYC (Zen 4), a first layer of 3 → 16 channels, 5×5 with padding 2 on 32×32 (17,280
+    /// values of copies) made its network's single image 6% slower with copies, not faster, and vgg-cifar's conv2
+    /// (27,648) 1.5% slower.
+    /// </summary>
+    public const long MaxColumnCopyValues = 8192;
+
+    /// <summary>
+    /// Whether a stride-1 layer's wide-row forward kernels read shifted column copies of their source
+    /// (<c>LeNet.Gen.Runtime.ColumnCopies</c>), with the reason, or null to read the source's rows in place. On the source's
+    /// rows every output row carries <c>kernel − 1</c> positions that fall across the row's end; on the copies the outputs
+    /// are back to back (<paramref name="copiesPlane"/> positions against <paramref name="widePlane"/>), for the price of
+    /// writing <paramref name="kernel"/> copies of the source's output-wide columns each call. Chosen within
+    /// <see cref="Margin"/>, on AVX2's planes and rates like <see cref="DirectNs"/>.
+    /// </summary>
+    /// <remarks>
+    /// Measured on an AMD EPYC (Zen 4, AVX-512 on 256-bit units), LeNet-5's conv2 (6 → 16 channels, 14×14 → 10×10): its
+    /// wide rows spend 9 vectors of 16 positions on 100 outputs, and the kernel runs at the multiply-add peak, so the
+    /// columns between rows are a third of its time.
+    /// </remarks>
+    public static string? ColumnCopies(int channels, int kernel, int filters, int height, int outWidth, int widePlane, int copiesPlane)
+    {
+        long copied = (long)kernel * channels * height * outWidth;
+        if (outWidth < 8 || copied > MaxColumnCopyValues)
+        {
+            return null;
+        }
+
+        double wide = DirectNs(channels, kernel, filters, widePlane);
+        double moves = (double)kernel * channels * height * ((outWidth + 7) / 8);
+        double copies = DirectNs(channels, kernel, filters, copiesPlane) + (moves * ColumnCopyNsPerVector);
+        if (copies > Margin * wide)
+        {
+            return null;
+        }
+
+        return string.Format(
+            CultureInfo.InvariantCulture,
+            "the wide rows on {0} shifted column copies of the input (outputs back to back, a {1}-position plane against {2} on the input's own rows): estimated {3:0.0} µs an image with the copies, against {4:0.0} µs",
+            kernel,
+            copiesPlane,
+            widePlane,
+            copies / 1000,
+            wide / 1000);
+    }
+
     /// <summary>
     /// Whether a stride-1 layer's input gradient runs as one matrix product and a scatter (<c>LeNet.Gen.Runtime.ColumnGradient</c>)
     /// instead of the wide-row convolution of the padded output gradient with the turned kernels, with the reason, or null

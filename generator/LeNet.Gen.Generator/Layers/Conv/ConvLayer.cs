@@ -447,6 +447,11 @@ internal sealed class ConvLayer : ILayerKind
             w.Line("// Vector code, " + summary + ".");
         }
 
+        if (plan.ColumnCopiesReason is { } copiesReason)
+        {
+            w.Line($"// Cost model: {copiesReason}.");
+        }
+
         if (plan.Winograd is { } choice)
         {
             EmitPreparedCall(w, code, choice.Reason, plan.UsesWinograd, relu => $"{Winograd}.Forward(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, 0, workspace.{plan.WinogradWeights}!, bias, {conv.OutChannels}, relu: {relu}, output, workspace.{plan.WinogradScratch}!);");
@@ -466,13 +471,20 @@ internal sealed class ConvLayer : ILayerKind
                 {
                     w.Line($"{SpaceToDepth}.Split(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, {plan.Stride}, workspace.{plan.Phases}, {conv.SourceHeight}, {conv.SourceWidth});");
                     w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}(workspace.{plan.Phases}, weight, bias, workspace.{plan.Wide});");
+                    w.Line($"{Simd}.Compact(workspace.{plan.Wide}, {conv.Tile(isa).Plane}, {conv.SourceWidth}, {conv.OutChannels}, {conv.OutHeight}, {conv.OutWidth}, output);");
+                }
+                else if (plan.ForwardCopies is { } copies)
+                {
+                    w.Line($"{ColumnCopies}.Split(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, {conv.Kernel}, {conv.OutWidth}, workspace.{plan.ColumnCopies}, {copies.ColumnStride});");
+                    w.Line($"{code.VectorKernels}.{code.Pascal}ForwardCopies{isa.Name}(workspace.{plan.ColumnCopies}, weight, bias, workspace.{plan.Wide});");
+                    w.Line($"{Simd}.CompactPlanes(workspace.{plan.Wide}, {copies.Tile(isa).Plane}, {conv.OutChannels}, {conv.OutHeight * conv.OutWidth}, output); // each plane's outputs are already back to back");
                 }
                 else
                 {
                     w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}(input, weight, bias, workspace.{plan.Wide});");
+                    w.Line($"{Simd}.Compact(workspace.{plan.Wide}, {conv.Tile(isa).Plane}, {conv.SourceWidth}, {conv.OutChannels}, {conv.OutHeight}, {conv.OutWidth}, output);");
                 }
 
-                w.Line($"{Simd}.Compact(workspace.{plan.Wide}, {conv.Tile(isa).Plane}, {conv.SourceWidth}, {conv.OutChannels}, {conv.OutHeight}, {conv.OutWidth}, output);");
                 if (!code.Activation.FusesIntoVectorStore)
                 {
                     EmitActivationInPlace(w, code);

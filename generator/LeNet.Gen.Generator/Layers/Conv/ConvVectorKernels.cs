@@ -29,12 +29,19 @@ internal static class ConvVectorKernels
 
         foreach (var isa in VectorIsa.All)
         {
-            var (filters, vectors, plane) = forward.Tile(isa);
-            w.Line($"// {code.Layer.Name} forward, {isa.Description}: each filter's {code.Layer.Output.Height}×{code.Layer.Output.Width} outputs sit at y·{forward.SourceWidth} + x of a");
-            w.Line($"// {plane}-wide plane ({forward.Positions} positions used), computed {filters} filters × {vectors} vectors at a time" +
-                (plan.ReadsInputInPlace ? $"; it reads the caller's input in place, so the last tile starts at {forward.LastTile(isa)} and ends at the last output." : "."));
-            var strided = plan.IsSpaceToDepth ? new StridedWeights(plan.Stride, plan.Spec.Kernel, code.Layer.Input.Channels) : null;
-            EmitWideConv(w, $"{code.Pascal}ForwardWide{isa.Name}", forward, isa, withBias: true, relu: ActivationRow.Of(code.FusedActivation).FusesIntoVectorStore, strided, endsAtLastOutput: plan.ReadsInputInPlace);
+            if (plan.ForwardCopies is { } copies)
+            {
+                var tile = copies.Tile(isa);
+                w.Line($"// {code.Layer.Name} forward, {isa.Description}: each filter's {code.Layer.Output.Height}×{code.Layer.Output.Width} outputs sit back to back at y·{copies.OutWidth} + x of a");
+                w.Line($"// {tile.Plane}-wide plane, computed {tile.Filters} filters × {tile.Vectors} vectors at a time from the input's {copies.Kernel} shifted column copies");
+                w.Line($"// (LeNet.Gen.Runtime.ColumnCopies: copy j, {copies.ColumnStride} values from the last, holds each row's {copies.OutWidth} values from column j).");
+                EmitWideConv(w, $"{code.Pascal}ForwardCopies{isa.Name}", copies, isa, withBias: true, relu: ActivationRow.Of(code.FusedActivation).FusesIntoVectorStore);
+            }
+            else
+            {
+                EmitForwardWide(w, plan, isa);
+            }
+
             if (!training)
             {
                 continue;
@@ -63,6 +70,19 @@ internal static class ConvVectorKernels
         {
             EmitRotateWeights(w, plan);
         }
+    }
+
+    // The forward kernel on the source's own rows (or a strided layer's phase planes), with the comment that says where its outputs sit.
+    private static void EmitForwardWide(SourceWriter w, ConvCode plan, VectorIsa isa)
+    {
+        var code = plan.Code;
+        var forward = plan.ForwardWide!;
+        var (filters, vectors, plane) = forward.Tile(isa);
+        w.Line($"// {code.Layer.Name} forward, {isa.Description}: each filter's {code.Layer.Output.Height}×{code.Layer.Output.Width} outputs sit at y·{forward.SourceWidth} + x of a");
+        w.Line($"// {plane}-wide plane ({forward.Positions} positions used), computed {filters} filters × {vectors} vectors at a time" +
+            (plan.ReadsInputInPlace ? $"; it reads the caller's input in place, so the last tile starts at {forward.LastTile(isa)} and ends at the last output." : "."));
+        var strided = plan.IsSpaceToDepth ? new StridedWeights(plan.Stride, plan.Spec.Kernel, code.Layer.Input.Channels) : null;
+        EmitWideConv(w, $"{code.Pascal}ForwardWide{isa.Name}", forward, isa, withBias: true, relu: ActivationRow.Of(code.FusedActivation).FusesIntoVectorStore, strided, endsAtLastOutput: plan.ReadsInputInPlace);
     }
 
     /// <summary>
