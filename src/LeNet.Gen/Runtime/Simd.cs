@@ -13,7 +13,7 @@ namespace LeNet.Gen.Runtime;
 /// processor supports (AVX-512, else AVX2 with FMA) and falls back to scalar code elsewhere. Not meant to be called directly.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public static class Simd
+public static partial class Simd
 {
     /// <summary>True when the AVX-512 code paths run (checked once; a constant to the JIT).</summary>
     public static bool Use512 => Avx512F.IsSupported;
@@ -804,6 +804,11 @@ public static class Simd
     {
         ref float v = ref MemoryMarshal.GetReference(x);
         int i = 0;
+        if (Use512)
+        {
+            i = Tanh512(ref v, x.Length);
+        }
+
         if (Use256)
         {
             var two = Vector256.Create(2f);
@@ -830,6 +835,11 @@ public static class Simd
     {
         ref float v = ref MemoryMarshal.GetReference(x);
         int i = 0;
+        if (Use512)
+        {
+            i = Sigmoid512(ref v, x.Length);
+        }
+
         if (Use256)
         {
             var one = Vector256<float>.One;
@@ -891,13 +901,21 @@ public static class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> TanhBelowTwo(Vector256<float> x)
     {
+        var (p, q) = TanhRational(x);
+        return Avx.Divide(Avx.Multiply(x, p), q);
+    }
+
+    // P(x²) and Q(x²) of TanhBelowTwo: tanh x ≈ x·P / Q below 2 in magnitude.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> P, Vector256<float> Q) TanhRational(Vector256<float> x)
+    {
         var u = Avx.Multiply(x, x);
         var p = Fma.MultiplyAdd(u, Vector256.Create(-5.5565754554578616e-6f), Vector256.Create(0.0013024289249740079f));
         p = Fma.MultiplyAdd(p, u, Vector256.Create(0.11451965504192384f));
         p = Fma.MultiplyAdd(p, u, Vector256.Create(0.99999999905620388f));
         var q = Fma.MultiplyAdd(u, Vector256.Create(0.017253506794233265f), Vector256.Create(0.44785296561411567f));
         q = Fma.MultiplyAdd(q, u, Vector256<float>.One);
-        return Avx.Divide(Avx.Multiply(x, p), q);
+        return (p, q);
     }
 
     // tanh for any x: the rational function below 2 in magnitude, and (1 − e^−2|x|) / (1 + e^−2|x|) with the sign of x
@@ -910,8 +928,11 @@ public static class Simd
         var a = Avx.Min(Vector256.Create(9f), magnitude); // minps returns its second operand, so NaN stays
         var one = Vector256<float>.One;
         var t = ExpInRange(Avx.Multiply(a, Vector256.Create(-2f)));
-        var large = Avx.Or(Avx.Divide(Avx.Subtract(one, t), Avx.Add(one, t)), Avx.And(x, sign));
-        return Avx.BlendVariable(large, TanhBelowTwo(x), Avx.CompareLessThan(magnitude, Vector256.Create(2f)));
+        var (p, q) = TanhRational(x);
+        var small = Avx.CompareLessThan(magnitude, Vector256.Create(2f));
+        var numerator = Avx.BlendVariable(Avx.Or(Avx.Subtract(one, t), Avx.And(x, sign)), Avx.Multiply(x, p), small);
+        var denominator = Avx.BlendVariable(Avx.Add(one, t), q, small);
+        return Avx.Divide(numerator, denominator);
     }
 
     /// <summary>Plain SGD: <c>p[i] −= rate · g[i]</c>.</summary>
