@@ -130,14 +130,15 @@ public class ConvCostModelTests
         string source = NetworkEmitter.Emit(ShapeInference.Infer(Mixed()).Plan!);
 
         // conv3, 32 → 16 at stride 2 (ReLU fused): 288·16·64 / 40 + 11·40 + 0.08·288·16 + 0.1·64·16 = 8,284 ns against
-        // 128·4·16·72 / 38 = 15,522 ns, and with AVX-512 the same against 128·4·16·80 / 76 = 8,623 ns; conv5, 32 → 16
+        // 128·4·16·72 / 38 = 15,522 ns for the wide rows plus 128 phase planes of 9×9 split at 0.7 ns a value (7,258 ns),
+        // and with AVX-512 the same against 128·4·16·80 / 76 + 7,258 = 15,881 ns; conv5, 32 → 16
         // with 5×5 on 8×8: 22.0 µs against 32.3 µs, and with AVX-512 22.0 µs against 800·16·96 / 76 = 16.2 µs.
         Assert.Contains("workspace.Conv3UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(16);", source);
         Assert.Contains("workspace.Conv5UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(16) && !global::LeNet.Gen.Runtime.Simd.Use512;", source);
         Assert.Contains("if (!global::LeNet.Gen.Runtime.PreparedWeights.Unchanged(parameters.Slice(18496, 4608), ref workspace.Conv3FilterLanesSource))", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.PackWeights(parameters.Slice(18496, 4608), 16, 288, workspace.Conv3FilterLanesWeights);", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 18, 18, workspace.Conv3FilterLanesWeights!, bias, 16, 3, 2, 8, 8, relu: true, workspace.Conv3FilterLanesScratch!, output);", source);
-        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 294,912 multiply-adds): estimated 8.3 µs an image (with the check that the weights are those last packed), against 15.5 µs for the wide rows, so inference calls use it; with AVX-512, 8.3 µs against 8.6 µs, so there too.", source);
+        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 294,912 multiply-adds): estimated 8.3 µs an image (with the check that the weights are those last packed), against 22.8 µs for the wide rows, so inference calls use it; with AVX-512, 8.3 µs against 15.9 µs, so there too.", source);
         Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 819,200 multiply-adds): estimated 22.0 µs an image (with the check that the weights are those last packed), against 32.3 µs for the wide rows, so inference calls use it; with AVX-512, 22.0 µs against 16.2 µs, so there the wide rows run (a tile of one block of 16 filters: one multiply-add per broadcast input).", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 12, 12, workspace.Conv5FilterLanesWeights!, bias, 16, 5, 1, 8, 8, relu: true, workspace.Conv5FilterLanesScratch!, output);", source);
 
@@ -302,5 +303,23 @@ public class ConvCostModelTests
         // tanh does not fuse into the stores, so it runs on the compacted output; conv1 keeps its own rows.
         Assert.Contains("Conv1ForwardWideVector512(", source);
         Assert.DoesNotContain("Conv1ColumnCopies", source);
+    }
+
+    [Fact]
+    public void A_strided_layer_pays_for_splitting_its_input_into_phase_planes()
+    {
+        // 16 → 32 channels, 4×4 at stride 2 with padding 1 on 16×16 (the peers harness's "mixed" network): 64 phase planes
+        // of 9×9 (5,184 values, 3.6 µs to split at 0.7 ns a value). The wide rows: 64·4·32·72 / 38 = 15.5 µs, plus the
+        // split 19.2 µs; with AVX-512 64·4·32·80 / 76 + 3.6 = 12.3 µs. The filters in lanes: 14.8 µs, and 7.9 µs on 16 lanes.
+        Assert.Equal(3628.8, ConvCostModel.PhaseSplitNs(5184), 6);
+        string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
+            3, 32, 32, RoundingMode.Floor,
+            Conv(16, 5, stride: 1, padding: 2, activation: ActivationKind.Tanh),
+            Pool(PoolingKind.Max, 2),
+            Conv(32, 4, stride: 2, padding: 1, activation: ActivationKind.Tanh),
+            Pool(PoolingKind.Average, 2),
+            Dense(10, ActivationKind.Softmax))).Plan!);
+        Assert.Contains("estimated 14.8 µs an image (with the check that the weights are those last packed), against 19.2 µs for the wide rows, so inference calls use it; with AVX-512, 7.9 µs against 12.3 µs, so there too.", source);
+        Assert.Contains("workspace.Conv2UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(32);", source);
     }
 }

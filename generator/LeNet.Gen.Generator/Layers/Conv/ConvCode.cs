@@ -81,7 +81,10 @@ internal sealed class ConvCode
     /// The direct wide-row kernels' estimated nanoseconds per image (<see cref="ConvCostModel.DirectNs"/>), or null without
     /// them.
     /// </summary>
-    public double? DirectNs => ForwardWide is { } wide ? ConvCostModel.DirectNs(wide.InChannels, wide.Kernel, wide.OutChannels, wide.Tile(VectorIsa.Avx2).Plane) : null;
+    public double? DirectNs => ForwardWide is { } wide ? ConvCostModel.DirectNs(wide.InChannels, wide.Kernel, wide.OutChannels, wide.Tile(VectorIsa.Avx2).Plane) + PhaseSplitNs : null;
+
+    // A space-to-depth layer's direct kernels first split the input into its phase planes, every call.
+    private double PhaseSplitNs => IsSpaceToDepth ? ConvCostModel.PhaseSplitNs((long)ForwardWide!.InChannels * ForwardWide.SourcePlane) : 0;
 
     /// <summary>
     /// Where the cost model runs the layer's inference calls with the filters across the lanes
@@ -92,8 +95,8 @@ internal sealed class ConvCode
         ? ConvCostModel.FilterLanes(IsVectorized, Code.Layer.Input.Channels, Code.Layer.Output.Channels, Spec.Kernel, Code.Layer.Output.Height, Code.Layer.Output.Width, direct, DirectNs512!.Value)
         : null;
 
-    /// <summary>The direct wide-row kernels' estimate with AVX-512: their 16-lane plane at twice the rate of <see cref="DirectNs"/>.</summary>
-    public double? DirectNs512 => ForwardWide is { } wide ? ConvCostModel.DirectNs(wide.InChannels, wide.Kernel, wide.OutChannels, wide.Tile(VectorIsa.Avx512).Plane) / 2 : null;
+    /// <summary>The direct wide-row kernels' estimate with AVX-512: their 16-lane plane at twice the rate of <see cref="DirectNs"/> (a space-to-depth layer's split at the same cost).</summary>
+    public double? DirectNs512 => ForwardWide is { } wide ? (ConvCostModel.DirectNs(wide.InChannels, wide.Kernel, wide.OutChannels, wide.Tile(VectorIsa.Avx512).Plane) / 2) + PhaseSplitNs : null;
 
     /// <summary>The workspace flag that tells the forward pass to run the filters-in-lanes kernels, set by <c>PrepareKernels</c>.</summary>
     public string UsesFilterLanes => Code.Pascal + "UsesFilterLanes";
