@@ -919,7 +919,9 @@ public static partial class Simd
     }
 
     // tanh for any x: the rational function below 2 in magnitude, and (1 − e^−2|x|) / (1 + e^−2|x|) with the sign of x
-    // from there, where e^−2|x| ≤ 0.02 leaves no cancellation; |x| is capped at 9, where tanh rounds to 1.
+    // from there, where e^−2|x| ≤ 0.02 leaves no cancellation; |x| is capped at 9, where tanh rounds to 1. Each lane's
+    // numerator and denominator are chosen first and divided once: the same quotients as two divisions and a blend (the
+    // sign goes on the numerator, the denominator is positive), for one division.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Tanh(Vector256<float> x)
     {

@@ -467,13 +467,7 @@ internal sealed class ConvLayer : ILayerKind
         {
             using (w.Block($"if ({isa.Condition})"))
             {
-                if (plan.IsSpaceToDepth)
-                {
-                    w.Line($"{SpaceToDepth}.Split(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, {plan.Stride}, workspace.{plan.Phases}, {conv.SourceHeight}, {conv.SourceWidth});");
-                    w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}(workspace.{plan.Phases}, weight, bias, workspace.{plan.Wide});");
-                    w.Line($"{Simd}.Compact(workspace.{plan.Wide}, {conv.Tile(isa).Plane}, {conv.SourceWidth}, {conv.OutChannels}, {conv.OutHeight}, {conv.OutWidth}, output);");
-                }
-                else if (plan.ForwardCopies is { } copies)
+                if (plan.ForwardCopies is { } copies)
                 {
                     w.Line($"{ColumnCopies}.Split(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, {conv.Kernel}, {conv.OutWidth}, workspace.{plan.ColumnCopies}, {copies.ColumnStride});");
                     w.Line($"{code.VectorKernels}.{code.Pascal}ForwardCopies{isa.Name}(workspace.{plan.ColumnCopies}, weight, bias, workspace.{plan.Wide});");
@@ -481,7 +475,14 @@ internal sealed class ConvLayer : ILayerKind
                 }
                 else
                 {
-                    w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}(input, weight, bias, workspace.{plan.Wide});");
+                    string source = "input";
+                    if (plan.IsSpaceToDepth)
+                    {
+                        w.Line($"{SpaceToDepth}.Split(input, {code.Layer.Input.Channels}, {plan.WindowHeight}, {plan.WindowWidth}, {plan.Stride}, workspace.{plan.Phases}, {conv.SourceHeight}, {conv.SourceWidth});");
+                        source = $"workspace.{plan.Phases}";
+                    }
+
+                    w.Line($"{code.VectorKernels}.{code.Pascal}ForwardWide{isa.Name}({source}, weight, bias, workspace.{plan.Wide});");
                     w.Line($"{Simd}.Compact(workspace.{plan.Wide}, {conv.Tile(isa).Plane}, {conv.SourceWidth}, {conv.OutChannels}, {conv.OutHeight}, {conv.OutWidth}, output);");
                 }
 
