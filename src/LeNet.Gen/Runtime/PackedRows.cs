@@ -25,7 +25,7 @@ namespace LeNet.Gen.Runtime;
 public static class PackedRows
 {
     // The vector width Simd.MatrixVector uses for this many columns, or 0 where it runs row by row.
-    private static int Lanes(int columns) => Use512 && columns >= 16 ? 16 : Use256 && columns >= 8 ? 8 : 0;
+    private static int Lanes(int columns) => Use256 && columns >= 8 ? 8 : 0;
 
     /// <summary>Writes the <paramref name="rows"/> × <paramref name="columns"/> row-major <paramref name="weight"/> into <paramref name="packed"/> in the layout above.</summary>
     /// <exception cref="ArgumentException">A span is shorter than <paramref name="rows"/> × <paramref name="columns"/>.</exception>
@@ -81,41 +81,37 @@ public static class PackedRows
         ref float v = ref MemoryMarshal.GetReference(x);
         int lanes = Lanes(columns);
         int o = 0;
-        if (lanes == 16)
-        {
-            int whole = columns / 16 * 16, rest = columns - whole;
-            for (; o <= rows - 4; o += 4)
-            {
-                var s0 = Vector512<float>.Zero;
-                var s1 = s0;
-                var s2 = s0;
-                var s3 = s0;
-                for (int i = 0; i < whole; i += 16)
-                {
-                    var xi = Vector512.LoadUnsafe(ref v, (nuint)i);
-                    s0 = MultiplyAdd(Vector512.LoadUnsafe(ref p, 0), xi, s0);
-                    s1 = MultiplyAdd(Vector512.LoadUnsafe(ref p, 16), xi, s1);
-                    s2 = MultiplyAdd(Vector512.LoadUnsafe(ref p, 32), xi, s2);
-                    s3 = MultiplyAdd(Vector512.LoadUnsafe(ref p, 48), xi, s3);
-                    p = ref Unsafe.Add(ref p, 64);
-                }
-
-                float t0 = Vector512.Sum(s0), t1 = Vector512.Sum(s1), t2 = Vector512.Sum(s2), t3 = Vector512.Sum(s3);
-                Tails(ref p, ref Unsafe.Add(ref v, whole), rest, ref t0, ref t1, ref t2, ref t3);
-                p = ref Unsafe.Add(ref p, 4 * rest);
-                Store(bias, output, o, t0, t1, t2, t3);
-            }
-        }
-        else if (lanes == 8)
+        if (lanes == 8)
         {
             int whole = columns / 8 * 8, rest = columns - whole;
             for (; o <= rows - 4; o += 4)
             {
+                // The even and the odd vectors of columns in separate accumulators, as Simd.MatrixVector adds them.
                 var s0 = Vector256<float>.Zero;
                 var s1 = s0;
                 var s2 = s0;
                 var s3 = s0;
-                for (int i = 0; i < whole; i += 8)
+                var u0 = s0;
+                var u1 = s0;
+                var u2 = s0;
+                var u3 = s0;
+                int i = 0;
+                for (; i <= whole - 16; i += 16)
+                {
+                    var xi = Vector256.LoadUnsafe(ref v, (nuint)i);
+                    var xj = Vector256.LoadUnsafe(ref v, (nuint)(i + 8));
+                    s0 = MultiplyAdd(Vector256.LoadUnsafe(ref p, 0), xi, s0);
+                    s1 = MultiplyAdd(Vector256.LoadUnsafe(ref p, 8), xi, s1);
+                    s2 = MultiplyAdd(Vector256.LoadUnsafe(ref p, 16), xi, s2);
+                    s3 = MultiplyAdd(Vector256.LoadUnsafe(ref p, 24), xi, s3);
+                    u0 = MultiplyAdd(Vector256.LoadUnsafe(ref p, 32), xj, u0);
+                    u1 = MultiplyAdd(Vector256.LoadUnsafe(ref p, 40), xj, u1);
+                    u2 = MultiplyAdd(Vector256.LoadUnsafe(ref p, 48), xj, u2);
+                    u3 = MultiplyAdd(Vector256.LoadUnsafe(ref p, 56), xj, u3);
+                    p = ref Unsafe.Add(ref p, 64);
+                }
+
+                if (i < whole)
                 {
                     var xi = Vector256.LoadUnsafe(ref v, (nuint)i);
                     s0 = MultiplyAdd(Vector256.LoadUnsafe(ref p, 0), xi, s0);
@@ -125,7 +121,7 @@ public static class PackedRows
                     p = ref Unsafe.Add(ref p, 32);
                 }
 
-                float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
+                float t0 = Vector256.Sum(s0 + u0), t1 = Vector256.Sum(s1 + u1), t2 = Vector256.Sum(s2 + u2), t3 = Vector256.Sum(s3 + u3);
                 Tails(ref p, ref Unsafe.Add(ref v, whole), rest, ref t0, ref t1, ref t2, ref t3);
                 p = ref Unsafe.Add(ref p, 4 * rest);
                 Store(bias, output, o, t0, t1, t2, t3);

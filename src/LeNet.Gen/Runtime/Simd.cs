@@ -21,6 +21,17 @@ public static partial class Simd
     /// <summary>True when the AVX2/FMA code paths run.</summary>
     public static bool Use256 => Fma.IsSupported && Avx2.IsSupported;
 
+    /// <summary>
+    /// True when the AVX-512 code paths run (<see cref="Use512"/>) on a processor whose 512-bit multiply-adds retire at
+    /// the rate of its 256-bit ones, so that 16 lanes do twice the work of 8: Intel's server processors and AMD's Zen 5.
+    /// False on AMD's Zen 4 (family 19h), which splits each 512-bit operation into two halves on its 256-bit units: there
+    /// 8 lanes keep up with 16, and a generated network takes a kernel its cost model preferred for AVX2 where the AVX-512
+    /// estimate, made for full-rate units, chose another. Read from CPUID once. The environment variable
+    /// <c>LENETGEN_AVX512_RATE</c> set to <c>full</c> or <c>half</c> overrides it (for a processor CPUID cannot tell
+    /// apart, such as an Intel client part with one 512-bit unit, and for tests that run both choices on one machine).
+    /// </summary>
+    public static bool FullRate512 { get; } = Use512 && DetectFullRate512();
+
     /// <summary><c>a · b + c</c> in one rounding, 16 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Avx512F.FusedMultiplyAdd(a, b, c);
@@ -133,7 +144,7 @@ public static partial class Simd
         ref float w = ref MemoryMarshal.GetReference(weight);
         ref float v = ref MemoryMarshal.GetReference(x);
         int o = 0;
-        if (Use512 && columns >= 16)
+        if (Use256 && columns >= 8)
         {
             for (; o <= rows - 4; o += 4)
             {
@@ -141,59 +152,43 @@ public static partial class Simd
                 ref float r1 = ref Unsafe.Add(ref r0, columns);
                 ref float r2 = ref Unsafe.Add(ref r1, columns);
                 ref float r3 = ref Unsafe.Add(ref r2, columns);
-                var s0 = Vector512<float>.Zero;
-                var s1 = s0;
-                var s2 = s0;
-                var s3 = s0;
-                int i = 0;
-                for (; i <= columns - 16; i += 16)
-                {
-                    var xi = Vector512.LoadUnsafe(ref v, (nuint)i);
-                    s0 = MultiplyAdd(Vector512.LoadUnsafe(ref r0, (nuint)i), xi, s0);
-                    s1 = MultiplyAdd(Vector512.LoadUnsafe(ref r1, (nuint)i), xi, s1);
-                    s2 = MultiplyAdd(Vector512.LoadUnsafe(ref r2, (nuint)i), xi, s2);
-                    s3 = MultiplyAdd(Vector512.LoadUnsafe(ref r3, (nuint)i), xi, s3);
-                }
 
-                float t0 = Vector512.Sum(s0), t1 = Vector512.Sum(s1), t2 = Vector512.Sum(s2), t3 = Vector512.Sum(s3);
-                for (; i < columns; i++)
-                {
-                    float xi = Unsafe.Add(ref v, i);
-                    t0 += Unsafe.Add(ref r0, i) * xi;
-                    t1 += Unsafe.Add(ref r1, i) * xi;
-                    t2 += Unsafe.Add(ref r2, i) * xi;
-                    t3 += Unsafe.Add(ref r3, i) * xi;
-                }
-
-                output[o] = bias[o] + t0;
-                output[o + 1] = bias[o + 1] + t1;
-                output[o + 2] = bias[o + 2] + t2;
-                output[o + 3] = bias[o + 3] + t3;
-            }
-        }
-        else if (Use256 && columns >= 8)
-        {
-            for (; o <= rows - 4; o += 4)
-            {
-                ref float r0 = ref Unsafe.Add(ref w, o * columns);
-                ref float r1 = ref Unsafe.Add(ref r0, columns);
-                ref float r2 = ref Unsafe.Add(ref r1, columns);
-                ref float r3 = ref Unsafe.Add(ref r2, columns);
+                // Two accumulators per row, for the even and the odd vectors of columns: eight sums in flight, so the
+                // loop waits on the loads and not on the multiply-adds' latency.
                 var s0 = Vector256<float>.Zero;
                 var s1 = s0;
                 var s2 = s0;
                 var s3 = s0;
+                var u0 = s0;
+                var u1 = s0;
+                var u2 = s0;
+                var u3 = s0;
                 int i = 0;
-                for (; i <= columns - 8; i += 8)
+                for (; i <= columns - 16; i += 16)
+                {
+                    var xi = Vector256.LoadUnsafe(ref v, (nuint)i);
+                    var xj = Vector256.LoadUnsafe(ref v, (nuint)(i + 8));
+                    s0 = MultiplyAdd(Vector256.LoadUnsafe(ref r0, (nuint)i), xi, s0);
+                    s1 = MultiplyAdd(Vector256.LoadUnsafe(ref r1, (nuint)i), xi, s1);
+                    s2 = MultiplyAdd(Vector256.LoadUnsafe(ref r2, (nuint)i), xi, s2);
+                    s3 = MultiplyAdd(Vector256.LoadUnsafe(ref r3, (nuint)i), xi, s3);
+                    u0 = MultiplyAdd(Vector256.LoadUnsafe(ref r0, (nuint)(i + 8)), xj, u0);
+                    u1 = MultiplyAdd(Vector256.LoadUnsafe(ref r1, (nuint)(i + 8)), xj, u1);
+                    u2 = MultiplyAdd(Vector256.LoadUnsafe(ref r2, (nuint)(i + 8)), xj, u2);
+                    u3 = MultiplyAdd(Vector256.LoadUnsafe(ref r3, (nuint)(i + 8)), xj, u3);
+                }
+
+                if (i <= columns - 8)
                 {
                     var xi = Vector256.LoadUnsafe(ref v, (nuint)i);
                     s0 = MultiplyAdd(Vector256.LoadUnsafe(ref r0, (nuint)i), xi, s0);
                     s1 = MultiplyAdd(Vector256.LoadUnsafe(ref r1, (nuint)i), xi, s1);
                     s2 = MultiplyAdd(Vector256.LoadUnsafe(ref r2, (nuint)i), xi, s2);
                     s3 = MultiplyAdd(Vector256.LoadUnsafe(ref r3, (nuint)i), xi, s3);
+                    i += 8;
                 }
 
-                float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
+                float t0 = Vector256.Sum(s0 + u0), t1 = Vector256.Sum(s1 + u1), t2 = Vector256.Sum(s2 + u2), t3 = Vector256.Sum(s3 + u3);
                 for (; i < columns; i++)
                 {
                     float xi = Unsafe.Add(ref v, i);
@@ -939,4 +934,32 @@ public static partial class Simd
 
     /// <summary>Plain SGD: <c>p[i] −= rate · g[i]</c>.</summary>
     public static void Descend(Span<float> parameters, ReadOnlySpan<float> gradients, float rate) => MultiplyAdd(gradients, -rate, parameters);
+
+    // Zen 4 is AMD's only family with AVX-512 on 256-bit units: family 19h (Zen 3, also 19h, has no AVX-512).
+    private static bool DetectFullRate512()
+    {
+        switch (Environment.GetEnvironmentVariable("LENETGEN_AVX512_RATE"))
+        {
+            case "full":
+                return true;
+            case "half":
+                return false;
+        }
+
+        if (!X86Base.IsSupported)
+        {
+            return true;
+        }
+
+        (_, int ebx, int ecx, int edx) = X86Base.CpuId(0, 0);
+        bool amd = ebx == 0x68747541 && edx == 0x69746E65 && ecx == 0x444D4163; // "AuthenticAMD"
+        int signature = X86Base.CpuId(1, 0).Eax;
+        int family = (signature >> 8) & 0xF;
+        if (family == 0xF)
+        {
+            family += (signature >> 20) & 0xFF;
+        }
+
+        return !(amd && family == 0x19);
+    }
 }

@@ -105,23 +105,23 @@ public class ConvCostModelTests
     }
 
     [Fact]
-    public void With_AVX512_a_single_block_of_16_filters_keeps_the_wide_rows()
+    public void With_full_rate_AVX512_a_single_block_of_16_filters_keeps_the_wide_rows()
     {
         // LeNet-5's conv2: 6 → 16 channels, 5×5, 10×10 outputs; wide planes of 144 positions for both widths. With AVX2:
         // 150·16·100 / 40 = 6,000 ns, 17 tiles at 40 ns, the check 192 ns and the transpose 160 ns: 7,032 ns against
-        // 150·16·144 / 38 = 9,095 ns, so the lanes. With AVX-512 the 16 filters are one block, whose tile is charged as
-        // two: 150·32·100 / 80 = 6,000 ns again, so the same 7,032 ns against 4,547 ns: the wide rows.
+        // 150·16·144 / 38 = 9,095 ns, so the lanes. With AVX-512 the 16 filters run as two blocks of 8 at the AVX2 rate:
+        // the same 7,032 ns against 4,547 ns, so the wide rows where 512-bit units run at full rate.
         double direct = ConvCostModel.DirectNs(6, 5, 16, 144), direct512 = direct / 2;
         var conv2 = ConvCostModel.FilterLanes(vectorized: true, 6, 16, 5, 10, 10, direct, direct512)!;
         Assert.Equal(7_032, conv2.Ns, 0);
         Assert.True(conv2.NotWithAvx512);
-        Assert.EndsWith("with AVX-512, 7.0 µs against 4.5 µs, so there the wide rows run (a tile of one block of 16 filters: one multiply-add per broadcast input)", conv2.Reason);
+        Assert.EndsWith("with AVX-512, 7.0 µs against 4.5 µs, so the wide rows run where 512-bit multiply-adds run at full rate, the lanes where they run at half rate (Zen 4); the filters run 8 to a vector, too few for two blocks of 16", conv2.Reason);
 
         // 48 filters with AVX-512: a pair of blocks of 16 and an odd one, charged as two pairs (150·32·2·100 / 80 =
         // 12,000 ns), 34 tiles, the check 576 ns, the transpose 480 ns: 14,416 ns.
         var fortyEight = ConvCostModel.FilterLanes(vectorized: true, 6, 48, 5, 10, 10, double.MaxValue, 14_000)!;
         Assert.True(fortyEight.NotWithAvx512);
-        Assert.EndsWith("with AVX-512, 14.4 µs against 14.0 µs, so there the wide rows run (a tile of one block of 16 filters: one multiply-add per broadcast input)", fortyEight.Reason);
+        Assert.EndsWith("with AVX-512, 14.4 µs against 14.0 µs, so the wide rows run where 512-bit multiply-adds run at full rate, the lanes where they run at half rate (Zen 4)", fortyEight.Reason);
     }
 
     [Fact]
@@ -134,12 +134,12 @@ public class ConvCostModelTests
         // and with AVX-512 the same against 128·4·16·80 / 76 + 7,258 = 15,881 ns; conv5, 32 → 16
         // with 5×5 on 8×8: 22.0 µs against 32.3 µs, and with AVX-512 22.0 µs against 800·16·96 / 76 = 16.2 µs.
         Assert.Contains("workspace.Conv3UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(16);", source);
-        Assert.Contains("workspace.Conv5UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(16) && !global::LeNet.Gen.Runtime.Simd.Use512;", source);
+        Assert.Contains("workspace.Conv5UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(16) && !global::LeNet.Gen.Runtime.Simd.FullRate512;", source);
         Assert.Contains("if (!global::LeNet.Gen.Runtime.PreparedWeights.Unchanged(parameters.Slice(18496, 4608), ref workspace.Conv3FilterLanesSource))", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.PackWeights(parameters.Slice(18496, 4608), 16, 288, workspace.Conv3FilterLanesWeights);", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 18, 18, workspace.Conv3FilterLanesWeights!, bias, 16, 3, 2, 8, 8, relu: true, workspace.Conv3FilterLanesScratch!, output);", source);
         Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 294,912 multiply-adds): estimated 8.3 µs an image (with the check that the weights are those last packed), against 22.8 µs for the wide rows, so inference calls use it; with AVX-512, 8.3 µs against 15.9 µs, so there too.", source);
-        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 819,200 multiply-adds): estimated 22.0 µs an image (with the check that the weights are those last packed), against 32.3 µs for the wide rows, so inference calls use it; with AVX-512, 22.0 µs against 16.2 µs, so there the wide rows run (a tile of one block of 16 filters: one multiply-add per broadcast input).", source);
+        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 819,200 multiply-adds): estimated 22.0 µs an image (with the check that the weights are those last packed), against 32.3 µs for the wide rows, so inference calls use it; with AVX-512, 22.0 µs against 16.2 µs, so the wide rows run where 512-bit multiply-adds run at full rate, the lanes where they run at half rate (Zen 4); the filters run 8 to a vector, too few for two blocks of 16.", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 12, 12, workspace.Conv5FilterLanesWeights!, bias, 16, 5, 1, 8, 8, relu: true, workspace.Conv5FilterLanesScratch!, output);", source);
 
         // conv1 and conv2 run Winograd on every call; conv4's Winograd serves batch calls and its single images keep the

@@ -19,7 +19,7 @@ public class FilterLanesTests
     [InlineData(5, 6, 6, 40, 1, 1)]    // a 1×1 kernel, five blocks of 8
     [InlineData(2, 5, 5, 16, 3, 2)]    // 2×2 outputs: fewer positions than one tile
     [InlineData(8, 9, 9, 48, 3, 1)]    // 7×7 outputs (49 positions), six blocks of 8, three of 16
-    [InlineData(6, 14, 14, 16, 5, 1)]  // LeNet-5's conv2: 100 positions, one block of 16
+    [InlineData(6, 14, 14, 16, 5, 1)]  // LeNet-5's conv2: 100 positions, two blocks of 8 (also on AVX-512)
     [InlineData(3, 7, 9, 8, 3, 2)]     // 3×4 outputs: two 1-block tiles, exactly full
     [InlineData(2, 3, 9, 16, 3, 1)]    // 1×7 outputs: a 1-block tile and one position
     [InlineData(2, 5, 8, 8, 3, 1)]     // 3×6 outputs (18 positions): three full 1-block tiles

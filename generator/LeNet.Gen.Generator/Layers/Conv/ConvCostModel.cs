@@ -19,9 +19,10 @@ internal sealed record WinogradChoice(bool SingleImages, string Reason, double B
 /// <param name="Reason">The estimate behind the choice, as a sentence for the generated comment.</param>
 /// <param name="Ns">The estimated nanoseconds per image, the weight packing included.</param>
 /// <param name="NotWithAvx512">
-/// True when, with AVX-512, the wide rows are estimated faster and run instead: typically an odd number of blocks of 16
-/// filters (LeNet-5's 16), whose tile of one block gets one multiply-add per broadcast input while the wide rows run
-/// twice as wide.
+/// True when, with AVX-512 on full-rate 512-bit units (<c>LeNet.Gen.Runtime.Simd.FullRate512</c>), the wide rows are
+/// estimated faster and run instead: typically fewer than two blocks of 16 filters a tile (LeNet-5's 16, which then run
+/// as two blocks of 8) while the wide rows run twice as wide. Where 512-bit multiply-adds run at half rate (Zen 4), the
+/// wide rows gain nothing from AVX-512 over AVX2 and the AVX2 choice stands.
 /// </param>
 internal sealed record FilterLanesChoice(string Reason, double Ns, bool NotWithAvx512);
 
@@ -50,10 +51,13 @@ internal sealed record FilterLanesChoice(string Reason, double Ns, bool NotWithA
 /// </para>
 /// <para>
 /// With AVX-512 the rates are taken as twice those. That holds for the wide rows and for filters in lanes with two
-/// blocks of 16 a tile, but not for a tile of one block, whose every multiply-add waits on its own broadcast input: on
-/// an AMD EPYC (Zen 5, AVX-512), LeNet-5's conv2 (16 filters) took 4.1 µs an image in lanes (117 GFLOP/s, half the
-/// peak), and the whole network 8.9 µs against 8.2 µs with the wide rows; with AVX2 the lanes still won, 11.5 µs
-/// against 13.0 µs. Hence the separate AVX-512 estimate in <see cref="FilterLanes"/>.
+/// blocks of 16 a tile, but not for fewer filters, which the runtime runs as blocks of 8 at the AVX2 rate: on an AMD
+/// EPYC (Zen 5, AVX-512), LeNet-5's conv2 (16 filters) took 4.1 µs an image in lanes (then one block of 16, 117 GFLOP/s,
+/// half the peak), and the whole network 8.9 µs against 8.2 µs with the wide rows; with AVX2 the lanes still won,
+/// 11.5 µs against 13.0 µs. Hence the separate AVX-512 estimate in <see cref="FilterLanes"/>. It assumes full-rate
+/// 512-bit units: on Zen 4, which runs each 512-bit multiply-add as two 256-bit halves, the wide rows on 16 lanes are no
+/// faster than on 8, and the AVX2 choice holds there (LeNet-5's conv2 in lanes: 4.6 µs against 5.3 µs for the wide rows
+/// on the column copies; the whole network 10.9 µs against 11.4 µs).
 /// </para>
 /// </remarks>
 internal static class ConvCostModel
@@ -190,8 +194,9 @@ internal static class ConvCostModel
     /// </summary>
     /// <remarks>
     /// The estimates are in the rates' own terms, AVX2's 8 lanes. With AVX-512 (<paramref name="directNs512"/>, the wide
-    /// rows on 16 lanes at twice the rate) the filters in lanes run 16 to a vector when 16 divides them, also at twice the
-    /// rate, but charged for whole tiles of two blocks of 16: an odd block of 16 gets a tile to itself.
+    /// rows on 16 lanes at twice the rate) the filters in lanes run 16 to a vector when they make two blocks of 16 or more,
+    /// also at twice the rate, but charged for whole tiles of two blocks of 16: an odd block of 16 gets a tile to itself.
+    /// Fewer filters run 8 to a vector at the AVX2 rate.
     /// </remarks>
     public static FilterLanesChoice? FilterLanes(bool vectorized, int channels, int filters, int kernel, int outHeight, int outWidth, double directNs, double directNs512)
     {
@@ -207,11 +212,10 @@ internal static class ConvCostModel
             return null;
         }
 
-        int lanes512 = filters % 16 == 0 ? 16 : 8; // as the runtime's FilterLanes.Lanes
+        int lanes512 = filters % 16 == 0 && filters >= 32 ? 16 : 8; // as the runtime's FilterLanes.Lanes
         double ns512 = FilterLanesNs(taps, filters, plane, lanes512);
         // Chosen on its AVX2 estimate, the family stays with AVX-512 unless it is then estimated slower than the wide rows.
         bool notWithAvx512 = ns512 > directNs512;
-        bool oddBlock = lanes512 == 16 && filters / 16 % 2 == 1;
         string reason = string.Format(
             CultureInfo.InvariantCulture,
             "filters in lanes ({0} filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, {1:N0} multiply-adds): estimated {2:0.0} µs an image (with the check that the weights are those last packed), against {3:0.0} µs for the wide rows, so inference calls use it; with AVX-512, {4:0.0} µs against {5:0.0} µs, so {6}",
@@ -221,7 +225,9 @@ internal static class ConvCostModel
             directNs / 1000,
             ns512 / 1000,
             directNs512 / 1000,
-            !notWithAvx512 ? "there too" : oddBlock ? "there the wide rows run (a tile of one block of 16 filters: one multiply-add per broadcast input)" : "there the wide rows run");
+            !notWithAvx512 ? "there too"
+            : "the wide rows run where 512-bit multiply-adds run at full rate, the lanes where they run at half rate (Zen 4)"
+                + (lanes512 == 8 ? "; the filters run 8 to a vector, too few for two blocks of 16" : string.Empty));
         return new FilterLanesChoice(reason, ns, notWithAvx512);
     }
 

@@ -202,7 +202,7 @@ internal sealed class ConvLayer : ILayerKind
             var output = layer.Output;
             long taps = (long)channels * conv.Spec.Kernel * conv.Spec.Kernel;
             string winograd = conv.Winograd is null ? string.Empty : $" && !workspace.{conv.UsesWinograd}";
-            string avx512 = conv.FilterLanes.NotWithAvx512 ? $" && !{VectorIsa.Avx512.Condition}" : string.Empty;
+            string avx512 = conv.FilterLanes.NotWithAvx512 ? " && !global::LeNet.Gen.Runtime.Simd.FullRate512" : string.Empty;
             w.Line($"workspace.{conv.UsesFilterLanes} = !training && {FilterLanes}.Supports({filters}){avx512}{winograd};");
             using (w.Block($"if (workspace.{conv.UsesFilterLanes})"))
             {
