@@ -88,20 +88,21 @@ public class ConvCostModelTests
         // With AVX-512 the wide rows' 16-lane plane is 80 positions, at twice the rate: 17,246 ns. In lanes, two blocks of
         // 16 filters in one tile at twice the rate: 288·32·64 / 80 = 7,373 ns, plus the same 440 + 737 + 205 ns: 8,755 ns.
         double direct512 = ConvCostModel.DirectNs(128, 2, 32, 80) / 2;
-        var strided = ConvCostModel.FilterLanes(vectorized: true, 32, 32, 3, 8, 8, direct, direct512)!;
+        var strided = ConvCostModel.FilterLanes(vectorized: true, 32, 32, 3, 8, 8, direct, direct512, phasePlanes: true)!;
         Assert.Equal(16_568, strided.Ns, 0);
         Assert.False(strided.NotWithAvx512);
-        Assert.Contains("filters in lanes (32 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 589,824 multiply-adds): estimated 16.6 µs an image (with the check that the weights are those last packed), against 31.0 µs for the wide rows, so inference calls use it; with AVX-512, 8.8 µs against 17.2 µs, so there too", strided.Reason);
+        Assert.False(strided.Training); // its backward pass reads the phase planes of the wide rows' forward pass
+        Assert.Contains("filters in lanes (32 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 589,824 multiply-adds): estimated 16.6 µs an image (with the check that the weights are those last packed), against 31.0 µs for the wide rows, so inference calls use it (training keeps the wide rows, whose phase planes its backward pass reads); with AVX-512, 8.8 µs against 17.2 µs, so there too", strided.Reason);
 
         // An odd block of 8 is charged as a whole tile: 8 filters cost what 16 do in the inner loop.
-        var eight = ConvCostModel.FilterLanes(vectorized: true, 16, 8, 3, 8, 8, double.MaxValue, double.MaxValue)!;
+        var eight = ConvCostModel.FilterLanes(vectorized: true, 16, 8, 3, 8, 8, double.MaxValue, double.MaxValue, phasePlanes: false)!;
         Assert.Equal((144.0 * 16 * 64 / 40) + (11 * 40) + (0.08 * 144 * 8) + (0.1 * 64 * 8), eight.Ns, 6);
 
         // A stride-1 layer on 32×32, whose wide rows (32 rows of 34) are 6% over: 253.6 µs against 0.9 × 263.9, so no.
-        Assert.Null(ConvCostModel.FilterLanes(vectorized: true, 32, 32, 3, 32, 32, ConvCostModel.DirectNs(32, 3, 32, 1088), double.MaxValue));
+        Assert.Null(ConvCostModel.FilterLanes(vectorized: true, 32, 32, 3, 32, 32, ConvCostModel.DirectNs(32, 3, 32, 1088), double.MaxValue, phasePlanes: false));
         // Filters that do not fill blocks of 8, or a layer without vector kernels: never.
-        Assert.Null(ConvCostModel.FilterLanes(vectorized: true, 32, 12, 3, 8, 8, double.MaxValue, double.MaxValue));
-        Assert.Null(ConvCostModel.FilterLanes(vectorized: false, 32, 32, 3, 8, 8, double.MaxValue, double.MaxValue));
+        Assert.Null(ConvCostModel.FilterLanes(vectorized: true, 32, 12, 3, 8, 8, double.MaxValue, double.MaxValue, phasePlanes: false));
+        Assert.Null(ConvCostModel.FilterLanes(vectorized: false, 32, 32, 3, 8, 8, double.MaxValue, double.MaxValue, phasePlanes: false));
     }
 
     [Fact]
@@ -112,20 +113,21 @@ public class ConvCostModelTests
         // 150·16·144 / 38 = 9,095 ns, so the lanes. With AVX-512 the 16 filters run as two blocks of 8 at the AVX2 rate:
         // the same 7,032 ns against 4,547 ns, so the wide rows where 512-bit units run at full rate.
         double direct = ConvCostModel.DirectNs(6, 5, 16, 144), direct512 = direct / 2;
-        var conv2 = ConvCostModel.FilterLanes(vectorized: true, 6, 16, 5, 10, 10, direct, direct512)!;
+        var conv2 = ConvCostModel.FilterLanes(vectorized: true, 6, 16, 5, 10, 10, direct, direct512, phasePlanes: false)!;
         Assert.Equal(7_032, conv2.Ns, 0);
         Assert.True(conv2.NotWithAvx512);
+        Assert.True(conv2.Training);
         Assert.EndsWith("with AVX-512, 7.0 µs against 4.5 µs, so the wide rows run where 512-bit multiply-adds run at full rate, the lanes where they run at half rate (Zen 4); the filters run 8 to a vector, too few for two blocks of 16", conv2.Reason);
 
         // 48 filters with AVX-512: a pair of blocks of 16 and an odd one, charged as two pairs (150·32·2·100 / 80 =
         // 12,000 ns), 34 tiles, the check 576 ns, the transpose 480 ns: 14,416 ns.
-        var fortyEight = ConvCostModel.FilterLanes(vectorized: true, 6, 48, 5, 10, 10, double.MaxValue, 14_000)!;
+        var fortyEight = ConvCostModel.FilterLanes(vectorized: true, 6, 48, 5, 10, 10, double.MaxValue, 14_000, phasePlanes: false)!;
         Assert.True(fortyEight.NotWithAvx512);
         Assert.EndsWith("with AVX-512, 14.4 µs against 14.0 µs, so the wide rows run where 512-bit multiply-adds run at full rate, the lanes where they run at half rate (Zen 4)", fortyEight.Reason);
     }
 
     [Fact]
-    public void The_generated_code_runs_the_filters_in_lanes_on_inference_calls_only()
+    public void The_generated_code_runs_the_filters_in_lanes_in_training_too_unless_its_backward_pass_reads_phase_planes()
     {
         string source = NetworkEmitter.Emit(ShapeInference.Infer(Mixed()).Plan!);
 
@@ -134,12 +136,12 @@ public class ConvCostModelTests
         // and with AVX-512 the same against 128·4·16·80 / 76 + 7,258 = 15,881 ns; conv5, 32 → 16
         // with 5×5 on 8×8: 22.0 µs against 32.3 µs, and with AVX-512 22.0 µs against 800·16·96 / 76 = 16.2 µs.
         Assert.Contains("workspace.Conv3UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(16);", source);
-        Assert.Contains("workspace.Conv5UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(16) && !global::LeNet.Gen.Runtime.Simd.FullRate512;", source);
+        Assert.Contains("workspace.Conv5UsesFilterLanes = global::LeNet.Gen.Runtime.FilterLanes.Supports(16) && !global::LeNet.Gen.Runtime.Simd.FullRate512;", source);
         Assert.Contains("if (!global::LeNet.Gen.Runtime.PreparedWeights.Unchanged(parameters.Slice(18496, 4608), ref workspace.Conv3FilterLanesSource))", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.PackWeights(parameters.Slice(18496, 4608), 16, 288, workspace.Conv3FilterLanesWeights);", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 18, 18, workspace.Conv3FilterLanesWeights!, bias, 16, 3, 2, 8, 8, relu: true, workspace.Conv3FilterLanesScratch!, output);", source);
-        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 294,912 multiply-adds): estimated 8.3 µs an image (with the check that the weights are those last packed), against 22.8 µs for the wide rows, so inference calls use it; with AVX-512, 8.3 µs against 15.9 µs, so there too.", source);
-        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 819,200 multiply-adds): estimated 22.0 µs an image (with the check that the weights are those last packed), against 32.3 µs for the wide rows, so inference calls use it; with AVX-512, 22.0 µs against 16.2 µs, so the wide rows run where 512-bit multiply-adds run at full rate, the lanes where they run at half rate (Zen 4); the filters run 8 to a vector, too few for two blocks of 16.", source);
+        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 294,912 multiply-adds): estimated 8.3 µs an image (with the check that the weights are those last packed), against 22.8 µs for the wide rows, so inference calls use it (training keeps the wide rows, whose phase planes its backward pass reads); with AVX-512, 8.3 µs against 15.9 µs, so there too.", source);
+        Assert.Contains("// Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 819,200 multiply-adds): estimated 22.0 µs an image (with the check that the weights are those last packed), against 32.3 µs for the wide rows, so inference and training use it; with AVX-512, 22.0 µs against 16.2 µs, so the wide rows run where 512-bit multiply-adds run at full rate, the lanes where they run at half rate (Zen 4); the filters run 8 to a vector, too few for two blocks of 16.", source);
         Assert.Contains("global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 32, 12, 12, workspace.Conv5FilterLanesWeights!, bias, 16, 5, 1, 8, 8, relu: true, workspace.Conv5FilterLanesScratch!, output);", source);
 
         // conv1 and conv2 run Winograd on every call; conv4's Winograd serves batch calls and its single images keep the
@@ -319,7 +321,7 @@ public class ConvCostModelTests
             Conv(32, 4, stride: 2, padding: 1, activation: ActivationKind.Tanh),
             Pool(PoolingKind.Average, 2),
             Dense(10, ActivationKind.Softmax))).Plan!);
-        Assert.Contains("estimated 14.8 µs an image (with the check that the weights are those last packed), against 19.2 µs for the wide rows, so inference calls use it; with AVX-512, 7.9 µs against 12.3 µs, so there too.", source);
+        Assert.Contains("estimated 14.8 µs an image (with the check that the weights are those last packed), against 19.2 µs for the wide rows, so inference calls use it (training keeps the wide rows, whose phase planes its backward pass reads); with AVX-512, 7.9 µs against 12.3 µs, so there too.", source);
         Assert.Contains("workspace.Conv2UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(32);", source);
     }
 }

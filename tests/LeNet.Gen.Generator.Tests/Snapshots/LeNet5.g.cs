@@ -70,7 +70,7 @@ namespace Demo
         private static void PrepareKernels(global::System.ReadOnlySpan<float> parameters, Workspace workspace, bool batch, bool training, bool kept)
         {
             bool vectors = global::LeNet.Gen.Runtime.Simd.Use256;
-            workspace.Conv2UsesFilterLanes = !training && global::LeNet.Gen.Runtime.FilterLanes.Supports(16) && !global::LeNet.Gen.Runtime.Simd.FullRate512;
+            workspace.Conv2UsesFilterLanes = global::LeNet.Gen.Runtime.FilterLanes.Supports(16) && !global::LeNet.Gen.Runtime.Simd.FullRate512;
             if (workspace.Conv2UsesFilterLanes)
             {
                 workspace.Conv2FilterLanesWeights ??= new float[2400];
@@ -337,7 +337,7 @@ namespace Demo
         private static void Conv2Forward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> weight, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, Workspace workspace)
         {
             // Cost model: the wide rows on 5 shifted column copies of the input (outputs back to back, a 112-position plane against 144 on the input's own rows): estimated 7.6 µs an image with the copies, against 9.1 µs.
-            // Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 240,000 multiply-adds): estimated 7.0 µs an image (with the check that the weights are those last packed), against 9.1 µs for the wide rows, so inference calls use it; with AVX-512, 7.0 µs against 4.5 µs, so the wide rows run where 512-bit multiply-adds run at full rate, the lanes where they run at half rate (Zen 4); the filters run 8 to a vector, too few for two blocks of 16.
+            // Cost model: filters in lanes (16 filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, 240,000 multiply-adds): estimated 7.0 µs an image (with the check that the weights are those last packed), against 9.1 µs for the wide rows, so inference and training use it; with AVX-512, 7.0 µs against 4.5 µs, so the wide rows run where 512-bit multiply-adds run at full rate, the lanes where they run at half rate (Zen 4); the filters run 8 to a vector, too few for two blocks of 16.
             if (workspace.Conv2UsesFilterLanes)
             {
                 global::LeNet.Gen.Runtime.FilterLanes.Convolve(input, 6, 14, 14, workspace.Conv2FilterLanesWeights!, bias, 16, 5, 1, 10, 10, relu: true, workspace.Conv2FilterLanesScratch!, output);

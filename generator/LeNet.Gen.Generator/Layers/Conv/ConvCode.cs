@@ -87,12 +87,12 @@ internal sealed class ConvCode
     private double PhaseSplitNs => IsSpaceToDepth ? ConvCostModel.PhaseSplitNs((long)ForwardWide!.InChannels * ForwardWide.SourcePlane) : 0;
 
     /// <summary>
-    /// Where the cost model runs the layer's inference calls with the filters across the lanes
+    /// Where the cost model runs the layer's forward passes with the filters across the lanes
     /// (<see cref="ConvCostModel.FilterLanes"/>), or null: for layers whose Winograd kernels, if any, serve batch calls
     /// only. Those keep Winograd's kernels for batch calls and use the filters in lanes for single images.
     /// </summary>
     public FilterLanesChoice? FilterLanes => DirectNs is { } direct && Winograd is not { SingleImages: true }
-        ? ConvCostModel.FilterLanes(IsVectorized, Code.Layer.Input.Channels, Code.Layer.Output.Channels, Spec.Kernel, Code.Layer.Output.Height, Code.Layer.Output.Width, direct, DirectNs512!.Value)
+        ? ConvCostModel.FilterLanes(IsVectorized, Code.Layer.Input.Channels, Code.Layer.Output.Channels, Spec.Kernel, Code.Layer.Output.Height, Code.Layer.Output.Width, direct, DirectNs512!.Value, phasePlanes: IsSpaceToDepth)
         : null;
 
     /// <summary>The direct wide-row kernels' estimate with AVX-512: their 16-lane plane at twice the rate of <see cref="DirectNs"/> (a space-to-depth layer's split at the same cost).</summary>

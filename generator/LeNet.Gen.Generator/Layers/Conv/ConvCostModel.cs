@@ -13,7 +13,7 @@ namespace LeNet.Gen.Generator.Layers;
 internal sealed record WinogradChoice(bool SingleImages, string Reason, double BatchNs);
 
 /// <summary>
-/// That a convolution's inference calls run with the filters across the vector lanes (<c>LeNet.Gen.Runtime.FilterLanes</c>)
+/// That a convolution's forward passes run with the filters across the vector lanes (<c>LeNet.Gen.Runtime.FilterLanes</c>)
 /// instead of the wide rows, and why.
 /// </summary>
 /// <param name="Reason">The estimate behind the choice, as a sentence for the generated comment.</param>
@@ -24,7 +24,11 @@ internal sealed record WinogradChoice(bool SingleImages, string Reason, double B
 /// as two blocks of 8) while the wide rows run twice as wide. Where 512-bit multiply-adds run at half rate (Zen 4), the
 /// wide rows gain nothing from AVX-512 over AVX2 and the AVX2 choice stands.
 /// </param>
-internal sealed record FilterLanesChoice(string Reason, double Ns, bool NotWithAvx512);
+/// <param name="Training">
+/// True when training's forward passes use it too: every layer but a strided one whose wide rows run on phase planes,
+/// which its backward pass reads.
+/// </param>
+internal sealed record FilterLanesChoice(string Reason, double Ns, bool NotWithAvx512, bool Training);
 
 /// <summary>
 /// Which kernel family a convolution's forward pass gets, and why: the one place the generator weighs the families
@@ -40,8 +44,8 @@ internal sealed record FilterLanesChoice(string Reason, double Ns, bool NotWithA
 /// training) from the network's <c>ParameterVersion</c>; once <c>Parameters</c> has been handed out as a writable span,
 /// each call and thread instead checks the weights against a copy from their last transform. The estimates include that
 /// check, the worse case: a single image pays it, a batch spreads it.
-/// A layer whose filters fill blocks of 8 may instead get the filters in lanes (<see cref="FilterLanes"/>) for inference
-/// calls, which pays no zero taps and no columns between rows.
+/// A layer whose filters fill blocks of 8 may instead get the filters in lanes (<see cref="FilterLanes"/>) for its
+/// forward passes (inference calls only at strides above 1), which pays no zero taps and no columns between rows.
 /// </para>
 /// <para>
 /// The rates below were measured on the 2-vCPU AMD EPYC (AVX2 and FMA) of this project's benchmarks, one thread, with
@@ -187,7 +191,7 @@ internal static class ConvCostModel
     public static double DirectNs(int channels, int kernel, int filters, int widePlane) => (double)channels * kernel * kernel * filters * widePlane / MultiplyAddsPerNs;
 
     /// <summary>
-    /// Where a vectorised layer's inference calls run with the filters across the vector lanes, with the estimate behind
+    /// Where a vectorised layer's forward passes run with the filters across the vector lanes, with the estimate behind
     /// it, or null to keep the wide rows. That family computes exactly the layer's multiply-adds, whatever the stride and
     /// plane, for filters in whole blocks of 8, and pays a check of the packed weights per call and a transpose of its outputs; the wide
     /// rows (<paramref name="directNs"/>) pay the columns between rows and, over phase planes, a strided layer's zero taps.
@@ -198,7 +202,7 @@ internal static class ConvCostModel
     /// also at twice the rate, but charged for whole tiles of two blocks of 16: an odd block of 16 gets a tile to itself.
     /// Fewer filters run 8 to a vector at the AVX2 rate.
     /// </remarks>
-    public static FilterLanesChoice? FilterLanes(bool vectorized, int channels, int filters, int kernel, int outHeight, int outWidth, double directNs, double directNs512)
+    public static FilterLanesChoice? FilterLanes(bool vectorized, int channels, int filters, int kernel, int outHeight, int outWidth, double directNs, double directNs512, bool phasePlanes)
     {
         long taps = (long)channels * kernel * kernel, plane = (long)outHeight * outWidth;
         if (!vectorized || filters % 8 != 0 || taps * filters > MaxWinogradValues || plane * filters > MaxWinogradValues)
@@ -218,7 +222,7 @@ internal static class ConvCostModel
         bool notWithAvx512 = ns512 > directNs512;
         string reason = string.Format(
             CultureInfo.InvariantCulture,
-            "filters in lanes ({0} filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, {1:N0} multiply-adds): estimated {2:0.0} µs an image (with the check that the weights are those last packed), against {3:0.0} µs for the wide rows, so inference calls use it; with AVX-512, {4:0.0} µs against {5:0.0} µs, so {6}",
+            "filters in lanes ({0} filters, 8 or 16 to a vector, 6 positions × 2 vectors a register tile, {1:N0} multiply-adds): estimated {2:0.0} µs an image (with the check that the weights are those last packed), against {3:0.0} µs for the wide rows, so {7}; with AVX-512, {4:0.0} µs against {5:0.0} µs, so {6}",
             filters,
             taps * filters * plane,
             ns / 1000,
@@ -227,8 +231,9 @@ internal static class ConvCostModel
             directNs512 / 1000,
             !notWithAvx512 ? "there too"
             : "the wide rows run where 512-bit multiply-adds run at full rate, the lanes where they run at half rate (Zen 4)"
-                + (lanes512 == 8 ? "; the filters run 8 to a vector, too few for two blocks of 16" : string.Empty));
-        return new FilterLanesChoice(reason, ns, notWithAvx512);
+                + (lanes512 == 8 ? "; the filters run 8 to a vector, too few for two blocks of 16" : string.Empty),
+            phasePlanes ? "inference calls use it (training keeps the wide rows, whose phase planes its backward pass reads)" : "inference and training use it");
+        return new FilterLanesChoice(reason, ns, notWithAvx512, Training: !phasePlanes);
     }
 
     // The filters-in-lanes estimate with vectors of lanes filters: the inner loop charged for whole tiles of two blocks

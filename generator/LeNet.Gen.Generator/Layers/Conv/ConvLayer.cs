@@ -203,7 +203,8 @@ internal sealed class ConvLayer : ILayerKind
             long taps = (long)channels * conv.Spec.Kernel * conv.Spec.Kernel;
             string winograd = conv.Winograd is null ? string.Empty : $" && !workspace.{conv.UsesWinograd}";
             string avx512 = conv.FilterLanes.NotWithAvx512 ? " && !global::LeNet.Gen.Runtime.Simd.FullRate512" : string.Empty;
-            w.Line($"workspace.{conv.UsesFilterLanes} = !training && {FilterLanes}.Supports({filters}){avx512}{winograd};");
+            string training = conv.FilterLanes.Training ? string.Empty : "!training && ";
+            w.Line($"workspace.{conv.UsesFilterLanes} = {training}{FilterLanes}.Supports({filters}){avx512}{winograd};");
             using (w.Block($"if (workspace.{conv.UsesFilterLanes})"))
             {
                 w.Line($"workspace.{conv.FilterLanesWeights} ??= new float[{Int(taps * filters)}];");
