@@ -179,7 +179,7 @@ public class ConvCostModelTests
     [Fact]
     public void A_network_without_such_layers_has_no_prepared_kernels()
     {
-        // 1×12×12 → 6×8×8 → 10: a 5×5 convolution and a dense layer of 3,840 weights (under the 16,384 it takes to defer).
+        // 1×12×12 → 6×8×8 → 10: a 5×5 convolution and a dense layer of 3,840 weights (under the 4,096 it takes to defer).
         string source = NetworkEmitter.Emit(ShapeInference.Infer(Network(
             1, 12, 12, RoundingMode.Floor,
             Conv(6, 5, stride: 1, padding: 0, activation: ActivationKind.ReLU),

@@ -579,6 +579,19 @@ namespace Demo
         {
             global::LeNet.Gen.Runtime.Simd.ReluBackward(output.Slice(0, 84), outputGradient); // ReLU′ = 1 where the output is positive, else 0
             global::LeNet.Gen.Runtime.Simd.TransposedMatrixVector(weight, outputGradient, inputGradient, 84, 120); // din[i] = Σ o d[o] · weight[o, i]
+            // In a training step the weight gradient waits for the whole batch: this example's output gradient and input are
+            // kept, and after the last example the runtime writes Σ n d[n, o] · in[n, i] for each of the 84×120 weights,
+            // the examples in order. Elsewhere (the batch-norm stages) it is added now.
+            if (workspace.BatchGradients is { } batch)
+            {
+                batch.Keep(50692, workspace.Example, outputGradient.Slice(0, 84), input.Slice(0, 120));
+                for (int o = 0; o < 84; o++)
+                {
+                    biasGradient[o] += outputGradient[o];
+                }
+                return;
+            }
+
             for (int o = 0; o < 84; o++)
             {
                 float d = outputGradient[o];
@@ -883,10 +896,11 @@ namespace Demo
             public static global::System.Span<float> Output(Workspace workspace) => workspace.Fc3Output;
             public static bool HasImageLanes => true;
             public static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs) => LeNet5.ForwardImages(parameters, inputs, count, workspace, outputs);
-            public static int BatchGradientCount => 1;
+            public static int BatchGradientCount => 2;
             public static global::LeNet.Gen.Runtime.BatchGradientInfo BatchGradient(int index) => index switch
             {
                 0 => new global::LeNet.Gen.Runtime.BatchGradientInfo(2572, 120, 400),
+                1 => new global::LeNet.Gen.Runtime.BatchGradientInfo(50692, 84, 120),
                 _ => throw new global::System.ArgumentOutOfRangeException(nameof(index)),
             };
             public static void KeepForBatch(Workspace workspace, global::LeNet.Gen.Runtime.BatchGradients store, int example)
