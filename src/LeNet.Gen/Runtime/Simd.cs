@@ -213,8 +213,10 @@ public static partial class Simd
 
     /// <summary>
     /// <c>result[i] = Σ o weight[o·columns + i] · d[o]</c>: the transposed product a dense layer's backward pass needs for
-    /// its input gradient. The rows stream past four at a time, in order, each one contiguous (which the hardware
-    /// prefetcher follows), and each result vector takes its four terms in row order before it is stored again. Rows
+    /// its input gradient. Blocks of 8 result vectors stay in registers while the rows pass, in order, each contributing
+    /// its 8 vectors of that block (contiguous, which the hardware prefetcher follows), so each result takes its terms in
+    /// row order and is loaded and stored once per block of rows. On an AMD EPYC (Zen 4), LeNet-5's one-thread training
+    /// spent 6.9% of a step here when a result vector was loaded and stored for every four rows. Rows
     /// whose d is 0 are skipped (a ReLU layer's gradient is 0 wherever its output was not positive, about half of them):
     /// their terms would add +0 to each sum, which changes nothing but the sign of a sum that is exactly −0.
     /// </summary>
@@ -245,24 +247,13 @@ public static partial class Simd
                     }
                 }
 
-                int k = 0;
-                for (; k + 4 <= count; k += 4)
+                if (Use512)
                 {
-                    int o0 = live[k], o1 = live[k + 1], o2 = live[k + 2], o3 = live[k + 3];
-                    if (Use512)
-                    {
-                        AddRows512(ref r, ref Unsafe.Add(ref w, o0 * columns), ref Unsafe.Add(ref w, o1 * columns), ref Unsafe.Add(ref w, o2 * columns), ref Unsafe.Add(ref w, o3 * columns), d[o0], d[o1], d[o2], d[o3], i);
-                    }
-                    else
-                    {
-                        AddRows256(ref r, ref Unsafe.Add(ref w, o0 * columns), ref Unsafe.Add(ref w, o1 * columns), ref Unsafe.Add(ref w, o2 * columns), ref Unsafe.Add(ref w, o3 * columns), d[o0], d[o1], d[o2], d[o3], i);
-                    }
+                    AddLiveRows<Lanes512, Vector512<float>>(ref r, ref w, columns, i, live.Slice(0, count), d);
                 }
-
-                for (; k < count; k++)
+                else
                 {
-                    int o = live[k];
-                    MultiplyAdd(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w, o * columns), i), d[o], result.Slice(0, i));
+                    AddLiveRows<Lanes256, Vector256<float>>(ref r, ref w, columns, i, live.Slice(0, count), d);
                 }
             }
         }
@@ -282,35 +273,73 @@ public static partial class Simd
     /// <summary>Rows whose d <see cref="TransposedMatrixVector"/> checks at a time (on the stack).</summary>
     private const int LiveRowBlock = 512;
 
-    // r[c] += w0[c]·d0 + w1[c]·d1 + w2[c]·d2 + w3[c]·d3 in that order, for c < wide, 16 at a time.
+    // r[c] += Σ w[o·columns + c] · d[o] over the live rows o, in their order, for c < wide (whole vectors): each block of
+    // 8 vectors of r stays in registers while every live row passes, so r is loaded and stored once per block, not once
+    // per row (or per four rows); a row's 8 multiply-adds are independent of each other.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddRows512(ref float r, ref float w0, ref float w1, ref float w2, ref float w3, float a0, float a1, float a2, float a3, int wide)
+    private static void AddLiveRows<TLanes, TVector>(ref float r, ref float w, int columns, int wide, ReadOnlySpan<int> live, ReadOnlySpan<float> d)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
     {
-        Vector512<float> d0 = Vector512.Create(a0), d1 = Vector512.Create(a1), d2 = Vector512.Create(a2), d3 = Vector512.Create(a3);
-        for (nuint c = 0; c < (nuint)wide; c += 16)
+        int l = TLanes.Count, c = 0;
+        for (; c + (8 * l) <= wide; c += 8 * l)
         {
-            var sum = Vector512.LoadUnsafe(ref r, c);
-            sum = MultiplyAdd(Vector512.LoadUnsafe(ref w0, c), d0, sum);
-            sum = MultiplyAdd(Vector512.LoadUnsafe(ref w1, c), d1, sum);
-            sum = MultiplyAdd(Vector512.LoadUnsafe(ref w2, c), d2, sum);
-            sum = MultiplyAdd(Vector512.LoadUnsafe(ref w3, c), d3, sum);
-            sum.StoreUnsafe(ref r, c);
-        }
-    }
+            ref float target = ref Unsafe.Add(ref r, c);
+            TVector a0 = TLanes.Load(ref target, 0), a1 = TLanes.Load(ref target, (nuint)l);
+            TVector a2 = TLanes.Load(ref target, (nuint)(2 * l)), a3 = TLanes.Load(ref target, (nuint)(3 * l));
+            TVector a4 = TLanes.Load(ref target, (nuint)(4 * l)), a5 = TLanes.Load(ref target, (nuint)(5 * l));
+            TVector a6 = TLanes.Load(ref target, (nuint)(6 * l)), a7 = TLanes.Load(ref target, (nuint)(7 * l));
+            foreach (int o in live)
+            {
+                ref float row = ref Unsafe.Add(ref w, (o * columns) + c);
+                TVector v = TLanes.Splat(d[o]);
+                a0 = TLanes.MultiplyAdd(TLanes.Load(ref row, 0), v, a0);
+                a1 = TLanes.MultiplyAdd(TLanes.Load(ref row, (nuint)l), v, a1);
+                a2 = TLanes.MultiplyAdd(TLanes.Load(ref row, (nuint)(2 * l)), v, a2);
+                a3 = TLanes.MultiplyAdd(TLanes.Load(ref row, (nuint)(3 * l)), v, a3);
+                a4 = TLanes.MultiplyAdd(TLanes.Load(ref row, (nuint)(4 * l)), v, a4);
+                a5 = TLanes.MultiplyAdd(TLanes.Load(ref row, (nuint)(5 * l)), v, a5);
+                a6 = TLanes.MultiplyAdd(TLanes.Load(ref row, (nuint)(6 * l)), v, a6);
+                a7 = TLanes.MultiplyAdd(TLanes.Load(ref row, (nuint)(7 * l)), v, a7);
+            }
 
-    // r[c] += w0[c]·d0 + w1[c]·d1 + w2[c]·d2 + w3[c]·d3 in that order, for c < wide, 8 at a time.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddRows256(ref float r, ref float w0, ref float w1, ref float w2, ref float w3, float a0, float a1, float a2, float a3, int wide)
-    {
-        Vector256<float> d0 = Vector256.Create(a0), d1 = Vector256.Create(a1), d2 = Vector256.Create(a2), d3 = Vector256.Create(a3);
-        for (nuint c = 0; c < (nuint)wide; c += 8)
+            TLanes.Store(a0, ref target, 0);
+            TLanes.Store(a1, ref target, (nuint)l);
+            TLanes.Store(a2, ref target, (nuint)(2 * l));
+            TLanes.Store(a3, ref target, (nuint)(3 * l));
+            TLanes.Store(a4, ref target, (nuint)(4 * l));
+            TLanes.Store(a5, ref target, (nuint)(5 * l));
+            TLanes.Store(a6, ref target, (nuint)(6 * l));
+            TLanes.Store(a7, ref target, (nuint)(7 * l));
+        }
+
+        // The vectors left over (fewer than 8), two at a time, then one.
+        for (; c + (2 * l) <= wide; c += 2 * l)
         {
-            var sum = Vector256.LoadUnsafe(ref r, c);
-            sum = MultiplyAdd(Vector256.LoadUnsafe(ref w0, c), d0, sum);
-            sum = MultiplyAdd(Vector256.LoadUnsafe(ref w1, c), d1, sum);
-            sum = MultiplyAdd(Vector256.LoadUnsafe(ref w2, c), d2, sum);
-            sum = MultiplyAdd(Vector256.LoadUnsafe(ref w3, c), d3, sum);
-            sum.StoreUnsafe(ref r, c);
+            ref float target = ref Unsafe.Add(ref r, c);
+            TVector a0 = TLanes.Load(ref target, 0), a1 = TLanes.Load(ref target, (nuint)l);
+            foreach (int o in live)
+            {
+                ref float row = ref Unsafe.Add(ref w, (o * columns) + c);
+                TVector v = TLanes.Splat(d[o]);
+                a0 = TLanes.MultiplyAdd(TLanes.Load(ref row, 0), v, a0);
+                a1 = TLanes.MultiplyAdd(TLanes.Load(ref row, (nuint)l), v, a1);
+            }
+
+            TLanes.Store(a0, ref target, 0);
+            TLanes.Store(a1, ref target, (nuint)l);
+        }
+
+        if (c < wide)
+        {
+            ref float target = ref Unsafe.Add(ref r, c);
+            TVector a0 = TLanes.Load(ref target, 0);
+            foreach (int o in live)
+            {
+                a0 = TLanes.MultiplyAdd(TLanes.Load(ref w, (nuint)((o * columns) + c)), TLanes.Splat(d[o]), a0);
+            }
+
+            TLanes.Store(a0, ref target, 0);
         }
     }
 
