@@ -233,7 +233,9 @@ public static partial class Simd
         int i = 0;
         if (Use256)
         {
-            i = Use512 ? columns / 16 * 16 : columns / 8 * 8;
+            // Vectors of 16 where AVX-512 runs, then one of 8 for a remainder of 8 or more (fc2's 120 columns: 7 × 16 + 8).
+            int wide = Use512 ? columns / 16 * 16 : 0;
+            i = columns / 8 * 8;
             result.Slice(0, i).Clear();
             Span<int> live = stackalloc int[LiveRowBlock];
             for (int block = 0; block < rows; block += LiveRowBlock)
@@ -247,13 +249,14 @@ public static partial class Simd
                     }
                 }
 
-                if (Use512)
+                if (wide > 0)
                 {
-                    AddLiveRows<Lanes512, Vector512<float>>(ref r, ref w, columns, i, live.Slice(0, count), d);
+                    AddLiveRows<Lanes512, Vector512<float>>(ref r, ref w, columns, 0, wide, live.Slice(0, count), d);
                 }
-                else
+
+                if (i > wide)
                 {
-                    AddLiveRows<Lanes256, Vector256<float>>(ref r, ref w, columns, i, live.Slice(0, count), d);
+                    AddLiveRows<Lanes256, Vector256<float>>(ref r, ref w, columns, wide, i, live.Slice(0, count), d);
                 }
             }
         }
@@ -273,15 +276,15 @@ public static partial class Simd
     /// <summary>Rows whose d <see cref="TransposedMatrixVector"/> checks at a time (on the stack).</summary>
     private const int LiveRowBlock = 512;
 
-    // r[c] += Σ w[o·columns + c] · d[o] over the live rows o, in their order, for c < wide (whole vectors): each block of
+    // r[c] += Σ w[o·columns + c] · d[o] over the live rows o, in their order, for from ≤ c < to (whole vectors): each block of
     // 8 vectors of r stays in registers while every live row passes, so r is loaded and stored once per block, not once
     // per row (or per four rows); a row's 8 multiply-adds are independent of each other.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddLiveRows<TLanes, TVector>(ref float r, ref float w, int columns, int wide, ReadOnlySpan<int> live, ReadOnlySpan<float> d)
+    private static void AddLiveRows<TLanes, TVector>(ref float r, ref float w, int columns, int from, int to, ReadOnlySpan<int> live, ReadOnlySpan<float> d)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
-        int l = TLanes.Count, c = 0;
+        int l = TLanes.Count, c = from, wide = to;
         for (; c + (8 * l) <= wide; c += 8 * l)
         {
             ref float target = ref Unsafe.Add(ref r, c);
