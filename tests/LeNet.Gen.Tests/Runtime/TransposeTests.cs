@@ -120,6 +120,10 @@ public class TransposeTests
     [InlineData(13, 37, 3)]    // a vector part and a scalar tail; live rows not a multiple of 4
     [InlineData(600, 24, 5)]   // more rows than one block of live rows
     [InlineData(7, 16, 1)]     // every row 0: the result is 0
+    [InlineData(84, 120, 2)]   // fc2: 7 vectors of 16 and one of 8 with AVX-512
+    [InlineData(5, 309, 3)]    // 19 vectors of 16 (a block of 8 held in registers, pairs, one) and 5 columns after them
+    [InlineData(7, 317, 4)]    // the same, a vector of 8 with AVX-512, then 5 columns
+    [InlineData(64, 2048, 3)]
     public void TransposedMatrixVector_skips_zero_rows_and_sums_the_others_in_row_order(int rows, int columns, int zeroEvery)
     {
         var random = new Random(rows + columns);
@@ -135,14 +139,17 @@ public class TransposeTests
             d[o] = o % zeroEvery == 0 ? 0f : (float)((random.NextDouble() * 2) - 1);
         }
 
-        var actual = new float[columns];
+        var actual = new float[columns + 3];
+        actual.AsSpan().Fill(7f); // stale values: every column must be overwritten, nothing past the end touched
         Simd.TransposedMatrixVector(weight, d, actual, rows, columns);
 
-        // The vector columns: one fused multiply-add per live row, in row order; the columns after them: plain sums over every row.
-        int wide = Simd.Use512 ? columns / 16 * 16 : Simd.Use256 ? columns / 8 * 8 : 0;
+        // The vector columns (16 lanes with AVX-512, then 8 for a remainder of 8 or more): one fused multiply-add per live
+        // row, in row order; the columns after them: plain sums over every row. Every column also near a double sum.
+        int wide = Simd.Use256 ? columns / 8 * 8 : 0;
         for (int i = 0; i < columns; i++)
         {
             float sum = 0f;
+            double exact = 0, magnitude = 0;
             for (int o = 0; o < rows; o++)
             {
                 if (i < wide)
@@ -153,10 +160,17 @@ public class TransposeTests
                 {
                     sum += weight[(o * columns) + i] * d[o];
                 }
+
+                exact += (double)weight[(o * columns) + i] * d[o];
+                magnitude += Math.Abs((double)weight[(o * columns) + i] * d[o]);
             }
 
             Assert.Equal(sum, actual[i]);
+            Assert.True(Math.Abs(actual[i] - exact) <= 1e-6 * magnitude, $"column {i}: {actual[i]} against {exact}");
         }
+
+        Assert.Equal(new[] { 7f, 7f, 7f }, actual[columns..]);
+        Assert.Throws<ArgumentException>(() => Simd.TransposedMatrixVector(weight, d, new float[columns - 1], rows, columns));
     }
 
     [Fact]
