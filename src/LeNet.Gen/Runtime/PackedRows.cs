@@ -16,9 +16,9 @@ namespace LeNet.Gen.Runtime;
 /// outputs are bit for bit the same. Not meant to be called directly.
 /// </summary>
 /// <remarks>
-/// The layout, for <c>L</c> lanes (16 with AVX-512, 8 with AVX2, as <see cref="Simd.MatrixVector"/> picks them), in each
-/// group of four rows: for every whole vector of columns, the four rows' <c>L</c> values one row after the other; then the
-/// four rows' remaining columns (fewer than <c>L</c>), one row after the other. The last <c>rows mod 4</c> rows follow
+/// The layout, with AVX2 or AVX-512 (8 lanes either way, as <see cref="Simd.MatrixVector"/> runs), in each group of four
+/// rows: for every whole vector of columns, the four rows' 8 values one row after the other; then the four rows'
+/// remaining columns (fewer than 8), one row after the other. The last <c>rows mod 4</c> rows follow
 /// whole, as does every row when the columns fill no vector or the processor has no vector code.
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
