@@ -27,8 +27,9 @@ public static partial class Simd
     /// False on AMD's Zen 4 (family 19h), which splits each 512-bit operation into two halves on its 256-bit units: there
     /// 8 lanes keep up with 16, and a generated network takes a kernel its cost model preferred for AVX2 where the AVX-512
     /// estimate, made for full-rate units, chose another. Read from CPUID once. The environment variable
-    /// <c>LENETGEN_AVX512_RATE</c> set to <c>full</c> or <c>half</c> overrides it (for a processor CPUID cannot tell
-    /// apart, such as an Intel client part with one 512-bit unit, and for tests that run both choices on one machine).
+    /// <c>LENETGEN_AVX512_RATE</c> set to <c>full</c> or <c>half</c> (in any case) overrides it, for a processor CPUID
+    /// cannot tell apart, such as an Intel client part with one 512-bit unit, and for tests that run both choices on one
+    /// machine; other values are ignored.
     /// </summary>
     public static bool FullRate512 { get; } = Use512 && DetectFullRate512();
 
@@ -973,7 +974,8 @@ public static partial class Simd
     // Zen 4 is AMD's only family with AVX-512 on 256-bit units: family 19h (Zen 3, also 19h, has no AVX-512).
     private static bool DetectFullRate512()
     {
-        switch (Environment.GetEnvironmentVariable("LENETGEN_AVX512_RATE"))
+        // Any other value (or none) leaves the choice to CPUID, as the runtime's own DOTNET_ switches do with values they do not know.
+        switch (Environment.GetEnvironmentVariable("LENETGEN_AVX512_RATE")?.Trim().ToLowerInvariant())
         {
             case "full":
                 return true;

@@ -31,8 +31,12 @@ public class InstructionSetTests(ITestOutputHelper output)
     {
         // In a child process the parent says which path it forced; otherwise the best the processor has must be in use,
         // with AVX-512 taken as half-rate on AMD's family 19h (Zen 4) only, unless the environment says otherwise.
-        string? rate = Environment.GetEnvironmentVariable("LENETGEN_AVX512_RATE");
-        bool halfRate = rate is null ? IsAmdFamily19h() : rate == "half";
+        bool halfRate = Environment.GetEnvironmentVariable("LENETGEN_AVX512_RATE")?.Trim().ToLowerInvariant() switch
+        {
+            "half" => true,
+            "full" => false,
+            _ => IsAmdFamily19h(),
+        };
         string expected = Environment.GetEnvironmentVariable(ExpectedPath)
             ?? (Avx512F.IsSupported ? (halfRate ? "avx512-half-rate" : "avx512") : Fma.IsSupported && Avx2.IsSupported ? "avx2" : "scalar");
         Assert.Equal(expected, CurrentPath);
@@ -80,7 +84,7 @@ public class InstructionSetTests(ITestOutputHelper output)
 
         if (switchOff is null)
         {
-            start.Environment["LENETGEN_AVX512_RATE"] = Simd.FullRate512 ? "half" : "full";
+            start.Environment["LENETGEN_AVX512_RATE"] = Simd.FullRate512 ? "Half" : "FULL"; // any case
             path = Simd.FullRate512 ? "avx512-half-rate" : "avx512";
         }
         else
