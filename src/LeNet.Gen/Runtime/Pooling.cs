@@ -57,6 +57,15 @@ public static partial class Pooling
     }
 
     /// <summary>
+    /// <c>1 &lt;&lt; <paramref name="bit"/></c> when <paramref name="set"/> is true, else 0, without a branch. The generated
+    /// max-pooling backward passes OR one of these per input of a window (is it equal to the maximum?) and take the lowest
+    /// bit set, the window's first such input row by row: where the maximum lies changes from window to window, so a chain
+    /// of ifs mispredicts, and the flags do not depend on each other.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Flag(bool set, int bit) => Unsafe.As<bool, byte>(ref set) << bit;
+
+    /// <summary>
     /// Backward of <see cref="MaxForward2x2"/>: each output's gradient goes to the first input of its window, row by row,
     /// that equals the output (none when the output is NaN); every other input gradient is 0.
     /// </summary>

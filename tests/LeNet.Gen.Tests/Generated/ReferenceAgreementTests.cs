@@ -371,6 +371,38 @@ public class ReferenceAgreementTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void A_tied_maximum_in_a_3x3_window_sends_its_gradient_to_the_first_input_with_that_value()
+    {
+        // WindowPools: conv1 3×3 (tanh) → max pool 3×3 stride 2. With conv1's weights all 1/8 and no bias, each output is
+        // tanh(Σ of its 18 inputs / 8), and inputs in multiples of 1/8 make those sums exact: different patches with the
+        // same sum tie exactly, in float and in double. Which tied input gets the gradient then shows in conv1's weight
+        // gradient (the patches differ), so it must be the reference's choice: the window's first, row by row.
+        var @case = NetworkCase.All.Single(c => c.Name == nameof(WindowPools));
+        var network = @case.Create(3);
+        var conv1 = network.Tensors.Single(t => t.Name == "conv1.weight");
+        network.Parameters.Slice(conv1.Offset, conv1.Length).Fill(0.125f);
+        network.Parameters.Slice(network.Tensors.Single(t => t.Name == "conv1.bias").Offset, 6).Clear();
+
+        var random = new Random(5);
+        var inputs = new float[2 * network.InputLength];
+        for (int k = 0; k < inputs.Length; k++)
+        {
+            inputs[k] = random.Next(3) * 0.125f; // 0, 1/8 or 1/4
+        }
+
+        int[] labels = { 3, 7 };
+        var gradients = new float[network.ParameterCount];
+        network.ComputeGradients(inputs, labels, gradients);
+        var expected = @case.Reference.Gradient(Parameters(network), ToDouble(inputs), labels);
+
+        double scale = expected.Max(Math.Abs);
+        for (int k = conv1.Offset; k < conv1.Offset + conv1.Length; k++)
+        {
+            Assert.True(Math.Abs(gradients[k] - expected[k]) <= (1e-4 * Math.Abs(expected[k])) + (1e-6 * scale), $"{Name(network, k)}: {gradients[k]} vs {expected[k]}");
+        }
+    }
+
     /// <summary>
     /// A central difference is meaningless where the loss has a kink within ±h of the point (a ReLU input or a max-pool
     /// winner changing sides). Such a point shows one-sided differences that disagree; the analytic gradient is then the

@@ -353,12 +353,26 @@ internal sealed class PoolLayer : ILayerKind
                     w.Line($"{Span} di = inputGradient.Slice({start});");
                     w.Line($"float value = output[{at}];");
                     w.Line($"float d = outputGradient[{at}];");
-                    bool firstCase = true;
-                    for (int row = 0; row < k; row++)
+                    if (k * k <= 32)
                     {
-                        for (int col = 0; col < k; col++)
+                        w.Line("// Which inputs of the window equal the maximum, one bit each in row-by-row order, found without branches");
+                        w.Line("// (where the maximum lies changes from window to window, so a chain of ifs mispredicts); the gradient goes");
+                        w.Line("// to the first. None equals a NaN maximum: that window passes no gradient.");
+                        var flags = Enumerable.Range(0, k * k).Select(tap => $"{Pooling}.Flag(i[{(tap / k * input.Width) + (tap % k)}] == value, {tap})");
+                        w.Line($"int equal = {string.Join(" | ", flags)};");
+                        using (w.Block("if (equal != 0)"))
                         {
-                            int offset = (row * input.Width) + col;
+                            w.Line("int tap = global::System.Numerics.BitOperations.TrailingZeroCount(equal);");
+                            w.Line($"di[(tap / {k} * {input.Width}) + (tap % {k})] += d;");
+                        }
+                    }
+                    else
+                    {
+                        // Windows of more than 32 inputs (6×6 and larger): the first equal input by a chain of tests.
+                        bool firstCase = true;
+                        for (int tap = 0; tap < k * k; tap++)
+                        {
+                            int offset = (tap / k * input.Width) + (tap % k);
                             w.Line($"{(firstCase ? "if" : "else if")} (i[{offset}] == value) di[{offset}] += d;");
                             firstCase = false;
                         }
