@@ -45,21 +45,21 @@ public static partial class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Exp(Vector512<float> x)
     {
-        var clamped = Avx512F.Min(Vector512.Create(88.3f), Avx512F.Max(Vector512.Create(-87.3f), x));
+        var clamped = Avx512F.Min(Vector512.Create(ExpHighest), Avx512F.Max(Vector512.Create(ExpLowest), x));
         var result = ExpInRange(clamped);
-        result = Avx512F.BlendVariable(result, Vector512.Create(float.PositiveInfinity), Avx512F.CompareGreaterThan(x, Vector512.Create(88.3f)));
-        return Vector512.AndNot(result, Avx512F.CompareLessThan(x, Vector512.Create(-87.3f)));
+        result = Avx512F.BlendVariable(result, Vector512.Create(float.PositiveInfinity), Avx512F.CompareGreaterThan(x, Vector512.Create(ExpHighest)));
+        return Vector512.AndNot(result, Avx512F.CompareLessThan(x, Vector512.Create(ExpLowest)));
     }
 
     // As ExpInRange(Vector256).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> ExpInRange(Vector512<float> x)
     {
-        var magic = Vector512.Create(12582912f);
-        var k = Avx512F.FusedMultiplyAdd(x, Vector512.Create(1.44269504f), magic);
+        var magic = Vector512.Create(RoundingMagic);
+        var k = Avx512F.FusedMultiplyAdd(x, Vector512.Create(Log2E), magic);
         var n = k - magic;
-        var r = Avx512F.FusedMultiplyAddNegated(n, Vector512.Create(0.693359375f), x);
-        r = Avx512F.FusedMultiplyAddNegated(n, Vector512.Create(-2.12194440e-4f), r);
+        var r = Avx512F.FusedMultiplyAddNegated(n, Vector512.Create(Ln2High), x);
+        r = Avx512F.FusedMultiplyAddNegated(n, Vector512.Create(Ln2Low), r);
         var r2 = r * r;
         var r4 = r2 * r2;
         var p01 = r + Vector512<float>.One;
@@ -86,10 +86,10 @@ public static partial class Simd
     private static (Vector512<float> P, Vector512<float> Q) TanhRational(Vector512<float> x)
     {
         var u = x * x;
-        var p = Avx512F.FusedMultiplyAdd(u, Vector512.Create(-5.5565754554578616e-6f), Vector512.Create(0.0013024289249740079f));
-        p = Avx512F.FusedMultiplyAdd(p, u, Vector512.Create(0.11451965504192384f));
-        p = Avx512F.FusedMultiplyAdd(p, u, Vector512.Create(0.99999999905620388f));
-        var q = Avx512F.FusedMultiplyAdd(u, Vector512.Create(0.017253506794233265f), Vector512.Create(0.44785296561411567f));
+        var p = Avx512F.FusedMultiplyAdd(u, Vector512.Create(TanhP3), Vector512.Create(TanhP2));
+        p = Avx512F.FusedMultiplyAdd(p, u, Vector512.Create(TanhP1));
+        p = Avx512F.FusedMultiplyAdd(p, u, Vector512.Create(TanhP0));
+        var q = Avx512F.FusedMultiplyAdd(u, Vector512.Create(TanhQ2), Vector512.Create(TanhQ1));
         q = Avx512F.FusedMultiplyAdd(q, u, Vector512<float>.One);
         return (p, q);
     }
@@ -100,7 +100,7 @@ public static partial class Simd
     {
         var sign = Vector512.Create(-0f);
         var magnitude = Vector512.AndNot(x, sign);
-        var a = Avx512F.Min(Vector512.Create(9f), magnitude);
+        var a = Avx512F.Min(Vector512.Create(TanhCap), magnitude);
         var one = Vector512<float>.One;
         var t = ExpInRange(a * Vector512.Create(-2f));
         var (p, q) = TanhRational(x);

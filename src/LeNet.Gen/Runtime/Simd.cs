@@ -891,27 +891,43 @@ public static partial class Simd
     // processor's reorder buffer holds, so the length of one value's chain of dependent instructions sets the speed. Hence
     // fused multiply-adds, Estrin's scheme for the polynomial, and rounding by adding 1.5·2²³ (no round or convert).
 
+    // The constants of e^x and tanh, one home for both vector widths (Simd.Activations512.cs runs the same operations on
+    // 16 lanes, bit for bit).
+    private const float ExpHighest = 88.3f;           // above: +∞
+    private const float ExpLowest = -87.3f;           // below: 0
+    private const float RoundingMagic = 12582912f;    // 1.5·2²³: adding it leaves round(x·log₂e) in the low bits
+    private const float Log2E = 1.44269504f;
+    private const float Ln2High = 0.693359375f;       // ln 2 in two parts, so that n·ln 2 stays exact
+    private const float Ln2Low = -2.12194440e-4f;
+    private const float TanhP3 = -5.5565754554578616e-6f; // tanh x ≈ x·P(x²) / Q(x²) below 2 in magnitude
+    private const float TanhP2 = 0.0013024289249740079f;
+    private const float TanhP1 = 0.11451965504192384f;
+    private const float TanhP0 = 0.99999999905620388f;
+    private const float TanhQ2 = 0.017253506794233265f;
+    private const float TanhQ1 = 0.44785296561411567f;
+    private const float TanhCap = 9f;                 // tanh rounds to 1 from here
+
     // e^x, eight lanes: x = n·ln 2 + r with n whole and |r| ≤ ½ ln 2 (ln 2 split in two parts so n·ln 2 stays exact),
     // e^r by its Taylor series to r⁷ (the next term is under 6·10⁻⁹ of the result), times 2^n built in the exponent bits.
     // Above 88.3 the result is +∞ and below −87.3 it is 0, as the float function's range ends; NaN stays NaN.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Exp(Vector256<float> x)
     {
-        var clamped = Avx.Min(Vector256.Create(88.3f), Avx.Max(Vector256.Create(-87.3f), x));
+        var clamped = Avx.Min(Vector256.Create(ExpHighest), Avx.Max(Vector256.Create(ExpLowest), x));
         var result = ExpInRange(clamped);
-        result = Avx.BlendVariable(result, Vector256.Create(float.PositiveInfinity), Avx.CompareGreaterThan(x, Vector256.Create(88.3f)));
-        return Avx.AndNot(Avx.CompareLessThan(x, Vector256.Create(-87.3f)), result);
+        result = Avx.BlendVariable(result, Vector256.Create(float.PositiveInfinity), Avx.CompareGreaterThan(x, Vector256.Create(ExpHighest)));
+        return Avx.AndNot(Avx.CompareLessThan(x, Vector256.Create(ExpLowest)), result);
     }
 
     // e^x for x in [−87.3, 88.3], where 2^n is a normal float; NaN gives NaN.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> ExpInRange(Vector256<float> x)
     {
-        var magic = Vector256.Create(12582912f); // 1.5·2²³: adding it leaves round(x·log₂e) in the low bits
-        var k = Fma.MultiplyAdd(x, Vector256.Create(1.44269504f), magic);
+        var magic = Vector256.Create(RoundingMagic);
+        var k = Fma.MultiplyAdd(x, Vector256.Create(Log2E), magic);
         var n = Avx.Subtract(k, magic);
-        var r = Fma.MultiplyAddNegated(n, Vector256.Create(0.693359375f), x);
-        r = Fma.MultiplyAddNegated(n, Vector256.Create(-2.12194440e-4f), r);
+        var r = Fma.MultiplyAddNegated(n, Vector256.Create(Ln2High), x);
+        r = Fma.MultiplyAddNegated(n, Vector256.Create(Ln2Low), r);
         var r2 = Avx.Multiply(r, r);
         var r4 = Avx.Multiply(r2, r2);
         var p01 = Avx.Add(r, Vector256<float>.One);
@@ -941,10 +957,10 @@ public static partial class Simd
     private static (Vector256<float> P, Vector256<float> Q) TanhRational(Vector256<float> x)
     {
         var u = Avx.Multiply(x, x);
-        var p = Fma.MultiplyAdd(u, Vector256.Create(-5.5565754554578616e-6f), Vector256.Create(0.0013024289249740079f));
-        p = Fma.MultiplyAdd(p, u, Vector256.Create(0.11451965504192384f));
-        p = Fma.MultiplyAdd(p, u, Vector256.Create(0.99999999905620388f));
-        var q = Fma.MultiplyAdd(u, Vector256.Create(0.017253506794233265f), Vector256.Create(0.44785296561411567f));
+        var p = Fma.MultiplyAdd(u, Vector256.Create(TanhP3), Vector256.Create(TanhP2));
+        p = Fma.MultiplyAdd(p, u, Vector256.Create(TanhP1));
+        p = Fma.MultiplyAdd(p, u, Vector256.Create(TanhP0));
+        var q = Fma.MultiplyAdd(u, Vector256.Create(TanhQ2), Vector256.Create(TanhQ1));
         q = Fma.MultiplyAdd(q, u, Vector256<float>.One);
         return (p, q);
     }
@@ -958,7 +974,7 @@ public static partial class Simd
     {
         var sign = Vector256.Create(-0f);
         var magnitude = Avx.AndNot(sign, x);
-        var a = Avx.Min(Vector256.Create(9f), magnitude); // minps returns its second operand, so NaN stays
+        var a = Avx.Min(Vector256.Create(TanhCap), magnitude); // minps returns its second operand, so NaN stays
         var one = Vector256<float>.One;
         var t = ExpInRange(Avx.Multiply(a, Vector256.Create(-2f)));
         var (p, q) = TanhRational(x);
