@@ -549,6 +549,7 @@ internal static class MembersEmitter
 
         w.Line();
         ImageLanesEmitter.EmitMethod(w, plan, layers);
+        TrainingLanesEmitter.EmitMethod(w, plan, layers);
     }
 
     /// <summary>
@@ -762,6 +763,7 @@ internal static class MembersEmitter
             w.Line($"public static void Forward({ReadOnlySpan} parameters, {ReadOnlySpan} input, Workspace workspace) => {type}.Forward(parameters, input, workspace);");
             w.Line($"public static {Span} Output(Workspace workspace) => workspace.{output};");
             ImageLanesEmitter.EmitKernelMembers(w, plan, layers);
+            TrainingLanesEmitter.EmitKernelMembers(w, plan, layers);
             var batchGradients = BatchGradientLayers(plan, layers);
             if (batchGradients.Count > 0)
             {
@@ -917,6 +919,7 @@ internal static class MembersEmitter
             }
 
             ImageLanesEmitter.EmitWorkspaceFields(w, layers);
+            TrainingLanesEmitter.EmitWorkspaceFields(w, plan, layers);
 
             if (!training)
             {

@@ -206,6 +206,29 @@ internal interface ILayerKind
     /// a group of images at once (<see cref="ImageGroupStep"/>), as its cost model chose; null for a layer without one.
     /// </summary>
     ImageGroupStep? ImageGroup(LayerCode code);
+
+    /// <summary>
+    /// The statement that runs the layer's forward pass in a training chunk's pass with one example per lane (<c>TrainLanes</c>,
+    /// the runtime's <c>TrainingLanes</c>): it reads <paramref name="source"/> and writes <paramref name="target"/>, spans
+    /// holding each value of the tensors for every lane, and may use <paramref name="scratch"/>
+    /// (<see cref="TrainingLanesScratch"/> values). ReLU is applied as the layer stores; the network applies tanh and
+    /// sigmoid after the call. Null for a layer without such code: the network then trains example by example.
+    /// </summary>
+    string? TrainingLanesForward(LayerCode code, string source, string target, string scratch);
+
+    /// <summary>
+    /// The statement that runs the layer's backward pass in <c>TrainLanes</c>: from <paramref name="outputGradient"/> (the
+    /// gradient of <paramref name="output"/>, already through the activation's derivative), it adds the chunk's gradients
+    /// of the layer's parameters into <c>gradients</c> and writes the gradient of <paramref name="source"/> into
+    /// <paramref name="inputGradient"/> (null for the network's first layer, which needs none). <c>count</c>, <c>first</c>
+    /// (the chunk's first example in the batch) and <c>batch</c> are in scope. Several statements are separated by line
+    /// breaks. Empty when there is nothing to do; null
+    /// exactly when <see cref="TrainingLanesForward"/> is.
+    /// </summary>
+    string? TrainingLanesBackward(LayerCode code, string source, string output, string outputGradient, string? inputGradient, string scratch);
+
+    /// <summary>Values of scratch (all lanes) that the layer's <c>TrainLanes</c> calls use; 0 for none.</summary>
+    int TrainingLanesScratch(LayerCode code);
 }
 
 /// <summary>

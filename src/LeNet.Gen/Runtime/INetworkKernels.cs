@@ -154,6 +154,23 @@ public interface INetworkKernels<TWorkspace> : IInferenceKernels<TWorkspace>
     }
 
     /// <summary>
+    /// True when the network has <see cref="TrainLanes"/>, the training pass on a whole chunk with one example per vector
+    /// lane (<see cref="TrainingLanes"/>), and it runs on this processor: training then calls it for each chunk instead
+    /// of <see cref="IInferenceKernels{TWorkspace}.Forward"/> and <see cref="Backward"/> for each example.
+    /// </summary>
+    static virtual bool TrainsInLanes => false;
+
+    /// <summary>
+    /// Forward pass, loss and backward pass of a chunk's examples (1 to <see cref="TrainingLanes.Count"/>: the inputs one
+    /// after another in <paramref name="inputs"/>, one label each in <paramref name="labels"/>), adding
+    /// <paramref name="scale"/> × the gradient of their summed loss to <paramref name="gradients"/>, except the weight
+    /// gradients of the layers of <paramref name="batch"/>, whose factors it keeps there as examples
+    /// <paramref name="first"/> onwards. Returns the sum of their losses. Only when <see cref="TrainsInLanes"/>.
+    /// </summary>
+    static virtual float TrainLanes(ReadOnlySpan<float> parameters, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int first, float scale, TWorkspace workspace, Span<float> gradients, BatchGradients? batch) =>
+        throw new NotSupportedException("This network has no training pass in lanes.");
+
+    /// <summary>
     /// Values after the parameters in the network's storage: the running statistics of its batch-norm layers (mean,
     /// variance and batch count of each). 0 unless the network has batch norm.
     /// </summary>

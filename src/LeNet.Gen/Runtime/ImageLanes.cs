@@ -56,7 +56,7 @@ public static class ImageLanes
     public static void GatherBatch(ReadOnlySpan<float> inputs, int count, int length, Span<float> batch) => GatherInto(inputs, count, length, batch, Batch);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GatherInto(ReadOnlySpan<float> inputs, int count, int length, Span<float> lanes, int width)
+    internal static void GatherInto(ReadOnlySpan<float> inputs, int count, int length, Span<float> lanes, int width)
     {
         Check(count >= 1 && count <= width && inputs.Length >= count * length && lanes.Length >= length * width, "Gather", count, length);
         if (count < width)
@@ -188,7 +188,7 @@ public static class ImageLanes
         int filters, int kernel, int stride, int padding, int outHeight, int outWidth, bool relu, Span<float> padded, Span<float> output)
     {
         Check(output.Length >= filters * outHeight * outWidth * Count, "Convolve", channels, filters);
-        var shape = Padded(ref input, channels, height, width, weight, bias, filters, kernel, stride, padding, outHeight, outWidth, padded, "Convolve");
+        var shape = Padded(ref input, channels, height, width, weight, bias, filters, kernel, stride, padding, outHeight, outWidth, padded, "Convolve", Count);
         ref float x = ref MemoryMarshal.GetReference(input), w = ref MemoryMarshal.GetReference(weight), b = ref MemoryMarshal.GetReference(bias), o = ref MemoryMarshal.GetReference(output);
         if (Simd.Use512)
         {
@@ -239,7 +239,7 @@ public static class ImageLanes
         int filters, int kernel, int stride, int padding, int outHeight, int outWidth, bool relu, bool max, Span<float> padded, Span<float> output)
     {
         Check(outHeight % 2 == 0 && outWidth % 2 == 0 && output.Length >= filters * (outHeight / 2) * (outWidth / 2) * Count, "ConvolvePool", outHeight, outWidth);
-        var shape = Padded(ref input, channels, height, width, weight, bias, filters, kernel, stride, padding, outHeight, outWidth, padded, "ConvolvePool");
+        var shape = Padded(ref input, channels, height, width, weight, bias, filters, kernel, stride, padding, outHeight, outWidth, padded, "ConvolvePool", Count);
         ref float x = ref MemoryMarshal.GetReference(input), w = ref MemoryMarshal.GetReference(weight), b = ref MemoryMarshal.GetReference(bias), o = ref MemoryMarshal.GetReference(output);
         if (Simd.Use512)
         {
@@ -265,11 +265,10 @@ public static class ImageLanes
     // The checks Convolve and ConvolvePool share, and the copy of the input into its zero border when the windows need
     // one (input then points at the copy): the shape the kernels run on.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static ConvShape Padded(
+    internal static ConvShape Padded(
         ref ReadOnlySpan<float> input, int channels, int height, int width, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        int filters, int kernel, int stride, int padding, int outHeight, int outWidth, Span<float> padded, string function)
+        int filters, int kernel, int stride, int padding, int outHeight, int outWidth, Span<float> padded, string function, int l)
     {
-        int l = Count;
         int paddedHeight = ((outHeight - 1) * stride) + kernel, paddedWidth = ((outWidth - 1) * stride) + kernel;
         bool copies = padding > 0 || paddedHeight > height || paddedWidth > width;
         Check(
@@ -278,7 +277,7 @@ public static class ImageLanes
             function, channels, filters);
         if (copies)
         {
-            Pad(input, channels, height, width, padding, paddedHeight, paddedWidth, padded);
+            Pad(input, channels, height, width, padding, paddedHeight, paddedWidth, padded, l);
             input = padded;
             height = paddedHeight;
             width = paddedWidth;
@@ -537,7 +536,7 @@ public static class ImageLanes
         }
     }
 
-    private static void Check(bool holds, string function, int first, int second)
+    internal static void Check(bool holds, string function, int first, int second)
     {
         if (!holds)
         {
@@ -547,9 +546,8 @@ public static class ImageLanes
 
     // The input into the middle of a zeroed plane of paddedHeight × paddedWidth per channel, p rows and columns in.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pad(ReadOnlySpan<float> input, int channels, int height, int width, int p, int paddedHeight, int paddedWidth, Span<float> padded)
+    internal static void Pad(ReadOnlySpan<float> input, int channels, int height, int width, int p, int paddedHeight, int paddedWidth, Span<float> padded, int l)
     {
-        int l = Count;
         padded.Slice(0, channels * paddedHeight * paddedWidth * l).Clear();
         int rows = Math.Min(height, paddedHeight - p), columns = Math.Min(width, paddedWidth - p);
         for (int c = 0; c < channels; c++)
@@ -580,14 +578,14 @@ public static class ImageLanes
         public float[] Packed = [];
     }
 
-    private readonly record struct ConvShape(int Channels, int Height, int Width, int Filters, int Kernel, int Stride, int OutHeight, int OutWidth);
+    internal readonly record struct ConvShape(int Channels, int Height, int Width, int Filters, int Kernel, int Stride, int OutHeight, int OutWidth);
 
     // Register tile: three or four filters (TFilters) × three output positions, counted over the whole output plane so that
     // a tile may span two rows: twelve accumulators at most, with the three input vectors and one broadcast weight sixteen
     // registers. A tile at the last filters or positions repeats the last filter or position instead of running short:
     // it computes those values twice and stores the same value twice, so every tile runs the same code.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Convolve<TLanes, TVector, TActivation>(ref float input, ref float weight, ref float bias, ConvShape s, ref float output)
+    internal static void Convolve<TLanes, TVector, TActivation>(ref float input, ref float weight, ref float bias, ConvShape s, ref float output)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
         where TActivation : struct, IActivation
@@ -972,7 +970,7 @@ public static class ImageLanes
         TLanes.Store(relu ? TLanes.Relu(value) : value, ref target, offset);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pool<TLanes, TVector>(ref float input, ConvShape s, bool max, ref float output)
+    internal static void Pool<TLanes, TVector>(ref float input, ConvShape s, bool max, ref float output)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {

@@ -148,3 +148,15 @@ internal readonly struct Two : ICount
 {
     public static int Value => 2;
 }
+
+/// <summary>5: taps of a kernel row per register tile (TrainingLanes).</summary>
+internal readonly struct Five : ICount
+{
+    public static int Value => 5;
+}
+
+/// <summary>6: taps of a kernel row per register tile (TrainingLanes).</summary>
+internal readonly struct Six : ICount
+{
+    public static int Value => 6;
+}

@@ -171,6 +171,56 @@ namespace Demo
             }
         }
 
+        // A training chunk (up to 8 examples, NetworkTraining.ChunkSize) in one pass, one example in each lane of a 256-bit
+        // vector (the runtime's TrainingLanes): every weight a kernel loads serves the whole chunk. The forward pass keeps each
+        // layer's output; the loss gives the logits' gradient; the backward pass turns it layer by layer into the gradient of
+        // each layer's input in two buffers, a and b in turn, and adds the chunk's weight gradients into gradients.
+        // Cost model: as batch inference, the layers in lanes (estimated 10.7 µs an image, against 13.8 µs through the single-image kernels); a chunk keeps 581 KB of outputs, gradients and scratch.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        private static float TrainLanes(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int first, float scale, Workspace workspace, global::System.Span<float> gradients, global::LeNet.Gen.Runtime.BatchGradients? batch)
+        {
+            const int lanes = global::LeNet.Gen.Runtime.TrainingLanes.Count;
+            int count = labels.Length;
+            global::System.Span<float> values = workspace.LanesValues ??= new float[lanes * 9118];
+            global::System.Span<float> a = workspace.LanesGradientA ??= new float[lanes * 4704];
+            global::System.Span<float> b = workspace.LanesGradientB ??= new float[lanes * 4704];
+            global::System.Span<float> scratch = workspace.LanesScratch ??= new float[520];
+            global::System.Span<float> input = values.Slice(0, lanes * 1024);
+            global::System.Span<float> conv1 = values.Slice(lanes * 1024, lanes * 4704);
+            global::System.Span<float> pool1 = values.Slice(lanes * 5728, lanes * 1176);
+            global::System.Span<float> conv2 = values.Slice(lanes * 6904, lanes * 1600);
+            global::System.Span<float> pool2 = values.Slice(lanes * 8504, lanes * 400);
+            global::System.Span<float> fc1 = values.Slice(lanes * 8904, lanes * 120);
+            global::System.Span<float> fc2 = values.Slice(lanes * 9024, lanes * 84);
+            global::System.Span<float> logits = values.Slice(lanes * 9108, lanes * 10);
+
+            global::LeNet.Gen.Runtime.TrainingLanes.Gather(inputs, count, 1024, input);
+            global::LeNet.Gen.Runtime.TrainingLanes.Convolve(input, 1, 32, 32, parameters.Slice(0, 150), parameters.Slice(150, 6), 6, 5, 1, 0, 28, 28, relu: true, scratch, conv1); // conv1
+            global::LeNet.Gen.Runtime.TrainingLanes.Pool(conv1, 6, 28, 28, 2, 2, 14, 14, max: false, pool1); // pool1
+            global::LeNet.Gen.Runtime.TrainingLanes.Convolve(pool1, 6, 14, 14, parameters.Slice(156, 2400), parameters.Slice(2556, 16), 16, 5, 1, 0, 10, 10, relu: true, scratch, conv2); // conv2
+            global::LeNet.Gen.Runtime.TrainingLanes.Pool(conv2, 16, 10, 10, 2, 2, 5, 5, max: false, pool2); // pool2
+            global::LeNet.Gen.Runtime.TrainingLanes.Dense(pool2, parameters.Slice(2572, 48000), parameters.Slice(50572, 120), 120, 400, relu: true, fc1); // fc1
+            global::LeNet.Gen.Runtime.TrainingLanes.Dense(fc1, parameters.Slice(50692, 10080), parameters.Slice(60772, 84), 84, 120, relu: true, fc2); // fc2
+            global::LeNet.Gen.Runtime.TrainingLanes.Dense(fc2, parameters.Slice(60856, 840), parameters.Slice(61696, 10), 10, 84, relu: false, logits); // fc3
+
+            float loss = global::LeNet.Gen.Runtime.TrainingLanes.Loss(logits, labels, 10, scale, scratch, a); // the loss and the logits' gradient, scaled for the batch mean
+            global::LeNet.Gen.Runtime.TrainingLanes.DenseWeightGradient(a, fc2, count, 10, 84, gradients.Slice(60856, 840), gradients.Slice(61696, 10), null, 60856, first, scratch); // fc3 backward
+            global::LeNet.Gen.Runtime.TrainingLanes.DenseInputGradient(a, parameters.Slice(60856, 840), 10, 84, b);
+            global::LeNet.Gen.Runtime.Simd.ReluBackward(fc2, b.Slice(0, lanes * 84)); // fc2: ReLU′ = 1 where the output is positive, else 0
+            global::LeNet.Gen.Runtime.TrainingLanes.DenseWeightGradient(b, fc1, count, 84, 120, gradients.Slice(50692, 10080), gradients.Slice(60772, 84), batch, 50692, first, scratch); // fc2 backward
+            global::LeNet.Gen.Runtime.TrainingLanes.DenseInputGradient(b, parameters.Slice(50692, 10080), 84, 120, a);
+            global::LeNet.Gen.Runtime.Simd.ReluBackward(fc1, a.Slice(0, lanes * 120)); // fc1: ReLU′ = 1 where the output is positive, else 0
+            global::LeNet.Gen.Runtime.TrainingLanes.DenseWeightGradient(a, pool2, count, 120, 400, gradients.Slice(2572, 48000), gradients.Slice(50572, 120), batch, 2572, first, scratch); // fc1 backward
+            global::LeNet.Gen.Runtime.TrainingLanes.DenseInputGradient(a, parameters.Slice(2572, 48000), 120, 400, b);
+            global::LeNet.Gen.Runtime.TrainingLanes.PoolBackward(conv2, pool2, b, 16, 10, 10, 2, 2, 5, 5, max: false, a); // pool2 backward
+            global::LeNet.Gen.Runtime.Simd.ReluBackward(conv2, a.Slice(0, lanes * 1600)); // conv2: ReLU′ = 1 where the output is positive, else 0
+            global::LeNet.Gen.Runtime.TrainingLanes.ConvolveBackward(pool1, 6, 14, 14, parameters.Slice(156, 2400), a, 16, 5, 1, 0, 10, 10, scratch, gradients.Slice(156, 2400), gradients.Slice(2556, 16), b); // conv2 backward
+            global::LeNet.Gen.Runtime.TrainingLanes.PoolBackward(conv1, pool1, b, 6, 28, 28, 2, 2, 14, 14, max: false, a); // pool1 backward
+            global::LeNet.Gen.Runtime.Simd.ReluBackward(conv1, a.Slice(0, lanes * 4704)); // conv1: ReLU′ = 1 where the output is positive, else 0
+            global::LeNet.Gen.Runtime.TrainingLanes.ConvolveBackward(input, 1, 32, 32, parameters.Slice(0, 150), a, 6, 5, 1, 0, 28, 28, scratch, gradients.Slice(0, 150), gradients.Slice(150, 6), default); // conv1 backward
+            return loss;
+        }
+
         // The backward pass, last layer first: each layer turns the gradient of its output into the gradient of its input
         // and adds the gradients of its weights and biases. workspace.LogitsGradient holds the loss gradient on entry.
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -896,6 +946,10 @@ namespace Demo
             public static global::System.Span<float> Output(Workspace workspace) => workspace.Fc3Output;
             public static bool HasImageLanes => true;
             public static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs) => LeNet5.ForwardImages(parameters, inputs, count, workspace, outputs);
+            // Chunks train in lanes where the processor has AVX2 and FMA, unless 512-bit multiply-adds run at full rate: there the
+            // single-example kernels run vectors twice as wide as the pass's 256 bits (the pass is measured only where they do not).
+            public static bool TrainsInLanes => global::LeNet.Gen.Runtime.TrainingLanes.Supported && !global::LeNet.Gen.Runtime.Simd.FullRate512;
+            public static float TrainLanes(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int first, float scale, Workspace workspace, global::System.Span<float> gradients, global::LeNet.Gen.Runtime.BatchGradients? batch) => LeNet5.TrainLanes(parameters, inputs, labels, first, scale, workspace, gradients, batch);
             public static int BatchGradientCount => 2;
             public static global::LeNet.Gen.Runtime.BatchGradientInfo BatchGradient(int index) => index switch
             {
@@ -953,6 +1007,12 @@ namespace Demo
             public float[]? ImagesB;
             public float[]? ImagesX;
             public float[]? ImagesY;
+
+            // TrainLanes' buffers, allocated on the workspace's first training chunk.
+            public float[]? LanesValues;
+            public float[]? LanesGradientA;
+            public float[]? LanesGradientB;
+            public float[]? LanesScratch;
 
             public readonly float[] Conv1Input;
             public readonly float[] Conv1OutputGradient;

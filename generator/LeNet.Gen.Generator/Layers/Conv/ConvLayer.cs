@@ -366,6 +366,37 @@ internal sealed class ConvLayer : ILayerKind
         return (lanes, exact / ImageLanesCostModel.ScalarMultiplyAddsPerNs);
     }
 
+    public string? TrainingLanesForward(LayerCode code, string source, string target, string scratch) =>
+        $"{TrainingLanesEmitter.Runtime}.Convolve({source}, {LanesInput(code)}, {code.ParameterSlices}, {LanesWindow(code)}, relu: {(code.FusesRelu ? "true" : "false")}, {scratch}, {target});";
+
+    /// <summary>The bias and weight gradients, and the input gradient unless the layer is the network's first.</summary>
+    public string? TrainingLanesBackward(LayerCode code, string source, string output, string outputGradient, string? inputGradient, string scratch) =>
+        $"{TrainingLanesEmitter.Runtime}.ConvolveBackward({source}, {LanesInput(code)}, parameters.Slice({Int(code.Layer.WeightOffset)}, {Int(code.Layer.WeightCount)}), {outputGradient}, "
+        + $"{LanesWindow(code)}, {scratch}, {TrainingLanesEmitter.GradientSlices(code)}, {inputGradient ?? "default"});";
+
+    /// <summary>Two copies of the input plane with its zero border (the input and its gradient), as the runtime's <c>ConvolutionScratch</c>.</summary>
+    public int TrainingLanesScratch(LayerCode code)
+    {
+        var conv = (ConvSpec)code.Layer.Spec;
+        var input = code.Layer.Input;
+        var output = code.Layer.Output;
+        int height = ((output.Height - 1) * conv.Stride) + conv.Kernel, width = ((output.Width - 1) * conv.Stride) + conv.Kernel;
+        bool copies = conv.Padding > 0 || height != input.Height || width != input.Width;
+        return copies ? 2 * input.Channels * height * width * 8 : 0;
+    }
+
+    // channels, height, width of the input
+    private static string LanesInput(LayerCode code) =>
+        $"{Int(code.Layer.Input.Channels)}, {Int(code.Layer.Input.Height)}, {Int(code.Layer.Input.Width)}";
+
+    // filters, kernel, stride, padding, outHeight, outWidth
+    private static string LanesWindow(LayerCode code)
+    {
+        var conv = (ConvSpec)code.Layer.Spec;
+        var output = code.Layer.Output;
+        return $"{Int(conv.Filters)}, {Int(conv.Kernel)}, {Int(conv.Stride)}, {Int(conv.Padding)}, {Int(output.Height)}, {Int(output.Width)}";
+    }
+
     /// <summary>Winograd's products over a group of images (<see cref="WinogradGroupStep"/>), where the cost model chose them.</summary>
     public ImageGroupStep? ImageGroup(LayerCode code) => WinogradGroupStep.For(new ConvCode(code));
 

@@ -228,6 +228,26 @@ internal sealed class DenseLayer : ILayerKind
 
     public ImageGroupStep? ImageGroup(LayerCode code) => null;
 
+    public string? TrainingLanesForward(LayerCode code, string source, string target, string scratch) =>
+        $"{TrainingLanesEmitter.Runtime}.Dense({source}, {code.ParameterSlices}, {Int(code.Layer.Output.Length)}, {Int(code.Layer.Input.Length)}, relu: {(code.FusesRelu ? "true" : "false")}, {target});";
+
+    /// <summary>
+    /// The weight and bias gradients example by example (over the whole batch for a layer whose weight gradient waits for
+    /// it), then the input gradient for the chunk.
+    /// </summary>
+    public string? TrainingLanesBackward(LayerCode code, string source, string output, string outputGradient, string? inputGradient, string scratch)
+    {
+        int rows = code.Layer.Output.Length, columns = code.Layer.Input.Length;
+        string batch = BatchGradient(code) is null ? "null" : "batch";
+        string weights = $"{TrainingLanesEmitter.Runtime}.DenseWeightGradient({outputGradient}, {source}, count, {Int(rows)}, {Int(columns)}, "
+            + $"{TrainingLanesEmitter.GradientSlices(code)}, {batch}, {Int(code.Layer.WeightOffset)}, first, {scratch});";
+        return inputGradient is null
+            ? weights
+            : weights + $"\n{TrainingLanesEmitter.Runtime}.DenseInputGradient({outputGradient}, parameters.Slice({Int(code.Layer.WeightOffset)}, {Int(code.Layer.WeightCount)}), {Int(rows)}, {Int(columns)}, {inputGradient});";
+    }
+
+    public int TrainingLanesScratch(LayerCode code) => code.Layer.Output.Length + code.Layer.Input.Length;
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         EmitDenseForward(w, code);

@@ -115,6 +115,13 @@ internal sealed class GlobalAveragePoolLayer : ILayerKind
 
     public ImageGroupStep? ImageGroup(LayerCode code) => null;
 
+    /// <summary>None yet: a network with this layer trains example by example.</summary>
+    public string? TrainingLanesForward(LayerCode code, string source, string target, string scratch) => null;
+
+    public string? TrainingLanesBackward(LayerCode code, string source, string output, string outputGradient, string? inputGradient, string scratch) => null;
+
+    public int TrainingLanesScratch(LayerCode code) => 0;
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var input = code.Layer.Input;

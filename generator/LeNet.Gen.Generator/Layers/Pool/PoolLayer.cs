@@ -147,6 +147,32 @@ internal sealed class PoolLayer : ILayerKind
 
     public ImageGroupStep? ImageGroup(LayerCode code) => null;
 
+    public string? TrainingLanesForward(LayerCode code, string source, string target, string scratch)
+    {
+        var pool = (PoolSpec)code.Layer.Spec;
+        return $"{TrainingLanesEmitter.Runtime}.Pool({source}, {LanesShapes(code)}, max: {(pool.Kind == PoolingKind.Max ? "true" : "false")}, {target});";
+    }
+
+    /// <summary>Each window's gradient to its first maximal input, or shared by its inputs; nothing for a first layer.</summary>
+    public string? TrainingLanesBackward(LayerCode code, string source, string output, string outputGradient, string? inputGradient, string scratch)
+    {
+        var pool = (PoolSpec)code.Layer.Spec;
+        return inputGradient is null
+            ? string.Empty
+            : $"{TrainingLanesEmitter.Runtime}.PoolBackward({source}, {output}, {outputGradient}, {LanesShapes(code)}, max: {(pool.Kind == PoolingKind.Max ? "true" : "false")}, {inputGradient});";
+    }
+
+    public int TrainingLanesScratch(LayerCode code) => 0;
+
+    // channels, height, width, size, stride, outHeight, outWidth
+    private static string LanesShapes(LayerCode code)
+    {
+        var pool = (PoolSpec)code.Layer.Spec;
+        var input = code.Layer.Input;
+        var output = code.Layer.Output;
+        return $"{Int(input.Channels)}, {Int(input.Height)}, {Int(input.Width)}, {Int(pool.Size)}, {Int(pool.Stride)}, {Int(output.Height)}, {Int(output.Width)}";
+    }
+
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {
         var pool = (PoolSpec)code.Layer.Spec;
