@@ -138,11 +138,11 @@ internal static class ImageLanesEmitter
             if (tail > 0)
             {
                 w.Line($"int lanes = {ImageLanes}.Count;");
-                w.Line($"{Span} a = workspace.ImagesA ??= new float[lanes * {Int(buffer)}];");
-                w.Line($"{Span} b = workspace.ImagesB ??= new float[lanes * {Int(buffer)}];");
+                w.Line($"{Span} a = {ImageLanes}.Aligned(ref workspace.ImagesA, lanes * {Int(buffer)});");
+                w.Line($"{Span} b = {ImageLanes}.Aligned(ref workspace.ImagesB, lanes * {Int(buffer)});");
                 if (scratch > 0)
                 {
-                    w.Line($"{Span} scratch = workspace.ImagesScratch ??= new float[lanes * {Int(scratch)}];");
+                    w.Line($"{Span} scratch = {ImageLanes}.Aligned(ref workspace.ImagesScratch, lanes * {Int(scratch)});");
                 }
 
                 using (w.Block($"if (count < {Batch})"))
@@ -328,8 +328,8 @@ internal static class ImageLanesEmitter
     private static void EmitRowBuffers(SourceWriter w, int rows)
     {
         const string Batch = ImageLanes + ".Batch";
-        w.Line($"{Span} x = workspace.ImagesX ??= new float[{Batch} * {Int(rows)}];");
-        w.Line($"{Span} y = workspace.ImagesY ??= new float[{Batch} * {Int(rows)}];");
+        w.Line($"{Span} x = {ImageLanes}.Aligned(ref workspace.ImagesX, {Batch} * {Int(rows)});");
+        w.Line($"{Span} y = {ImageLanes}.Aligned(ref workspace.ImagesY, {Batch} * {Int(rows)});");
     }
 
     // The layers on the whole call, x to y and back from the layer at tail on; the outputs scattered, then the softmax.

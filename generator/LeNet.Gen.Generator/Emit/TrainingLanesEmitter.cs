@@ -82,10 +82,10 @@ internal static class TrainingLanesEmitter
         {
             w.Line($"const int lanes = {TrainingLanes}.Count;");
             w.Line("int count = labels.Length;");
-            w.Line($"{Span} values = workspace.LanesValues ??= new float[lanes * {Int(values)}];");
-            w.Line($"{Span} a = workspace.LanesGradientA ??= new float[lanes * {Int(gradient)}];");
-            w.Line($"{Span} b = workspace.LanesGradientB ??= new float[lanes * {Int(gradient)}];");
-            w.Line($"{Span} scratch = workspace.LanesScratch ??= new float[{Int(scratch)}];");
+            w.Line($"{Span} values = {ImageLanes}.Aligned(ref workspace.LanesValues, lanes * {Int(values)});");
+            w.Line($"{Span} a = {ImageLanes}.Aligned(ref workspace.LanesGradientA, lanes * {Int(gradient)});");
+            w.Line($"{Span} b = {ImageLanes}.Aligned(ref workspace.LanesGradientB, lanes * {Int(gradient)});");
+            w.Line($"{Span} scratch = {ImageLanes}.Aligned(ref workspace.LanesScratch, {Int(scratch)});");
             int offset = plan.Input.Length;
             w.Line($"{Span} input = values.Slice(0, lanes * {Int(plan.Input.Length)});");
             foreach (var code in layers)

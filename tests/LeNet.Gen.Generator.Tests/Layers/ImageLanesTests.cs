@@ -152,7 +152,7 @@ public class ImageLanesTests
             new DropoutSpec(0, 0.5),
             Dense(4))).Plan!);
 
-        Assert.Contains("global::System.Span<float> scratch = workspace.ImagesScratch ??= new float[lanes * 972];", source);
+        Assert.Contains("global::System.Span<float> scratch = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.ImagesScratch, lanes * 972);", source);
         Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Convolve(a, 3, 14, 14, parameters.Slice(0, 600), parameters.Slice(600, 8), 8, 5, 1, 2, 14, 14, relu: false, scratch, b); // conv1", source);
         Assert.Contains("global::LeNet.Gen.Runtime.Simd.Tanh(b.Slice(0, lanes * 1568));", source);
         Assert.Contains("global::LeNet.Gen.Runtime.ImageLanes.Pool(b, 8, 14, 14, 2, 2, 7, 7, max: true, a); // pool1", source);

@@ -141,11 +141,11 @@ namespace Demo
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs)
         {
-            global::System.Span<float> x = workspace.ImagesX ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 400];
-            global::System.Span<float> y = workspace.ImagesY ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 400];
+            global::System.Span<float> x = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.ImagesX, global::LeNet.Gen.Runtime.ImageLanes.Batch * 400);
+            global::System.Span<float> y = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.ImagesY, global::LeNet.Gen.Runtime.ImageLanes.Batch * 400);
             int lanes = global::LeNet.Gen.Runtime.ImageLanes.Count;
-            global::System.Span<float> a = workspace.ImagesA ??= new float[lanes * 4704];
-            global::System.Span<float> b = workspace.ImagesB ??= new float[lanes * 4704];
+            global::System.Span<float> a = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.ImagesA, lanes * 4704);
+            global::System.Span<float> b = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.ImagesB, lanes * 4704);
             if (count < global::LeNet.Gen.Runtime.ImageLanes.Batch)
             {
                 x.Slice(0, global::LeNet.Gen.Runtime.ImageLanes.Batch * 400).Clear(); // the lanes of the missing groups
@@ -181,10 +181,10 @@ namespace Demo
         {
             const int lanes = global::LeNet.Gen.Runtime.TrainingLanes.Count;
             int count = labels.Length;
-            global::System.Span<float> values = workspace.LanesValues ??= new float[lanes * 9118];
-            global::System.Span<float> a = workspace.LanesGradientA ??= new float[lanes * 4704];
-            global::System.Span<float> b = workspace.LanesGradientB ??= new float[lanes * 4704];
-            global::System.Span<float> scratch = workspace.LanesScratch ??= new float[520];
+            global::System.Span<float> values = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.LanesValues, lanes * 9118);
+            global::System.Span<float> a = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.LanesGradientA, lanes * 4704);
+            global::System.Span<float> b = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.LanesGradientB, lanes * 4704);
+            global::System.Span<float> scratch = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.LanesScratch, 520);
             global::System.Span<float> input = values.Slice(0, lanes * 1024);
             global::System.Span<float> conv1 = values.Slice(lanes * 1024, lanes * 4704);
             global::System.Span<float> pool1 = values.Slice(lanes * 5728, lanes * 1176);

@@ -91,12 +91,12 @@ namespace Demo
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void ForwardImages(global::System.ReadOnlySpan<float> parameters, global::System.ReadOnlySpan<float> inputs, int count, Workspace workspace, global::System.Span<float> outputs)
         {
-            global::System.Span<float> x = workspace.ImagesX ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 96];
-            global::System.Span<float> y = workspace.ImagesY ??= new float[global::LeNet.Gen.Runtime.ImageLanes.Batch * 96];
+            global::System.Span<float> x = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.ImagesX, global::LeNet.Gen.Runtime.ImageLanes.Batch * 96);
+            global::System.Span<float> y = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.ImagesY, global::LeNet.Gen.Runtime.ImageLanes.Batch * 96);
             int lanes = global::LeNet.Gen.Runtime.ImageLanes.Count;
-            global::System.Span<float> a = workspace.ImagesA ??= new float[lanes * 900];
-            global::System.Span<float> b = workspace.ImagesB ??= new float[lanes * 900];
-            global::System.Span<float> scratch = workspace.ImagesScratch ??= new float[lanes * 867];
+            global::System.Span<float> a = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.ImagesA, lanes * 900);
+            global::System.Span<float> b = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.ImagesB, lanes * 900);
+            global::System.Span<float> scratch = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.ImagesScratch, lanes * 867);
             if (count < global::LeNet.Gen.Runtime.ImageLanes.Batch)
             {
                 x.Slice(0, global::LeNet.Gen.Runtime.ImageLanes.Batch * 96).Clear(); // the lanes of the missing groups
@@ -132,10 +132,10 @@ namespace Demo
         {
             const int lanes = global::LeNet.Gen.Runtime.TrainingLanes.Count;
             int count = labels.Length;
-            global::System.Span<float> values = workspace.LanesValues ??= new float[lanes * 1932];
-            global::System.Span<float> a = workspace.LanesGradientA ??= new float[lanes * 900];
-            global::System.Span<float> b = workspace.LanesGradientB ??= new float[lanes * 900];
-            global::System.Span<float> scratch = workspace.LanesScratch ??= new float[13872];
+            global::System.Span<float> values = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.LanesValues, lanes * 1932);
+            global::System.Span<float> a = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.LanesGradientA, lanes * 900);
+            global::System.Span<float> b = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.LanesGradientB, lanes * 900);
+            global::System.Span<float> scratch = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.LanesScratch, 13872);
             global::System.Span<float> input = values.Slice(0, lanes * 675);
             global::System.Span<float> conv1 = values.Slice(lanes * 675, lanes * 900);
             global::System.Span<float> pool1 = values.Slice(lanes * 1575, lanes * 256);

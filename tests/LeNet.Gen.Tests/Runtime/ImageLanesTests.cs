@@ -15,6 +15,28 @@ namespace LeNet.Gen.Tests.Runtime;
 /// </summary>
 public class ImageLanesTests
 {
+    [Fact]
+    public void An_aligned_buffer_starts_on_64_bytes_and_is_kept_while_long_enough()
+    {
+        float[]? buffer = null;
+        foreach (int length in new[] { 1, 100, 9118 * 8 })
+        {
+            Span<float> span = ImageLanes.Aligned(ref buffer, length);
+            Assert.Equal(length, span.Length);
+            var handle = System.Runtime.InteropServices.GCHandle.Alloc(buffer, System.Runtime.InteropServices.GCHandleType.Pinned);
+            long start = handle.AddrOfPinnedObject() + System.Runtime.CompilerServices.Unsafe.ByteOffset(ref buffer![0], ref span[0]);
+            handle.Free();
+            Assert.Equal(0, start % 64);
+
+            Assert.All(span.ToArray(), v => Assert.Equal(0f, v)); // created zeroed
+            span.Fill(1f);
+            float[] kept = buffer!;
+            Span<float> again = ImageLanes.Aligned(ref buffer, length);
+            Assert.Same(kept, buffer);
+            Assert.True(again.SequenceEqual(span)); // the same values: the same place
+        }
+    }
+
     [Theory]
     [InlineData(1, 32, 32, 6, 5, 1, 0)]  // LeNet-5's conv1: six filters × two positions a tile
     [InlineData(2, 7, 7, 18, 3, 1, 1)]   // three tiles of six filters, padding
