@@ -43,8 +43,8 @@ internal static class TrainingLanesEmitter
             return null;
         }
 
-        long bytes = 4L * Lanes * (Values(plan, layers) + (2L * Gradient(layers))) + (4L * Scratch(layers));
-        return $"as batch inference, the layers in lanes ({ImageLanesEmitter.Reason(layers)}); a chunk keeps {Kilobytes(bytes)} KB of outputs, gradients and scratch";
+        long bytes = 4L * Lanes * (Values(plan, layers) + (2L * Gradient(layers)));
+        return $"as batch inference, the layers in lanes ({ImageLanesEmitter.Reason(layers)}); a chunk keeps {Kilobytes(bytes)} KB of outputs and gradients";
     }
 
     private static string Kilobytes(long bytes) => Int((bytes + 1023) / 1024);
@@ -56,9 +56,31 @@ internal static class TrainingLanesEmitter
     private static int Gradient(LayerCode[] layers) =>
         layers.Select(code => code.Layer.Output.Length).Concat(layers.Where(code => !code.IsFirst).Select(code => code.Layer.Input.Length)).Max();
 
-    // Values of scratch (all lanes): the most any layer asks for, and the loss's two rows.
-    private static int Scratch(LayerCode[] layers) =>
-        layers.Select(code => code.Kind.TrainingLanesScratch(code)).Concat(new[] { 2 * layers[layers.Length - 1].Layer.Output.Length }).Max();
+    // Scratch (all lanes): the most any layer asks for, and the loss's two rows. The sizes known here as numbers fold into
+    // one; the others (the convolutions', which the runtime computes) are compared at run time, one line per layer.
+    private static (int Known, List<(string Layer, string Values)> Asked) Scratch(LayerCode[] layers)
+    {
+        int known = 2 * layers[layers.Length - 1].Layer.Output.Length;
+        var asked = new List<(string, string)>();
+        foreach (var code in layers)
+        {
+            if (code.Kind.TrainingLanesScratch(code) is not { } values)
+            {
+                continue;
+            }
+
+            if (int.TryParse(values, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int number))
+            {
+                known = System.Math.Max(known, number);
+            }
+            else
+            {
+                asked.Add((code.Layer.Name, values));
+            }
+        }
+
+        return (known, asked);
+    }
 
     // The name of the span holding a layer's output in the pass.
     private static string Name(LayerCode code) => code.IsSoftmaxHead ? "logits" : code.Layer.Name;
@@ -70,7 +92,8 @@ internal static class TrainingLanesEmitter
             return;
         }
 
-        int values = Values(plan, layers), gradient = Gradient(layers), scratch = Scratch(layers);
+        int values = Values(plan, layers), gradient = Gradient(layers);
+        var (known, asked) = Scratch(layers);
         var head = layers[layers.Length - 1];
         w.Line("// A training chunk (up to 8 examples, NetworkTraining.ChunkSize) in one pass, one example in each lane of a 256-bit");
         w.Line("// vector (the runtime's TrainingLanes): every weight a kernel loads serves the whole chunk. The forward pass keeps each");
@@ -85,7 +108,13 @@ internal static class TrainingLanesEmitter
             w.Line($"{Span} values = {ImageLanes}.Aligned(ref workspace.LanesValues, lanes * {Int(values)});");
             w.Line($"{Span} a = {ImageLanes}.Aligned(ref workspace.LanesGradientA, lanes * {Int(gradient)});");
             w.Line($"{Span} b = {ImageLanes}.Aligned(ref workspace.LanesGradientB, lanes * {Int(gradient)});");
-            w.Line($"{Span} scratch = {ImageLanes}.Aligned(ref workspace.LanesScratch, {Int(scratch)});");
+            w.Line($"int scratchLength = {Int(known)};");
+            foreach (var (layer, length) in asked)
+            {
+                w.Line($"scratchLength = global::System.Math.Max(scratchLength, {length}); // {layer}");
+            }
+
+            w.Line($"{Span} scratch = {ImageLanes}.Aligned(ref workspace.LanesScratch, scratchLength);");
             int offset = plan.Input.Length;
             w.Line($"{Span} input = values.Slice(0, lanes * {Int(plan.Input.Length)});");
             foreach (var code in layers)

@@ -227,8 +227,11 @@ internal interface ILayerKind
     /// </summary>
     string? TrainingLanesBackward(LayerCode code, string source, string output, string outputGradient, string? inputGradient, string scratch);
 
-    /// <summary>Values of scratch (all lanes) that the layer's <c>TrainLanes</c> calls use; 0 for none.</summary>
-    int TrainingLanesScratch(LayerCode code);
+    /// <summary>
+    /// A C# expression for the values of scratch (all lanes) that the layer's <c>TrainLanes</c> calls use, such as a call of
+    /// the runtime function that knows the size; null for none.
+    /// </summary>
+    string? TrainingLanesScratch(LayerCode code);
 }
 
 /// <summary>

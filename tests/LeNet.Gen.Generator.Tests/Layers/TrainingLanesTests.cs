@@ -18,11 +18,14 @@ public class TrainingLanesTests
     {
         string source = NetworkEmitter.Emit(ShapeInference.Infer(LeNet5()).Plan!);
 
-        Assert.Contains("// Cost model: as batch inference, the layers in lanes (estimated 10.7 µs an image, against 13.8 µs through the single-image kernels); a chunk keeps 581 KB of outputs, gradients and scratch.", source);
+        Assert.Contains("// Cost model: as batch inference, the layers in lanes (estimated 10.7 µs an image, against 13.8 µs through the single-image kernels); a chunk keeps 579 KB of outputs and gradients.", source);
         Assert.Contains("public static bool TrainsInLanes => global::LeNet.Gen.Runtime.TrainingLanes.Supported && !global::LeNet.Gen.Runtime.Simd.FullRate512;", source);
         // Every output kept, one after another: 1024 + 4704 + 1176 + 1600 + 400 + 120 + 84 + 10 = 9118 values a lane.
         Assert.Contains("global::System.Span<float> values = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.LanesValues, lanes * 9118);", source);
         Assert.Contains("global::System.Span<float> logits = values.Slice(lanes * 9108, lanes * 10);", source);
+        // Scratch: the loss's 2 × 10 and fc1's 120 + 400 are known here; the convolutions' sizes come from the runtime.
+        Assert.Contains("int scratchLength = 520;", source);
+        Assert.Contains("scratchLength = global::System.Math.Max(scratchLength, global::LeNet.Gen.Runtime.TrainingLanes.ConvolutionScratch(1, 32, 32, 5, 1, 0, 28, 28)); // conv1", source);
         Assert.Contains("global::LeNet.Gen.Runtime.TrainingLanes.Convolve(pool1, 6, 14, 14, parameters.Slice(156, 2400), parameters.Slice(2556, 16), 16, 5, 1, 0, 10, 10, relu: true, scratch, conv2); // conv2", source);
         Assert.Contains("float loss = global::LeNet.Gen.Runtime.TrainingLanes.Loss(logits, labels, 10, scale, scratch, a);", source);
         // fc3 adds its small weight gradient per chunk; fc1 and fc2 hand their factors to the batch-wide store.

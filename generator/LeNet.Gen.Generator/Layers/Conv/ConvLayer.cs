@@ -374,15 +374,11 @@ internal sealed class ConvLayer : ILayerKind
         $"{TrainingLanesEmitter.Runtime}.ConvolveBackward({source}, {LanesInput(code)}, parameters.Slice({Int(code.Layer.WeightOffset)}, {Int(code.Layer.WeightCount)}), {outputGradient}, "
         + $"{LanesWindow(code)}, {scratch}, {TrainingLanesEmitter.GradientSlices(code)}, {inputGradient ?? "default"});";
 
-    /// <summary>Two copies of the input plane with its zero border (the input and its gradient), as the runtime's <c>ConvolutionScratch</c>.</summary>
-    public int TrainingLanesScratch(LayerCode code)
+    /// <summary>The runtime's <c>ConvolutionScratch</c>, which knows the size: the padded copies of the input and its gradient.</summary>
+    public string? TrainingLanesScratch(LayerCode code)
     {
         var conv = (ConvSpec)code.Layer.Spec;
-        var input = code.Layer.Input;
-        var output = code.Layer.Output;
-        int height = ((output.Height - 1) * conv.Stride) + conv.Kernel, width = ((output.Width - 1) * conv.Stride) + conv.Kernel;
-        bool copies = conv.Padding > 0 || height != input.Height || width != input.Width;
-        return copies ? 2 * input.Channels * height * width * 8 : 0;
+        return $"{TrainingLanesEmitter.Runtime}.ConvolutionScratch({LanesInput(code)}, {Int(conv.Kernel)}, {Int(conv.Stride)}, {Int(conv.Padding)}, {Int(code.Layer.Output.Height)}, {Int(code.Layer.Output.Width)})";
     }
 
     // channels, height, width of the input

@@ -246,7 +246,8 @@ internal sealed class DenseLayer : ILayerKind
             : weights + $"\n{TrainingLanesEmitter.Runtime}.DenseInputGradient({outputGradient}, parameters.Slice({Int(code.Layer.WeightOffset)}, {Int(code.Layer.WeightCount)}), {Int(rows)}, {Int(columns)}, {inputGradient});";
     }
 
-    public int TrainingLanesScratch(LayerCode code) => code.Layer.Output.Length + code.Layer.Input.Length;
+    /// <summary>One example's output gradient and input, for its weight gradient.</summary>
+    public string? TrainingLanesScratch(LayerCode code) => Int(code.Layer.Output.Length + code.Layer.Input.Length);
 
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {

@@ -128,7 +128,7 @@ internal sealed class DropoutLayer : ILayerKind
 
     public string? TrainingLanesBackward(LayerCode code, string source, string output, string outputGradient, string? inputGradient, string scratch) => null;
 
-    public int TrainingLanesScratch(LayerCode code) => 0;
+    public string? TrainingLanesScratch(LayerCode code) => null;
 
     public void Emit(SourceWriter w, LayerCode code, bool training)
     {

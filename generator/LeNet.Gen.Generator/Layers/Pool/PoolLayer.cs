@@ -162,7 +162,7 @@ internal sealed class PoolLayer : ILayerKind
             : $"{TrainingLanesEmitter.Runtime}.PoolBackward({source}, {output}, {outputGradient}, {LanesShapes(code)}, max: {(pool.Kind == PoolingKind.Max ? "true" : "false")}, {inputGradient});";
     }
 
-    public int TrainingLanesScratch(LayerCode code) => 0;
+    public string? TrainingLanesScratch(LayerCode code) => null;
 
     // channels, height, width, size, stride, outHeight, outWidth
     private static string LanesShapes(LayerCode code)
