@@ -553,7 +553,7 @@ public static class ImageLanes
         }
     }
 
-    internal static void Check(bool holds, string function, int first, int second)
+    private static void Check(bool holds, string function, int first, int second)
     {
         if (!holds)
         {
