@@ -161,6 +161,13 @@ public interface INetworkKernels<TWorkspace> : IInferenceKernels<TWorkspace>
     static virtual bool TrainsInLanes => false;
 
     /// <summary>
+    /// The fewest examples a chunk needs to run through <see cref="TrainLanes"/>: the pass costs the same for any count, so
+    /// a chunk of fewer (a small batch, or a batch's last chunk) runs one example at a time. From the network's cost model;
+    /// <see cref="TrainingLanes.Count"/> unless the network says otherwise.
+    /// </summary>
+    static virtual int TrainingLanesMinimum => TrainingLanes.Count;
+
+    /// <summary>
     /// Forward pass, loss and backward pass of a chunk's examples (1 to <see cref="TrainingLanes.Count"/>: the inputs one
     /// after another in <paramref name="inputs"/>, one label each in <paramref name="labels"/>), adding
     /// <paramref name="scale"/> × the gradient of their summed loss to <paramref name="gradients"/>, except the weight

@@ -305,9 +305,9 @@ public sealed class NetworkTraining<TKernels, TWorkspace> : IChunkWork
     private static float AccumulateRange(ReadOnlySpan<float> parameters, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int start, int end, float scale, TWorkspace workspace, Span<float> gradients, BatchGradients? batch, long seed, long step)
     {
         int inputLength = TKernels.InputLength;
-        if (TKernels.TrainsInLanes)
+        if (TKernels.TrainsInLanes && end - start >= TKernels.TrainingLanesMinimum)
         {
-            // The whole chunk in one pass, an example per lane (the network's cost model chose it).
+            // The whole chunk in one pass, an example per lane (the network's cost model chose it, for this many examples).
             return TKernels.TrainLanes(parameters, inputs.Slice(start * inputLength, (end - start) * inputLength), labels.Slice(start, end - start), start, scale, workspace, gradients, batch);
         }
 

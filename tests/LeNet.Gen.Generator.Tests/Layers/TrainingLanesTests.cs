@@ -20,6 +20,9 @@ public class TrainingLanesTests
 
         Assert.Contains("// Cost model: as batch inference, the layers in lanes (estimated 10.7 µs an image, against 13.8 µs through the single-image kernels); a chunk keeps 579 KB of outputs and gradients.", source);
         Assert.Contains("public static bool TrainsInLanes => global::LeNet.Gen.Runtime.TrainingLanes.Supported && !global::LeNet.Gen.Runtime.Simd.FullRate512;", source);
+        // The pass costs the same for 1 to 8 examples: 8 × 10.7 µs against 13.8 µs an example one at a time, so chunks of
+        // fewer than ⌈8 · 10.7 / 13.8⌉ = 7 (online SGD's single examples) train one at a time.
+        Assert.Contains("public static int TrainingLanesMinimum => 7;", source);
         // Every output kept, one after another: 1024 + 4704 + 1176 + 1600 + 400 + 120 + 84 + 10 = 9118 values a lane.
         Assert.Contains("global::System.Span<float> values = global::LeNet.Gen.Runtime.ImageLanes.Aligned(ref workspace.LanesValues, lanes * 9118);", source);
         Assert.Contains("global::System.Span<float> logits = values.Slice(lanes * 9108, lanes * 10);", source);
